@@ -1,0 +1,365 @@
+/**
+ * One GameMaker buffer: bytes, a seek position, a used size, a type and an alignment.
+ * This class owns every position rule (alignment padding, growth, wrapping, clamping) so that
+ * the public functions in api.ts only translate ids and arguments.
+ */
+import { ErrorCode, GmnetError } from "../errors.js";
+import {
+  BUFFER_MAX_SIZE,
+  DATA_TYPE_WIDTH,
+  buffer_error_invalid_type,
+  buffer_error_out_of_space,
+  buffer_fast,
+  buffer_grow,
+  buffer_seek_end,
+  buffer_seek_relative,
+  buffer_seek_start,
+  buffer_string,
+  buffer_text,
+  buffer_u8,
+  buffer_wrap,
+} from "./constants.js";
+import { decodeUtf8, encodeUtf8, writeAsciiFast } from "./utf8.js";
+import { readFixed, writeFixed } from "./value-codec.js";
+
+export type BufferValue = number | bigint | boolean | string;
+
+export class GmBuffer {
+  bytes: Uint8Array;
+  view: DataView;
+  /** Seek position: where the next buffer_read / buffer_write starts (before alignment). */
+  position = 0;
+  /** Bytes known to hold data: the end of the furthest write, or what a load or copy put there. */
+  used = 0;
+
+  constructor(
+    size: number,
+    readonly type: number,
+    readonly alignment: number,
+  ) {
+    this.bytes = allocate(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  /** Only grow buffers expand to fit writes; vertex buffers keep their size, as in GameMaker's runner. */
+  get grows(): boolean {
+    return this.type === buffer_grow;
+  }
+
+  // ---------------------------------------------------------------- sequential access
+
+  write(type: number, value: unknown): number {
+    const width = DATA_TYPE_WIDTH[type];
+    if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
+    if (width === 0) {
+      if (type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
+      return this.writeString(value, type === buffer_string);
+    }
+    const at = this.placeWrite(this.alignUp(this.position), width);
+    if (at < 0) return buffer_error_out_of_space;
+    writeFixed(this.view, at, type, value);
+    this.wrote(at + width);
+    this.moveTo(at + width);
+    return 0;
+  }
+
+  /** Reads at the seek position; `undefined` when the value lies beyond the buffer's end. */
+  read(type: number): BufferValue | undefined {
+    const width = DATA_TYPE_WIDTH[type];
+    if (width === undefined || width === 0) {
+      if (type === buffer_string || type === buffer_text) return this.readString();
+      throw invalidDataType(type);
+    }
+    if (this.type === buffer_fast && type !== buffer_u8) throw fastOnlyU8(type);
+    const at = this.placeRead(this.alignUp(this.position), width);
+    if (at < 0) return undefined;
+    this.moveTo(at + width);
+    return readFixed(this.view, at, type);
+  }
+
+  seek(base: number, offset: number): number {
+    let target: number;
+    if (base === buffer_seek_start) target = offset;
+    else if (base === buffer_seek_relative) target = this.position + offset;
+    else if (base === buffer_seek_end) target = this.size + offset;
+    else throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `buffer_seek base must be buffer_seek_start, _relative or _end, not ${String(base)}`);
+    target = Math.trunc(target);
+    if (this.type === buffer_wrap) target = this.size === 0 ? 0 : ((target % this.size) + this.size) % this.size;
+    else target = Math.min(Math.max(target, 0), this.size);
+    this.position = target;
+    return target;
+  }
+
+  // ---------------------------------------------------------------- random access
+
+  /** Reads at an absolute offset (no alignment, seek untouched); `undefined` outside the buffer. */
+  peek(offset: number, type: number): BufferValue | undefined {
+    const width = DATA_TYPE_WIDTH[type];
+    if (width === undefined || (width === 0 && type !== buffer_string && type !== buffer_text)) throw invalidDataType(type);
+    if (this.type === buffer_fast && type !== buffer_u8) throw fastOnlyU8(type);
+    const at = this.randomAccess(offset);
+    if (at < 0) return undefined;
+    if (width === 0) return this.decodeStringAt(at).text;
+    if (at + width > this.size) return undefined;
+    return readFixed(this.view, at, type);
+  }
+
+  /** Writes at an absolute offset (no alignment, seek untouched). Grow buffers expand to fit. */
+  poke(offset: number, type: number, value: unknown): number {
+    const width = DATA_TYPE_WIDTH[type];
+    if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
+    if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
+    if (offset < 0) return buffer_error_out_of_space;
+    const at = this.type === buffer_wrap ? this.randomAccess(offset) : Math.trunc(offset);
+    if (at < 0) return buffer_error_out_of_space;
+    if (width === 0) {
+      const encoded = encodeString(value, type === buffer_string);
+      if (!this.ensureRoom(at, encoded.length)) return buffer_error_out_of_space;
+      this.bytes.set(encoded, at);
+      this.wrote(at + encoded.length);
+      return 0;
+    }
+    if (!this.ensureRoom(at, width)) return buffer_error_out_of_space;
+    writeFixed(this.view, at, type, value);
+    this.wrote(at + width);
+    return 0;
+  }
+
+  /**
+   * Repeats `value` over `size` bytes from `offset`, each item at an aligned position, stopping
+   * before an item that would not fit. Grow buffers expand; the others are filled up to their end.
+   */
+  fill(offset: number, type: number, value: unknown, size: number): number {
+    const width = DATA_TYPE_WIDTH[type];
+    if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
+    if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
+    const start = Math.max(0, Math.trunc(offset));
+    let end = start + Math.max(0, Math.trunc(size));
+    if (end > this.size) {
+      if (!this.grows || !this.growTo(end)) end = this.size;
+    }
+    const pattern = width === 0 ? encodeString(value, type === buffer_string) : encodeFixed(type, width, value);
+    const bytes = this.bytes;
+    let last = -1;
+    if (pattern.length === 1 && this.alignment === 1) {
+      if (end > start) {
+        bytes.fill(pattern[0]!, start, end);
+        last = end;
+      }
+    } else if (pattern.length > 0 && end > start) {
+      // Alignment gaps between items are zeroed, so the region holds only the pattern.
+      if (this.alignment > pattern.length) bytes.fill(0, start, end);
+      for (let at = this.alignUp(start); at + pattern.length <= end; at = this.alignUp(at + pattern.length)) {
+        bytes.set(pattern, at);
+        last = at + pattern.length;
+      }
+    }
+    if (last > 0) this.wrote(last);
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- whole-buffer operations
+
+  resize(newSize: number): void {
+    if (newSize === this.size) return;
+    const next = allocate(newSize);
+    next.set(newSize < this.size ? this.bytes.subarray(0, newSize) : this.bytes);
+    this.replaceBytes(next);
+    this.used = Math.min(this.used, newSize);
+    this.position = Math.min(this.position, newSize);
+    if (this.type === buffer_wrap && this.position === newSize) this.position = 0;
+  }
+
+  /**
+   * Copies `data` in at `offset` as buffer_copy and the load functions do: grow buffers expand,
+   * wrap buffers continue at their start, fixed and fast buffers keep only what fits.
+   * Returns the number of bytes that landed.
+   */
+  writeBytes(offset: number, data: Uint8Array): number {
+    let at = Math.max(0, Math.trunc(offset));
+    if (this.type === buffer_wrap) {
+      if (this.size === 0) return 0;
+      at %= this.size;
+      // Only the last `size` bytes can survive a wrap-around copy.
+      const source = data.length > this.size ? data.subarray(data.length - this.size) : data;
+      const skipped = data.length - source.length;
+      at = (at + skipped) % this.size;
+      const first = Math.min(source.length, this.size - at);
+      this.bytes.set(source.subarray(0, first), at);
+      if (first < source.length) {
+        this.bytes.set(source.subarray(first), 0);
+        this.used = this.size;
+      } else this.wrote(at + first);
+      return data.length;
+    }
+    if (at + data.length > this.size && this.grows) this.growTo(at + data.length);
+    const count = Math.max(0, Math.min(data.length, this.size - at));
+    if (count === 0) return 0;
+    this.bytes.set(count === data.length ? data : data.subarray(0, count), at);
+    this.wrote(at + count);
+    return count;
+  }
+
+  /**
+   * The bytes of [offset, offset+size) as a view (no copy), clamped to the buffer: a negative or
+   * missing size means "to the end". Wrap buffers read on past their end from their start.
+   */
+  range(offset: number, size: number): Uint8Array {
+    const start = Math.min(Math.max(0, Math.trunc(offset)), this.size);
+    const wanted = size < 0 ? this.size - start : Math.trunc(size);
+    if (this.type === buffer_wrap && wanted > this.size - start && this.size > 0) {
+      const out = new Uint8Array(wanted);
+      for (let done = 0, at = start; done < wanted; ) {
+        const chunk = Math.min(wanted - done, this.size - at);
+        out.set(this.bytes.subarray(at, at + chunk), done);
+        done += chunk;
+        at = 0;
+      }
+      return out;
+    }
+    return this.bytes.subarray(start, start + Math.max(0, Math.min(wanted, this.size - start)));
+  }
+
+  setUsed(size: number): void {
+    this.used = Math.min(Math.max(0, Math.trunc(size)), this.size);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private writeString(value: unknown, terminated: boolean): number {
+    const start = this.alignUp(this.position);
+    const text = typeof value === "string" ? value : stringify(value);
+    // Fast path: pure ASCII that fits where it stands.
+    const limit = terminated ? this.size - 1 : this.size;
+    const written = writeAsciiFast(this.bytes, start, limit, text);
+    if (written >= 0) {
+      let end = start + written;
+      if (terminated) this.bytes[end++] = 0;
+      this.wrote(end);
+      this.moveTo(end);
+      return 0;
+    }
+    const encoded = encodeString(text, terminated);
+    const at = this.placeWrite(start, encoded.length);
+    if (at < 0) return buffer_error_out_of_space;
+    this.bytes.set(encoded, at);
+    this.wrote(at + encoded.length);
+    this.moveTo(at + encoded.length);
+    return 0;
+  }
+
+  /** Strings read up to a NUL (which is consumed) or the used size; "" when nothing is left. */
+  private readString(): string {
+    const start = this.alignUp(this.position);
+    if (start >= this.used) return "";
+    const { text, next } = this.decodeStringAt(start);
+    this.moveTo(next);
+    return text;
+  }
+
+  private decodeStringAt(start: number): { text: string; next: number } {
+    const limit = Math.max(this.used, start);
+    let end = this.bytes.indexOf(0, start);
+    if (end < 0 || end > limit) end = limit;
+    return { text: decodeUtf8(this.bytes, start, end), next: end < limit ? end + 1 : end };
+  }
+
+  /** Pads `position` up to the alignment, as GameMaker does before every read and write. */
+  private alignUp(position: number): number {
+    const alignment = this.alignment;
+    if (alignment === 1) return position;
+    const rest = position % alignment;
+    return rest === 0 ? position : position + alignment - rest;
+  }
+
+  /** Where `width` bytes go when written at `at`, growing or wrapping as the type says; -1 if nowhere. */
+  private placeWrite(at: number, width: number): number {
+    if (at + width <= this.bytes.length) return at;
+    if (this.grows) return this.growTo(at + width) ? at : -1;
+    if (this.type === buffer_wrap) return width <= this.bytes.length ? 0 : -1;
+    return -1;
+  }
+
+  private placeRead(at: number, width: number): number {
+    if (at + width <= this.bytes.length) return at;
+    if (this.type === buffer_wrap) return width <= this.bytes.length ? 0 : -1;
+    return -1;
+  }
+
+  /** Offsets for peek/poke: wrap buffers wrap them, others must be inside the buffer. */
+  private randomAccess(offset: number): number {
+    if (!(offset >= 0) && this.type !== buffer_wrap) return -1;
+    const at = Math.trunc(offset);
+    if (this.type === buffer_wrap) return this.size === 0 ? -1 : ((at % this.size) + this.size) % this.size;
+    return at < this.size ? at : -1;
+  }
+
+  private ensureRoom(at: number, width: number): boolean {
+    if (at + width <= this.size) return true;
+    return this.grows && this.growTo(at + width);
+  }
+
+  /** Doubles the capacity until `needed` bytes fit, as GameMaker's grow buffers do. */
+  private growTo(needed: number): boolean {
+    if (needed > BUFFER_MAX_SIZE) return false;
+    let size = Math.max(this.bytes.length, 1);
+    while (size < needed) size *= 2;
+    size = Math.min(size, BUFFER_MAX_SIZE);
+    const next = allocate(size);
+    next.set(this.bytes);
+    this.replaceBytes(next);
+    return true;
+  }
+
+  private replaceBytes(next: Uint8Array): void {
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  private wrote(end: number): void {
+    if (end > this.used) this.used = end;
+  }
+
+  private moveTo(end: number): void {
+    this.position = this.type === buffer_wrap && end >= this.bytes.length ? end - this.bytes.length : end;
+  }
+}
+
+function allocate(size: number): Uint8Array {
+  try {
+    return new Uint8Array(size);
+  } catch {
+    throw new GmnetError(ErrorCode.OUT_OF_MEMORY, `could not allocate a buffer of ${size} bytes`);
+  }
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  throw new GmnetError(ErrorCode.INVALID_VALUE, `cannot write ${value === null ? "null" : typeof value} as a string`);
+}
+
+function encodeString(value: unknown, terminated: boolean): Uint8Array {
+  const encoded = encodeUtf8(typeof value === "string" ? value : stringify(value));
+  if (!terminated) return encoded;
+  const withNul = new Uint8Array(encoded.length + 1);
+  withNul.set(encoded);
+  return withNul;
+}
+
+function encodeFixed(type: number, width: number, value: unknown): Uint8Array {
+  const pattern = new Uint8Array(width);
+  writeFixed(new DataView(pattern.buffer), 0, type, value);
+  return pattern;
+}
+
+function invalidDataType(type: unknown): GmnetError {
+  return new GmnetError(ErrorCode.INVALID_TYPE, `${String(type)} is not a buffer data type (buffer_u8 … buffer_text)`);
+}
+
+function fastOnlyU8(type: number): GmnetError {
+  return new GmnetError(ErrorCode.INVALID_TYPE, `buffer_fast buffers hold only buffer_u8, not data type ${type}`);
+}

@@ -1,0 +1,43 @@
+/**
+ * UTF-8 for buffer_string / buffer_text. Short ASCII strings (the common case in game packets:
+ * names, commands, JSON keys) take a char-code loop; everything else goes through the platform's
+ * TextEncoder/TextDecoder, which also turns lone surrogates and invalid bytes into U+FFFD.
+ */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8");
+
+/** Below this many bytes a plain loop beats the TextDecoder call overhead. */
+const SHORT_STRING = 32;
+
+/**
+ * Writes `text` as UTF-8 at `offset` if it fits before `limit` and is pure ASCII.
+ * Returns the byte count written, or -1 when the caller must take the general path.
+ */
+export function writeAsciiFast(bytes: Uint8Array, offset: number, limit: number, text: string): number {
+  const length = text.length;
+  if (offset + length > limit) return -1;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return -1;
+    bytes[offset + i] = code;
+  }
+  return length;
+}
+
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length <= SHORT_STRING) {
+    let out = "";
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i]!;
+      if (byte >= 0x80) return decoder.decode(bytes.subarray(start, end));
+      out += String.fromCharCode(byte);
+    }
+    return out;
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}

@@ -1,0 +1,64 @@
+/**
+ * The composition root of the engine: one call builds an independent engine (its own buffers,
+ * event queue and storage) and returns every function and constant as one object. Several
+ * engines can live in one process — a test can run a host and two clients side by side.
+ */
+import { createBufferApi } from "./buffer/api.js";
+import * as bufferConstants from "./buffer/constants.js";
+import { createBufferDataApi } from "./buffer/data-api.js";
+import { createBufferFileApi } from "./buffer/file-api.js";
+import type { GmBuffer } from "./buffer/gm-buffer.js";
+import { createAsyncEventApi } from "./events/api.js";
+import { AsyncEventQueue, ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
+import { type Clock, systemClock } from "./runtime/clock.js";
+import type { EngineContext } from "./runtime/context.js";
+import { HandleTable } from "./runtime/handle-table.js";
+import { createDefaultStorage } from "./storage/default-storage.js";
+import type { FileStorage } from "./storage/file-storage.js";
+
+export interface EngineOptions {
+  /** Where buffer_save/buffer_load keep files. Default: localStorage in browsers, ./data/files in Node. */
+  storage?: FileStorage;
+  /** Time source for timeouts. Default: the platform's timers. */
+  clock?: Clock;
+  /** Largest output buffer_decompress will produce, in bytes. Default 256 MiB. */
+  maxDecompressedSize?: number;
+}
+
+const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
+
+export const engineConstants = {
+  ...pickConstants(bufferConstants),
+  ev_async_web,
+  ev_async_web_networking,
+  ev_async_save_load,
+};
+
+export function createEngine(options: EngineOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  let storage = options.storage;
+  let requestId = 0;
+  const context: EngineContext = {
+    buffers: new HandleTable<GmBuffer>(),
+    events: new AsyncEventQueue(clock),
+    clock,
+    storage: () => (storage ??= createDefaultStorage()),
+    nextRequestId: () => ++requestId,
+    limits: { maxDecompressedSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE },
+  };
+  return {
+    ...engineConstants,
+    ...createAsyncEventApi(context),
+    ...createBufferApi(context),
+    ...createBufferDataApi(context),
+    ...createBufferFileApi(context),
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;
+
+/** The GameMaker-named constants of a module (buffer_*), leaving out gmnet's internal tables and helpers. */
+function pickConstants<T extends object>(module: T) {
+  const entries = Object.entries(module).filter(([name, value]) => name.startsWith("buffer_") && typeof value === "number");
+  return Object.fromEntries(entries) as Pick<T, Extract<keyof T, `buffer_${string}`>>;
+}

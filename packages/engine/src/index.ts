@@ -1,0 +1,76 @@
+/**
+ * @gmnet/engine — GameMaker-style functions for browser (and Node) games.
+ *
+ * Every function and constant is a named export bound to one default engine, so game code reads
+ * like GML: `const b = buffer_create(16, buffer_grow, 1)`. `createEngine()` makes further
+ * independent engines; `installGlobals()` puts everything on globalThis for scripts that expect
+ * free functions.
+ */
+import { type Engine, createEngine } from "./engine.js";
+
+export * from "./buffer/constants.js";
+export type { BufferValue } from "./buffer/gm-buffer.js";
+export { ErrorCode, GmnetError } from "./errors.js";
+export { ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
+export type { AsyncEventHandler, AsyncLoad } from "./events/async-events.js";
+export { createEngine, engineConstants } from "./engine.js";
+export type { Engine, EngineOptions } from "./engine.js";
+export type { Clock } from "./runtime/clock.js";
+export { createBrowserStorage } from "./storage/browser-storage.js";
+export type { BrowserStorageOptions } from "./storage/browser-storage.js";
+export type { FileStorage } from "./storage/file-storage.js";
+export { createMemoryStorage } from "./storage/memory-storage.js";
+export { createNodeStorage } from "./storage/node-storage.js";
+export type { NodeStorageOptions } from "./storage/node-storage.js";
+
+/** The engine behind the named function exports. */
+export const defaultEngine: Engine = createEngine();
+
+export const {
+  async_event_dispatch,
+  async_event_pending,
+  async_event_wait,
+  buffer_create,
+  buffer_delete,
+  buffer_exists,
+  buffer_write,
+  buffer_read,
+  buffer_seek,
+  buffer_tell,
+  buffer_peek,
+  buffer_poke,
+  buffer_fill,
+  buffer_get_size,
+  buffer_get_type,
+  buffer_get_alignment,
+  buffer_get_used_size,
+  buffer_set_used_size,
+  buffer_sizeof,
+  buffer_resize,
+  buffer_copy,
+  buffer_base64_encode,
+  buffer_base64_decode,
+  buffer_base64_decode_ext,
+  buffer_md5,
+  buffer_sha1,
+  buffer_crc32,
+  buffer_compress,
+  buffer_decompress,
+  buffer_save,
+  buffer_save_ext,
+  buffer_save_async,
+  buffer_load,
+  buffer_load_ext,
+  buffer_load_partial,
+  buffer_load_async,
+} = defaultEngine;
+
+/**
+ * Puts every function and constant of `engine` (default: the default engine) on `target`
+ * (default: globalThis), so game scripts can call `buffer_create(…)` as a free function.
+ * Returns the names it installed.
+ */
+export function installGlobals(target: object = globalThis, engine: Engine = defaultEngine): string[] {
+  Object.assign(target, engine);
+  return Object.keys(engine);
+}

@@ -1,0 +1,37 @@
+/**
+ * Integer handles for engine objects (buffers now, sockets later), like GameMaker's ids.
+ *
+ * Ids are positive and never reused within one engine: a stale id held by a script after
+ * `buffer_delete` gives a clear "not a live buffer" error instead of silently reaching a newer
+ * object that happened to get the same number (the classic GameMaker bug with reused indices).
+ */
+export class HandleTable<T> {
+  private readonly live = new Map<number, T>();
+  private nextId = 1;
+
+  add(value: T): number {
+    const id = this.nextId++;
+    this.live.set(id, value);
+    return id;
+  }
+
+  get(id: number): T | undefined {
+    return this.live.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.live.has(id);
+  }
+
+  delete(id: number): boolean {
+    return this.live.delete(id);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  ids(): IterableIterator<number> {
+    return this.live.keys();
+  }
+}

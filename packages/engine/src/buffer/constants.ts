@@ -31,10 +31,14 @@ export const buffer_seek_start = 0;
 export const buffer_seek_relative = 1;
 export const buffer_seek_end = 2;
 
-/** Error values returned by writing functions (same values as GameMaker). */
-export const buffer_error_general = -1;
-export const buffer_error_out_of_space = -2;
-export const buffer_error_invalid_type = -4;
+/**
+ * Error values returned by writing functions (same values as GameMaker).
+ * The explicit literal types work around a TypeScript declaration-emit bug that prints negative
+ * literals re-exported through another module as garbage (`-:`); test/consumer checks the output.
+ */
+export const buffer_error_general = -1 as -1;
+export const buffer_error_out_of_space = -2 as -2;
+export const buffer_error_invalid_type = -4 as -4;
 
 /** Largest buffer GameMaker allows is just under 2 GiB; gmnet keeps the same limit. */
 export const BUFFER_MAX_SIZE = 2 ** 31 - 1;

@@ -1,3 +1,6 @@
+// Type-only imports: erased at build time, so browser bundles never see "node:*".
+import type * as NodeFs from "node:fs";
+import type * as NodePath from "node:path";
 import type { FileStorage } from "./file-storage.js";
 
 export interface NodeStorageOptions {
@@ -5,8 +8,6 @@ export interface NodeStorageOptions {
   root?: string;
 }
 
-type NodeFs = typeof import("node:fs");
-type NodePath = typeof import("node:path");
 
 interface NodeProcess {
   getBuiltinModule?: (id: string) => unknown;
@@ -23,8 +24,8 @@ export function nodeProcess(): NodeProcess | undefined {
 export function createNodeStorage(options: NodeStorageOptions = {}): FileStorage {
   const proc = nodeProcess();
   if (proc === undefined) throw new Error("createNodeStorage needs Node.js 20.16 or newer (process.getBuiltinModule)");
-  const fs = proc.getBuiltinModule!("node:fs") as NodeFs;
-  const path = proc.getBuiltinModule!("node:path") as NodePath;
+  const fs = proc.getBuiltinModule!("node:fs") as typeof NodeFs;
+  const path = proc.getBuiltinModule!("node:path") as typeof NodePath;
   const root = path.resolve(proc.cwd(), options.root ?? "data/files");
   const locate = (name: string): string => path.join(root, ...name.split("/"));
   const missing = (error: unknown): boolean => (error as { code?: string }).code === "ENOENT";

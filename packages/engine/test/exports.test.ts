@@ -1,0 +1,61 @@
+/** The package surface: named exports, installGlobals, and plain-node import of the built dist/. */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import * as engine from "../src/index.js";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+const expectedFunctions = [
+  "buffer_create", "buffer_delete", "buffer_exists", "buffer_read", "buffer_write", "buffer_seek", "buffer_tell",
+  "buffer_peek", "buffer_poke", "buffer_fill", "buffer_get_size", "buffer_get_type", "buffer_get_alignment",
+  "buffer_get_used_size", "buffer_set_used_size", "buffer_sizeof", "buffer_resize", "buffer_copy",
+  "buffer_save", "buffer_save_ext", "buffer_save_async", "buffer_load", "buffer_load_ext", "buffer_load_partial",
+  "buffer_load_async", "buffer_base64_encode", "buffer_base64_decode", "buffer_base64_decode_ext",
+  "buffer_md5", "buffer_sha1", "buffer_crc32", "buffer_compress", "buffer_decompress",
+  "async_event_dispatch", "async_event_pending", "async_event_wait",
+];
+
+describe("package exports", () => {
+  it("every function of the engine is a named export bound to the default engine", () => {
+    const exported = engine as unknown as Record<string, unknown>;
+    for (const name of expectedFunctions) expect(typeof exported[name], name).toBe("function");
+    const engineFunctions = Object.entries(engine.defaultEngine).filter(([, v]) => typeof v === "function").map(([k]) => k);
+    expect(engineFunctions.sort()).toEqual([...expectedFunctions].sort());
+    const b = engine.buffer_create(1, engine.buffer_fixed, 1);
+    expect(engine.defaultEngine.buffer_exists(b)).toBe(true);
+  });
+
+  it("every engine constant is a named export with the same value", () => {
+    const exported = engine as unknown as Record<string, unknown>;
+    for (const [name, value] of Object.entries(engine.engineConstants)) expect(exported[name], name).toBe(value);
+  });
+
+  it("installGlobals puts every function and constant on the target", () => {
+    const target: Record<string, unknown> = {};
+    const names = engine.installGlobals(target);
+    expect(names).toEqual(expect.arrayContaining([...expectedFunctions, "buffer_grow", "buffer_u64", "ev_async_save_load"]));
+    const create = target.buffer_create as typeof engine.buffer_create;
+    expect(engine.buffer_exists(create(4, target.buffer_grow as number, 1))).toBe(true);
+  });
+
+  it("plain node imports the built package from the repository root, with no loader flags", () => {
+    expect(existsSync(`${repoRoot}packages/engine/dist/index.js`), "the install step builds dist/").toBe(true);
+    const script = `
+      import * as gm from "@gmnet/engine";
+      const b = gm.buffer_create(0, gm.buffer_grow, 1);
+      gm.buffer_write(b, gm.buffer_string, "abc");
+      console.log(JSON.stringify([gm.buffer_md5(b, 0, 3), gm.buffer_u64, typeof gm.installGlobals]));
+      await import("@gmnet/engine/globals");
+      console.log(typeof globalThis.buffer_crc32);`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8" });
+    expect(out.trim().split("\n")).toEqual([JSON.stringify(["900150983cd24fb0d6963f7d28e17f72", 7, "function"]), "function"]);
+  });
+
+  it("the built type declarations compile in a strict consumer project", () => {
+    const tsc = `${repoRoot}node_modules/typescript/bin/tsc`;
+    const run = () => execFileSync(process.execPath, [tsc, "-p", `${repoRoot}packages/engine/test/consumer/tsconfig.json`], { cwd: repoRoot, encoding: "utf8" });
+    expect(run).not.toThrow();
+  }, 30_000);
+});

@@ -1,0 +1,28 @@
+/**
+ * One Vite config for the repository: it serves and builds the playground (root: playground/)
+ * and configures Vitest for the unit and integration tests of every package.
+ * In-repo imports of @gmnet/engine resolve to its TypeScript sources, so neither the dev server
+ * nor the tests need a build first.
+ */
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  root: fromRoot("./playground"),
+  resolve: {
+    alias: [
+      { find: /^@gmnet\/engine$/, replacement: fromRoot("./packages/engine/src/index.ts") },
+      { find: /^@gmnet\/engine\/globals$/, replacement: fromRoot("./packages/engine/src/globals.ts") },
+    ],
+  },
+  build: {
+    outDir: fromRoot("./playground/dist"),
+    emptyOutDir: true,
+  },
+  test: {
+    root: fromRoot("."),
+    include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts"],
+  },
+});

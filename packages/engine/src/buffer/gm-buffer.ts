@@ -87,7 +87,7 @@ export class GmBuffer {
     else if (base === buffer_seek_relative) target = this.position + offset;
     else if (base === buffer_seek_end) target = this.size + offset;
     else throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `buffer_seek base must be buffer_seek_start, _relative or _end, not ${String(base)}`);
-    target = Math.trunc(target);
+    target = Number.isFinite(target) ? Math.trunc(target) : target > 0 ? this.size : 0;
     if (this.type === buffer_wrap) target = this.size === 0 ? 0 : ((target % this.size) + this.size) % this.size;
     else target = Math.min(Math.max(target, 0), this.size);
     this.position = target;
@@ -113,8 +113,8 @@ export class GmBuffer {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
     if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
-    if (offset < 0) return buffer_error_out_of_space;
-    const at = this.type === buffer_wrap ? this.randomAccess(offset) : Math.trunc(offset);
+    if (!(offset >= 0)) return buffer_error_out_of_space;
+    const at = this.type === buffer_wrap ? this.randomAccess(offset) : toIndex(offset);
     if (at < 0) return buffer_error_out_of_space;
     if (width === 0) {
       const encoded = encodeString(value, type === buffer_string);
@@ -137,8 +137,8 @@ export class GmBuffer {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
     if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
-    const start = Math.max(0, Math.trunc(offset));
-    let end = start + Math.max(0, Math.trunc(size));
+    const start = toIndex(offset);
+    let end = start + toIndex(size);
     if (end > this.size) {
       if (!this.grows || !this.growTo(end)) end = this.size;
     }
@@ -180,7 +180,7 @@ export class GmBuffer {
    * Returns the number of bytes that landed.
    */
   writeBytes(offset: number, data: Uint8Array): number {
-    let at = Math.max(0, Math.trunc(offset));
+    let at = toIndex(offset);
     if (this.type === buffer_wrap) {
       if (this.size === 0) return 0;
       at %= this.size;
@@ -209,9 +209,10 @@ export class GmBuffer {
    * missing size means "to the end". Wrap buffers read on past their end from their start.
    */
   range(offset: number, size: number): Uint8Array {
-    const start = Math.min(Math.max(0, Math.trunc(offset)), this.size);
-    const wanted = size < 0 ? this.size - start : Math.trunc(size);
-    if (this.type === buffer_wrap && wanted > this.size - start && this.size > 0) {
+    const start = Math.min(toIndex(offset), this.size);
+    // A wrapped range goes round at most once: beyond that it would only repeat bytes.
+    const wanted = size < 0 ? this.size - start : Math.min(toIndex(size), this.type === buffer_wrap ? this.size : this.size - start);
+    if (this.type === buffer_wrap && wanted > this.size - start) {
       const out = new Uint8Array(wanted);
       for (let done = 0, at = start; done < wanted; ) {
         const chunk = Math.min(wanted - done, this.size - at);
@@ -221,11 +222,11 @@ export class GmBuffer {
       }
       return out;
     }
-    return this.bytes.subarray(start, start + Math.max(0, Math.min(wanted, this.size - start)));
+    return this.bytes.subarray(start, start + wanted);
   }
 
   setUsed(size: number): void {
-    this.used = Math.min(Math.max(0, Math.trunc(size)), this.size);
+    this.used = Math.min(toIndex(size), this.size);
   }
 
   // ---------------------------------------------------------------- internals
@@ -292,7 +293,7 @@ export class GmBuffer {
 
   /** Offsets for peek/poke: wrap buffers wrap them, others must be inside the buffer. */
   private randomAccess(offset: number): number {
-    if (!(offset >= 0) && this.type !== buffer_wrap) return -1;
+    if (!Number.isFinite(offset) || (offset < 0 && this.type !== buffer_wrap)) return -1;
     const at = Math.trunc(offset);
     if (this.type === buffer_wrap) return this.size === 0 ? -1 : ((at % this.size) + this.size) % this.size;
     return at < this.size ? at : -1;
@@ -327,6 +328,15 @@ export class GmBuffer {
   private moveTo(end: number): void {
     this.position = this.type === buffer_wrap && end >= this.bytes.length ? end - this.bytes.length : end;
   }
+}
+
+/**
+ * A script-supplied offset or size as a whole, non-negative, finite number: fractions truncate,
+ * negatives and NaN become 0, and +Infinity becomes a number past any buffer's end.
+ */
+function toIndex(value: number): number {
+  if (!(value > 0)) return 0;
+  return value < Number.MAX_SAFE_INTEGER ? Math.trunc(value) : Number.MAX_SAFE_INTEGER;
 }
 
 function allocate(size: number): Uint8Array {

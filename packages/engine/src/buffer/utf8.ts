@@ -11,16 +11,14 @@ const SHORT_STRING = 32;
 
 /**
  * Writes `text` as UTF-8 at `offset` if it fits before `limit` and is pure ASCII.
- * Returns the byte count written, or -1 when the caller must take the general path.
+ * Returns the byte count written, or -1 (with nothing written) when the caller must take the
+ * general path — which may still fail, so this must not leave half a string behind.
  */
 export function writeAsciiFast(bytes: Uint8Array, offset: number, limit: number, text: string): number {
   const length = text.length;
   if (offset + length > limit) return -1;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) return -1;
-    bytes[offset + i] = code;
-  }
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) >= 0x80) return -1;
+  for (let i = 0; i < length; i++) bytes[offset + i] = text.charCodeAt(i);
   return length;
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Browser end-to-end tests of the playground, in Debian's Chromium (scripts/ensure-chromium.sh
+ * installs it; Playwright's own browser downloads are never used).
+ *
+ * global-setup.ts builds the playground for production and serves it with `vite preview` on a
+ * free port; it publishes the URL in GMNET_E2E_BASE_URL, which the workers (started after global
+ * setup, with its environment) read below as `baseURL`.
+ */
+import { defineConfig } from "@playwright/test";
+import { BASE_URL_ENV } from "./env.js";
+
+export default defineConfig({
+  testDir: "./tests",
+  // Everything Playwright writes (traces, screenshots, error context) goes under e2e/artifacts/,
+  // which is git-ignored and excluded from tsc.
+  outputDir: "./artifacts/test-results",
+  globalSetup: "./global-setup.ts",
+  forbidOnly: true,
+  retries: 0,
+  workers: 2,
+  fullyParallel: true,
+  reporter: "list",
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  use: {
+    baseURL: process.env[BASE_URL_ENV],
+    browserName: "chromium",
+    headless: true,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      // No --user-data-dir: browserType.launch() gives every browser a fresh temporary profile,
+      // and every test gets its own browser context (own localStorage) within it.
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+      ],
+    },
+  },
+});

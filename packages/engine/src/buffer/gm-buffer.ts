@@ -19,7 +19,7 @@ import {
   buffer_u8,
   buffer_wrap,
 } from "./constants.js";
-import { decodeUtf8, encodeUtf8, writeAsciiFast } from "./utf8.js";
+import { decodeUtf8, encodeUtf8, encodeUtf8Into, writeAsciiFast } from "./utf8.js";
 import { readFixed, writeFixed } from "./value-codec.js";
 
 export type BufferValue = number | bigint | boolean | string;
@@ -53,6 +53,24 @@ export class GmBuffer {
   // ---------------------------------------------------------------- sequential access
 
   write(type: number, value: unknown): number {
+    // Fast path: a number of a fixed-width type that fits where it stands. Literals instead of
+    // the imported constants: 1 = buffer_u8, 3 = buffer_fast, 2 = buffer_wrap.
+    const width = DATA_TYPE_WIDTH[type];
+    if (width !== undefined && width > 0 && typeof value === "number" && (type === 1 || this.type !== 3)) {
+      const at = this.alignment === 1 ? this.position : this.alignUp(this.position);
+      const end = at + width;
+      const capacity = this.bytes.length;
+      if (end <= capacity) {
+        writeFixed(this.view, at, type, value);
+        if (end > this.used) this.used = end;
+        this.position = end === capacity && this.type === 2 ? 0 : end;
+        return 0;
+      }
+    }
+    return this.writeSlow(type, value);
+  }
+
+  private writeSlow(type: number, value: unknown): number {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
     if (width === 0) {
@@ -69,6 +87,21 @@ export class GmBuffer {
 
   /** Reads at the seek position; `undefined` when the value lies beyond the buffer's end. */
   read(type: number): BufferValue | undefined {
+    // Fast path: a fixed-width type lying wholly before the end (literals as in write).
+    const width = DATA_TYPE_WIDTH[type];
+    if (width !== undefined && width > 0 && (type === 1 || this.type !== 3)) {
+      const at = this.alignment === 1 ? this.position : this.alignUp(this.position);
+      const end = at + width;
+      const capacity = this.bytes.length;
+      if (end <= capacity) {
+        this.position = end === capacity && this.type === 2 ? 0 : end;
+        return readFixed(this.view, at, type);
+      }
+    }
+    return this.readSlow(type);
+  }
+
+  private readSlow(type: number): BufferValue | undefined {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || width === 0) {
       if (type === buffer_string || type === buffer_text) return this.readString();
@@ -234,16 +267,20 @@ export class GmBuffer {
   private writeString(value: unknown, terminated: boolean): number {
     const start = this.alignUp(this.position);
     const text = typeof value === "string" ? value : stringify(value);
-    // Fast path: pure ASCII that fits where it stands.
+    // Fast path: room for any UTF-8 encoding of the text where it stands. Short ASCII takes a
+    // char-code loop; anything else (or a loop that met a non-ASCII unit, whose prefix is simply
+    // overwritten) is encoded straight into the buffer, with no intermediate array.
     const limit = terminated ? this.size - 1 : this.size;
-    const written = writeAsciiFast(this.bytes, start, limit, text);
-    if (written >= 0) {
+    if (start + text.length * 3 <= limit) {
+      let written = text.length <= 32 ? writeAsciiFast(this.bytes, start, limit, text) : -1;
+      if (written < 0) written = encodeUtf8Into(this.bytes, start, text);
       let end = start + written;
       if (terminated) this.bytes[end++] = 0;
       this.wrote(end);
       this.moveTo(end);
       return 0;
     }
+    // Near the end: encode first, so a string that does not fit leaves no bytes behind.
     const encoded = encodeString(text, terminated);
     const at = this.placeWrite(start, encoded.length);
     if (at < 0) return buffer_error_out_of_space;

@@ -22,6 +22,14 @@ export function writeAsciiFast(bytes: Uint8Array, offset: number, limit: number,
   return length;
 }
 
+/**
+ * Encodes `text` into `bytes` from `offset`, which must have room for 3 bytes per UTF-16 unit
+ * (the UTF-8 worst case), so it always fits; returns the byte count. No intermediate array.
+ */
+export function encodeUtf8Into(bytes: Uint8Array, offset: number, text: string): number {
+  return encoder.encodeInto(text, bytes.subarray(offset)).written;
+}
+
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);
 }

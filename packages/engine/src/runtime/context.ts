@@ -25,8 +25,12 @@ export interface EngineLimits {
 /** Looks up a live buffer or throws the documented E_INVALID_BUFFER. */
 export function liveBuffer(context: EngineContext, id: number, fn: string): GmBuffer {
   const buffer = context.buffers.get(id);
-  if (buffer === undefined) throw new GmnetError(ErrorCode.INVALID_BUFFER, `${fn}: ${String(id)} is not a live buffer`);
+  if (buffer === undefined) throw notLive(id, fn);
   return buffer;
+}
+
+function notLive(id: unknown, fn: string): GmnetError {
+  return new GmnetError(ErrorCode.INVALID_BUFFER, `${fn}: ${String(id)} is not a live buffer`);
 }
 
 export function requireNumber(value: unknown, name: string, fn: string): number {

@@ -8,6 +8,9 @@
 export class HandleTable<T> {
   private readonly live = new Map<number, T>();
   private nextId = 1;
+  /** One-entry cache: scripts call buffer_* on the same buffer many times in a row. */
+  private lastId = 0;
+  private lastValue: T | undefined = undefined;
 
   add(value: T): number {
     const id = this.nextId++;
@@ -16,7 +19,13 @@ export class HandleTable<T> {
   }
 
   get(id: number): T | undefined {
-    return this.live.get(id);
+    if (id === this.lastId) return this.lastValue;
+    const value = this.live.get(id);
+    if (value !== undefined) {
+      this.lastId = id;
+      this.lastValue = value;
+    }
+    return value;
   }
 
   has(id: number): boolean {
@@ -24,6 +33,10 @@ export class HandleTable<T> {
   }
 
   delete(id: number): boolean {
+    if (id === this.lastId) {
+      this.lastId = 0;
+      this.lastValue = undefined;
+    }
     return this.live.delete(id);
   }
 

@@ -15,6 +15,7 @@ export default defineConfig({
     alias: [
       { find: /^@gmnet\/engine$/, replacement: fromRoot("./packages/engine/src/index.ts") },
       { find: /^@gmnet\/engine\/globals$/, replacement: fromRoot("./packages/engine/src/globals.ts") },
+      { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol/index.ts") },
     ],
   },
   build: {

@@ -1,0 +1,165 @@
+/**
+ * Every number of the gmnet wire protocol, in one place, imported by the server, the engine,
+ * bots and tests. PROTOCOL.md at the repository root shows the same tables with byte layouts.
+ * Numbers are append-only: a value, once released, never changes meaning.
+ */
+
+/** Bumped on any incompatible change; a Hello with another version is refused with VERSION_MISMATCH. */
+export const PROTOCOL_VERSION = 1;
+
+/** `[channel u16][packet_type u16][priority u8][flags u8][reserved u16][length u32]`, little-endian. */
+export const FRAME_HEADER_SIZE = 12;
+
+/** Channel numbers: 0 control, 1–999 system, 1000+ allocated at runtime for applications. */
+export const Channel = {
+  CONTROL: 0,
+  VSOCKET: 1,
+  SIGNAL: 2,
+  MASTER: 3,
+  STATS: 4,
+  /** First channel number handed out to applications by CHANNEL_REGISTER. */
+  FIRST_APP: 1000,
+  LAST: 0xffff,
+} as const;
+
+export const Priority = {
+  /** Sent at once, ahead of any batch: errors, pongs, shutdown notices. */
+  CRITICAL: 0,
+  /** First in a batch: control replies. */
+  HIGH: 1,
+  /** Game data, virtual-socket streams. */
+  NORMAL: 2,
+  /** Background traffic; relayed datagrams, dropped first under pressure. */
+  LOW: 3,
+} as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
+/** Frame flag bits (byte 5). Unknown bits are a protocol error so they can be given meaning later. */
+export const FrameFlag = {
+  NONE: 0,
+} as const;
+export const KNOWN_FRAME_FLAGS = 0;
+
+/** Packet types on Channel.CONTROL. */
+export const ControlType = {
+  HELLO: 1,
+  WELCOME: 2,
+  ERROR: 3,
+  PING: 4,
+  PONG: 5,
+  /** Server is going away (SIGTERM): reconnect after `retryAfterMs`. */
+  DRAIN: 6,
+  CHANNEL_REGISTER: 7,
+  CHANNEL_ASSIGNED: 8,
+  CHANNEL_UNREGISTER: 9,
+} as const;
+
+/** Packet types on Channel.VSOCKET (seed 002's virtual socket protocol). */
+export const VSocketType = {
+  VIRTUAL_IP: 1,
+  RESOLVE_REQUEST: 2,
+  RESOLVE_RESPONSE: 3,
+  HOSTNAME_CLAIM: 4,
+  HOSTNAME_RESULT: 5,
+  SOCKET_STATUS_REQUEST: 10,
+  SOCKET_STATUS_RESPONSE: 11,
+  SOCKET_CONNECTION_REQUEST: 12,
+  SOCKET_CONNECTION_RESPONSE: 13,
+  SOCKET_CONNECTED: 14,
+  REQUEST_FAILED: 15,
+  ARBITRARY_DATA: 16,
+  SOCKET_CLOSED: 17,
+  /** Reserved for resume-with-replay (PROTOCOL.md): cumulative acknowledgement of a stream. */
+  STREAM_ACK: 18,
+  UDP_BIND: 20,
+  UDP_UNBIND: 21,
+  DATAGRAM: 22,
+  BROADCAST: 23,
+} as const;
+
+/** Packet types on Channel.SIGNAL (WebRTC offer/answer/candidates between two virtual IPs). */
+export const SignalType = {
+  RELAY: 1,
+  ICE_SERVERS_REQUEST: 2,
+  ICE_SERVERS: 3,
+} as const;
+
+/** Reasons carried by REQUEST_FAILED. */
+export const FailReason = {
+  /** No client holds the target virtual IP (or it belongs to another app key). */
+  OFFLINE: 1,
+  /** The target is online but nothing listens on that port. */
+  NOT_LISTENING: 2,
+  /** The target's server refused (max_client reached, or the script denied it). */
+  REFUSED: 3,
+  /** The target did not answer in time. */
+  TIMEOUT: 4,
+  /** The target went away during the handshake. */
+  GONE: 5,
+} as const;
+
+/** Reasons carried by SOCKET_CLOSED. */
+export const CloseReason = {
+  /** The peer closed the socket (network_destroy). */
+  CLOSED: 1,
+  /** The peer's connection to the server ended (tab closed, crash, heartbeat missed). */
+  PEER_GONE: 2,
+  /** The server shut down. */
+  SHUTDOWN: 3,
+} as const;
+
+/** Error codes carried by ERROR frames; see PROTOCOL.md for when each is sent. */
+export const ProtocolError = {
+  MALFORMED_FRAME: 1,
+  FRAME_TOO_LARGE: 2,
+  UNKNOWN_CHANNEL: 3,
+  UNKNOWN_PACKET_TYPE: 4,
+  MALFORMED_PAYLOAD: 5,
+  NOT_AUTHENTICATED: 6,
+  ALREADY_AUTHENTICATED: 7,
+  VERSION_MISMATCH: 8,
+  BAD_HELLO: 9,
+  UNKNOWN_SOCKET: 10,
+  NAME_TAKEN: 11,
+  RATE_LIMITED: 12,
+  TOO_MANY_CHANNELS: 13,
+  NOT_A_PARTICIPANT: 14,
+  INVALID_PORT: 15,
+  TOO_MANY_PENDING: 16,
+} as const;
+export type ProtocolError = (typeof ProtocolError)[keyof typeof ProtocolError];
+
+/**
+ * WebSocket close codes. 4000–4499: the client may reconnect; 4500–4999: it must not retry
+ * without changing something (as Centrifugo's convention).
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  /** The server is shutting down; reconnect (to it or another node) shortly. */
+  SERVER_SHUTDOWN: 4000,
+  /** No pong within the heartbeat deadline. */
+  HEARTBEAT_TIMEOUT: 4001,
+  /** The client read too slowly: its outgoing queue passed maxQueuedBytes. */
+  SLOW_CONSUMER: 4002,
+  /** Another connection took over this identity. */
+  REPLACED: 4003,
+  /** Too many frames per second. */
+  RATE_LIMITED: 4004,
+  /** No Hello within the hello timeout. */
+  HELLO_TIMEOUT: 4005,
+  /** The client speaks another protocol version. */
+  VERSION_MISMATCH: 4500,
+  /** The Hello was malformed or its credentials were refused. */
+  BAD_HELLO: 4501,
+  /** A frame could not be decoded, or exceeded maxFrameSize. */
+  PROTOCOL_ERROR: 4502,
+  /** The page's Origin is not in allowedOrigins. */
+  ORIGIN_NOT_ALLOWED: 4503,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Inverse lookup for logs and error messages: names[value]. */
+export function nameOf(table: Readonly<Record<string, number>>, value: number): string {
+  for (const [name, candidate] of Object.entries(table)) if (candidate === value) return name;
+  return `#${value}`;
+}

@@ -1,0 +1,135 @@
+/**
+ * The frame layer (seed 003): a 12-byte little-endian header and a payload.
+ *
+ *   offset 0  u16 channel
+ *   offset 2  u16 packet type
+ *   offset 4  u8  priority (0 critical … 3 low)
+ *   offset 5  u8  flags (no bits defined yet; any set bit is refused)
+ *   offset 6  u16 reserved, must be 0
+ *   offset 8  u32 payload length
+ *   offset 12 payload
+ *
+ * One WebSocket message carries one or more whole frames (a batch). The encoder is a pure
+ * function; the decoder is a push-bytes-in state machine with no I/O, so it also serves byte
+ * streams that split frames anywhere (a future native TCP bridge) and is tested that way.
+ */
+import { FRAME_HEADER_SIZE, KNOWN_FRAME_FLAGS, Priority, ProtocolError } from "./constants.js";
+
+export interface Frame {
+  readonly channel: number;
+  readonly type: number;
+  readonly priority: number;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+}
+
+/** A byte stream that is not valid gmnet framing. `code` is a ProtocolError value. */
+export class FrameError extends Error {
+  override readonly name = "FrameError";
+  constructor(
+    readonly code: ProtocolError,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Writes one frame's header into `target` at `offset`. */
+function writeHeader(target: DataView, offset: number, channel: number, type: number, priority: number, flags: number, length: number): void {
+  target.setUint16(offset, channel, true);
+  target.setUint16(offset + 2, type, true);
+  target.setUint8(offset + 4, priority);
+  target.setUint8(offset + 5, flags);
+  target.setUint16(offset + 6, 0, true);
+  target.setUint32(offset + 8, length, true);
+}
+
+export function encodeFrame(channel: number, type: number, priority: number, payload: Uint8Array, flags = 0): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
+  writeHeader(new DataView(out.buffer), 0, channel, type, priority, flags, payload.length);
+  out.set(payload, FRAME_HEADER_SIZE);
+  return out;
+}
+
+/** Concatenates already-encoded frames into one WebSocket message. */
+export function concatFrames(frames: readonly Uint8Array[], totalBytes?: number): Uint8Array {
+  if (frames.length === 1) return frames[0]!;
+  const size = totalBytes ?? frames.reduce((sum, frame) => sum + frame.length, 0);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
+  }
+  return out;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest payload accepted; a header announcing more is refused before any of it is buffered. */
+  maxPayload: number;
+}
+
+/**
+ * Push bytes in, get whole frames out. After a FrameError the stream is unusable and every
+ * further push throws the same error: framing cannot be resynchronised.
+ */
+export class FrameDecoder {
+  private pending: Uint8Array = new Uint8Array(0);
+  private failure: FrameError | undefined;
+
+  constructor(private readonly options: FrameDecoderOptions) {}
+
+  /** Bytes received that do not yet form a whole frame. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
+  push(chunk: Uint8Array): Frame[] {
+    if (this.failure) throw this.failure;
+    const bytes = this.pending.length === 0 ? chunk : join(this.pending, chunk);
+    const frames: Frame[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (bytes.length - at >= FRAME_HEADER_SIZE) {
+      const length = view.getUint32(at + 8, true);
+      this.check(view, at, length);
+      const end = at + FRAME_HEADER_SIZE + length;
+      if (end > bytes.length) break;
+      frames.push({
+        channel: view.getUint16(at, true),
+        type: view.getUint16(at + 2, true),
+        priority: view.getUint8(at + 4),
+        flags: view.getUint8(at + 5),
+        payload: bytes.subarray(at + FRAME_HEADER_SIZE, end),
+      });
+      at = end;
+    }
+    // Keep only the unfinished tail; copy it so the caller's chunk can be reused.
+    this.pending = at === bytes.length ? new Uint8Array(0) : bytes.slice(at);
+    return frames;
+  }
+
+  private check(view: DataView, at: number, length: number): void {
+    const priority = view.getUint8(at + 4);
+    const flags = view.getUint8(at + 5);
+    let problem: FrameError | undefined;
+    if (priority > Priority.LOW) problem = new FrameError(ProtocolError.MALFORMED_FRAME, `priority ${priority} is not 0–3`);
+    else if ((flags & ~KNOWN_FRAME_FLAGS) !== 0) problem = new FrameError(ProtocolError.MALFORMED_FRAME, `unknown frame flags 0x${flags.toString(16)}`);
+    else if (view.getUint16(at + 6, true) !== 0) problem = new FrameError(ProtocolError.MALFORMED_FRAME, "reserved header bytes must be 0");
+    else if (length > this.options.maxPayload) {
+      problem = new FrameError(ProtocolError.FRAME_TOO_LARGE, `payload of ${length} bytes exceeds the limit of ${this.options.maxPayload}`);
+    }
+    if (problem) {
+      this.failure = problem;
+      this.pending = new Uint8Array(0);
+      throw problem;
+    }
+  }
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * Every message of the protocol, by channel. Field names are from the point of view of the
+ * client that sends or receives the message: `peerIp`/`peerPort` are the other end, `localPort`
+ * is the client's own port. The server never trusts a client's claim about its own address: it
+ * overwrites the source side (peerIp on the way out) with what it knows.
+ *
+ * Addresses travel as u32 (network order value of the dotted quad, e.g. 10.0.0.1 = 0x0a000001).
+ */
+import { type MessageOf, bool, f64, message, rest, str, u16, u32, u8 } from "./schema.js";
+
+/** Longest app key, host name, channel name. */
+export const MAX_NAME_BYTES = 64;
+
+// ------------------------------------------------------------------ Channel.CONTROL
+
+/** Client → server, first frame of every connection. `secret` is the client's identity secret (kept by the client); `token` a master session token ("" for none). */
+export const Hello = message("Hello", { version: u16, appKey: str(MAX_NAME_BYTES), secret: str(128), token: str(256) });
+/** Server → client, answer to a good Hello. */
+export const Welcome = message("Welcome", {
+  version: u16,
+  virtualIp: u32,
+  sessionId: str(64),
+  heartbeatIntervalMs: u32,
+  heartbeatTimeoutMs: u32,
+  tickRate: u16,
+  maxFrameSize: u32,
+  serverTime: f64,
+});
+/** Server → client. `refChannel`/`refType` name the frame that caused it; `refId` its request id if it had one. */
+export const ErrorMessage = message("Error", { code: u16, refChannel: u16, refType: u16, refId: u32, message: str(1024) });
+export const Ping = message("Ping", { nonce: u32, serverTime: f64 });
+export const Pong = message("Pong", { nonce: u32 });
+export const Drain = message("Drain", { retryAfterMs: u32 });
+export const ChannelRegister = message("ChannelRegister", { name: str(MAX_NAME_BYTES) });
+export const ChannelAssigned = message("ChannelAssigned", { name: str(MAX_NAME_BYTES), channel: u16 });
+export const ChannelUnregister = message("ChannelUnregister", { channel: u16 });
+
+// ------------------------------------------------------------------ Channel.VSOCKET
+
+/** Server → client when its virtual IP is (re)assigned outside the Welcome (e.g. after a login). */
+export const VirtualIp = message("VirtualIp", { ip: u32 });
+export const ResolveRequest = message("ResolveRequest", { reqId: u32, name: str(MAX_NAME_BYTES) });
+/** `ip` 0 means the name is unknown. */
+export const ResolveResponse = message("ResolveResponse", { reqId: u32, ip: u32 });
+export const HostnameClaim = message("HostnameClaim", { reqId: u32, name: str(MAX_NAME_BYTES) });
+export const HostnameResult = message("HostnameResult", { reqId: u32, ok: bool });
+
+/**
+ * SOCKET_STATUS_REQUEST and SOCKET_CONNECTION_REQUEST. From a client: "reach peerIp:peerPort
+ * from my localPort". To the target: "peerIp:peerPort (stamped by the server) wants your localPort".
+ * The server replaces the requester's reqId with its own routing id on the way to the target.
+ */
+export const SocketRequest = message("SocketRequest", { reqId: u32, peerIp: u32, peerPort: u16, localPort: u16 });
+/** Target → server → requester: is anything listening on that port? */
+export const SocketStatusResponse = message("SocketStatusResponse", { reqId: u32, listening: bool });
+/** Target → server: accept or deny a connection request. */
+export const SocketConnectionResponse = message("SocketConnectionResponse", { reqId: u32, accepted: bool });
+/** Server → both ends when a connection is accepted: `connId` names the stream from now on. */
+export const SocketConnected = message("SocketConnected", { reqId: u32, connId: u32, peerIp: u32, peerPort: u16, localPort: u16 });
+export const RequestFailed = message("RequestFailed", { reqId: u32, reason: u8 });
+/** Stream data. `seq` numbers the sender's frames on this stream from 1 (kept for resume-with-replay). */
+export const ArbitraryData = message("ArbitraryData", { connId: u32, seq: u32, data: rest });
+export const SocketClosed = message("SocketClosed", { connId: u32, reason: u8 });
+/** Reserved (resume-with-replay): every frame up to `seq` arrived. */
+export const StreamAck = message("StreamAck", { connId: u32, seq: u32 });
+export const UdpBind = message("UdpBind", { port: u16 });
+/** From a client: send to peerIp:peerPort from localPort. To a client: from peerIp:peerPort (stamped) to localPort. */
+export const Datagram = message("Datagram", { peerIp: u32, peerPort: u16, localPort: u16, data: rest });
+/** Client → server: send to `port` on every other client of the same app key bound to it. Delivered as DATAGRAM. */
+export const Broadcast = message("Broadcast", { port: u16, localPort: u16, data: rest });
+
+// ------------------------------------------------------------------ Channel.SIGNAL
+
+/** Kinds of SIGNAL_RELAY payload (simple-peer's signal data, as JSON). */
+export const SignalKind = { OFFER: 1, ANSWER: 2, CANDIDATE: 3, RENEGOTIATE: 4, CLOSE: 5 } as const;
+/** From a client: deliver `data` to peerIp. To a client: `data` from peerIp (stamped). `pairId` names the WebRTC association. */
+export const SignalRelay = message("SignalRelay", { peerIp: u32, pairId: u32, kind: u8, data: str(16384) });
+export const IceServersRequest = message("IceServersRequest", { reqId: u32 });
+/** `json` is an RTCIceServer[]; TURN entries carry time-limited credentials. */
+export const IceServers = message("IceServers", { reqId: u32, json: str(8192) });
+
+export type HelloMessage = MessageOf<typeof Hello>;
+export type WelcomeMessage = MessageOf<typeof Welcome>;
+export type SocketRequestMessage = MessageOf<typeof SocketRequest>;
+export type DatagramMessage = MessageOf<typeof Datagram>;
+export type SignalRelayMessage = MessageOf<typeof SignalRelay>;
+
+// ------------------------------------------------------------------ addresses
+
+/** "10.0.0.1" → 0x0a000001, or undefined for anything that is not a dotted IPv4 quad. */
+export function parseIpv4(text: string): number | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!match) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = Number(match[i]);
+    if (part > 255) return undefined;
+    value = value * 256 + part;
+  }
+  return value;
+}
+
+export function formatIpv4(value: number): string {
+  return `${(value >>> 24) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}

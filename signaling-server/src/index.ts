@@ -1,0 +1,2 @@
+export { createServer, type GmnetServer, type ServerOptions } from "./server.js";
+export { type ServerConfig, defaultConfig, configFromArgs, ConfigError } from "./config.js";

@@ -1,0 +1,22 @@
+/** Prometheus metrics, in a registry per server instance so several servers can run in one process (tests). */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics(options: { defaultMetrics: boolean }) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    registry,
+    connections: new Gauge({ name: "gmnet_connections", help: "Open WebSocket connections (authenticated or not)", registers: [registry] }),
+    framesReceived: counter("gmnet_frames_received_total", "Frames received from clients"),
+    framesSent: counter("gmnet_frames_sent_total", "Frames sent to clients"),
+    bytesReceived: counter("gmnet_bytes_received_total", "WebSocket payload bytes received"),
+    bytesSent: counter("gmnet_bytes_sent_total", "WebSocket payload bytes sent"),
+    messagesSent: counter("gmnet_messages_sent_total", "WebSocket messages sent (each a batch of frames)"),
+    drops: counter("gmnet_dropped_frames_total", "Frames dropped instead of sent, by reason", ["reason"]),
+    disconnects: counter("gmnet_disconnects_total", "Connections ended, by cause", ["cause"]),
+    protocolErrors: counter("gmnet_protocol_errors_total", "ERROR frames sent, by protocol error code", ["code"]),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,31 @@
+/** The one dependency object every service and connection receives (built in server.ts). */
+import type { ServerConfig } from "./config.js";
+import type { Logger } from "./observability/logger.js";
+import type { Metrics } from "./observability/metrics.js";
+import type { Router } from "./router.js";
+import type { Directory } from "./services/directory.js";
+import type { IdentityStore } from "./services/identity-store.js";
+import type { Connection } from "./session/connection.js";
+import type { Session, SessionCloseCause } from "./session/session.js";
+
+export interface ServerClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly clock: ServerClock;
+  /** Uniform random in [0, 1). */
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly router: Router;
+  readonly directory: Directory;
+  readonly store: IdentityStore;
+  /** Queues `connection` for the next tick's flush. */
+  scheduleFlush(connection: Connection): void;
+  sessionOpened(session: Session): void;
+  sessionClosed(session: Session, cause: SessionCloseCause): void;
+}

@@ -1,0 +1,183 @@
+/**
+ * The composition root: builds every part of the server from one config and wires them through
+ * one ServerContext. `createServer({ port: 0 })` is what tests and embedders call; the CLI
+ * (cli.ts) adds flags, env and signals around it.
+ */
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { Channel, CloseCode, ControlType, Drain, Priority } from "@gmnet/engine/protocol";
+import { WebSocketServer } from "ws";
+import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
+import { type Logger, createLogger } from "./observability/logger.js";
+import { createMetrics } from "./observability/metrics.js";
+import { Router } from "./router.js";
+import type { ServerClock, ServerContext } from "./server-context.js";
+import { createControlService } from "./services/control.js";
+import { Directory } from "./services/directory.js";
+import { openIdentityStore } from "./services/identity-store.js";
+import { createSignalingService } from "./services/signaling.js";
+import { parseVirtualNetwork } from "./services/virtual-network.js";
+import { createVirtualSocketService } from "./services/virtual-sockets.js";
+import { Connection } from "./session/connection.js";
+import type { SessionLifecycle } from "./session/session.js";
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  clock?: ServerClock;
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface GmnetServer {
+  /** Resolves once the server listens. */
+  readonly ready: Promise<void>;
+  address(): { host: string; port: number; url: string; wsUrl: string };
+  /** Stops accepting, tells clients to reconnect (DRAIN), closes them, then stops. */
+  close(): Promise<void>;
+  readonly config: ServerConfig;
+}
+
+const systemClock: ServerClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export function createServer(options: ServerOptions = {}): GmnetServer {
+  const { clock = systemClock, random = Math.random, logger: givenLogger, ...overrides } = options;
+  const config = validateConfig({ ...defaultConfig, ...overrides });
+  const logger = givenLogger ?? createLogger(config.logLevel);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const store = openIdentityStore({ path: config.db, network: parseVirtualNetwork(config.virtualNetwork), random });
+  const services: SessionLifecycle[] = [];
+  const connections = new Set<Connection>();
+  const dirty = new Set<Connection>();
+
+  const context: ServerContext = {
+    config,
+    clock,
+    random,
+    logger,
+    metrics,
+    router: new Router(),
+    directory: new Directory(),
+    store,
+    scheduleFlush: (connection) => {
+      dirty.add(connection);
+    },
+    sessionOpened: (session) => {
+      logger.debug({ session: session.id, appKey: session.appKey, ip: session.virtualIp }, "session open");
+      for (const service of services) service.onSessionOpen?.(session);
+    },
+    sessionClosed: (session, cause) => {
+      logger.debug({ session: session.id, cause }, "session closed");
+      for (const service of services) service.onSessionClose?.(session, cause);
+    },
+  };
+  services.push(createControlService(context), createVirtualSocketService(context), createSignalingService(context));
+
+  // One tick flushes every connection that queued frames since the last one (seed 003 batching).
+  const tick = config.tickRate > 0 ? setInterval(() => {
+    for (const connection of dirty) connection.flush();
+    dirty.clear();
+  }, 1000 / config.tickRate) : undefined;
+  tick?.unref();
+
+  const http = config.tlsCert && config.tlsKey
+    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (req, res) => handleHttp(req, res))
+    : createHttpServer((req, res) => handleHttp(req, res));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
+  let draining = false;
+
+  function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") {
+      res.writeHead(draining ? 503 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: draining ? "draining" : "ok", connections: connections.size, sessions: context.directory.size }));
+    } else if (path === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    } else {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    }
+  }
+
+  http.on("upgrade", (req, socket, head) => {
+    // The raw socket needs its own error listener until ws takes it over.
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/ws" || draining) {
+      socket.end(draining ? "HTTP/1.1 503 Service Unavailable\r\n\r\n" : "HTTP/1.1 404 Not Found\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Every WebSocket gets its error listener first: a malformed frame must never crash the process.
+      ws.on("error", (error) => logger.debug({ err: error.message }, "websocket error"));
+      const origin = req.headers.origin;
+      if (config.allowedOrigins.length > 0 && origin !== undefined && !config.allowedOrigins.includes(origin)) {
+        ws.close(CloseCode.ORIGIN_NOT_ALLOWED, "origin not allowed");
+        return;
+      }
+      const connection = new Connection(ws, context);
+      connections.add(connection);
+      ws.on("close", () => {
+        connections.delete(connection);
+        dirty.delete(connection);
+      });
+    });
+  });
+
+  const ready = new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => {
+      http.off("error", reject);
+      logger.info({ url: address().url }, "gmnet server listening");
+      resolve();
+    });
+  });
+
+  function address() {
+    const info = http.address() as AddressInfo | null;
+    const port = info?.port ?? config.port;
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    const secure = Boolean(config.tlsCert);
+    return { host, port, url: `${secure ? "https" : "http"}://${host}:${port}`, wsUrl: `${secure ? "wss" : "ws"}://${host}:${port}/ws` };
+  }
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      draining = true;
+      const drain = Drain.encode({ retryAfterMs: config.drainRetryAfterMs });
+      for (const connection of connections) {
+        connection.send(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, drain);
+        connection.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+      }
+      if (tick) clearInterval(tick);
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        // Connections that ignore the close handshake are cut after the grace period.
+        setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+          http.closeAllConnections?.();
+        }, 2500).unref();
+      });
+      wss.close();
+      store.close();
+      logger.info("gmnet server stopped");
+    })();
+    return closing;
+  }
+
+  return { ready, address, close, config };
+}

@@ -1,7 +1,26 @@
-/** Seed 002's virtual sockets: resolve, host names, stream connections, datagrams. (Being implemented.) */
+/**
+ * Seed 002's virtual sockets on Channel.VSOCKET: name resolution and host names, the relayed
+ * connect handshake, established streams, and datagrams. Each concern lives in ./vsockets/;
+ * this module wires them to the router and to session lifecycle.
+ */
 import type { ServerContext } from "../server-context.js";
 import type { SessionLifecycle } from "../session/session.js";
+import { createDatagrams } from "./vsockets/datagrams.js";
+import { createHandshakes } from "./vsockets/handshake.js";
+import { registerNameHandlers } from "./vsockets/names.js";
+import { createStreams } from "./vsockets/streams.js";
 
-export function createVirtualSocketService(_context: ServerContext): SessionLifecycle {
-  return {};
+export function createVirtualSocketService(context: ServerContext): SessionLifecycle {
+  registerNameHandlers(context);
+  const streams = createStreams(context);
+  const handshakes = createHandshakes(context, streams);
+  const datagrams = createDatagrams(context);
+  // Host names need no hook: the Directory releases them when the session leaves it.
+  return {
+    onSessionClose(session, cause) {
+      handshakes.onSessionClose(session);
+      streams.onSessionClose(session, cause);
+      datagrams.onSessionClose(session);
+    },
+  };
 }

@@ -1,0 +1,96 @@
+/**
+ * UDP over the server: UDP_BIND/UDP_UNBIND record the ports a session receives datagrams on,
+ * DATAGRAM goes to one bound peer, BROADCAST to every other bound session of the app key.
+ * Delivery is best effort at Priority.LOW, as UDP's: a datagram nobody listens for is dropped
+ * without telling the sender. The source address is always stamped from the sending session.
+ */
+import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/engine/protocol";
+import type { ServerContext } from "../../server-context.js";
+import type { Session } from "../../session/session.js";
+
+export interface Datagrams {
+  onSessionClose(session: Session): void;
+}
+
+export function createDatagrams(context: ServerContext): Datagrams {
+  const { router, directory, metrics } = context;
+  // app key → port → bound sessions: keyed by app first, so no lookup can cross app keys.
+  const listeners = new Map<string, Map<number, Set<Session>>>();
+  // session → its bound ports, to unbind in O(own ports) when it leaves.
+  const portsOf = new Map<Session, Set<number>>();
+
+  const bind = (session: Session, port: number): void => {
+    let ports = listeners.get(session.appKey);
+    if (ports === undefined) listeners.set(session.appKey, (ports = new Map()));
+    let members = ports.get(port);
+    if (members === undefined) ports.set(port, (members = new Set()));
+    members.add(session);
+    let mine = portsOf.get(session);
+    if (mine === undefined) portsOf.set(session, (mine = new Set()));
+    mine.add(port);
+  };
+
+  /** Removes the session from the port's listeners only (empty maps go too); see unbind. */
+  const unlisten = (session: Session, port: number): void => {
+    const ports = listeners.get(session.appKey);
+    const members = ports?.get(port);
+    if (ports === undefined || members === undefined) return;
+    members.delete(session);
+    if (members.size === 0) ports.delete(port);
+    if (ports.size === 0) listeners.delete(session.appKey);
+  };
+
+  const unbind = (session: Session, port: number): void => {
+    unlisten(session, port);
+    const mine = portsOf.get(session);
+    mine?.delete(port);
+    if (mine?.size === 0) portsOf.delete(session);
+  };
+
+  const isBound = (session: Session, port: number): boolean => listeners.get(session.appKey)?.get(port)?.has(session) ?? false;
+
+  const invalidPort = (session: Session, type: number): void => {
+    session.sendError(ProtocolError.INVALID_PORT, Channel.VSOCKET, type, 0, "ports are 1–65535; 0 names no socket");
+  };
+
+  router.on(Channel.VSOCKET, VSocketType.UDP_BIND, (session, payload) => {
+    const { port } = UdpBind.decode(payload);
+    if (port === 0) return invalidPort(session, VSocketType.UDP_BIND);
+    bind(session, port);
+  });
+
+  router.on(Channel.VSOCKET, VSocketType.UDP_UNBIND, (session, payload) => {
+    const { port } = UdpBind.decode(payload);
+    if (port === 0) return invalidPort(session, VSocketType.UDP_UNBIND);
+    unbind(session, port);
+  });
+
+  router.on(Channel.VSOCKET, VSocketType.DATAGRAM, (session, payload) => {
+    const { peerIp, peerPort, localPort, data } = Datagram.decode(payload);
+    // Port 0 is a malformed address, not a missing listener, so it is an error and not a drop.
+    if (peerPort === 0 || localPort === 0) return invalidPort(session, VSocketType.DATAGRAM);
+    const target = directory.lookup(session.appKey, peerIp);
+    if (target === undefined || target.closed || !isBound(target, peerPort)) {
+      metrics.drops.inc({ reason: "no-listener" });
+      return;
+    }
+    target.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, Datagram.encode({ peerIp: session.virtualIp, peerPort: localPort, localPort: peerPort, data }));
+  });
+
+  router.on(Channel.VSOCKET, VSocketType.BROADCAST, (session, payload) => {
+    const { port, localPort, data } = Broadcast.decode(payload);
+    if (port === 0 || localPort === 0) return invalidPort(session, VSocketType.BROADCAST);
+    const members = listeners.get(session.appKey)?.get(port);
+    if (members === undefined) return;
+    // Encoded once: every receiver sees the same stamped source.
+    const datagram = Datagram.encode({ peerIp: session.virtualIp, peerPort: localPort, localPort: port, data });
+    for (const member of members) if (member !== session) member.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, datagram);
+  });
+
+  return {
+    onSessionClose(session) {
+      for (const port of portsOf.get(session) ?? []) unlisten(session, port);
+      portsOf.delete(session);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Established virtual-socket streams (seed 002's ActiveSockets): who is at each end of a connId,
+ * relaying ARBITRARY_DATA between exactly those two ends, and closing. Lookups are by connId
+ * (one Map get per data frame); a per-session index makes cleanup O(own streams).
+ */
+import { Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType } from "@gmnet/engine/protocol";
+import type { ServerContext } from "../../server-context.js";
+import type { Session, SessionCloseCause } from "../../session/session.js";
+import { IdAllocator } from "./ids.js";
+
+/** connId u32 + seq u32 precede the data of ARBITRARY_DATA. */
+const ARBITRARY_DATA_HEADER = 8;
+
+interface Stream {
+  readonly connId: number;
+  readonly a: Session;
+  readonly aPort: number;
+  readonly b: Session;
+  readonly bPort: number;
+}
+
+/** One end of a stream being opened: the session, its port, and the reqId it knows the handshake by. */
+export interface StreamEnd {
+  readonly session: Session;
+  readonly port: number;
+  readonly reqId: number;
+}
+
+export interface Streams {
+  /** Records a stream between two distinct sessions and sends SOCKET_CONNECTED to both ends. */
+  open(a: StreamEnd, b: StreamEnd): number;
+  onSessionClose(session: Session, cause: SessionCloseCause): void;
+}
+
+export function createStreams(context: ServerContext): Streams {
+  const { router } = context;
+  const byConnId = new Map<number, Stream>();
+  const bySession = new Map<Session, Set<Stream>>();
+  const ids = new IdAllocator();
+
+  const index = (session: Session, stream: Stream): void => {
+    let mine = bySession.get(session);
+    if (mine === undefined) bySession.set(session, (mine = new Set()));
+    mine.add(stream);
+  };
+
+  const unindex = (session: Session, stream: Stream): void => {
+    const mine = bySession.get(session);
+    if (mine === undefined) return;
+    mine.delete(stream);
+    if (mine.size === 0) bySession.delete(session);
+  };
+
+  /** The other end of `stream` as seen from `session`, or undefined if `session` is not an end. */
+  const peerOf = (stream: Stream | undefined, session: Session): Session | undefined => {
+    if (stream === undefined) return undefined;
+    if (stream.a === session) return stream.b;
+    return stream.b === session ? stream.a : undefined;
+  };
+
+  const notifyClosed = (session: Session, connId: number, reason: number): void => {
+    session.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, Priority.NORMAL, SocketClosed.encode({ connId, reason }));
+  };
+
+  router.on(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, (session, payload) => {
+    // The hot path: only the connId is read, and the payload is relayed byte for byte.
+    if (payload.length < ARBITRARY_DATA_HEADER) {
+      return session.sendError(ProtocolError.MALFORMED_PAYLOAD, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, 0, `ArbitraryData needs at least ${ARBITRARY_DATA_HEADER} bytes, got ${payload.length}`);
+    }
+    const connId = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
+    const peer = peerOf(byConnId.get(connId), session);
+    if (peer === undefined) {
+      // Also the answer for someone else's connId: a stranger learns nothing and injects nothing.
+      return session.sendError(ProtocolError.UNKNOWN_SOCKET, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, connId, `no open stream ${connId} on this connection`);
+    }
+    peer.send(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, payload);
+  });
+
+  router.on(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, (session, payload) => {
+    const { connId } = SocketClosed.decode(payload);
+    const stream = byConnId.get(connId);
+    const peer = peerOf(stream, session);
+    // Both ends may close at once, so an unknown connId is normal and silently ignored; a
+    // connId of someone else's stream is treated the same, so it cannot be closed by a stranger.
+    if (stream === undefined || peer === undefined) return;
+    byConnId.delete(connId);
+    unindex(stream.a, stream);
+    unindex(stream.b, stream);
+    // The reason the client gave is not trusted: to the peer this is always an orderly close.
+    notifyClosed(peer, connId, CloseReason.CLOSED);
+  });
+
+  return {
+    open(a, b) {
+      const connId = ids.next((id) => byConnId.has(id));
+      const stream: Stream = { connId, a: a.session, aPort: a.port, b: b.session, bPort: b.port };
+      byConnId.set(connId, stream);
+      index(a.session, stream);
+      index(b.session, stream);
+      for (const [self, other] of [[a, b], [b, a]] as const) {
+        self.session.send(
+          Channel.VSOCKET,
+          VSocketType.SOCKET_CONNECTED,
+          Priority.NORMAL,
+          SocketConnected.encode({ reqId: self.reqId, connId, peerIp: other.session.virtualIp, peerPort: other.port, localPort: self.port }),
+        );
+      }
+      return connId;
+    },
+
+    onSessionClose(session, cause) {
+      const mine = bySession.get(session);
+      if (mine === undefined) return;
+      bySession.delete(session);
+      const reason = cause === "shutdown" ? CloseReason.SHUTDOWN : CloseReason.PEER_GONE;
+      for (const stream of mine) {
+        byConnId.delete(stream.connId);
+        const peer = stream.a === session ? stream.b : stream.a;
+        unindex(peer, stream);
+        notifyClosed(peer, stream.connId, reason);
+      }
+    },
+  };
+}

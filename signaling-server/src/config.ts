@@ -1,3 +1,6 @@
+import { FRAME_HEADER_SIZE } from "@gmnet/engine/protocol";
+import { parseVirtualNetwork } from "./services/virtual-network.js";
+
 /**
  * Every setting of the server, with its default. Limits are explicit so operators can see and
  * tune what protects the process: frame size, queue size, rate, heartbeat, pending requests.
@@ -38,6 +41,8 @@ export interface ServerConfig {
   iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
   turnSecret: string | undefined;
   turnCredentialTtlSeconds: number;
+  /** SIGNAL_RELAY frames one client may send per 10 seconds (token bucket; the burst is the same number). */
+  signalRateLimit: number;
   /** How long clients are told to wait before reconnecting after a drain. */
   drainRetryAfterMs: number;
 }
@@ -65,6 +70,7 @@ export const defaultConfig: ServerConfig = {
   iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
   turnSecret: undefined,
   turnCredentialTtlSeconds: 3600,
+  signalRateLimit: 200,
   drainRetryAfterMs: 1000,
 };
 
@@ -84,10 +90,27 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "rate-limit": { key: "rateLimit", env: "GMNET_RATE_LIMIT", kind: "number" },
   "heartbeat-interval": { key: "heartbeatIntervalMs", env: "GMNET_HEARTBEAT_INTERVAL_MS", kind: "number" },
   "heartbeat-timeout": { key: "heartbeatTimeoutMs", env: "GMNET_HEARTBEAT_TIMEOUT_MS", kind: "number" },
+  "hello-timeout": { key: "helloTimeoutMs", env: "GMNET_HELLO_TIMEOUT_MS", kind: "number" },
+  "request-timeout": { key: "requestTimeoutMs", env: "GMNET_REQUEST_TIMEOUT_MS", kind: "number" },
+  "max-pending-requests": { key: "maxPendingRequests", env: "GMNET_MAX_PENDING_REQUESTS", kind: "number" },
+  "max-app-channels": { key: "maxAppChannels", env: "GMNET_MAX_APP_CHANNELS", kind: "number" },
   "allowed-origins": { key: "allowedOrigins", env: "GMNET_ALLOWED_ORIGINS", kind: "list" },
   "ice-servers": { key: "iceServers", env: "GMNET_ICE_SERVERS", kind: "json" },
   "turn-secret": { key: "turnSecret", env: "GMNET_TURN_SECRET", kind: "string" },
+  "turn-credential-ttl": { key: "turnCredentialTtlSeconds", env: "GMNET_TURN_CREDENTIAL_TTL", kind: "number" },
+  "signal-rate-limit": { key: "signalRateLimit", env: "GMNET_SIGNAL_RATE_LIMIT", kind: "number" },
+  "drain-retry-after": { key: "drainRetryAfterMs", env: "GMNET_DRAIN_RETRY_AFTER_MS", kind: "number" },
 };
+
+/** `gmnet-server --help`: every flag with its environment variable and default. */
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([flag, spec]) => {
+    const value = defaultConfig[spec.key];
+    const shown = value === undefined ? "" : ` (default ${typeof value === "string" ? value : JSON.stringify(value)})`;
+    return `  --${flag.padEnd(22)} ${spec.env}${shown}`;
+  });
+  return ["usage: gmnet-server [--flag value | --flag=value]...", "", "Flags override environment variables, which override defaults:", ...lines, ""].join("\n");
+}
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -134,11 +157,65 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
   return raw;
 }
 
+/** Largest Hello payload (version, app key, secret, token at their maximum lengths). */
+const MAX_HELLO_BYTES = 2 + (2 + 64) + (2 + 128) + (2 + 256);
+/** ICE_SERVERS carries the list as a string of at most this many UTF-8 bytes. */
+const MAX_ICE_SERVERS_JSON = 8192;
+/** What TURN REST credentials add to one entry at most (username "expiry:a.b.c.d", base64 SHA-1 HMAC). */
+const TURN_CREDENTIAL_BYTES = '"username":"4294967295:255.255.255.255","credential":"'.length + 28 + 2;
+
 export function validateConfig(config: ServerConfig): ServerConfig {
-  if (!Number.isInteger(config.port) || config.port > 65535) throw new ConfigError(`port must be 0–65535, not ${config.port}`);
+  const count = (key: keyof ServerConfig, min: number): void => {
+    const value = config[key];
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min) throw new ConfigError(`${key} must be a number ≥ ${min}, not ${String(value)}`);
+  };
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError(`port must be 0–65535, not ${config.port}`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError("--tls-cert and --tls-key go together");
+  count("tickRate", 0);
+  count("maxFrameSize", MAX_HELLO_BYTES);
+  count("maxMessageSize", 1);
+  count("maxQueuedBytes", 1);
+  count("rateLimit", 0);
+  count("helloTimeoutMs", 1);
+  count("requestTimeoutMs", 1);
+  count("maxPendingRequests", 1);
+  count("maxAppChannels", 0);
+  count("turnCredentialTtlSeconds", 1);
+  count("signalRateLimit", 0);
+  count("drainRetryAfterMs", 0);
   if (config.maxFrameSize > config.maxMessageSize) throw new ConfigError("maxFrameSize cannot exceed maxMessageSize");
-  if (config.heartbeatIntervalMs <= 0 || config.heartbeatTimeoutMs <= 0) throw new ConfigError("heartbeat interval and timeout must be positive");
+  // A reading client must always have room for one relayed frame of the largest size (and a
+  // datagram, dropped above half the queue, for one too), or it would be cut off for nothing.
+  if (config.maxQueuedBytes < 2 * (config.maxFrameSize + 4 * FRAME_HEADER_SIZE)) {
+    throw new ConfigError(`maxQueuedBytes (${config.maxQueuedBytes}) must be at least twice maxFrameSize plus headers (${2 * (config.maxFrameSize + 4 * FRAME_HEADER_SIZE)})`);
+  }
+  if (config.maxAppChannels > 0xffff - 1000 + 1) throw new ConfigError("maxAppChannels cannot exceed the 64536 app channel numbers");
+  if (!(config.heartbeatIntervalMs > 0) || !(config.heartbeatTimeoutMs > 0)) throw new ConfigError("heartbeat interval and timeout must be positive");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) throw new ConfigError(`unknown log level ${config.logLevel}`);
+  try {
+    parseVirtualNetwork(config.virtualNetwork);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!Array.isArray(config.allowedOrigins) || !config.allowedOrigins.every((origin) => typeof origin === "string")) {
+    throw new ConfigError("allowedOrigins must be a list of origins like https://game.example");
+  }
+  validateIceServers(config);
   return config;
+}
+
+function validateIceServers(config: ServerConfig): void {
+  const servers: unknown = config.iceServers;
+  const isUrl = (url: unknown): boolean => typeof url === "string" && /^(stun|stuns|turn|turns):/.test(url);
+  if (!Array.isArray(servers)) throw new ConfigError("iceServers must be a JSON array of RTCIceServer objects");
+  for (const entry of servers as unknown[]) {
+    const urls = typeof entry === "object" && entry !== null ? (entry as { urls?: unknown }).urls : undefined;
+    const list = Array.isArray(urls) ? urls : [urls];
+    if (list.length === 0 || !list.every(isUrl)) {
+      throw new ConfigError(`every iceServers entry needs "urls": a stun:, stuns:, turn: or turns: URL or a list of them (got ${JSON.stringify(entry)})`);
+    }
+  }
+  // ICE_SERVERS has a size limit; check it once here, with room for the TURN credentials added per client.
+  const size = Buffer.byteLength(JSON.stringify(servers)) + (config.turnSecret === undefined ? 0 : servers.length * TURN_CREDENTIAL_BYTES);
+  if (size > MAX_ICE_SERVERS_JSON) throw new ConfigError(`iceServers takes ${size} bytes as JSON (with credentials); the protocol carries at most ${MAX_ICE_SERVERS_JSON}`);
 }

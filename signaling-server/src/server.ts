@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { Channel, CloseCode, ControlType, Drain, Priority } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
 import { WebSocketServer } from "ws";
 import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
 import { type Logger, createLogger } from "./observability/logger.js";
@@ -53,6 +53,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const services: SessionLifecycle[] = [];
   const connections = new Set<Connection>();
   const dirty = new Set<Connection>();
+  const startedAt = clock.now();
 
   const context: ServerContext = {
     config,
@@ -94,7 +95,15 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
       res.writeHead(draining ? 503 : 200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: draining ? "draining" : "ok", connections: connections.size, sessions: context.directory.size }));
+      res.end(
+        JSON.stringify({
+          status: draining ? "draining" : "ok",
+          protocolVersion: PROTOCOL_VERSION,
+          uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
+          connections: connections.size,
+          sessions: context.directory.size,
+        }),
+      );
     } else if (path === "/metrics") {
       metrics.registry.metrics().then(
         (text) => {
@@ -123,8 +132,15 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Every WebSocket gets its error listener first: a malformed frame must never crash the process.
       ws.on("error", (error) => logger.debug({ err: error.message }, "websocket error"));
+      if (draining) {
+        // The upgrade finished after close() began: this client missed the DRAIN round.
+        ws.send(encodeFrame(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, Drain.encode({ retryAfterMs: config.drainRetryAfterMs })));
+        ws.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+        return;
+      }
       const origin = req.headers.origin;
       if (config.allowedOrigins.length > 0 && origin !== undefined && !config.allowedOrigins.includes(origin)) {
+        metrics.disconnects.inc({ cause: "origin-not-allowed" });
         ws.close(CloseCode.ORIGIN_NOT_ALLOWED, "origin not allowed");
         return;
       }
@@ -141,6 +157,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     http.once("error", reject);
     http.listen(config.port, config.host, () => {
       http.off("error", reject);
+      // After listening, a server error (e.g. EMFILE on accept) is logged, never an uncaught exception.
+      http.on("error", (error) => logger.error({ err: error }, "http server error"));
       logger.info({ url: address().url }, "gmnet server listening");
       resolve();
     });
@@ -158,6 +176,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   function close(): Promise<void> {
     closing ??= (async () => {
       draining = true;
+      await ready.catch(() => undefined);
       const drain = Drain.encode({ retryAfterMs: config.drainRetryAfterMs });
       for (const connection of connections) {
         connection.send(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, drain);
@@ -165,12 +184,16 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       }
       if (tick) clearInterval(tick);
       await new Promise<void>((resolve) => {
-        http.close(() => resolve());
         // Connections that ignore the close handshake are cut after the grace period.
-        setTimeout(() => {
+        const grace = setTimeout(() => {
           for (const ws of wss.clients) ws.terminate();
-          http.closeAllConnections?.();
-        }, 2500).unref();
+          http.closeAllConnections();
+        }, 2500);
+        grace.unref();
+        http.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
       });
       wss.close();
       store.close();

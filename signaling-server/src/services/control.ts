@@ -64,8 +64,11 @@ export function createControlService(context: ServerContext): SessionLifecycle {
 
   return {
     onSessionClose(session) {
-      for (const channel of joined.get(session) ?? []) apps.get(session.appKey)?.members.get(channel)?.delete(session);
+      const app = apps.get(session.appKey);
+      for (const channel of joined.get(session) ?? []) app?.members.get(channel)?.delete(session);
       joined.delete(session);
+      // An app key nobody uses any more is forgotten, so clients cannot grow this map without bound.
+      if (app !== undefined && [...app.members.values()].every((members) => members.size === 0)) apps.delete(session.appKey);
     },
   };
 }

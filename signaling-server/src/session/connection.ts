@@ -35,6 +35,9 @@ const CLOSE_GRACE_MS = 2000;
 
 type State = "hello" | "open" | "closed";
 
+/** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
+const INTERNAL_ERROR = 1011;
+
 export class Connection implements Session {
   readonly id = randomBytes(12).toString("base64url");
   appKey = "";
@@ -42,10 +45,13 @@ export class Connection implements Session {
   virtualIp = 0;
   private state: State = "hello";
   private closeCause: SessionCloseCause = "closed";
+  /** Label for gmnet_disconnects_total when it says more than closeCause (causes services never see). */
+  private metricCause: string | undefined;
   private readonly decoder: FrameDecoder;
   private readonly queue = new OutgoingQueue();
   private readonly limiter: RateLimiter;
   private timer: unknown;
+  private closeTimer: unknown;
   private pingNonce = 0;
   private awaitingPong = false;
 
@@ -72,8 +78,7 @@ export class Connection implements Session {
     if (this.state === "closed") return;
     const frame = encodeFrame(channel, type, priority, payload);
     const { config, metrics } = this.context;
-    metrics.framesSent.inc();
-    if (priority === Priority.CRITICAL || config.tickRate === 0) return this.transmit(frame);
+    // Everything this client has not taken yet: our batch plus what ws could not hand to the kernel.
     const backlog = this.queue.bytes + this.ws.bufferedAmount;
     if (priority === Priority.LOW && backlog + frame.length > config.maxQueuedBytes / 2) {
       // Datagrams are unreliable by contract: under pressure they go first, streams never do.
@@ -81,12 +86,13 @@ export class Connection implements Session {
       return;
     }
     if (backlog + frame.length > config.maxQueuedBytes) {
-      // A client that cannot keep up would make the server hold its data without bound.
-      this.closeCause = "slow-consumer";
-      this.ws.terminate();
-      this.leave();
-      return;
+      // A client that cannot keep up would make the server hold its data without bound. This
+      // applies to every priority and to tickRate 0 too: nothing bypasses the cap. send() is
+      // called from inside other sessions' handlers, so the services hear of it afterwards.
+      return this.cutOff("slow-consumer", true);
     }
+    metrics.framesSent.inc();
+    if (priority === Priority.CRITICAL || config.tickRate === 0) return this.transmit(frame);
     const wasEmpty = this.queue.empty;
     this.queue.push(frame, priority);
     if (wasEmpty) this.context.scheduleFlush(this);
@@ -116,12 +122,27 @@ export class Connection implements Session {
     else if (code === CloseCode.HEARTBEAT_TIMEOUT) this.closeCause = "heartbeat";
     else if (code === CloseCode.RATE_LIMITED) this.closeCause = "rate-limited";
     else if (code === CloseCode.SERVER_SHUTDOWN) this.closeCause = "shutdown";
-    else if (code >= CloseCode.VERSION_MISMATCH) this.closeCause = "protocol-error";
-    this.ws.close(code, reason.slice(0, 120));
-    // A client that never answers the close handshake is cut off.
+    else if (code === CloseCode.HELLO_TIMEOUT) this.metricCause = "hello-timeout";
+    else if (code === INTERNAL_ERROR) {
+      this.closeCause = "protocol-error";
+      this.metricCause = "internal-error";
+    } else if (code >= CloseCode.VERSION_MISMATCH) this.closeCause = "protocol-error";
+    // The close reason is limited to 123 UTF-8 bytes by RFC 6455; ws throws on longer ones.
+    this.ws.close(code, truncateUtf8(reason, 120));
+    // A client that never answers the close handshake is cut off (the timer ends with the socket).
     const ws = this.ws;
-    this.context.clock.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    this.closeTimer = this.context.clock.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
     this.leave();
+  }
+
+  /**
+   * Ends the connection without a close handshake (the peer is unresponsive or too slow).
+   * `deferNotify`: see leave().
+   */
+  private cutOff(cause: SessionCloseCause, deferNotify = false): void {
+    this.closeCause = cause;
+    this.ws.terminate();
+    this.leave(deferNotify);
   }
 
   // ------------------------------------------------------------------ receiving
@@ -140,29 +161,39 @@ export class Connection implements Session {
       if (error instanceof FrameError) return this.fail(error.code, error.message);
       throw error;
     }
-    if (!this.limiter.take(clock.now(), frames.length)) {
+    // Every message costs at least one token, so a flood of empty messages is limited too.
+    if (!this.limiter.take(clock.now(), Math.max(1, frames.length))) {
       this.sendError(ProtocolError.RATE_LIMITED, 0, 0, 0, `more than ${config.rateLimit} frames per second`);
       return this.close(CloseCode.RATE_LIMITED, "rate limit exceeded");
     }
     metrics.framesReceived.inc(frames.length);
     for (const frame of frames) {
       if (this.closed) return; // a handler may have closed us
-      if (frame.channel === Channel.CONTROL && frame.type === ControlType.HELLO) {
-        if (this.state === "hello") this.onHello(frame.payload);
-        else this.sendError(ProtocolError.ALREADY_AUTHENTICATED, frame.channel, frame.type, 0, "Hello was already accepted");
-      } else if (this.state === "hello") {
-        this.sendError(ProtocolError.NOT_AUTHENTICATED, frame.channel, frame.type, 0, "the first frame must be a Hello");
-        this.close(CloseCode.BAD_HELLO, "expected Hello");
-      } else if (frame.channel === Channel.CONTROL && frame.type === ControlType.PONG) {
-        this.onPong(frame.payload);
-      } else {
-        try {
-          this.context.router.dispatch(this, frame.channel, frame.type, frame.payload);
-        } catch (error) {
-          if (!(error instanceof FrameError)) throw error;
+      try {
+        this.onFrame(frame.channel, frame.type, frame.payload);
+      } catch (error) {
+        if (error instanceof FrameError) {
           this.sendError(error.code, frame.channel, frame.type, 0, error.message);
+          continue;
         }
+        // A bug in a handler must not take the process (and every other client) down with it.
+        this.context.logger.error({ err: error, session: this.id, channel: frame.channel, type: frame.type }, "frame handler failed");
+        return this.close(INTERNAL_ERROR, "internal server error");
       }
+    }
+  }
+
+  private onFrame(channel: number, type: number, payload: Uint8Array): void {
+    if (channel === Channel.CONTROL && type === ControlType.HELLO) {
+      if (this.state === "hello") this.onHello(payload);
+      else this.sendError(ProtocolError.ALREADY_AUTHENTICATED, channel, type, 0, "Hello was already accepted");
+    } else if (this.state === "hello") {
+      this.sendError(ProtocolError.NOT_AUTHENTICATED, channel, type, 0, "the first frame must be a Hello");
+      this.close(CloseCode.BAD_HELLO, "expected Hello");
+    } else if (channel === Channel.CONTROL && type === ControlType.PONG) {
+      this.onPong(payload);
+    } else {
+      this.context.router.dispatch(this, channel, type, payload);
     }
   }
 
@@ -234,13 +265,10 @@ export class Connection implements Session {
     this.pingNonce = (this.pingNonce + 1) >>> 0;
     this.awaitingPong = true;
     this.send(Channel.CONTROL, ControlType.PING, Priority.CRITICAL, Ping.encode({ nonce: this.pingNonce, serverTime: Date.now() }));
+    if (this.state !== "open") return; // the ping found it a slow consumer
     this.timer = clock.setTimeout(() => {
-      if (this.awaitingPong) {
-        this.closeCause = "heartbeat";
-        // The peer is unresponsive: no close handshake, cut it now so its peers hear promptly.
-        this.ws.terminate();
-        this.leave();
-      }
+      // The peer is unresponsive: no close handshake, cut it now so its peers hear promptly.
+      if (this.awaitingPong) this.cutOff("heartbeat");
     }, config.heartbeatTimeoutMs);
   }
 
@@ -256,20 +284,45 @@ export class Connection implements Session {
 
   private onClosed(): void {
     this.leave();
+    this.context.clock.clearTimeout(this.closeTimer);
     this.context.metrics.connections.dec();
   }
 
-  /** Leaves the directory and tells the services, exactly once, as soon as the end is known. */
-  private leave(): void {
+  /**
+   * Leaves the directory and tells the services, exactly once, as soon as the end is known.
+   * The session is closed at once (sends do nothing from here on). With `deferNotify` the
+   * directory and the services hear of it in a microtask, after the handler that is running
+   * returns: a service that sends to a peer which is cut off mid-handler never sees its own
+   * session-close hook run re-entrantly, and state it adds for that peer afterwards is still
+   * cleaned up.
+   */
+  private leave(deferNotify = false): void {
     if (this.state === "closed") return;
     const wasOpen = this.state === "open";
     this.state = "closed";
     this.queue.clear();
     this.context.clock.clearTimeout(this.timer);
-    this.context.metrics.disconnects.inc({ cause: this.closeCause });
-    if (wasOpen) {
+    this.context.metrics.disconnects.inc({ cause: this.metricCause ?? this.closeCause });
+    if (!wasOpen) return;
+    const notify = (): void => {
       this.context.directory.remove(this);
       this.context.sessionClosed(this, this.closeCause);
-    }
+    };
+    if (deferNotify) queueMicrotask(notify);
+    else notify();
   }
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` UTF-8 bytes, never splitting a character. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = "";
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > maxBytes) break;
+    out += char;
+    bytes += size;
+  }
+  return out;
 }

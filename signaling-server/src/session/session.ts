@@ -1,6 +1,8 @@
 /**
  * What services see of a connected, authenticated client. Sending never throws: on a closed
  * session it does nothing, so services can answer without checking who is still there.
+ * A send that finds the client a slow consumer closes the session at once, but onSessionClose
+ * runs after the current handler returns (never re-entrantly from inside send()).
  */
 export interface Session {
   /** Random per connection; also shown to the client in Welcome. */

@@ -5,8 +5,8 @@
  *
  * One iteration of every case: seek to 0, write N values, seek to 0, read N values back and
  * return a checksum of what was read (so nothing is dead code). The engine is imported as users
- * get it, the built ESM package (npm run bench builds it first): running the TypeScript sources
- * through tsx would measure tsx's CommonJS export getters instead of the engine.
+ * get it, the built ESM package (npm run bench builds it and points tsx at bench/tsconfig.json, which
+ * drops the root `paths`): the TypeScript sources through tsx would add tsx's export getters.
  */
 import {
   buffer_create,

@@ -1,0 +1,580 @@
+/**
+ * Relay benchmark: N pairs of clients, each A sending fixed-size messages that the server relays
+ * to its B, through gmnet and through a bare `ws` forwarding server, measured in the same run.
+ *
+ * The server under test runs in a child process (forked from run.ts with `--serve`), so its CPU
+ * time (process.cpuUsage of the child) excludes the clients, which run here in the parent.
+ * Each sender keeps a fixed number of messages in flight (sent, not yet delivered to its B), so
+ * the figure is delivered throughput, not how fast the server can buffer.
+ *
+ * gmnet relay path: a full virtual-socket connect (SOCKET_STATUS_REQUEST → SOCKET_STATUS_RESPONSE
+ * → SOCKET_CONNECTION_REQUEST → SOCKET_CONNECTION_RESPONSE → SOCKET_CONNECTED to both), then
+ * ARBITRARY_DATA {connId, seq, data} on the connId. If the server does not implement virtual
+ * sockets, both clients of a pair register one app channel instead and the result says so.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  ArbitraryData,
+  Channel,
+  ChannelAssigned,
+  ChannelRegister,
+  ControlType,
+  ErrorMessage,
+  FRAME_HEADER_SIZE,
+  type Frame,
+  FrameDecoder,
+  Hello,
+  PROTOCOL_VERSION,
+  Ping,
+  Pong,
+  Priority,
+  ProtocolError,
+  RequestFailed,
+  SocketConnected,
+  SocketConnectionResponse,
+  SocketRequest,
+  SocketStatusResponse,
+  VSocketType,
+  Welcome,
+  encodeFrame,
+  nameOf,
+} from "@gmnet/engine/protocol";
+import WebSocket, { WebSocketServer } from "ws";
+
+export type ServerKind = "bare" | "gmnet";
+
+export interface RelayConfig {
+  /** Short id used by --only: "bare", "off", "on". */
+  readonly id: string;
+  readonly label: string;
+  readonly kind: ServerKind;
+  /** gmnet only: outgoing batches per second, 0 = every frame sent at once. */
+  readonly tickRate: number;
+}
+
+export const CONFIGS: readonly RelayConfig[] = [
+  { id: "bare", label: "bare ws forwarder", kind: "bare", tickRate: 0 },
+  { id: "off", label: "gmnet, batching off (tickRate 0)", kind: "gmnet", tickRate: 0 },
+  { id: "on", label: "gmnet, batching on (tickRate 60)", kind: "gmnet", tickRate: 60 },
+];
+
+export interface RelayOptions {
+  pairs: number;
+  /** Messages in flight per pair (sent by A, not yet received by B). */
+  window: number;
+  /** Application bytes per message. */
+  size: number;
+  warmupMs: number;
+  durationMs: number;
+  /** gmnet relay path: "auto" = ARBITRARY_DATA if the server has virtual sockets, else an app channel. */
+  relay: "auto" | "vsocket" | "app-channel";
+}
+
+export type RelayPath = "ws message" | "ARBITRARY_DATA" | "app channel";
+
+export interface Measurement {
+  readonly config: string;
+  readonly path: RelayPath;
+  /** Why the app-channel fallback was used, if it was. */
+  readonly fallbackReason: string | undefined;
+  readonly delivered: number;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  /** Server process user+system CPU per delivered message, in microseconds. */
+  readonly serverCpuPerMessageUs: number;
+  /** Server process CPU time over wall time (1.0 = one core busy). */
+  readonly serverCpuLoad: number;
+  /** Client (this process) CPU time over wall time. */
+  readonly clientCpuLoad: number;
+  /** Relayed messages per WebSocket message arriving at the receivers (> 1 when the server batches). */
+  readonly messagesPerWsMessage: number;
+}
+
+const APP_KEY = "relay-bench";
+const LISTEN_PORT = 7000;
+const STEP_TIMEOUT_MS = 3000;
+
+// ------------------------------------------------------------------ server side (child process)
+
+type ToChild = { type: "cpu" } | { type: "exit" };
+type FromChild = { type: "ready"; url: string } | { type: "cpu"; micros: number } | { type: "failed"; message: string };
+
+/** Runs in the child: starts the server and answers the parent's IPC requests. */
+export async function serveChild(kind: ServerKind, tickRate: number): Promise<void> {
+  const send = (message: FromChild): void => {
+    process.send?.(message);
+  };
+  process.on("disconnect", () => process.exit(0));
+  let url: string;
+  try {
+    url = kind === "bare" ? await startBareServer() : await startGmnetServer(tickRate);
+  } catch (error) {
+    send({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.exit(1);
+  }
+  process.on("message", (message: ToChild) => {
+    if (message.type === "cpu") {
+      const usage = process.cpuUsage();
+      send({ type: "cpu", micros: usage.user + usage.system });
+    } else if (message.type === "exit") process.exit(0);
+  });
+  send({ type: "ready", url });
+}
+
+/** The baseline: a WebSocketServer that forwards every message from a pair's A to its B, nothing more. */
+async function startBareServer(): Promise<string> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+  const pairs = new Map<string, { b?: WebSocket }>();
+  wss.on("connection", (ws, req) => {
+    ws.on("error", () => undefined);
+    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+    const id = query.get("pair") ?? "";
+    let pair = pairs.get(id);
+    if (pair === undefined) pairs.set(id, (pair = {}));
+    const entry = pair;
+    if (query.get("role") === "b") entry.b = ws;
+    else ws.on("message", (data: Buffer, isBinary) => entry.b?.send(data, { binary: isBinary }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve);
+    wss.once("error", reject);
+  });
+  const address = wss.address();
+  if (address === null || typeof address === "string") throw new Error("the forwarding server has no TCP address");
+  return `ws://127.0.0.1:${address.port}/`;
+}
+
+/** gmnet from source (tsx), with the sender's rate limit off: the default 2000 frames/s would cut a benchmark sender off. */
+async function startGmnetServer(tickRate: number): Promise<string> {
+  const { createServer } = await import("../src/index.js");
+  const server = createServer({ host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent", tickRate, rateLimit: 0 });
+  await server.ready;
+  return server.address().wsUrl;
+}
+
+/** The parent's handle on a server child. */
+class ServerChild {
+  private readonly replies: Array<(message: FromChild) => void> = [];
+  readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    child.on("message", (message: FromChild) => this.replies.shift()?.(message));
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  static start(script: string, kind: ServerKind, tickRate: number): Promise<ServerChild> {
+    // Same node flags as this process (--import tsx), stdout/stderr shared so crashes are visible.
+    const child = fork(script, ["--serve", kind, "--tick-rate", String(tickRate)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`${kind} server did not start within 30 s`));
+      }, 30_000);
+      child.once("exit", (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
+      child.once("message", (message: FromChild) => {
+        clearTimeout(timer);
+        if (message.type === "ready") resolve(new ServerChild(child, message.url));
+        else reject(new Error(`${kind} server failed to start: ${message.type === "failed" ? message.message : message.type}`));
+      });
+    });
+  }
+
+  /** The child's user+system CPU time so far, in microseconds. */
+  cpuMicros(): Promise<number> {
+    return new Promise((resolve) => {
+      this.replies.push((message) => resolve(message.type === "cpu" ? message.micros : NaN));
+      this.child.send({ type: "cpu" } satisfies ToChild);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.connected) this.child.send({ type: "exit" } satisfies ToChild);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+// ------------------------------------------------------------------ clients (parent process)
+
+/** Anything that can be waited for: every client message wakes every waiter, which re-checks. */
+const wakers = new Set<() => void>();
+const wakeAll = (): void => {
+  for (const wake of [...wakers]) wake();
+};
+
+async function until<T>(what: string, check: () => T | undefined, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, left);
+      function done(): void {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
+    });
+  }
+}
+
+/** A gmnet protocol client: answers pings, queues frames for the setup, and hands data frames to `onData` once set. */
+class GmnetClient {
+  readonly ws: WebSocket;
+  readonly secret = randomBytes(18).toString("base64url");
+  virtualIp = 0;
+  wsMessages = 0;
+  closed: string | undefined;
+  /** Frames of (dataChannel, dataType) go here instead of the inbox while a measurement runs. */
+  onData: ((frame: Frame) => void) | undefined;
+  dataChannel = -1;
+  dataType = -1;
+  private readonly inbox: Frame[] = [];
+  private readonly decoder = new FrameDecoder({ maxPayload: 16 * 1024 * 1024 });
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false });
+    this.ws.binaryType = "nodebuffer";
+    this.ws.on("error", () => undefined);
+    this.ws.on("close", (code, reason) => {
+      this.closed = `${code} ${reason.toString()}`;
+      wakeAll();
+    });
+    this.ws.on("message", (data: Buffer) => {
+      this.wsMessages++;
+      for (const frame of this.decoder.push(data)) {
+        if (frame.channel === Channel.CONTROL && frame.type === ControlType.PING) {
+          this.send(Channel.CONTROL, ControlType.PONG, Pong.encode({ nonce: Ping.decode(frame.payload).nonce }), Priority.CRITICAL);
+        } else if (this.onData !== undefined && frame.channel === this.dataChannel && frame.type === this.dataType) {
+          this.onData(frame);
+        } else {
+          this.inbox.push(frame);
+        }
+      }
+      wakeAll();
+    });
+  }
+
+  send(channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): void {
+    this.ws.send(encodeFrame(channel, type, priority, payload));
+  }
+
+  /** Removes and returns the first queued frame of (channel, type), if any. */
+  take(channel: number, type: number): Frame | undefined {
+    const index = this.inbox.findIndex((frame) => frame.channel === channel && frame.type === type);
+    return index < 0 ? undefined : this.inbox.splice(index, 1)[0];
+  }
+
+  /** Throws if the server sent an ERROR or closed the connection. */
+  check(who: string): void {
+    const error = this.take(Channel.CONTROL, ControlType.ERROR);
+    if (error !== undefined) {
+      const { code, message } = ErrorMessage.decode(error.payload);
+      throw new ProtocolFailure(code, `${who}: ERROR ${nameOf(ProtocolError, code)}: ${message}`);
+    }
+    if (this.closed !== undefined) throw new Error(`${who}: connection closed (${this.closed})`);
+  }
+
+  async hello(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.ws.once("open", () => resolve());
+      this.ws.once("close", (code) => reject(new Error(`closed with ${code} before opening`)));
+    });
+    this.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey: APP_KEY, secret: this.secret, token: "" }), Priority.CRITICAL);
+    const welcome = await until("WELCOME", () => {
+      this.check("hello");
+      return this.take(Channel.CONTROL, ControlType.WELCOME);
+    });
+    this.virtualIp = Welcome.decode(welcome.payload).virtualIp;
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+class ProtocolFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One sender/receiver pair with its relay path, ready to send message number `seq`. */
+interface Pair {
+  /** Sends one message; `counter` is written into it so the receiver can check order. */
+  sendOne(counter: number): void;
+  sent: number;
+  received: number;
+  outOfOrder: number;
+  receiverWsMessages(): number;
+  /** Throws if either end got an ERROR or lost its connection. */
+  verify(): void;
+  close(): void;
+}
+
+/** Writes `counter` into the first 4 bytes of a fresh `size`-byte message body. */
+function body(size: number, counter: number): Uint8Array {
+  const data = new Uint8Array(size);
+  if (size >= 4) new DataView(data.buffer).setUint32(0, counter >>> 0, true);
+  return data;
+}
+
+/**
+ * One whole frame in one allocation, as a tuned client would write it: header, then `words`
+ * (u32 fields such as connId and seq), then a `size`-byte body starting with `counter`. The
+ * clients are the bottleneck on a 2-core machine, so the codec's two allocations per message
+ * would lower every gmnet figure for client-side reasons. checkRawFrames() proves the bytes equal
+ * the protocol codecs' output.
+ */
+function rawFrame(channel: number, type: number, words: readonly number[], size: number, counter: number): Uint8Array {
+  const prefix = 4 * words.length;
+  const out = new Uint8Array(FRAME_HEADER_SIZE + prefix + size);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, channel, true);
+  view.setUint16(2, type, true);
+  view.setUint8(4, Priority.NORMAL);
+  view.setUint32(8, prefix + size, true);
+  for (let i = 0; i < words.length; i++) view.setUint32(FRAME_HEADER_SIZE + 4 * i, words[i]!, true);
+  if (size >= 4) view.setUint32(FRAME_HEADER_SIZE + prefix, counter >>> 0, true);
+  return out;
+}
+
+function checkRawFrames(size: number): void {
+  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
+  const data = rawFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, [0x01020304, 7], size, 0xa1b2c3d4);
+  const viaCodec = encodeFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, ArbitraryData.encode({ connId: 0x01020304, seq: 7, data: body(size, 0xa1b2c3d4) }));
+  const app = rawFrame(1000, 1, [], size, 42);
+  if (!same(data, viaCodec) || !same(app, encodeFrame(1000, 1, Priority.NORMAL, body(size, 42)))) throw new Error("rawFrame does not match the protocol codecs");
+}
+
+function counterOf(data: Uint8Array): number {
+  return data.length >= 4 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true) : 0;
+}
+
+async function bareWsPair(url: string, index: number, options: RelayOptions): Promise<Pair> {
+  const open = (role: string): Promise<WebSocket> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${url}?pair=${index}&role=${role}`, { perMessageDeflate: false });
+      ws.binaryType = "nodebuffer";
+      ws.on("error", reject);
+      ws.once("open", () => resolve(ws));
+    });
+  const b = await open("b");
+  const a = await open("a");
+  let bMessages = 0;
+  const pair: Pair = {
+    sent: 0,
+    received: 0,
+    outOfOrder: 0,
+    sendOne: (counter) => a.send(body(options.size, counter)),
+    receiverWsMessages: () => bMessages,
+    verify: () => {
+      if (a.readyState !== WebSocket.OPEN || b.readyState !== WebSocket.OPEN) throw new Error(`pair ${index}: a connection closed during the measurement`);
+    },
+    close: () => {
+      a.terminate();
+      b.terminate();
+    },
+  };
+  b.on("message", (data: Buffer) => {
+    bMessages++;
+    if (counterOf(data) !== pair.received >>> 0) pair.outOfOrder++;
+    pair.received++;
+    onDelivered(pair);
+  });
+  return pair;
+}
+
+/** The seed-002 connect flow from A to B's LISTEN_PORT; B accepts. Returns A's connId. */
+async function connectVirtualSocket(a: GmnetClient, b: GmnetClient, localPort: number): Promise<number> {
+  const request = (reqId: number) => SocketRequest.encode({ reqId, peerIp: b.virtualIp, peerPort: LISTEN_PORT, localPort });
+  const failed = (): void => {
+    a.check("requester");
+    b.check("target");
+    const failure = a.take(Channel.VSOCKET, VSocketType.REQUEST_FAILED);
+    if (failure !== undefined) throw new Error(`REQUEST_FAILED reason ${RequestFailed.decode(failure.payload).reason}`);
+  };
+
+  a.send(Channel.VSOCKET, VSocketType.SOCKET_STATUS_REQUEST, request(1));
+  const status = await until("SOCKET_STATUS_REQUEST at the target", () => (failed(), b.take(Channel.VSOCKET, VSocketType.SOCKET_STATUS_REQUEST)));
+  b.send(Channel.VSOCKET, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse.encode({ reqId: SocketRequest.decode(status.payload).reqId, listening: true }));
+  const answer = await until("SOCKET_STATUS_RESPONSE at the requester", () => (failed(), a.take(Channel.VSOCKET, VSocketType.SOCKET_STATUS_RESPONSE)));
+  if (!SocketStatusResponse.decode(answer.payload).listening) throw new Error("the target reported nothing listening");
+
+  a.send(Channel.VSOCKET, VSocketType.SOCKET_CONNECTION_REQUEST, request(2));
+  const connect = await until("SOCKET_CONNECTION_REQUEST at the target", () => (failed(), b.take(Channel.VSOCKET, VSocketType.SOCKET_CONNECTION_REQUEST)));
+  b.send(Channel.VSOCKET, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse.encode({ reqId: SocketRequest.decode(connect.payload).reqId, accepted: true }));
+  // Both ends get SOCKET_CONNECTED; keep whichever arrives first until the other one does.
+  let atRequester: Frame | undefined;
+  let atTarget: Frame | undefined;
+  const connected = await until("SOCKET_CONNECTED at both ends", () => {
+    failed();
+    atRequester ??= a.take(Channel.VSOCKET, VSocketType.SOCKET_CONNECTED);
+    atTarget ??= b.take(Channel.VSOCKET, VSocketType.SOCKET_CONNECTED);
+    return atRequester && atTarget ? atRequester : undefined;
+  });
+  return SocketConnected.decode(connected.payload).connId;
+}
+
+async function gmnetPair(url: string, index: number, options: RelayOptions, path: RelayPath): Promise<Pair> {
+  const a = new GmnetClient(url);
+  const b = new GmnetClient(url);
+  await Promise.all([a.hello(), b.hello()]);
+
+  let send: (counter: number) => void;
+  if (path === "ARBITRARY_DATA") {
+    const connId = await connectVirtualSocket(a, b, 40000 + index);
+    [b.dataChannel, b.dataType] = [Channel.VSOCKET, VSocketType.ARBITRARY_DATA];
+    let seq = 0;
+    send = (counter) => a.ws.send(rawFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, [connId, ++seq], options.size, counter));
+  } else {
+    const name = `relay-${index}`;
+    for (const client of [a, b]) client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }), Priority.HIGH);
+    const channels = await Promise.all(
+      [a, b].map((client, i) =>
+        until("CHANNEL_ASSIGNED", () => {
+          client.check(i === 0 ? "sender" : "receiver");
+          const frame = client.take(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED);
+          return frame && ChannelAssigned.decode(frame.payload).channel;
+        }),
+      ),
+    );
+    const channel = channels[0]!;
+    [b.dataChannel, b.dataType] = [channel, 1];
+    send = (counter) => a.ws.send(rawFrame(channel, 1, [], options.size, counter));
+  }
+
+  const pair: Pair = {
+    sent: 0,
+    received: 0,
+    outOfOrder: 0,
+    sendOne: send,
+    receiverWsMessages: () => b.wsMessages,
+    verify: () => {
+      a.check(`pair ${index} sender`);
+      b.check(`pair ${index} receiver`);
+    },
+    close: () => {
+      a.close();
+      b.close();
+    },
+  };
+  b.onData = (frame) => {
+    // The counter follows connId and seq in ARBITRARY_DATA; an app channel payload starts with it.
+    const data = path === "ARBITRARY_DATA" ? frame.payload.subarray(8) : frame.payload;
+    if (counterOf(data) !== pair.received >>> 0) pair.outOfOrder++;
+    pair.received++;
+  };
+  // Top up once per WebSocket message at B (a batch may deliver many frames at once).
+  b.ws.on("message", () => onDelivered(pair));
+  return pair;
+}
+
+/** Whether senders keep their windows full; cleared to stop a measurement. */
+let pumping = false;
+let windowSize = 0;
+
+function onDelivered(pair: Pair): void {
+  if (pumping) fill(pair);
+}
+
+function fill(pair: Pair): void {
+  while (pair.sent - pair.received < windowSize) pair.sendOne(pair.sent++);
+}
+
+/**
+ * Finds the gmnet relay path once: a virtual-socket connect between two fresh clients, or the
+ * app-channel fallback (with the reason) when the server answers that it has no virtual sockets.
+ */
+async function probePath(url: string): Promise<{ path: RelayPath; reason: string | undefined }> {
+  const a = new GmnetClient(url);
+  const b = new GmnetClient(url);
+  try {
+    await Promise.all([a.hello(), b.hello()]);
+    await connectVirtualSocket(a, b, 39999);
+    return { path: "ARBITRARY_DATA", reason: undefined };
+  } catch (error) {
+    const unimplemented = error instanceof ProtocolFailure && (error.code === ProtocolError.UNKNOWN_PACKET_TYPE || error.code === ProtocolError.UNKNOWN_CHANNEL);
+    const timedOut = error instanceof Error && error.message.startsWith("timed out");
+    if (!unimplemented && !timedOut) throw error;
+    return { path: "app channel", reason: `virtual sockets unavailable (${(error as Error).message})` };
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One configuration, measured in a fresh server process. `script` is the entry that serves with --serve. */
+export async function measure(config: RelayConfig, options: RelayOptions, script: string): Promise<Measurement> {
+  checkRawFrames(options.size);
+  const server = await ServerChild.start(script, config.kind, config.tickRate);
+  const pairs: Pair[] = [];
+  try {
+    let path: RelayPath = "ws message";
+    let fallbackReason: string | undefined;
+    if (config.kind === "gmnet") {
+      if (options.relay === "auto") ({ path, reason: fallbackReason } = await probePath(server.url));
+      else path = options.relay === "vsocket" ? "ARBITRARY_DATA" : "app channel";
+    }
+    for (let i = 0; i < options.pairs; i++) {
+      pairs.push(config.kind === "bare" ? await bareWsPair(server.url, i, options) : await gmnetPair(server.url, i, options, path));
+    }
+
+    windowSize = options.window;
+    pumping = true;
+    for (const pair of pairs) fill(pair);
+    await sleep(options.warmupMs);
+
+    const snapshot = async () => {
+      const serverCpu = await server.cpuMicros();
+      const clientCpu = process.cpuUsage();
+      return {
+        at: performance.now(),
+        serverCpu,
+        clientCpu: clientCpu.user + clientCpu.system,
+        delivered: pairs.reduce((sum, pair) => sum + pair.received, 0),
+        wsMessages: pairs.reduce((sum, pair) => sum + pair.receiverWsMessages(), 0),
+      };
+    };
+    const start = await snapshot();
+    await sleep(options.durationMs);
+    const end = await snapshot();
+    pumping = false;
+
+    for (const pair of pairs) pair.verify();
+    const outOfOrder = pairs.reduce((sum, pair) => sum + pair.outOfOrder, 0);
+    if (outOfOrder > 0) throw new Error(`${config.label}: ${outOfOrder} messages arrived out of order or were lost`);
+    const delivered = end.delivered - start.delivered;
+    if (delivered <= 0) throw new Error(`${config.label}: nothing was delivered during the measurement`);
+    const seconds = (end.at - start.at) / 1000;
+    return {
+      config: config.label,
+      path,
+      fallbackReason,
+      delivered,
+      seconds,
+      messagesPerSecond: delivered / seconds,
+      serverCpuPerMessageUs: (end.serverCpu - start.serverCpu) / delivered,
+      serverCpuLoad: (end.serverCpu - start.serverCpu) / 1e6 / seconds,
+      clientCpuLoad: (end.clientCpu - start.clientCpu) / 1e6 / seconds,
+      messagesPerWsMessage: delivered / Math.max(1, end.wsMessages - start.wsMessages),
+    };
+  } finally {
+    pumping = false;
+    for (const pair of pairs) pair.close();
+    await server.stop();
+  }
+}

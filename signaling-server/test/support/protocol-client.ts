@@ -34,6 +34,8 @@ export interface ClientOptions {
   /** Answer server pings (default true). */
   answerPings?: boolean;
   origin?: string;
+  /** TLS options for wss:// URLs (e.g. rejectUnauthorized: false for a self-signed test certificate). */
+  tls?: { rejectUnauthorized?: boolean };
 }
 
 export class ProtocolClient {
@@ -52,7 +54,7 @@ export class ProtocolClient {
   constructor(url: string, options: ClientOptions = {}) {
     this.secret = options.secret ?? randomBytes(18).toString("base64url");
     this.answerPings = options.answerPings ?? true;
-    this.ws = new WebSocket(url, options.origin ? { origin: options.origin } : {});
+    this.ws = new WebSocket(url, { ...(options.origin ? { origin: options.origin } : {}), ...options.tls });
     this.ws.binaryType = "nodebuffer";
     this.ws.on("error", () => undefined);
     this.ws.on("message", (data: Buffer) => {

@@ -67,7 +67,9 @@ export const defaultConfig: ServerConfig = {
   maxPendingRequests: 64,
   maxAppChannels: 256,
   allowedOrigins: [],
-  iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
+  // None by default: host candidates connect peers on one machine or LAN. Internet play needs
+  // STUN (and TURN for strict NATs) from the operator: --ice-servers '[{"urls":"stun:…"}]'.
+  iceServers: [],
   turnSecret: undefined,
   turnCredentialTtlSeconds: 3600,
   signalRateLimit: 200,

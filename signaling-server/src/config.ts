@@ -33,6 +33,10 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   /** Unanswered handshakes one client may have open at once. */
   maxPendingRequests: number;
+  /** Open virtual-socket streams one client may be an end of. */
+  maxStreamsPerSession: number;
+  /** UDP ports one client may bind. */
+  maxUdpBindings: number;
   /** App channels one app key may register. */
   maxAppChannels: number;
   /** Browser origins allowed to connect; empty allows any (native clients send none). */
@@ -65,6 +69,8 @@ export const defaultConfig: ServerConfig = {
   helloTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
   maxPendingRequests: 64,
+  maxStreamsPerSession: 1024,
+  maxUdpBindings: 64,
   maxAppChannels: 256,
   allowedOrigins: [],
   // None by default: host candidates connect peers on one machine or LAN. Internet play needs
@@ -95,6 +101,8 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "hello-timeout": { key: "helloTimeoutMs", env: "GMNET_HELLO_TIMEOUT_MS", kind: "number" },
   "request-timeout": { key: "requestTimeoutMs", env: "GMNET_REQUEST_TIMEOUT_MS", kind: "number" },
   "max-pending-requests": { key: "maxPendingRequests", env: "GMNET_MAX_PENDING_REQUESTS", kind: "number" },
+  "max-streams": { key: "maxStreamsPerSession", env: "GMNET_MAX_STREAMS", kind: "number" },
+  "max-udp-bindings": { key: "maxUdpBindings", env: "GMNET_MAX_UDP_BINDINGS", kind: "number" },
   "max-app-channels": { key: "maxAppChannels", env: "GMNET_MAX_APP_CHANNELS", kind: "number" },
   "allowed-origins": { key: "allowedOrigins", env: "GMNET_ALLOWED_ORIGINS", kind: "list" },
   "ice-servers": { key: "iceServers", env: "GMNET_ICE_SERVERS", kind: "json" },
@@ -181,6 +189,8 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("helloTimeoutMs", 1);
   count("requestTimeoutMs", 1);
   count("maxPendingRequests", 1);
+  count("maxStreamsPerSession", 1);
+  count("maxUdpBindings", 1);
   count("maxAppChannels", 0);
   count("turnCredentialTtlSeconds", 1);
   count("signalRateLimit", 0);

@@ -9,6 +9,7 @@ import {
   SocketConnectionResponse,
   SocketRequest,
   SocketStatusResponse,
+  UdpBind,
   VSocketType,
 } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
@@ -157,5 +158,35 @@ describe("pending request cap", () => {
     for (let i = 0; i < 3; i++) await nextV(b, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
     await barrier(c);
     expect(errorsOf(c)).toEqual([]);
+  });
+});
+
+describe("streams and UDP bindings per client", () => {
+  const net = useServer({ maxStreamsPerSession: 2, maxUdpBindings: 2 });
+
+  it("refuses a third stream: TOO_MANY_STREAMS for the requester, REFUSED when the target is full", async () => {
+    const a = await net.client();
+    const b = await net.client();
+    const c = await net.client();
+    await connectPair(a, b, 40001, 80);
+    await connectPair(a, b, 40002, 81);
+    const reqId = request(a, c, VSocketType.SOCKET_CONNECTION_REQUEST, 40003);
+    expect(await a.nextError()).toMatchObject({ code: ProtocolError.TOO_MANY_STREAMS, refId: reqId });
+    // b is the full end now: a request from c is refused on b's behalf, b never hears of it.
+    const refused = request(c, b, VSocketType.SOCKET_CONNECTION_REQUEST, 40004);
+    expect(await nextV(c, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId: refused, reason: FailReason.REFUSED });
+    await barrier(b);
+    expect(pendingV(b, VSocketType.SOCKET_CONNECTION_REQUEST)).toEqual([]);
+  });
+
+  it("refuses binding a third UDP port with TOO_MANY_BINDINGS; rebinding a bound port is fine", async () => {
+    const a = await net.client();
+    for (const port of [7000, 7001, 7001]) sendV(a, VSocketType.UDP_BIND, UdpBind, { port });
+    sendV(a, VSocketType.UDP_BIND, UdpBind, { port: 7002 });
+    expect(await a.nextError()).toMatchObject({ code: ProtocolError.TOO_MANY_BINDINGS, refId: 7002 });
+    sendV(a, VSocketType.UDP_UNBIND, UdpBind, { port: 7000 });
+    sendV(a, VSocketType.UDP_BIND, UdpBind, { port: 7002 });
+    await barrier(a);
+    expect(errorsOf(a)).toEqual([]);
   });
 });

@@ -126,6 +126,8 @@ export const ProtocolError = {
   NOT_A_PARTICIPANT: 14,
   INVALID_PORT: 15,
   TOO_MANY_PENDING: 16,
+  TOO_MANY_STREAMS: 17,
+  TOO_MANY_BINDINGS: 18,
 } as const;
 export type ProtocolError = (typeof ProtocolError)[keyof typeof ProtocolError];
 

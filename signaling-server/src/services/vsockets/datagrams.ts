@@ -56,6 +56,10 @@ export function createDatagrams(context: ServerContext): Datagrams {
   router.on(Channel.VSOCKET, VSocketType.UDP_BIND, (session, payload) => {
     const { port } = UdpBind.decode(payload);
     if (port === 0) return invalidPort(session, VSocketType.UDP_BIND);
+    const bound = portsOf.get(session);
+    if (!bound?.has(port) && (bound?.size ?? 0) >= context.config.maxUdpBindings) {
+      return session.sendError(ProtocolError.TOO_MANY_BINDINGS, Channel.VSOCKET, VSocketType.UDP_BIND, port, `at most ${context.config.maxUdpBindings} bound UDP ports per connection`);
+    }
     bind(session, port);
   });
 

@@ -91,6 +91,11 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
     if ((asRequester.get(session)?.size ?? 0) >= config.maxPendingRequests) {
       return session.sendError(ProtocolError.TOO_MANY_PENDING, Channel.VSOCKET, type, request.reqId, `at most ${config.maxPendingRequests} unanswered socket requests at once`);
     }
+    // Checked when the connection is requested; requests in flight can add at most
+    // maxPendingRequests more, so the number of streams per client stays bounded.
+    if (kind === "connect" && streams.count(session) >= config.maxStreamsPerSession) {
+      return session.sendError(ProtocolError.TOO_MANY_STREAMS, Channel.VSOCKET, type, request.reqId, `at most ${config.maxStreamsPerSession} open streams per connection`);
+    }
     const target = directory.lookup(session.appKey, request.peerIp);
     // A session cut off as a slow consumer is closed at once but leaves the directory a
     // microtask later (session.ts); it is offline already.
@@ -98,6 +103,8 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
     // Loopback cannot go through the server: both ends would be one client holding one connId,
     // so relayed data could not tell the two local sockets apart. The engine serves it locally.
     if (target === session) return failRequest(session, request.reqId, FailReason.REFUSED);
+    // A target at its stream limit cannot take another connection: to the requester that is a refusal.
+    if (kind === "connect" && streams.count(target) >= config.maxStreamsPerSession) return failRequest(session, request.reqId, FailReason.REFUSED);
 
     const routingId = ids.next((id) => byRoutingId.has(id));
     const pending: Pending = {

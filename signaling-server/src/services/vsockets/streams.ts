@@ -29,6 +29,8 @@ export interface StreamEnd {
 export interface Streams {
   /** Records a stream between two distinct sessions and sends SOCKET_CONNECTED to both ends. */
   open(a: StreamEnd, b: StreamEnd): number;
+  /** Streams `session` is an end of. */
+  count(session: Session): number;
   onSessionClose(session: Session, cause: SessionCloseCause): void;
 }
 
@@ -107,6 +109,8 @@ export function createStreams(context: ServerContext): Streams {
       }
       return connId;
     },
+
+    count: (session) => bySession.get(session)?.size ?? 0,
 
     onSessionClose(session, cause) {
       const mine = bySession.get(session);

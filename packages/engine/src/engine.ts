@@ -10,6 +10,7 @@ import { createBufferFileApi } from "./buffer/file-api.js";
 import type { GmBuffer } from "./buffer/gm-buffer.js";
 import { createAsyncEventApi } from "./events/api.js";
 import { AsyncEventQueue, ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
+import { createHttpApi } from "./http/api.js";
 import { type Clock, systemClock } from "./runtime/clock.js";
 import type { EngineContext } from "./runtime/context.js";
 import { HandleTable } from "./runtime/handle-table.js";
@@ -23,6 +24,8 @@ export interface EngineOptions {
   clock?: Clock;
   /** Largest output buffer_decompress will produce, in bytes. Default 256 MiB. */
   maxDecompressedSize?: number;
+  /** What http_* use to reach the network. Default: the platform's fetch (globalThis.fetch, looked up per request). */
+  fetch?: typeof fetch;
 }
 
 const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
@@ -45,6 +48,7 @@ export function createEngine(options: EngineOptions = {}) {
     storage: () => (storage ??= createDefaultStorage()),
     nextRequestId: () => ++requestId,
     limits: { maxDecompressedSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE },
+    fetch: plainCall(options.fetch),
   };
   return {
     ...engineConstants,
@@ -52,10 +56,19 @@ export function createEngine(options: EngineOptions = {}) {
     ...createBufferApi(context),
     ...createBufferDataApi(context),
     ...createBufferFileApi(context),
+    ...createHttpApi(context),
   };
 }
 
 export type Engine = ReturnType<typeof createEngine>;
+
+/**
+ * fetch called as a plain function, never as a method of the context: browsers refuse fetch with
+ * any `this` but the global object. Without an injected one, globalThis.fetch is looked up per call.
+ */
+function plainCall(injected: typeof fetch | undefined): typeof fetch {
+  return injected === undefined ? (input, init) => globalThis.fetch(input, init) : (input, init) => injected(input, init);
+}
 
 /** The GameMaker-named constants of a module (buffer_*), leaving out gmnet's internal tables and helpers. */
 function pickConstants<T extends object>(module: T) {

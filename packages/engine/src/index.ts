@@ -14,6 +14,8 @@ export { ErrorCode, GmnetError } from "./errors.js";
 export { ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
 export type { AsyncEventHandler, AsyncLoad } from "./events/async-events.js";
 export { createEngine, engineConstants } from "./engine.js";
+export { HttpError, HttpStatus } from "./http/transfer.js";
+export type { HttpHeaderMap } from "./http/api.js";
 export type { Engine, EngineOptions } from "./engine.js";
 export type { Clock } from "./runtime/clock.js";
 export { createBrowserStorage } from "./storage/browser-storage.js";
@@ -63,6 +65,14 @@ export const {
   buffer_load_ext,
   buffer_load_partial,
   buffer_load_async,
+  http_get,
+  http_get_file,
+  http_post_string,
+  http_request,
+  http_get_request_crossorigin,
+  http_set_request_crossorigin,
+  http_get_connect_timeout,
+  http_set_connect_timeout,
 } = defaultEngine;
 
 /**

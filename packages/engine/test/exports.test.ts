@@ -15,6 +15,8 @@ const expectedFunctions = [
   "buffer_load_async", "buffer_base64_encode", "buffer_base64_decode", "buffer_base64_decode_ext",
   "buffer_md5", "buffer_sha1", "buffer_crc32", "buffer_compress", "buffer_decompress",
   "async_event_dispatch", "async_event_pending", "async_event_wait",
+  "http_get", "http_get_file", "http_post_string", "http_request", "http_get_request_crossorigin",
+  "http_set_request_crossorigin", "http_get_connect_timeout", "http_set_connect_timeout",
 ];
 
 describe("package exports", () => {

@@ -15,6 +15,8 @@ export interface EngineContext {
   /** Async request ids (buffer_save_async, http_*, …) share one counter, as in GameMaker. */
   nextRequestId(): number;
   readonly limits: EngineLimits;
+  /** How http_* reach the network: EngineOptions.fetch, or the platform's fetch. */
+  readonly fetch: typeof fetch;
 }
 
 export interface EngineLimits {

@@ -3,6 +3,7 @@
  * buffer_compress writes, through pako.
  */
 import { Inflate, deflate } from "pako";
+import { concatBytes } from "../runtime/bytes.js";
 
 /** Deflate window of a zlib stream; fixes the format to RFC 1950 rather than auto-detecting gzip. */
 const ZLIB_WINDOW_BITS = 15;
@@ -38,11 +39,5 @@ export function zlibDecompress(bytes: Uint8Array, maxOutput: number): Uint8Array
     return undefined;
   }
   if (!finished || !inflater.ended) return undefined;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }

@@ -4,6 +4,7 @@
  * ev_async_web event with a negative status: this module never lets a promise reject unhandled.
  */
 import { ev_async_web } from "../events/async-events.js";
+import { concatBytes } from "../runtime/bytes.js";
 import type { EngineContext } from "../runtime/context.js";
 
 /** `async_load.status` values of ev_async_web events. */
@@ -126,7 +127,7 @@ async function readBody(context: EngineContext, transfer: Transfer, response: Re
     reader.cancel().catch(() => undefined);
     throw new Failure(HttpStatus.ABORTED, HttpError.ABORTED, answer);
   }
-  return concat(chunks, downloaded);
+  return concatBytes(chunks, downloaded);
 }
 
 /** Puts the body where the request asked; returns `async_load.result`. */
@@ -169,15 +170,4 @@ function expectedLength(headers: Headers): number {
   if (encoding !== null && encoding.trim().toLowerCase() !== "identity") return -1;
   const length = Number(headers.get("content-length") ?? Number.NaN);
   return Number.isSafeInteger(length) && length >= 0 ? length : -1;
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -13,6 +13,7 @@
  * function; the decoder is a push-bytes-in state machine with no I/O, so it also serves byte
  * streams that split frames anywhere (a future native TCP bridge) and is tested that way.
  */
+import { concatBytes } from "../runtime/bytes.js";
 import { FRAME_HEADER_SIZE, KNOWN_FRAME_FLAGS, Priority, ProtocolError } from "./constants.js";
 
 export interface Frame {
@@ -52,17 +53,7 @@ export function encodeFrame(channel: number, type: number, priority: number, pay
 }
 
 /** Concatenates already-encoded frames into one WebSocket message. */
-export function concatFrames(frames: readonly Uint8Array[], totalBytes?: number): Uint8Array {
-  if (frames.length === 1) return frames[0]!;
-  const size = totalBytes ?? frames.reduce((sum, frame) => sum + frame.length, 0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.length;
-  }
-  return out;
-}
+export const concatFrames: (frames: readonly Uint8Array[], totalBytes?: number) => Uint8Array = concatBytes;
 
 export interface FrameDecoderOptions {
   /** Largest payload accepted; a header announcing more is refused before any of it is buffered. */

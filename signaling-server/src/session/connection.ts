@@ -38,6 +38,21 @@ type State = "hello" | "open" | "closed";
 /** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
 const INTERNAL_ERROR = 1011;
 
+/** What closing with a code means to the services, and where it says more, to the disconnect metric. */
+interface CloseCause {
+  readonly session: SessionCloseCause;
+  readonly metric?: string;
+}
+const PROTOCOL_ERROR_CAUSE: CloseCause = { session: "protocol-error" };
+const CLOSE_CAUSES: ReadonlyMap<number, CloseCause> = new Map<number, CloseCause>([
+  [CloseCode.REPLACED, { session: "replaced" }],
+  [CloseCode.HEARTBEAT_TIMEOUT, { session: "heartbeat" }],
+  [CloseCode.RATE_LIMITED, { session: "rate-limited" }],
+  [CloseCode.SERVER_SHUTDOWN, { session: "shutdown" }],
+  [CloseCode.HELLO_TIMEOUT, { session: "closed", metric: "hello-timeout" }],
+  [INTERNAL_ERROR, { session: "protocol-error", metric: "internal-error" }],
+]);
+
 export class Connection implements Session {
   readonly id = randomBytes(12).toString("base64url");
   appKey = "";
@@ -118,15 +133,11 @@ export class Connection implements Session {
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
     this.flush();
-    if (code === CloseCode.REPLACED) this.closeCause = "replaced";
-    else if (code === CloseCode.HEARTBEAT_TIMEOUT) this.closeCause = "heartbeat";
-    else if (code === CloseCode.RATE_LIMITED) this.closeCause = "rate-limited";
-    else if (code === CloseCode.SERVER_SHUTDOWN) this.closeCause = "shutdown";
-    else if (code === CloseCode.HELLO_TIMEOUT) this.metricCause = "hello-timeout";
-    else if (code === INTERNAL_ERROR) {
-      this.closeCause = "protocol-error";
-      this.metricCause = "internal-error";
-    } else if (code >= CloseCode.VERSION_MISMATCH) this.closeCause = "protocol-error";
+    const cause = CLOSE_CAUSES.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? PROTOCOL_ERROR_CAUSE : undefined);
+    if (cause !== undefined) {
+      this.closeCause = cause.session;
+      this.metricCause = cause.metric;
+    }
     // The close reason is limited to 123 UTF-8 bytes by RFC 6455; ws throws on longer ones.
     this.ws.close(code, truncateUtf8(reason, 120));
     // A client that never answers the close handshake is cut off (the timer ends with the socket).

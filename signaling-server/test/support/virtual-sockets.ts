@@ -18,7 +18,8 @@ import {
   type WelcomeMessage,
 } from "@gmnet/engine/protocol";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { type GmnetServer, type ServerOptions, createServer } from "../../src/index.js";
+import type { GmnetServer, ServerOptions } from "../../src/index.js";
+import { startServer } from "./harness.js";
 import { type ClientOptions, ProtocolClient } from "./protocol-client.js";
 
 export type Client = ProtocolClient & { welcome: WelcomeMessage };
@@ -34,8 +35,7 @@ export function useServer(options: ServerOptions = {}): TestServer {
   let server: GmnetServer | undefined;
   const clients: Client[] = [];
   beforeAll(async () => {
-    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", ...options });
-    await server.ready;
+    server = await startServer(options);
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();

@@ -8,6 +8,7 @@ import {
   Channel,
   CloseCode,
   ControlType,
+  Echo,
   ErrorMessage,
   FrameDecoder,
   Hello,
@@ -198,6 +199,18 @@ describe("Connection", () => {
     clock.advance(1);
     expect(ws.terminated).toBe(true);
     expect(closes).toEqual([[connection, "heartbeat"]]);
+  });
+
+  it("answers ECHO_REQUEST at once with ECHO_REPLY and the same nonce, ahead of queued frames", () => {
+    const { ws, hello, connection } = setup({ tickRate: 60 });
+    hello();
+    connection.send(Channel.VSOCKET, 16, Priority.NORMAL, new Uint8Array(8));
+    const before = ws.sent.length;
+    ws.receive(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 0xdeadbeef })));
+    expect(ws.sent.length).toBe(before + 1);
+    const reply = new FrameDecoder({ maxPayload: 64 }).push(ws.sent.at(-1)!)[0]!;
+    expect([reply.channel, reply.type, reply.priority]).toEqual([Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL]);
+    expect(Echo.decode(reply.payload).nonce).toBe(0xdeadbeef);
   });
 
   it("answers a malformed Pong with MALFORMED_PAYLOAD instead of throwing", () => {

@@ -14,6 +14,7 @@ import {
   Hello,
   PROTOCOL_VERSION,
   Ping,
+  Echo,
   Pong,
   Priority,
   ProtocolError,
@@ -203,6 +204,9 @@ export class Connection implements Session {
       this.close(CloseCode.BAD_HELLO, "expected Hello");
     } else if (channel === Channel.CONTROL && type === ControlType.PONG) {
       this.onPong(payload);
+    } else if (channel === Channel.CONTROL && type === ControlType.ECHO_REQUEST) {
+      // Answered here, not queued, so the reply measures the network and not the batch tick.
+      this.send(Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL, Echo.encode(Echo.decode(payload)));
     } else {
       this.context.router.dispatch(this, channel, type, payload);
     }

@@ -52,6 +52,11 @@ export const ControlType = {
   CHANNEL_REGISTER: 7,
   CHANNEL_ASSIGNED: 8,
   CHANNEL_UNREGISTER: 9,
+  // 10 and 11 are planned for RESUME / RESUMED (PROTOCOL.md §14).
+  /** Client asks for an immediate reply, to measure its round-trip time to the server. */
+  ECHO_REQUEST: 12,
+  /** Server's answer to ECHO_REQUEST, sent at Critical priority with the same nonce. */
+  ECHO_REPLY: 13,
 } as const;
 
 /** Packet types on Channel.VSOCKET (seed 002's virtual socket protocol). */

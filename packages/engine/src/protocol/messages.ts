@@ -31,6 +31,8 @@ export const ErrorMessage = message("Error", { code: u16, refChannel: u16, refTy
 export const Ping = message("Ping", { nonce: u32, serverTime: f64 });
 export const Pong = message("Pong", { nonce: u32 });
 export const Drain = message("Drain", { retryAfterMs: u32 });
+/** ECHO_REQUEST (client → server) and ECHO_REPLY (server → client, same nonce): a round-trip probe. */
+export const Echo = message("Echo", { nonce: u32 });
 export const ChannelRegister = message("ChannelRegister", { name: str(MAX_NAME_BYTES) });
 export const ChannelAssigned = message("ChannelAssigned", { name: str(MAX_NAME_BYTES), channel: u16 });
 export const ChannelUnregister = message("ChannelUnregister", { channel: u16 });

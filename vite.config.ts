@@ -25,5 +25,7 @@ export default defineConfig({
   test: {
     root: fromRoot("."),
     include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts"],
+    // Network tests wait for real WebSocket and WebRTC events; each wait has its own, shorter deadline.
+    testTimeout: 20_000,
   },
 });

@@ -11,6 +11,9 @@ import type { GmBuffer } from "./buffer/gm-buffer.js";
 import { createAsyncEventApi } from "./events/api.js";
 import { AsyncEventQueue, ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
 import { createHttpApi } from "./http/api.js";
+import { createNetworkApi } from "./network/api.js";
+import * as networkConstants from "./network/constants.js";
+import type { NetworkOptions } from "./network/runtime.js";
 import { type Clock, systemClock } from "./runtime/clock.js";
 import type { EngineContext } from "./runtime/context.js";
 import { HandleTable } from "./runtime/handle-table.js";
@@ -26,12 +29,15 @@ export interface EngineOptions {
   maxDecompressedSize?: number;
   /** What http_* use to reach the network. Default: the platform's fetch (globalThis.fetch, looked up per request). */
   fetch?: typeof fetch;
+  /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_*. */
+  network?: NetworkOptions;
 }
 
 const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
 
 export const engineConstants = {
-  ...pickConstants(bufferConstants),
+  ...pickConstants(bufferConstants, "buffer_"),
+  ...pickConstants(networkConstants, "network_"),
   ev_async_web,
   ev_async_web_networking,
   ev_async_save_load,
@@ -57,6 +63,7 @@ export function createEngine(options: EngineOptions = {}) {
     ...createBufferDataApi(context),
     ...createBufferFileApi(context),
     ...createHttpApi(context),
+    ...createNetworkApi(context, options.network),
   };
 }
 
@@ -70,8 +77,8 @@ function plainCall(injected: typeof fetch | undefined): typeof fetch {
   return injected === undefined ? (input, init) => globalThis.fetch(input, init) : (input, init) => injected(input, init);
 }
 
-/** The GameMaker-named constants of a module (buffer_*), leaving out gmnet's internal tables and helpers. */
-function pickConstants<T extends object>(module: T) {
-  const entries = Object.entries(module).filter(([name, value]) => name.startsWith("buffer_") && typeof value === "number");
-  return Object.fromEntries(entries) as Pick<T, Extract<keyof T, `buffer_${string}`>>;
+/** The GameMaker-named constants of a module (buffer_*, network_*), leaving out gmnet's internal tables and helpers. */
+function pickConstants<T extends object, P extends string>(module: T, prefix: P) {
+  const entries = Object.entries(module).filter(([name, value]) => name.startsWith(prefix) && typeof value === "number");
+  return Object.fromEntries(entries) as Pick<T, Extract<keyof T, `${P}${string}`>>;
 }

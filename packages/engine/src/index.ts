@@ -15,6 +15,12 @@ export { ev_async_save_load, ev_async_web, ev_async_web_networking } from "./eve
 export type { AsyncEventHandler, AsyncLoad } from "./events/async-events.js";
 export { createEngine, engineConstants } from "./engine.js";
 export { HttpError, HttpStatus } from "./http/transfer.js";
+export * from "./network/constants.js";
+export { NetworkError } from "./network/errors.js";
+export type { NetworkOptions } from "./network/runtime.js";
+export type { NetworkStats } from "./network/stats.js";
+export type { WebSocketConstructor } from "./network/transport/websocket-like.js";
+export type { WebRtcImplementation } from "./network/udp/signal-port.js";
 export type { HttpHeaderMap } from "./http/api.js";
 export type { Engine, EngineOptions } from "./engine.js";
 export type { Clock } from "./runtime/clock.js";
@@ -73,6 +79,27 @@ export const {
   http_set_request_crossorigin,
   http_get_connect_timeout,
   http_set_connect_timeout,
+  network_create_server,
+  network_create_server_raw,
+  network_create_socket,
+  network_create_socket_ext,
+  network_connect,
+  network_connect_async,
+  network_connect_raw,
+  network_connect_raw_async,
+  network_send_packet,
+  network_send_raw,
+  network_send_broadcast,
+  network_send_udp,
+  network_send_udp_raw,
+  network_destroy,
+  network_resolve,
+  network_resolve_async,
+  network_set_timeout,
+  network_set_config,
+  network_get_config,
+  network_get_stats,
+  network_shutdown,
 } = defaultEngine;
 
 /**

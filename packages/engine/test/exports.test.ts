@@ -17,6 +17,11 @@ const expectedFunctions = [
   "async_event_dispatch", "async_event_pending", "async_event_wait",
   "http_get", "http_get_file", "http_post_string", "http_request", "http_get_request_crossorigin",
   "http_set_request_crossorigin", "http_get_connect_timeout", "http_set_connect_timeout",
+  "network_create_server", "network_create_server_raw", "network_create_socket", "network_create_socket_ext",
+  "network_connect", "network_connect_async", "network_connect_raw", "network_connect_raw_async",
+  "network_send_packet", "network_send_raw", "network_send_broadcast", "network_send_udp", "network_send_udp_raw",
+  "network_destroy", "network_resolve", "network_resolve_async", "network_set_timeout", "network_set_config",
+  "network_get_config", "network_get_stats", "network_shutdown",
 ];
 
 describe("package exports", () => {

@@ -33,6 +33,7 @@ const LAYOUTS: Record<string, Layout> = {
   ErrorMessage: [["code", "u16"], ["refChannel", "u16"], ["refType", "u16"], ["refId", "u32"], ["message", { str: 1024 }]],
   Ping: [["nonce", "u32"], ["serverTime", "f64"]],
   Pong: [["nonce", "u32"]],
+  Echo: [["nonce", "u32"]],
   Drain: [["retryAfterMs", "u32"]],
   ChannelRegister: [["name", NAME]],
   ChannelAssigned: [["name", NAME], ["channel", "u16"]],

@@ -18,6 +18,13 @@ export class HandleTable<T> {
     return id;
   }
 
+  /** Adds the value `make` builds for its new id, for objects that carry their own id. */
+  addWith(make: (id: number) => T): number {
+    const id = this.nextId++;
+    this.live.set(id, make(id));
+    return id;
+  }
+
   get(id: number): T | undefined {
     if (id === this.lastId) return this.lastValue;
     const value = this.live.get(id);

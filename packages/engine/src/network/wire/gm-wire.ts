@@ -104,7 +104,8 @@ export interface GmPacketDecoderOptions {
 }
 
 export class GmPacketDecoder {
-  private readonly maxPacketSize: number;
+  /** May be changed at any time (network_config_message_size_limit); it applies from the next header. */
+  maxPacketSize: number;
   private readonly header = new Uint8Array(GM_HEADER_SIZE);
   private headerFill = 0;
   /** Payload length of the packet being read; -1 while reading a header. */

@@ -1,0 +1,496 @@
+/**
+ * network_*: GameMaker's networking functions over the virtual network (tcp, udp) and real
+ * WebSockets (ws, wss). Misuse (arguments of the wrong kind or out of range) throws GmnetError
+ * E_INVALID_ARGUMENT; a socket that cannot do what is asked (destroyed, not connected, wrong
+ * kind) gives GameMaker's failure value (-1) and never throws; results and faults from the
+ * network arrive as ev_async_web_networking events. docs/NETWORK.md has every table.
+ */
+import { ErrorCode, GmnetError } from "../errors.js";
+import { formatIpv4 } from "../protocol/index.js";
+import { type EngineContext, liveBuffer, requireNumber, requireString } from "../runtime/context.js";
+import { HandleTable } from "../runtime/handle-table.js";
+import {
+  NETWORK_SEND_FAILED,
+  NETWORK_SEND_TOO_LARGE,
+  network_config_app_key,
+  network_config_avoid_time_wait,
+  network_config_connect_timeout,
+  network_config_connected,
+  network_config_disable_multicast,
+  network_config_disable_reliable_udp,
+  network_config_enable_multicast,
+  network_config_enable_reliable_udp,
+  network_config_enable_webrtc,
+  network_config_hostname,
+  network_config_ice_servers,
+  network_config_message_size_limit,
+  network_config_signaling_url,
+  network_config_simulate_jitter,
+  network_config_simulate_latency,
+  network_config_simulate_loss,
+  network_config_tick_rate,
+  network_config_use_non_blocking_socket,
+  network_config_virtual_ip,
+  network_config_websocket_protocol,
+  network_send_text,
+  network_socket_tcp,
+  network_socket_udp,
+  network_socket_ws,
+  network_socket_wss,
+  network_type_hostname,
+  network_type_resolve,
+} from "./constants.js";
+import { NetworkError, fault } from "./errors.js";
+import { type NetworkOptions, NetworkRuntime, isIceServerList, parseIceServers } from "./runtime.js";
+import type { NetSocket } from "./sockets/net-socket.js";
+import { ServerSocket } from "./sockets/server-socket.js";
+import { StreamSocket } from "./sockets/stream-socket.js";
+import { MAX_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
+import type { NetworkStats } from "./stats.js";
+import { platformWebSocket } from "./transport/websocket-like.js";
+import { openWebSocket } from "./transport/websocket-stream.js";
+import type { WireMode } from "./wire/connection.js";
+import { encodeGmPacket } from "./wire/gm-wire.js";
+
+/** Largest message size limit that can be set: GameMaker's own default for created sockets. */
+const MAX_MESSAGE_SIZE_LIMIT = 64 * 1024 * 1024;
+
+export function createNetworkApi(context: EngineContext, options: NetworkOptions = {}) {
+  const net = new NetworkRuntime(context, options);
+  const sockets = new HandleTable<NetSocket>();
+  let websocketProtocols: string[] = [];
+  net.needsNetwork = () => sockets.size > 0;
+
+  const socketType = (type: unknown, fn: string): number => {
+    const value = requireNumber(type, "type", fn);
+    if (value !== network_socket_tcp && value !== network_socket_udp && value !== network_socket_ws && value !== network_socket_wss) {
+      throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: ${String(type)} is not a socket type (network_socket_tcp 0, _udp 1, _ws 2, _wss 3)`);
+    }
+    return value;
+  };
+
+  const portArg = (port: unknown, fn: string, min: number): number => {
+    const value = requireNumber(port, "port", fn);
+    if (!Number.isInteger(value) || value < min || value > 65535) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: port must be a whole number from ${min} to 65535, not ${value}`);
+    return value;
+  };
+
+  /** The bytes [0, size) of a buffer, as network_send_* send them (from offset 0, not from seek). */
+  const bufferBytes = (buffer: number, size: unknown, fn: string): Uint8Array => {
+    const gm = liveBuffer(context, buffer, fn);
+    const count = requireNumber(size, "size", fn);
+    if (!Number.isInteger(count) || count < 0 || count > gm.size) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: size must be a whole number from 0 to the buffer's size ${gm.size}, not ${count}`);
+    return gm.bytes.subarray(0, count);
+  };
+
+  const tooLarge = (size: number): boolean => size > net.settings.messageSizeLimit;
+
+  const createUdp = (type: number, port: number, isServer: boolean): number => {
+    const chosen = port === 0 ? net.host.freeUdpPort() : port;
+    const inUse = [...sockets.ids()].some((id) => {
+      const socket = sockets.get(id);
+      return socket instanceof UdpSocket && socket.port === chosen;
+    });
+    if (chosen === 0 || inUse) return -1;
+    const id = sockets.addWith((id) => new UdpSocket(id, type, chosen, isServer, context, net));
+    net.whenOnline(() => {}, () => {});
+    return id;
+  };
+
+  const createServer = (type: number, port: number, maxClients: number, mode: WireMode): number => {
+    if (type === network_socket_udp) return createUdp(type, port, true);
+    // Browsers cannot accept WebSocket connections; virtual servers are network_socket_tcp.
+    if (type !== network_socket_tcp) return -1;
+    if (net.host.takeTcpPort(port) === 0) return -1;
+    let server!: ServerSocket;
+    const id = sockets.addWith((id) => (server = new ServerSocket(id, type, port, maxClients, mode, sockets, context, net)));
+    net.host.listen(port, server);
+    net.whenOnline(() => {}, () => {});
+    return id;
+  };
+
+  const serverArgs = (type: unknown, port: unknown, maxClient: unknown, fn: string): [number, number, number] => {
+    const max = requireNumber(maxClient, "max_client", fn);
+    if (!Number.isInteger(max) || max < 1) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: max_client must be a whole number of at least 1, not ${max}`);
+    return [socketType(type, fn), portArg(port, fn, 1), max];
+  };
+
+  const connect = (socketId: number, url: unknown, port: unknown, mode: WireMode, fn: string): number => {
+    const target = requireString(url, "url", fn);
+    const portNumber = portArg(port, fn, 0);
+    const socket = sockets.get(requireNumber(socketId, "socket", fn));
+    if (!(socket instanceof StreamSocket) || socket.server !== undefined || socket.state === "connecting" || socket.state === "open") return -1;
+    if (socket.type === network_socket_ws || socket.type === network_socket_wss) {
+      const address = webSocketUrl(socket.type, target, portNumber);
+      if (address === undefined) return -1;
+      const WebSocket = options.WebSocket ?? platformWebSocket();
+      socket.beginConnect(mode, address.host, address.port, (done) => {
+        if (WebSocket === undefined) {
+          queueMicrotask(() => done.failed(fault(NetworkError.WEBSOCKET, "this platform has no WebSocket; pass one to createEngine({ network: { WebSocket } })")));
+          return () => {};
+        }
+        return openWebSocket({
+          WebSocket,
+          url: address.url,
+          protocols: websocketProtocols,
+          timeoutMs: net.settings.connectTimeoutMs,
+          clock: context.clock,
+          opened: done.opened,
+          failed: done.failed,
+        });
+      });
+      return 0;
+    }
+    if (portNumber === 0) return -1;
+    const localPort = net.host.takeTcpPort(0);
+    if (localPort === 0) return -1;
+    socket.localPort = localPort;
+    socket.onRelease = () => net.host.releaseTcpPort(localPort);
+    socket.beginConnect(mode, target, portNumber, (done) => {
+      let cancel: (() => void) | undefined;
+      let cancelled = false;
+      const reach = (ip: number): void => {
+        socket.remoteIp = formatIpv4(ip);
+        cancel = net.host.connect(ip, portNumber, localPort, done);
+      };
+      const known = net.host.cachedAddress(target);
+      if (known !== undefined && net.host.isLocal(known)) reach(known);
+      else {
+        net.whenOnline(() => {
+          if (cancelled) return;
+          if (known !== undefined) return reach(known);
+          net.host.resolve(target, (ip) => {
+            if (cancelled) return;
+            if (ip === 0) done.failed(fault(NetworkError.UNKNOWN_HOST, `no host is called "${target}"`));
+            else reach(ip);
+          });
+        }, done.failed);
+      }
+      return () => {
+        cancelled = true;
+        cancel?.();
+      };
+    });
+    return 0;
+  };
+
+  const streamSend = (socketId: number, data: Uint8Array, packet: boolean, text: boolean): number => {
+    const socket = sockets.get(socketId);
+    if (!(socket instanceof StreamSocket)) return NETWORK_SEND_FAILED;
+    if (tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
+    return socket.send(data, packet, text) ? data.length : NETWORK_SEND_FAILED;
+  };
+
+  /** Sends to a virtual address, resolving a name first when needed (datagrams to unknown names are dropped, as UDP's are). */
+  const udpSend = (socketId: number, url: string, port: number, data: Uint8Array): number => {
+    const socket = sockets.get(socketId);
+    if (!(socket instanceof UdpSocket)) return NETWORK_SEND_FAILED;
+    if (data.length > MAX_DATAGRAM_SIZE || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
+    const known = net.host.cachedAddress(url);
+    if (known !== undefined) return socket.send(known, port, data) ? data.length : NETWORK_SEND_FAILED;
+    const copy = data.slice();
+    net.whenOnline(() => net.host.resolve(url, (ip) => void (ip !== 0 && socket.send(ip, port, copy))), () => {});
+    return data.length;
+  };
+
+  const socketOf = <T extends NetSocket>(value: unknown, kind: new (...args: never[]) => T): T | undefined => {
+    const socket = typeof value === "number" ? sockets.get(value) : undefined;
+    return socket instanceof kind ? socket : undefined;
+  };
+
+  const configNumber = (value: unknown, name: string, min: number, max: number): number => {
+    const number = requireNumber(value, name, "network_set_config");
+    if (number < min || number > max) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: ${name} must be from ${min} to ${max}, not ${number}`);
+    return number;
+  };
+
+  return {
+    network_create_server(type: number, port: number, max_client: number): number {
+      return createServer(...serverArgs(type, port, max_client, "network_create_server"), "gm");
+    },
+
+    network_create_server_raw(type: number, port: number, max_client: number): number {
+      return createServer(...serverArgs(type, port, max_client, "network_create_server_raw"), "raw");
+    },
+
+    network_create_socket(type: number): number {
+      const checked = socketType(type, "network_create_socket");
+      if (checked === network_socket_udp) return createUdp(checked, 0, false);
+      return sockets.addWith((id) => new StreamSocket(id, checked, context, net));
+    },
+
+    /** As network_create_socket; a UDP socket is bound to `port` (0 = any free port). A stream socket's port is chosen when it connects. */
+    network_create_socket_ext(type: number, port: number): number {
+      const checked = socketType(type, "network_create_socket_ext");
+      const portNumber = portArg(port, "network_create_socket_ext", 0);
+      if (checked === network_socket_udp) return createUdp(checked, portNumber, false);
+      return sockets.addWith((id) => new StreamSocket(id, checked, context, net));
+    },
+
+    /** Browsers cannot block: like GameMaker with network_config_use_non_blocking_socket, returns 0 and reports through network_type_non_blocking_connect. */
+    network_connect(socket: number, url: string, port: number): number {
+      return connect(socket, url, port, "gm", "network_connect");
+    },
+    network_connect_async(socket: number, url: string, port: number): number {
+      return connect(socket, url, port, "gm", "network_connect_async");
+    },
+    network_connect_raw(socket: number, url: string, port: number): number {
+      return connect(socket, url, port, "raw", "network_connect_raw");
+    },
+    network_connect_raw_async(socket: number, url: string, port: number): number {
+      return connect(socket, url, port, "raw", "network_connect_raw_async");
+    },
+
+    /** Sends bytes [0, size) of the buffer as one GameMaker packet. Returns size, -1 (not connected) or -2 (over the size limit). */
+    network_send_packet(socket: number, buffer: number, size: number): number {
+      return streamSend(socket, bufferBytes(buffer, size, "network_send_packet"), true, false);
+    },
+
+    /** Sends bytes [0, size) as they are; options network_send_text sends a text frame on WebSockets. */
+    network_send_raw(socket: number, buffer: number, size: number, options?: number): number {
+      const data = bufferBytes(buffer, size, "network_send_raw");
+      const text = options !== undefined && (requireNumber(options, "options", "network_send_raw") & network_send_text) !== 0;
+      return streamSend(socket, data, false, text);
+    },
+
+    /** Sends one GameMaker packet to `port` on every other engine of the app bound to it. */
+    network_send_broadcast(socket: number, port: number, buffer: number, size: number): number {
+      const data = bufferBytes(buffer, size, "network_send_broadcast");
+      const portNumber = portArg(port, "network_send_broadcast", 1);
+      const udp = socketOf(socket, UdpSocket);
+      if (udp === undefined) return NETWORK_SEND_FAILED;
+      if (data.length > MAX_DATAGRAM_SIZE - 12 || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
+      return udp.broadcast(portNumber, encodeGmPacket(data)) ? data.length : NETWORK_SEND_FAILED;
+    },
+
+    network_send_udp(socket: number, url: string, port: number, buffer: number, size: number): number {
+      const data = bufferBytes(buffer, size, "network_send_udp");
+      const sent = udpSend(socket, requireString(url, "url", "network_send_udp"), portArg(port, "network_send_udp", 1), encodeGmPacket(data));
+      return sent < 0 ? sent : data.length;
+    },
+
+    network_send_udp_raw(socket: number, url: string, port: number, buffer: number, size: number): number {
+      const data = bufferBytes(buffer, size, "network_send_udp_raw");
+      return udpSend(socket, requireString(url, "url", "network_send_udp_raw"), portArg(port, "network_send_udp_raw", 1), data);
+    },
+
+    /** Closes a socket or server; the other side gets network_type_disconnect. Unknown ids are ignored. */
+    network_destroy(socket: number): void {
+      if (typeof socket !== "number") return;
+      const target = sockets.get(socket);
+      if (target === undefined) return;
+      sockets.delete(socket);
+      target.destroy();
+      if (sockets.size === 0) net.links.close();
+    },
+
+    /** A name's virtual IP from what is known now ("" if not known yet; network_resolve_async asks the server). */
+    network_resolve(url: string): string {
+      const name = requireString(url, "url", "network_resolve");
+      const known = net.host.cachedAddress(name);
+      if (known !== undefined) return formatIpv4(known === 0x7f000001 && net.host.localIp !== 0 ? net.host.localIp : known);
+      if (net.online) net.host.resolve(name, () => {});
+      return "";
+    },
+
+    /** Asks the signaling server for a name's address; returns a request id, answered by a network_type_resolve event. */
+    network_resolve_async(url: string): number {
+      const name = requireString(url, "url", "network_resolve_async");
+      const id = context.nextRequestId();
+      const answer = (ip: number): void => net.emit({ type: network_type_resolve, id, url: name, ip: ip === 0 ? "" : formatIpv4(ip), succeeded: ip === 0 ? 0 : 1 });
+      net.whenOnline(() => net.host.resolve(name, answer), () => answer(0));
+      return id;
+    },
+
+    /** Read and write timeouts in ms (0 = none): no data for `read_timeout`, or unsent data after `write_timeout`, disconnects with E_NETWORK_TIMEOUT. */
+    network_set_timeout(socket: number, read_timeout: number, write_timeout: number): number {
+      const read = requireNumber(read_timeout, "read_timeout", "network_set_timeout");
+      const write = requireNumber(write_timeout, "write_timeout", "network_set_timeout");
+      if (read < 0 || write < 0) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_timeout: timeouts must be 0 or more milliseconds");
+      const stream = socketOf(socket, StreamSocket);
+      if (stream === undefined) return -1;
+      stream.readTimeoutMs = read;
+      stream.writeTimeoutMs = write;
+      stream.armReadTimer();
+      return 0;
+    },
+
+    /** GameMaker's settings plus gmnet's (docs/NETWORK.md). Returns 0, -1 for a socket setting on a socket that is not there, or the request id of a host name claim. */
+    network_set_config(config: number, value: unknown, value2?: unknown): number {
+      const s = net.settings;
+      switch (requireNumber(config, "config", "network_set_config")) {
+        case network_config_connect_timeout:
+          s.connectTimeoutMs = configNumber(value, "connect timeout", 1, 600_000);
+          return 0;
+        case network_config_use_non_blocking_socket:
+        case network_config_avoid_time_wait:
+        case network_config_enable_multicast:
+        case network_config_disable_multicast:
+          // Connects never block in a browser; TIME_WAIT and multicast have no meaning on the virtual network.
+          return 0;
+        case network_config_enable_reliable_udp:
+        case network_config_disable_reliable_udp: {
+          const udp = socketOf(value, UdpSocket);
+          if (udp === undefined) return -1;
+          udp.reliable = config === network_config_enable_reliable_udp;
+          return 0;
+        }
+        case network_config_websocket_protocol: {
+          const protocols = typeof value === "string" ? value.split(",").map((p) => p.trim()).filter((p) => p !== "") : undefined;
+          if (protocols === undefined) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: the WebSocket protocol must be a string (comma-separated for several)");
+          websocketProtocols = protocols;
+          return 0;
+        }
+        case network_config_message_size_limit: {
+          const limit = configNumber(value2 ?? value, "message size limit", 1, MAX_MESSAGE_SIZE_LIMIT);
+          if (value2 === undefined) {
+            s.messageSizeLimit = limit;
+            return 0;
+          }
+          const stream = socketOf(value, StreamSocket);
+          if (stream === undefined) return -1;
+          stream.messageSizeLimit = limit;
+          return 0;
+        }
+        case network_config_signaling_url: {
+          const url = requireString(value, "signaling url", "network_set_config");
+          if (!/^wss?:\/\/./i.test(url)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: the signaling URL must start with ws:// or wss://, not "${url}"`);
+          s.signalingUrl = url;
+          return 0;
+        }
+        case network_config_app_key: {
+          const key = requireString(value, "app key", "network_set_config");
+          if (!/^[A-Za-z0-9._-]{1,64}$/.test(key)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
+          s.appKey = key;
+          return 0;
+        }
+        case network_config_tick_rate:
+          s.tickRate = configNumber(value, "tick rate", 0, 1000);
+          net.signaling.options.tickRate = s.tickRate;
+          return 0;
+        case network_config_ice_servers: {
+          const list = typeof value === "string" ? parseIceServers(value) : isIceServerList(value) ? value : undefined;
+          if (list === undefined && value !== undefined) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: ICE servers must be an RTCIceServer array (or its JSON), each with urls");
+          s.iceServers = list;
+          return 0;
+        }
+        case network_config_enable_webrtc:
+          s.webrtc = Boolean(configNumber(Number(value), "enable webrtc", 0, 1));
+          net.links.setEnabled(s.webrtc);
+          return 0;
+        case network_config_simulate_latency:
+          net.conditioner.settings.latencyMs = configNumber(value, "latency", 0, 60_000);
+          return 0;
+        case network_config_simulate_jitter:
+          net.conditioner.settings.jitterMs = configNumber(value, "jitter", 0, 60_000);
+          return 0;
+        case network_config_simulate_loss:
+          net.conditioner.settings.loss = configNumber(value, "loss", 0, 1);
+          return 0;
+        case network_config_hostname: {
+          const name = requireString(value, "host name", "network_set_config");
+          const id = context.nextRequestId();
+          const answer = (ok: boolean): void => net.emit({ type: network_type_hostname, id, url: name, ip: ok ? net.localAddress() : "", succeeded: ok ? 1 : 0 });
+          net.whenOnline(() => net.host.claimHostname(name, answer), () => answer(false));
+          return id;
+        }
+        default:
+          throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: ${String(config)} is not a network_config_* setting`);
+      }
+    },
+
+    /** Reads a setting (the same constants), or for a socket setting, `socket`'s value. */
+    network_get_config(config: number, socket?: number): unknown {
+      const s = net.settings;
+      switch (requireNumber(config, "config", "network_get_config")) {
+        case network_config_connect_timeout:
+          return s.connectTimeoutMs;
+        case network_config_use_non_blocking_socket:
+          return 1;
+        case network_config_enable_reliable_udp:
+          return socketOf(socket, UdpSocket)?.reliable ? 1 : 0;
+        case network_config_message_size_limit:
+          return socket === undefined ? s.messageSizeLimit : (socketOf(socket, StreamSocket)?.messageSizeLimit ?? -1);
+        case network_config_websocket_protocol:
+          return websocketProtocols.join(",");
+        case network_config_signaling_url:
+          return s.signalingUrl ?? "";
+        case network_config_app_key:
+          return s.appKey;
+        case network_config_tick_rate:
+          return s.tickRate;
+        case network_config_ice_servers:
+          return s.iceServers;
+        case network_config_enable_webrtc:
+          return s.webrtc ? 1 : 0;
+        case network_config_simulate_latency:
+          return net.conditioner.settings.latencyMs;
+        case network_config_simulate_jitter:
+          return net.conditioner.settings.jitterMs;
+        case network_config_simulate_loss:
+          return net.conditioner.settings.loss;
+        case network_config_hostname:
+          return net.host.hostname ?? "";
+        case network_config_virtual_ip:
+          return net.localAddress();
+        case network_config_connected:
+          return net.online ? 1 : 0;
+        default:
+          throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_get_config: ${String(config)} is not a network_config_* setting`);
+      }
+    },
+
+    /**
+     * Traffic counters of one socket, or of the whole engine for -1 (then also the signaling
+     * connection's). `rtt` is the WebRTC round trip for UDP sockets that talk peer to peer, and
+     * the round trip to the signaling server otherwise; -1 while unknown. undefined for an unknown socket.
+     */
+    network_get_stats(socket: number): (NetworkStats & Record<string, number>) | undefined {
+      const serverRtt = net.signaling.rtt;
+      if (socket === -1) {
+        return {
+          ...net.totals.snapshot(serverRtt),
+          signaling_bytes_sent: net.signaling.bytesSent,
+          signaling_bytes_received: net.signaling.bytesReceived,
+          connected: net.online ? 1 : 0,
+          sockets: sockets.size,
+        };
+      }
+      const target = typeof socket === "number" ? sockets.get(socket) : undefined;
+      if (target === undefined) return undefined;
+      if (target instanceof UdpSocket) {
+        const p2p = target.lastPeer !== 0 ? net.links.state(target.lastPeer, target.reliable) === "open" : false;
+        // getStats is asynchronous: this call reports the previous measurement and starts the next.
+        if (p2p) void net.links.rtt(target.lastPeer).then((rtt) => (target.p2pRtt = rtt));
+        return { ...target.stats.snapshot(p2p ? target.p2pRtt : serverRtt) };
+      }
+      if (target instanceof StreamSocket && (target.type === network_socket_ws || target.type === network_socket_wss)) return { ...target.stats.snapshot(undefined) };
+      return { ...target.stats.snapshot(serverRtt) };
+    },
+
+    /** gmnet: closes every socket and the signaling connection (end of a test, a bot shutting down). */
+    network_shutdown(): void {
+      for (const id of [...sockets.ids()]) {
+        const target = sockets.get(id);
+        sockets.delete(id);
+        target?.destroy();
+      }
+      net.shutdown();
+    },
+  };
+}
+
+/** The URL a ws/wss socket connects to: `url` as given (ws:// or wss:// optional), with `port` unless it is 0. */
+export function webSocketUrl(type: number, url: string, port: number): { url: string; host: string; port: number } | undefined {
+  const secure = type === network_socket_wss || /^wss:\/\//i.test(url);
+  const bare = url.trim().replace(/^wss?:\/\//i, "");
+  let parsed: URL;
+  try {
+    parsed = new URL(`${secure ? "wss" : "ws"}://${bare}`);
+  } catch {
+    return undefined;
+  }
+  if (port !== 0) parsed.port = String(port);
+  const effectivePort = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
+  return { url: parsed.toString(), host: parsed.hostname, port: effectivePort };
+}

@@ -1,0 +1,77 @@
+/**
+ * The network_* constants. Socket types follow seed 004 (which differs from GameMaker, where
+ * ws is 6 and wss 7); every other value is GameMaker's. gmnet's own settings start at 100 so
+ * they can never collide with a GameMaker constant added later. docs/NETWORK.md lists them all.
+ */
+
+// Socket types (seed 004).
+/** Reliable, ordered stream to a virtual host, through the signaling server. */
+export const network_socket_tcp = 0;
+/** Unreliable, unordered datagrams: a WebRTC DataChannel, or the server relay until it is open. */
+export const network_socket_udp = 1;
+/** A plain WebSocket to any ws:// URL. */
+export const network_socket_ws = 2;
+/** A WebSocket to any wss:// URL (TLS). */
+export const network_socket_wss = 3;
+
+// async_load[? "type"] of ev_async_web_networking events (GameMaker's values).
+export const network_type_connect = 1;
+export const network_type_disconnect = 2;
+export const network_type_data = 3;
+export const network_type_non_blocking_connect = 4;
+/** The engine reached the signaling server (gmnet raises it; GameMaker uses it for os network state). */
+export const network_type_up = 5;
+/** The engine could not reach the signaling server. */
+export const network_type_up_failed = 6;
+/** The engine lost the signaling server; it reconnects by itself. */
+export const network_type_down = 7;
+/** gmnet: the answer to network_resolve_async. */
+export const network_type_resolve = 100;
+/** gmnet: the answer to a host name claim (network_set_config(network_config_hostname, name)). */
+export const network_type_hostname = 101;
+
+// network_send_raw options and async_load[? "message_type"].
+export const network_send_binary = 1;
+export const network_send_text = 2;
+
+// network_set_config parameters: GameMaker's.
+export const network_config_connect_timeout = 0;
+export const network_config_use_non_blocking_socket = 1;
+export const network_config_enable_reliable_udp = 2;
+export const network_config_disable_reliable_udp = 3;
+export const network_config_avoid_time_wait = 4;
+export const network_config_websocket_protocol = 5;
+/** GameMaker's value is not published; gmnet uses 6. */
+export const network_config_enable_multicast = 6;
+/** GameMaker's value is not published; gmnet uses 7. */
+export const network_config_disable_multicast = 7;
+/** GameMaker's value is not published; gmnet uses 8. */
+export const network_config_message_size_limit = 8;
+
+// network_set_config / network_get_config parameters: gmnet's.
+/** ws:// or wss:// URL of the signaling server (default: /ws on the page's own host). */
+export const network_config_signaling_url = 100;
+/** The app key: clients with different keys are separate networks. */
+export const network_config_app_key = 101;
+/** Outgoing batches per second to the signaling server; 0 sends at the end of each script task. */
+export const network_config_tick_rate = 102;
+/** RTCIceServer list (array or JSON text) used for WebRTC instead of the server's. */
+export const network_config_ice_servers = 103;
+/** 1 (default) lets UDP sockets open WebRTC DataChannels; 0 sends every datagram through the relay. */
+export const network_config_enable_webrtc = 104;
+/** Simulated one-way delay added to everything this engine sends, in ms. */
+export const network_config_simulate_latency = 105;
+/** Simulated random extra delay, 0…value ms (reorders datagrams, never stream data). */
+export const network_config_simulate_jitter = 106;
+/** Simulated share of outgoing datagrams dropped, 0…1 (streams are reliable and lose nothing). */
+export const network_config_simulate_loss = 107;
+/** Claims a host name for this engine's virtual IP; the answer arrives as network_type_hostname. */
+export const network_config_hostname = 108;
+/** Read only: this engine's virtual IP as a dotted string, "" while not connected. */
+export const network_config_virtual_ip = 109;
+/** Read only: 1 while connected to the signaling server. */
+export const network_config_connected = 110;
+
+/** network_send_* return values for failures (GameMaker: "< 0 on failure"). */
+export const NETWORK_SEND_FAILED = -1;
+export const NETWORK_SEND_TOO_LARGE = -2;

@@ -1,0 +1,45 @@
+/**
+ * Why a connection failed or ended. Network faults are never thrown: they arrive in
+ * ev_async_web_networking events as async_load[? "error"] (with a readable "message").
+ * The codes are public API, listed in docs/ERRORS.md, and never renamed.
+ */
+export const NetworkError = {
+  /** No client of this app holds that virtual IP. */
+  OFFLINE: "E_NETWORK_OFFLINE",
+  /** The host name did not resolve. */
+  UNKNOWN_HOST: "E_NETWORK_UNKNOWN_HOST",
+  /** The host is online but nothing listens on that port. */
+  NOT_LISTENING: "E_NETWORK_NOT_LISTENING",
+  /** The server socket refused: max_client reached, or its engine is at its stream limit. */
+  REFUSED: "E_NETWORK_REFUSED",
+  /** No answer within the connect timeout, or no traffic within network_set_timeout's limits. */
+  TIMEOUT: "E_NETWORK_TIMEOUT",
+  /** The host went away while the connection was being set up. */
+  GONE: "E_NETWORK_GONE",
+  /** The other end called network_destroy. */
+  CLOSED: "E_NETWORK_CLOSED",
+  /** The other end's engine lost its connection (tab closed, crash, network). */
+  PEER_GONE: "E_NETWORK_PEER_GONE",
+  /** The signaling server shut down. */
+  SHUTDOWN: "E_NETWORK_SHUTDOWN",
+  /** The signaling server could not be reached, or the connection to it was lost. */
+  SIGNALING: "E_NETWORK_SIGNALING",
+  /** The server refused a request (a limit such as too many open streams or pending connects). */
+  LIMIT: "E_NETWORK_LIMIT",
+  /** A WebSocket (ws/wss socket) failed or closed abnormally. */
+  WEBSOCKET: "E_NETWORK_WEBSOCKET",
+  /** The GameMaker handshake (GM:Studio-Connect) failed: the other side is not a GameMaker peer. */
+  HANDSHAKE: "E_NETWORK_HANDSHAKE",
+  /** An incoming message was larger than network_config_message_size_limit. */
+  MESSAGE_TOO_LARGE: "E_NETWORK_MESSAGE_TOO_LARGE",
+} as const;
+
+export type NetworkError = (typeof NetworkError)[keyof typeof NetworkError];
+
+/** A failure with a code and a message for logs, as carried by events. */
+export interface NetworkFault {
+  readonly code: NetworkError;
+  readonly message: string;
+}
+
+export const fault = (code: NetworkError, message: string): NetworkFault => ({ code, message });

@@ -1,0 +1,289 @@
+/**
+ * The network half of one engine: the signaling connection (opened on first need, reopened with
+ * backoff after a loss while sockets still need it), the virtual host, the WebRTC peer links for
+ * UDP, the link simulation, engine-wide counters and the settings of network_set_config.
+ * network_* functions (api.ts) and the socket classes are built over it.
+ */
+import { ev_async_web_networking } from "../events/async-events.js";
+import { Channel, IceServers, IceServersRequest, SignalRelay, SignalType } from "../protocol/index.js";
+import type { EngineContext } from "../runtime/context.js";
+import { LinkConditioner } from "./conditioner.js";
+import { network_type_down, network_type_up, network_type_up_failed } from "./constants.js";
+import { NetworkError, type NetworkFault, fault } from "./errors.js";
+import { defaultSignalingUrl, randomSecret, tabSecret } from "./identity.js";
+import { SignalingClient } from "./signaling/signaling-client.js";
+import { VirtualHost } from "./signaling/virtual-host.js";
+import { TrafficStats } from "./stats.js";
+import { type WebSocketConstructor, platformWebSocket } from "./transport/websocket-like.js";
+import { PeerLinks } from "./udp/peer-links.js";
+import type { IceServer, SignalPort, WebRtcImplementation } from "./udp/signal-port.js";
+
+export interface NetworkOptions {
+  /** The WebSocket class: the platform's by default; pass the `ws` package's in Node < 22. */
+  WebSocket?: WebSocketConstructor;
+  /** WebRTC for UDP sockets: the browser's by default; pass `@roamhq/wrtc` in Node. */
+  wrtc?: WebRtcImplementation;
+  /** ws(s):// URL of the signaling server. Default: /ws on the page's host (browsers). */
+  signalingUrl?: string;
+  /** App key; engines with different keys never see each other. Default "gmnet". */
+  appKey?: string;
+  /** Identity secret (22–128 base64url characters) that keeps the virtual IP. Default: per tab / per engine. */
+  secret?: string;
+  /** Randomness for backoff jitter and the link simulation. */
+  random?: () => number;
+}
+
+export interface NetworkSettings {
+  signalingUrl: string | undefined;
+  appKey: string;
+  tickRate: number;
+  iceServers: IceServer[] | undefined;
+  webrtc: boolean;
+  connectTimeoutMs: number;
+  messageSizeLimit: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Default incoming and outgoing message limit (network_config_message_size_limit), 1 MiB. */
+export const DEFAULT_MESSAGE_SIZE_LIMIT = 1024 * 1024;
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 15_000;
+/** Close codes after which reconnecting would not help (REPLACED, and the 45xx "fix something" range). */
+const NO_RECONNECT = (code: number): boolean => code === 4003 || (code >= 4500 && code < 5000);
+
+interface Waiter {
+  ready(): void;
+  failed(problem: NetworkFault): void;
+}
+
+export class NetworkRuntime {
+  readonly settings: NetworkSettings;
+  readonly signaling: SignalingClient;
+  readonly host: VirtualHost;
+  readonly links: PeerLinks;
+  readonly conditioner: LinkConditioner;
+  readonly totals = new TrafficStats();
+  /** Set by the socket layer: whether anything still needs the signaling connection. */
+  needsNetwork: () => boolean = () => false;
+
+  private waiting: Waiter[] = [];
+  private reconnectTimer: unknown;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private iceServersPromise: Promise<IceServer[]> | undefined;
+  private iceRequests = new Map<number, (servers: IceServer[]) => void>();
+  private nextIceRequest = 0;
+  private readonly secretFor: (appKey: string) => string;
+
+  constructor(
+    private readonly context: EngineContext,
+    private readonly options: NetworkOptions,
+  ) {
+    const random = options.random ?? Math.random;
+    this.settings = {
+      signalingUrl: options.signalingUrl ?? defaultSignalingUrl(),
+      appKey: options.appKey ?? "gmnet",
+      tickRate: 0,
+      iceServers: undefined,
+      webrtc: true,
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      messageSizeLimit: DEFAULT_MESSAGE_SIZE_LIMIT,
+    };
+    const given = options.secret;
+    const perEngine = new Map<string, string>();
+    this.secretFor = (appKey) => {
+      if (given !== undefined) return given;
+      if ((globalThis as { window?: unknown }).window !== undefined) return tabSecret(appKey);
+      let secret = perEngine.get(appKey);
+      if (secret === undefined) perEngine.set(appKey, (secret = randomSecret()));
+      return secret;
+    };
+    this.signaling = new SignalingClient({
+      url: "",
+      appKey: this.settings.appKey,
+      secret: "",
+      WebSocket: options.WebSocket ?? missingWebSocket,
+      clock: context.clock,
+      tickRate: 0,
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    });
+    this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock });
+    this.conditioner = new LinkConditioner(context.clock, random);
+    this.links = new PeerLinks({
+      signal: this.signalPort(),
+      wrtc: options.wrtc,
+      clock: context.clock,
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      retryAfterMs: 30_000,
+      onDatagram: (peerIp, srcPort, dstPort, data) => this.host.deliverDatagram(peerIp, srcPort, dstPort, data, "p2p"),
+    });
+    this.signaling.onOpen = () => this.opened();
+    this.signaling.onClose = (problem, wasOpen, code) => this.closed(problem, wasOpen, code);
+    this.signaling.onError = (error) => {
+      this.host.onServerError(error);
+    };
+    this.signaling.on(Channel.SIGNAL, SignalType.ICE_SERVERS, (payload) => {
+      const { reqId, json } = IceServers.decode(payload);
+      const done = this.iceRequests.get(reqId);
+      this.iceRequests.delete(reqId);
+      done?.(parseIceServers(json) ?? []);
+    });
+    void random;
+  }
+
+  get online(): boolean {
+    return this.signaling.state === "open";
+  }
+
+  /** Runs `ready` once connected to the signaling server (now, if already), or `failed` if that fails. */
+  whenOnline(ready: () => void, failed: (problem: NetworkFault) => void): void {
+    if (this.online) return ready();
+    this.waiting.push({ ready, failed });
+    this.connect();
+  }
+
+  /** Queues an ev_async_web_networking event; `release` runs after its handler (data buffers). */
+  emit(load: Record<string, unknown>, release?: () => void): void {
+    this.context.events.push(ev_async_web_networking, load, release);
+  }
+
+  /** Closes the signaling connection and every link (engine shutdown, tests). */
+  shutdown(): void {
+    this.clearReconnect();
+    this.links.close();
+    this.signaling.close();
+    this.host.signalingLost(fault(NetworkError.SIGNALING, "the engine's network was shut down"));
+    this.failWaiting(fault(NetworkError.SIGNALING, "the engine's network was shut down"));
+  }
+
+  private connect(): void {
+    if (this.signaling.state === "connecting" || this.signaling.state === "open") return;
+    const url = this.settings.signalingUrl;
+    const WebSocket = this.options.WebSocket ?? platformWebSocket();
+    if (url === undefined || WebSocket === undefined) {
+      const why = url === undefined ? "no signaling server URL is set (network_config_signaling_url)" : "this platform has no WebSocket; pass one to createEngine({ network: { WebSocket } })";
+      queueMicrotask(() => this.closed(fault(NetworkError.SIGNALING, why), false, 0));
+      return;
+    }
+    this.clearReconnect();
+    Object.assign(this.signaling.options, {
+      url,
+      WebSocket,
+      appKey: this.settings.appKey,
+      secret: this.secretFor(this.settings.appKey),
+      tickRate: this.settings.tickRate,
+      connectTimeoutMs: this.settings.connectTimeoutMs,
+    });
+    this.signaling.connect();
+  }
+
+  private opened(): void {
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.iceServersPromise = undefined;
+    this.host.signalingOpened();
+    this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const waiter of waiting) waiter.ready();
+  }
+
+  private closed(problem: NetworkFault, wasOpen: boolean, code: number): void {
+    this.links.close();
+    for (const done of this.iceRequests.values()) done([]);
+    this.iceRequests.clear();
+    if (wasOpen) {
+      this.host.signalingLost(problem);
+      this.emit({ type: network_type_down, id: -1, ip: "", port: 0, error: problem.code, message: problem.message });
+    } else {
+      this.emit({ type: network_type_up_failed, id: -1, ip: "", port: 0, error: problem.code, message: problem.message });
+    }
+    this.failWaiting(problem);
+    if (!NO_RECONNECT(code) && this.needsNetwork()) this.scheduleReconnect();
+  }
+
+  private failWaiting(problem: NetworkFault): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const waiter of waiting) waiter.failed(problem);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== undefined) return;
+    // Full jitter, so a restarted server is not hit by every client at the same moment.
+    const delay = this.reconnectDelay * (0.5 + (this.options.random ?? Math.random)() / 2);
+    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
+    this.reconnectTimer = this.context.clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.needsNetwork()) this.connect();
+    }, delay);
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer === undefined) return;
+    this.context.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  /** This engine's virtual IP, dotted, or "" before the first connection. */
+  localAddress(): string {
+    const ip = this.host.localIp;
+    return ip === 0 ? "" : formatIp(ip);
+  }
+
+  private signalPort(): SignalPort {
+    const port: SignalPort = {
+      localIp: () => this.host.localIp,
+      sendSignal: (peerIp, pairId, kind, data) => this.signaling.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp, pairId, kind, data }), 1),
+      onSignal: undefined,
+      iceServers: () => this.iceServers(),
+    };
+    this.signaling.on(Channel.SIGNAL, SignalType.RELAY, (payload) => {
+      const relay = SignalRelay.decode(payload);
+      port.onSignal?.(relay.peerIp, relay.pairId, relay.kind, relay.data);
+    });
+    return port;
+  }
+
+  private iceServers(): Promise<IceServer[]> {
+    if (this.settings.iceServers !== undefined) return Promise.resolve(this.settings.iceServers);
+    this.iceServersPromise ??= new Promise((resolve) => {
+      const reqId = (this.nextIceRequest = (this.nextIceRequest + 1) >>> 0);
+      this.iceRequests.set(reqId, resolve);
+      if (!this.signaling.send(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, IceServersRequest.encode({ reqId }), 1)) {
+        this.iceRequests.delete(reqId);
+        resolve([]);
+      }
+    });
+    return this.iceServersPromise;
+  }
+}
+
+function formatIp(ip: number): string {
+  return `${(ip >>> 24) & 255}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
+/** An RTCIceServer[] from JSON text, or undefined when it is not one. */
+export function parseIceServers(json: string): IceServer[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  return isIceServerList(value) ? value : undefined;
+}
+
+export function isIceServerList(value: unknown): value is IceServer[] {
+  return (
+    Array.isArray(value) &&
+    value.every((entry) => {
+      if (typeof entry !== "object" || entry === null) return false;
+      const { urls, username, credential } = entry as Record<string, unknown>;
+      const urlsOk = typeof urls === "string" || (Array.isArray(urls) && urls.every((url) => typeof url === "string"));
+      return urlsOk && (username === undefined || typeof username === "string") && (credential === undefined || typeof credential === "string");
+    })
+  );
+}
+
+const missingWebSocket = function missingWebSocket() {
+  throw new Error("no WebSocket implementation");
+} as unknown as WebSocketConstructor;

@@ -1,0 +1,445 @@
+/**
+ * This engine as a host on the virtual network (seed 002, PROTOCOL.md §8): it answers the
+ * server's status and connection requests for the ports it listens on, runs the requester's
+ * side of the connect flow, owns the virtual streams by connId and the UDP port bindings, and
+ * resolves and claims host names. Connections to its own address (or 127.0.0.1) never leave the
+ * engine: the server refuses loopback, so they are served here with a loopback pair.
+ *
+ * Everything is callback-driven and synchronous with frame delivery, so data that arrives in the
+ * same batch as SOCKET_CONNECTED is never lost.
+ */
+import {
+  Broadcast,
+  Channel,
+  CloseReason,
+  Datagram,
+  FailReason,
+  HostnameClaim,
+  HostnameResult,
+  Priority,
+  ProtocolError,
+  RequestFailed,
+  ResolveRequest,
+  ResolveResponse,
+  SocketClosed,
+  SocketConnected,
+  SocketConnectionResponse,
+  SocketRequest,
+  SocketStatusResponse,
+  UdpBind,
+  VSocketType,
+  ArbitraryData,
+  parseIpv4,
+} from "../../protocol/index.js";
+import type { Clock } from "../../runtime/clock.js";
+import { NetworkError, type NetworkFault, fault } from "../errors.js";
+import type { ByteStream } from "../transport/byte-stream.js";
+import { createLoopbackPair } from "../transport/loopback-stream.js";
+import type { ErrorFrame, SignalingClient } from "./signaling-client.js";
+import { VirtualStream, closeReasonFault } from "./virtual-stream.js";
+
+export const LOOPBACK_IP = 0x7f000001;
+
+export interface Listener {
+  /** Whether one more client may connect now (max_client). A yes holds a place until `accepted` or `abandoned`. */
+  reserve(): boolean;
+  /** Gives back a place taken by `reserve` that never became a connection. */
+  abandoned(): void;
+  accepted(stream: ByteStream, peerIp: number, peerPort: number): void;
+}
+
+export interface ConnectCallbacks {
+  opened(stream: ByteStream): void;
+  failed(problem: NetworkFault): void;
+}
+
+/** How a datagram came: through the server relay, a WebRTC DataChannel, or from this engine itself. */
+export type DatagramPath = "relay" | "p2p" | "local";
+export type DatagramSink = (peerIp: number, peerPort: number, data: Uint8Array, via: DatagramPath) => void;
+
+interface OutgoingRequest {
+  readonly peerIp: number;
+  readonly peerPort: number;
+  readonly localPort: number;
+  readonly callbacks: ConnectCallbacks;
+  stage: "status" | "connect";
+}
+
+interface IncomingReservation {
+  readonly listener: Listener;
+  readonly peerIp: number;
+  readonly peerPort: number;
+  readonly timer: unknown;
+}
+
+export interface VirtualHostDeps {
+  signaling: SignalingClient;
+  clock: Clock;
+  /** A reservation for an accepted request whose SOCKET_CONNECTED never came is dropped after this long. */
+  reservationTimeoutMs?: number;
+}
+
+const FIRST_EPHEMERAL_PORT = 49152;
+const PORT_COUNT = 65536;
+
+export class VirtualHost {
+  private readonly signaling: SignalingClient;
+  private readonly clock: Clock;
+  private readonly listeners = new Map<number, Listener>();
+  private readonly streams = new Map<number, VirtualStream>();
+  private readonly outgoing = new Map<number, OutgoingRequest>();
+  private readonly incoming = new Map<number, IncomingReservation>();
+  private readonly udp = new Map<number, DatagramSink>();
+  private readonly tcpPortsInUse = new Set<number>();
+  private readonly resolving = new Map<number, (ip: number) => void>();
+  private readonly claims = new Map<number, { name: string; done: (ok: boolean) => void }>();
+  private readonly names = new Map<string, number>();
+  private ownName: string | undefined;
+  private nextReqId = 0;
+  private nextEphemeral = FIRST_EPHEMERAL_PORT;
+
+  constructor(private readonly deps: VirtualHostDeps) {
+    this.signaling = deps.signaling;
+    this.clock = deps.clock;
+    const on = (type: number, handler: (payload: Uint8Array) => void): void => this.signaling.on(Channel.VSOCKET, type, handler);
+    on(VSocketType.SOCKET_STATUS_REQUEST, (p) => this.onStatusRequest(p));
+    on(VSocketType.SOCKET_STATUS_RESPONSE, (p) => this.onStatusResponse(p));
+    on(VSocketType.SOCKET_CONNECTION_REQUEST, (p) => this.onConnectionRequest(p));
+    on(VSocketType.SOCKET_CONNECTED, (p) => this.onConnected(p));
+    on(VSocketType.REQUEST_FAILED, (p) => this.onRequestFailed(p));
+    on(VSocketType.ARBITRARY_DATA, (p) => this.onData(p));
+    on(VSocketType.SOCKET_CLOSED, (p) => this.onClosed(p));
+    on(VSocketType.DATAGRAM, (p) => this.onDatagram(p));
+    on(VSocketType.RESOLVE_RESPONSE, (p) => this.onResolved(p));
+    on(VSocketType.HOSTNAME_RESULT, (p) => this.onHostname(p));
+  }
+
+  /** This engine's virtual IP, 0 before the first WELCOME. */
+  get localIp(): number {
+    return this.signaling.welcome?.virtualIp ?? 0;
+  }
+
+  get hostname(): string | undefined {
+    return this.ownName;
+  }
+
+  isLocal(ip: number): boolean {
+    return ip === LOOPBACK_IP || (ip !== 0 && ip === this.localIp);
+  }
+
+  // ---------------------------------------------------------------- ports
+
+  /** Takes a TCP port for a listener or a client socket; 0 picks a free ephemeral one. Returns 0 if taken. */
+  takeTcpPort(port: number): number {
+    const chosen = port === 0 ? this.ephemeral((candidate) => !this.tcpPortsInUse.has(candidate)) : port;
+    if (chosen === 0 || this.tcpPortsInUse.has(chosen)) return 0;
+    this.tcpPortsInUse.add(chosen);
+    return chosen;
+  }
+
+  releaseTcpPort(port: number): void {
+    this.tcpPortsInUse.delete(port);
+  }
+
+  /** A free UDP port (0 if none). */
+  freeUdpPort(): number {
+    return this.ephemeral((candidate) => !this.udp.has(candidate));
+  }
+
+  private ephemeral(free: (port: number) => boolean): number {
+    for (let tries = 0; tries < PORT_COUNT - FIRST_EPHEMERAL_PORT; tries++) {
+      const port = this.nextEphemeral;
+      this.nextEphemeral = port + 1 >= PORT_COUNT ? FIRST_EPHEMERAL_PORT : port + 1;
+      if (free(port)) return port;
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- listening
+
+  listen(port: number, listener: Listener): void {
+    this.listeners.set(port, listener);
+  }
+
+  unlisten(port: number): void {
+    this.listeners.delete(port);
+  }
+
+  private onStatusRequest(payload: Uint8Array): void {
+    const request = SocketRequest.decode(payload);
+    const answer = SocketStatusResponse.encode({ reqId: request.reqId, listening: this.listeners.has(request.localPort) });
+    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_STATUS_RESPONSE, answer);
+  }
+
+  private onConnectionRequest(payload: Uint8Array): void {
+    const request = SocketRequest.decode(payload);
+    const listener = this.listeners.get(request.localPort);
+    const accepted = listener !== undefined && listener.reserve();
+    if (accepted) {
+      const timer = this.clock.setTimeout(() => {
+        if (this.incoming.delete(request.reqId)) listener.abandoned();
+      }, this.deps.reservationTimeoutMs ?? 30_000);
+      this.incoming.set(request.reqId, { listener, peerIp: request.peerIp, peerPort: request.peerPort, timer });
+    }
+    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse.encode({ reqId: request.reqId, accepted }));
+  }
+
+  // ---------------------------------------------------------------- connecting
+
+  /**
+   * Connects localPort to peerIp:peerPort. Exactly one callback runs, never synchronously.
+   * Returns a cancel function (after which neither runs and a late connection is closed).
+   */
+  connect(peerIp: number, peerPort: number, localPort: number, callbacks: ConnectCallbacks): () => void {
+    if (this.isLocal(peerIp)) return this.connectLocally(peerPort, localPort, callbacks);
+    const reqId = this.requestId();
+    const request: OutgoingRequest = { peerIp, peerPort, localPort, callbacks, stage: "status" };
+    this.outgoing.set(reqId, request);
+    this.sendRequest(VSocketType.SOCKET_STATUS_REQUEST, reqId, request);
+    return () => this.cancel(request);
+  }
+
+  private connectLocally(peerPort: number, localPort: number, callbacks: ConnectCallbacks): () => void {
+    let cancelled = false;
+    queueMicrotask(() => {
+      if (cancelled) return;
+      const listener = this.listeners.get(peerPort);
+      if (listener === undefined) return callbacks.failed(fault(NetworkError.NOT_LISTENING, `nothing listens on port ${peerPort} of this engine`));
+      if (!listener.reserve()) return callbacks.failed(fault(NetworkError.REFUSED, `the server on port ${peerPort} refused the connection`));
+      const [clientEnd, serverEnd] = createLoopbackPair();
+      listener.accepted(serverEnd, this.localIp || LOOPBACK_IP, localPort);
+      callbacks.opened(clientEnd);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }
+
+  private sendRequest(type: number, reqId: number, request: OutgoingRequest): void {
+    const payload = SocketRequest.encode({ reqId, peerIp: request.peerIp, peerPort: request.peerPort, localPort: request.localPort });
+    if (!this.signaling.send(Channel.VSOCKET, type, payload)) this.fail(reqId, fault(NetworkError.SIGNALING, "not connected to the signaling server"));
+  }
+
+  private cancel(request: OutgoingRequest): void {
+    for (const [reqId, candidate] of this.outgoing) if (candidate === request) this.outgoing.delete(reqId);
+  }
+
+  private requestId(): number {
+    this.nextReqId = this.nextReqId >= 0xffffffff ? 1 : this.nextReqId + 1;
+    return this.nextReqId;
+  }
+
+  private fail(reqId: number, problem: NetworkFault): void {
+    const request = this.outgoing.get(reqId);
+    if (request === undefined) return;
+    this.outgoing.delete(reqId);
+    // Never from inside the caller's own connect(): failures are always asynchronous.
+    queueMicrotask(() => request.callbacks.failed(problem));
+  }
+
+  private onStatusResponse(payload: Uint8Array): void {
+    const { reqId, listening } = SocketStatusResponse.decode(payload);
+    const request = this.outgoing.get(reqId);
+    if (request === undefined || request.stage !== "status") return;
+    if (!listening) return this.fail(reqId, fault(NetworkError.NOT_LISTENING, "nothing listens on that port"));
+    this.outgoing.delete(reqId);
+    const next = this.requestId();
+    request.stage = "connect";
+    this.outgoing.set(next, request);
+    this.sendRequest(VSocketType.SOCKET_CONNECTION_REQUEST, next, request);
+  }
+
+  private onRequestFailed(payload: Uint8Array): void {
+    const { reqId, reason } = RequestFailed.decode(payload);
+    this.fail(reqId, failReasonFault(reason));
+  }
+
+  private onConnected(payload: Uint8Array): void {
+    const message = SocketConnected.decode(payload);
+    const request = this.outgoing.get(message.reqId);
+    if (request !== undefined && request.stage === "connect") {
+      this.outgoing.delete(message.reqId);
+      return request.callbacks.opened(this.openStream(message.connId));
+    }
+    const reservation = this.incoming.get(message.reqId);
+    if (reservation !== undefined) {
+      this.incoming.delete(message.reqId);
+      this.clock.clearTimeout(reservation.timer);
+      return reservation.listener.accepted(this.openStream(message.connId), message.peerIp, message.peerPort);
+    }
+    // A connection nobody waits for any more (cancelled, timed out): close it at once.
+    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: message.connId, reason: CloseReason.CLOSED }));
+  }
+
+  private openStream(connId: number): VirtualStream {
+    const stream = new VirtualStream(connId, this.signaling, (id) => this.streams.delete(id));
+    this.streams.set(connId, stream);
+    return stream;
+  }
+
+  private onData(payload: Uint8Array): void {
+    const { connId, data } = ArbitraryData.decode(payload);
+    this.streams.get(connId)?.receive(data);
+  }
+
+  private onClosed(payload: Uint8Array): void {
+    const { connId, reason } = SocketClosed.decode(payload);
+    const stream = this.streams.get(connId);
+    if (stream === undefined) return;
+    this.streams.delete(connId);
+    stream.end(closeReasonFault(reason));
+  }
+
+  /** ERROR frames that answer one of our requests end that request. */
+  onServerError(error: ErrorFrame): boolean {
+    if (error.refChannel !== Channel.VSOCKET) return false;
+    if (error.refType === VSocketType.SOCKET_STATUS_REQUEST || error.refType === VSocketType.SOCKET_CONNECTION_REQUEST) {
+      const code = error.code === ProtocolError.INVALID_PORT ? NetworkError.NOT_LISTENING : NetworkError.LIMIT;
+      this.fail(error.refId, fault(code, `the server refused the request: ${error.message}`));
+      return true;
+    }
+    if (error.refType === VSocketType.HOSTNAME_CLAIM) {
+      this.finishClaim(error.refId, false);
+      return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- datagrams
+
+  bindUdp(port: number, sink: DatagramSink): void {
+    this.udp.set(port, sink);
+    this.signaling.send(Channel.VSOCKET, VSocketType.UDP_BIND, UdpBind.encode({ port }));
+  }
+
+  unbindUdp(port: number): void {
+    if (!this.udp.delete(port)) return;
+    this.signaling.send(Channel.VSOCKET, VSocketType.UDP_UNBIND, UdpBind.encode({ port }));
+  }
+
+  /** Delivers to a local binding (loopback) or sends through the server relay. False if it could not be sent. */
+  sendDatagram(peerIp: number, peerPort: number, localPort: number, data: Uint8Array): boolean {
+    if (this.isLocal(peerIp)) {
+      const sink = this.udp.get(peerPort);
+      const copy = data.slice();
+      const from = this.localIp || LOOPBACK_IP;
+      if (sink !== undefined) queueMicrotask(() => this.udp.get(peerPort)?.(from, localPort, copy, "local"));
+      return true;
+    }
+    return this.signaling.send(Channel.VSOCKET, VSocketType.DATAGRAM, Datagram.encode({ peerIp, peerPort, localPort, data }), Priority.LOW);
+  }
+
+  broadcast(port: number, localPort: number, data: Uint8Array): boolean {
+    return this.signaling.send(Channel.VSOCKET, VSocketType.BROADCAST, Broadcast.encode({ port, localPort, data }), Priority.LOW);
+  }
+
+  /** A datagram that came over a WebRTC link, for the same bindings as relayed ones. */
+  deliverDatagram(peerIp: number, peerPort: number, localPort: number, data: Uint8Array, via: DatagramPath): void {
+    this.udp.get(localPort)?.(peerIp, peerPort, data, via);
+  }
+
+  private onDatagram(payload: Uint8Array): void {
+    const { peerIp, peerPort, localPort, data } = Datagram.decode(payload);
+    this.deliverDatagram(peerIp, peerPort, localPort, data, "relay");
+  }
+
+  // ---------------------------------------------------------------- names
+
+  /** The cached address of a name, a dotted quad's value, or undefined. */
+  cachedAddress(name: string): number | undefined {
+    const literal = parseIpv4(name);
+    if (literal !== undefined) return literal;
+    const key = name.toLowerCase();
+    if (key === "localhost") return LOOPBACK_IP;
+    if (key === this.ownName) return this.localIp || undefined;
+    return this.names.get(key);
+  }
+
+  /** Asks the server for a name's address; `done(0)` when unknown or not connected. */
+  resolve(name: string, done: (ip: number) => void): void {
+    const known = this.cachedAddress(name);
+    if (known !== undefined) return queueMicrotask(() => done(known));
+    const reqId = this.requestId();
+    const key = name.toLowerCase();
+    this.resolving.set(reqId, (ip) => {
+      if (ip !== 0) this.names.set(key, ip);
+      done(ip);
+    });
+    if (!this.signaling.send(Channel.VSOCKET, VSocketType.RESOLVE_REQUEST, ResolveRequest.encode({ reqId, name }))) this.finishResolve(reqId, 0);
+  }
+
+  private onResolved(payload: Uint8Array): void {
+    const { reqId, ip } = ResolveResponse.decode(payload);
+    this.finishResolve(reqId, ip);
+  }
+
+  private finishResolve(reqId: number, ip: number): void {
+    const done = this.resolving.get(reqId);
+    if (done === undefined) return;
+    this.resolving.delete(reqId);
+    queueMicrotask(() => done(ip));
+  }
+
+  claimHostname(name: string, done: (ok: boolean) => void): void {
+    const reqId = this.requestId();
+    this.claims.set(reqId, { name: name.toLowerCase(), done });
+    if (!this.signaling.send(Channel.VSOCKET, VSocketType.HOSTNAME_CLAIM, HostnameClaim.encode({ reqId, name }))) this.finishClaim(reqId, false);
+  }
+
+  private onHostname(payload: Uint8Array): void {
+    const { reqId, ok } = HostnameResult.decode(payload);
+    this.finishClaim(reqId, ok);
+  }
+
+  private finishClaim(reqId: number, ok: boolean): void {
+    const claim = this.claims.get(reqId);
+    if (claim === undefined) return;
+    this.claims.delete(reqId);
+    if (ok) this.ownName = claim.name;
+    queueMicrotask(() => claim.done(ok));
+  }
+
+  // ---------------------------------------------------------------- signaling lifecycle
+
+  /** After (re)connecting: the server forgot our UDP bindings and host name with the old connection. */
+  signalingOpened(): void {
+    for (const port of this.udp.keys()) this.signaling.send(Channel.VSOCKET, VSocketType.UDP_BIND, UdpBind.encode({ port }));
+    const name = this.ownName;
+    if (name !== undefined) {
+      this.ownName = undefined;
+      this.claimHostname(name, () => {});
+    }
+  }
+
+  /** The connection to the server ended: every stream and pending request ends with it. */
+  signalingLost(problem: NetworkFault): void {
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const stream of streams) stream.end(problem);
+    for (const reqId of [...this.outgoing.keys()]) this.fail(reqId, problem);
+    for (const [reqId, reservation] of this.incoming) {
+      this.clock.clearTimeout(reservation.timer);
+      reservation.listener.abandoned();
+      this.incoming.delete(reqId);
+    }
+    for (const reqId of [...this.resolving.keys()]) this.finishResolve(reqId, 0);
+    for (const reqId of [...this.claims.keys()]) this.finishClaim(reqId, false);
+  }
+}
+
+function failReasonFault(reason: number): NetworkFault {
+  switch (reason) {
+    case FailReason.OFFLINE:
+      return fault(NetworkError.OFFLINE, "no client of this app holds that address");
+    case FailReason.NOT_LISTENING:
+      return fault(NetworkError.NOT_LISTENING, "nothing listens on that port");
+    case FailReason.REFUSED:
+      return fault(NetworkError.REFUSED, "the server socket refused the connection (max_client reached?)");
+    case FailReason.TIMEOUT:
+      return fault(NetworkError.TIMEOUT, "the host did not answer in time");
+    case FailReason.GONE:
+      return fault(NetworkError.GONE, "the host went away during the connect");
+    default:
+      return fault(NetworkError.REFUSED, `the connection failed (reason ${reason})`);
+  }
+}

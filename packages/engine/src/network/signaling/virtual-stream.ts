@@ -1,0 +1,69 @@
+/**
+ * One end of a virtual TCP stream (PROTOCOL.md §8.2): ARBITRARY_DATA frames on a connId, through
+ * the signaling server. A message longer than one frame carries is split over several frames,
+ * as TCP would split it; the GameMaker wire format reassembles packets either way.
+ */
+import { ArbitraryData, CloseReason, SocketClosed, VSocketType, Channel } from "../../protocol/index.js";
+import { NetworkError, type NetworkFault, fault } from "../errors.js";
+import { StreamBase } from "../transport/byte-stream.js";
+import type { SignalingClient } from "./signaling-client.js";
+
+/** ArbitraryData's fixed fields: connId u32, seq u32. */
+const DATA_HEADER = 8;
+
+export class VirtualStream extends StreamBase {
+  private seq = 0;
+
+  constructor(
+    readonly connId: number,
+    private readonly signaling: SignalingClient,
+    private readonly forget: (connId: number) => void,
+  ) {
+    super();
+  }
+
+  get bufferedAmount(): number {
+    return this.signaling.bufferedAmount;
+  }
+
+  send(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const chunk = Math.max(1, (this.signaling.welcome?.maxFrameSize ?? 65536) - DATA_HEADER);
+    let sent = true;
+    let at = 0;
+    do {
+      this.seq = (this.seq + 1) >>> 0;
+      const frame = ArbitraryData.encode({ connId: this.connId, seq: this.seq, data: data.subarray(at, at + chunk) });
+      sent = this.signaling.send(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, frame) && sent;
+      at += chunk;
+    } while (at < data.length);
+    return sent;
+  }
+
+  protected closeTransport(): void {
+    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
+    this.forget(this.connId);
+  }
+
+  /** For the virtual host: data from the other end. */
+  receive(data: Uint8Array): void {
+    this.deliver(data, false);
+  }
+
+  /** For the virtual host: the other end, the server or the connection to it ended the stream. */
+  end(problem: NetworkFault): void {
+    this.ended(problem);
+  }
+}
+
+/** What a SOCKET_CLOSED reason means for the socket that gets it. */
+export function closeReasonFault(reason: number): NetworkFault {
+  switch (reason) {
+    case CloseReason.PEER_GONE:
+      return fault(NetworkError.PEER_GONE, "the other end lost its connection to the server");
+    case CloseReason.SHUTDOWN:
+      return fault(NetworkError.SHUTDOWN, "the signaling server shut down");
+    default:
+      return fault(NetworkError.CLOSED, "the other end closed the connection");
+  }
+}

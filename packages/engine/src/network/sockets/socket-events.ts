@@ -1,0 +1,31 @@
+/**
+ * The async_load maps of ev_async_web_networking, built in one place so every socket kind uses
+ * GameMaker's keys the same way (see docs/NETWORK.md for the table).
+ */
+import { buffer_grow } from "../../buffer/constants.js";
+import { GmBuffer } from "../../buffer/gm-buffer.js";
+import type { EngineContext } from "../../runtime/context.js";
+import { network_send_binary, network_send_text, network_type_data } from "../constants.js";
+import type { NetworkFault } from "../errors.js";
+import type { NetworkRuntime } from "../runtime.js";
+
+export interface EventTarget {
+  readonly context: EngineContext;
+  readonly net: NetworkRuntime;
+}
+
+/** A data event: the bytes in a new grow buffer (alignment 1, seek 0) that is deleted after the handler, as in GameMaker. */
+export function emitData(target: EventTarget, keys: Record<string, unknown>, data: Uint8Array, text: boolean): void {
+  const gm = new GmBuffer(data.length, buffer_grow, 1);
+  gm.bytes.set(data);
+  gm.used = data.length;
+  const buffer = target.context.buffers.add(gm);
+  target.net.emit({ type: network_type_data, ...keys, buffer, size: data.length, message_type: text ? network_send_text : network_send_binary }, () => {
+    target.context.buffers.delete(buffer);
+  });
+}
+
+/** The error keys of an event that reports a fault. */
+export function faultKeys(problem: NetworkFault): { error: string; message: string } {
+  return { error: problem.code, message: problem.message };
+}

@@ -1,0 +1,99 @@
+/**
+ * A UDP socket on a virtual port (network_create_socket(network_socket_udp), _ext with a port,
+ * or network_create_server with network_socket_udp). Datagrams to another engine go over a
+ * WebRTC DataChannel when one is open and through the server relay otherwise; the script never
+ * notices, except in network_get_stats. network_send_udp and network_send_broadcast add
+ * GameMaker's 12-byte header, network_send_udp_raw does not; a received datagram that starts
+ * with a valid header has it removed.
+ */
+import type { EngineContext } from "../../runtime/context.js";
+import { formatIpv4 } from "../../protocol/index.js";
+import type { NetworkRuntime } from "../runtime.js";
+import type { DatagramPath } from "../signaling/virtual-host.js";
+import { TrafficStats } from "../stats.js";
+import { GM_HEADER_SIZE, GM_PACKET_MAGIC } from "../wire/gm-wire.js";
+import { emitData } from "./socket-events.js";
+
+/** The largest UDP payload IPv4 can carry; larger sends return NETWORK_SEND_TOO_LARGE, as a real socket would fail. */
+export const MAX_DATAGRAM_SIZE = 65507;
+
+export class UdpSocket {
+  readonly kind = "udp";
+  /** network_config_enable_reliable_udp: datagrams go over a reliable, ordered channel. */
+  reliable = false;
+  readonly stats = new TrafficStats();
+  private closed = false;
+  /** The peer most recently sent to, for the RTT in network_get_stats. */
+  lastPeer = 0;
+  /** The WebRTC round trip to lastPeer, measured by the previous network_get_stats. */
+  p2pRtt: number | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly type: number,
+    readonly port: number,
+    /** Set when made by network_create_server: data events then carry `server`. */
+    readonly isServer: boolean,
+    readonly context: EngineContext,
+    readonly net: NetworkRuntime,
+  ) {
+    net.host.bindUdp(port, (peerIp, peerPort, data, via) => this.received(peerIp, peerPort, data, via));
+  }
+
+  /** Sends one datagram to peerIp:peerPort; false only when this socket is closed. */
+  send(peerIp: number, peerPort: number, data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const { net } = this;
+    this.lastPeer = peerIp;
+    const copy = net.conditioner.active ? data.slice() : data;
+    const reliable = this.reliable;
+    const scheduled = net.conditioner.datagram(() => {
+      if (this.closed) return;
+      const p2p = !net.host.isLocal(peerIp) && net.links.trySend(peerIp, this.port, peerPort, copy, reliable);
+      const via: DatagramPath = p2p ? "p2p" : net.host.isLocal(peerIp) ? "local" : "relay";
+      if (!p2p) net.host.sendDatagram(peerIp, peerPort, this.port, copy);
+      this.stats.sent(copy.length, via);
+      net.totals.sent(copy.length, via);
+    });
+    if (!scheduled) {
+      this.stats.simulatedLoss++;
+      net.totals.simulatedLoss++;
+    }
+    return true;
+  }
+
+  broadcast(port: number, data: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.net.conditioner.datagram(() => {
+      if (this.closed) return;
+      this.net.host.broadcast(port, this.port, data);
+      this.stats.sent(data.length, "relay");
+      this.net.totals.sent(data.length, "relay");
+    });
+    return true;
+  }
+
+  private received(peerIp: number, peerPort: number, data: Uint8Array, via: DatagramPath): void {
+    if (this.closed) return;
+    const payload = stripGmHeader(data);
+    this.stats.received(payload.length, via);
+    this.net.totals.received(payload.length, via);
+    const keys: Record<string, unknown> = { id: this.id, ip: formatIpv4(peerIp), port: peerPort, via };
+    if (this.isServer) keys.server = this.id;
+    emitData(this, keys, payload, false);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.net.host.unbindUdp(this.port);
+  }
+}
+
+/** The payload of a datagram sent with network_send_udp (12-byte GameMaker header), or the datagram itself. */
+function stripGmHeader(data: Uint8Array): Uint8Array {
+  if (data.length < GM_HEADER_SIZE) return data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const framed = view.getUint32(0, true) === GM_PACKET_MAGIC && view.getUint32(4, true) === GM_HEADER_SIZE && view.getUint32(8, true) === data.length - GM_HEADER_SIZE;
+  return framed ? data.subarray(GM_HEADER_SIZE) : data;
+}

@@ -1,0 +1,71 @@
+/**
+ * A reliable, ordered, two-way pipe of messages: a virtual TCP stream through the signaling
+ * server, a WebSocket, or an in-engine loopback pair. Sockets are built on this one shape, so the
+ * GameMaker wire format and the raw mode work the same over every transport (and a native
+ * GameMaker TCP bridge can later carry the same bytes).
+ *
+ * Messages that arrive before the owner calls `start` are held, so nothing is lost between the
+ * moment a transport opens and the moment a socket takes it over.
+ */
+import type { NetworkFault } from "../errors.js";
+
+export interface StreamHandlers {
+  onMessage(data: Uint8Array, text: boolean): void;
+  /** The other end or the network closed the stream; not called for a local close(). */
+  onClose(fault: NetworkFault): void;
+}
+
+export interface ByteStream {
+  /** Takes over delivery; messages received so far are handed over at once, in order. */
+  start(handlers: StreamHandlers): void;
+  /** Sends one message (split in several if longer than the transport carries). False when closed. */
+  send(data: Uint8Array, text?: boolean): boolean;
+  /** Closes the stream; idempotent, never throws. */
+  close(): void;
+  readonly closed: boolean;
+  /** Bytes accepted by send but not yet handed to the network. */
+  readonly bufferedAmount: number;
+}
+
+/** The delivery half every transport shares: buffering until start, and the closed state. */
+export abstract class StreamBase implements ByteStream {
+  closed = false;
+  private handlers: StreamHandlers | undefined;
+  private held: Array<{ data: Uint8Array; text: boolean }> = [];
+  private heldClose: NetworkFault | undefined;
+
+  abstract send(data: Uint8Array, text?: boolean): boolean;
+  abstract get bufferedAmount(): number;
+  /** Transport-specific close; called once. */
+  protected abstract closeTransport(): void;
+
+  start(handlers: StreamHandlers): void {
+    this.handlers = handlers;
+    const held = this.held;
+    this.held = [];
+    for (const message of held) handlers.onMessage(message.data, message.text);
+    if (this.heldClose !== undefined) handlers.onClose(this.heldClose);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held = [];
+    this.closeTransport();
+  }
+
+  /** For the transport: a message arrived. */
+  protected deliver(data: Uint8Array, text: boolean): void {
+    if (this.closed) return;
+    if (this.handlers === undefined) this.held.push({ data, text });
+    else this.handlers.onMessage(data, text);
+  }
+
+  /** For the transport: the stream ended from the far side or the network. */
+  protected ended(fault: NetworkFault): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.handlers === undefined) this.heldClose = fault;
+    else this.handlers.onClose(fault);
+  }
+}

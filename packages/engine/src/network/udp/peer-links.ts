@@ -1,0 +1,460 @@
+/**
+ * Peer links: the P2P half of UDP. A datagram for another engine goes over a WebRTC DataChannel
+ * between the two engines when one is open; otherwise the caller sends it through the server
+ * relay. Links open on demand (the first trySend to a peer starts one) and fall back to the relay
+ * for a while when they cannot be opened.
+ *
+ * Links. One link per (peer virtual IP, reliable flag): reliable links use an ordered, reliable
+ * DataChannel, unreliable ones `{ ordered: false, maxRetransmits: 0 }`. Each link is one
+ * simple-peer instance (see peer-adapter.ts) named by a `pairId` (u32, never 0) chosen by the
+ * initiator. Bit 31 of a pairId says which side chose it: set when the initiator has the lower
+ * virtual IP of the two. So the pairIds either engine picks can never collide, and an OFFER whose
+ * bit 31 does not match its sender is ignored. The low 31 bits come from a per-engine counter
+ * (random start), so pairIds are unique per engine.
+ *
+ * Signals. Each piece of simple-peer signal data travels as one SIGNAL RELAY
+ * `signal.sendSignal(peerIp, pairId, kind, json)` with
+ *
+ *   json = JSON.stringify({ reliable: boolean, signal: PeerSignal })
+ *
+ * where `reliable` tells the answering side which kind of link to create (and must match the link
+ * on every later signal) and `signal` is simple-peer's data, kind by its type:
+ *   OFFER (1) {type:"offer",sdp}   ANSWER (2) {type:"answer",sdp}
+ *   CANDIDATE (3) {type:"candidate",candidate:{candidate,sdpMLineIndex,sdpMid}}
+ *   RENEGOTIATE (4) {type:"renegotiate",renegotiate:true}   (transceiverRequest: media only, never sent, ignored)
+ * CLOSE (5) carries "{}" and tells the other side to drop the link `pairId` (it does not look at
+ * the data). A side sends CLOSE whenever it drops a link itself (timeout, error, closePeer, close,
+ * setEnabled(false)), and answers CLOSE to an OFFER it will not take (P2P disabled, no WebRTC, too
+ * many peers), so the other side falls back at once instead of waiting for its timeout.
+ * Everything received is validated; anything malformed, unknown or stale is ignored.
+ *
+ * Glare (both engines start a link of the same reliability to each other at once): the engine
+ * with the LOWER virtual IP keeps its own offer and ignores the incoming one; the higher one drops
+ * its own pending link (silently) and answers the incoming offer. An OFFER for a (peer,
+ * reliability) that already has an open link, or an answering link, replaces it: the other side
+ * has evidently dropped its end.
+ *
+ * Failures. A link not open within connectTimeoutMs (injected clock), or one that errors or closes
+ * (also by a CLOSE from the other side), is dropped and its (peer, reliability) is "failed" for
+ * retryAfterMs: trySend returns false without starting a new link until then. Incoming offers are
+ * still accepted while failed. The only timers are the per-link connect timeouts; every one is
+ * cleared when its link opens or is dropped, so close() leaves none.
+ */
+import { SignalKind } from "../../protocol/messages.js";
+import type { Clock } from "../../runtime/clock.js";
+import { decodeP2pDatagram, encodeP2pDatagram } from "./datagram-codec.js";
+import { type DataChannelInfo, type PeerHandle, type PeerSignal, createPeer, parsePeerSignal, webRtcAvailable } from "./peer-adapter.js";
+import type { IceServer, SignalPort, WebRtcImplementation } from "./signal-port.js";
+
+export type PeerLinkState = "none" | "connecting" | "open" | "failed";
+
+export interface PeerLinksOptions {
+  signal: SignalPort;
+  /** `@roamhq/wrtc` in Node; undefined in the browser (the globals are used). */
+  wrtc: WebRtcImplementation | undefined;
+  clock: Clock;
+  /** A link not open after this long is dropped and its peer is relay-only for retryAfterMs. Default 10000. */
+  connectTimeoutMs?: number;
+  /** How long a failed (peer, reliability) stays relay-only. Default 30000. */
+  retryAfterMs?: number;
+  /** Largest datagram `data` (bytes) sent or accepted over P2P; larger ones go through the relay. Default 16384. */
+  maxDatagramSize?: number;
+  /** Most peers with links at once; further links are not started and further offers are answered with CLOSE. Default 256. */
+  maxPeers?: number;
+  /** Initial value of `enabled`. Default true. */
+  enabled?: boolean;
+  /** A datagram received over a link. Exceptions thrown here are swallowed. */
+  onDatagram(peerIp: number, srcPort: number, dstPort: number, data: Uint8Array, via: "p2p"): void;
+  /** Every state change of a link (for stats and tests). "failed" → "none" at the end of the retry window is not reported. */
+  onLinkState?(peerIp: number, reliable: boolean, state: PeerLinkState): void;
+}
+
+/** What describe() tells about a link. */
+export interface PeerLinkInfo {
+  pairId: number;
+  initiator: boolean;
+  state: "connecting" | "open";
+  /** The RTCDataChannel's configuration, once it exists. */
+  channel: DataChannelInfo | undefined;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
+export const DEFAULT_MAX_P2P_DATAGRAM_SIZE = 16384;
+export const DEFAULT_MAX_PEERS = 256;
+
+/** The relay's limit for a signal's data (SignalRelay.data is str(16384)). */
+const MAX_SIGNAL_BYTES = 16384;
+/** pairId bit 31: the link's initiator has the lower virtual IP. */
+const PAIR_INITIATED_BY_LOWER = 0x80000000;
+const PAIR_COUNTER_MASK = 0x7fffffff;
+const BROADCAST_IP = 0xffffffff;
+
+const KIND_OF_SIGNAL: Record<PeerSignal["type"], number> = {
+  offer: SignalKind.OFFER,
+  answer: SignalKind.ANSWER,
+  candidate: SignalKind.CANDIDATE,
+  renegotiate: SignalKind.RENEGOTIATE,
+};
+
+interface Link {
+  readonly peerIp: number;
+  readonly reliable: boolean;
+  readonly pairId: number;
+  readonly initiator: boolean;
+  readonly handle: PeerHandle;
+  open: boolean;
+  /** The connect timeout, until the link opens. */
+  timer: unknown;
+}
+
+interface PeerEntry {
+  /** [unreliable, reliable] */
+  readonly links: [Link | undefined, Link | undefined];
+  /** [unreliable, reliable]: clock time until which no link is started; 0 for none. */
+  readonly failedUntil: [number, number];
+}
+
+type DropOutcome = "failed" | "none" | "replaced";
+
+const slot = (reliable: boolean): 0 | 1 => (reliable ? 1 : 0);
+const isU32 = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+const isPort = (value: unknown): boolean => typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 0xffff;
+const textEncoder = new TextEncoder();
+
+function positiveOr(value: number | undefined, fallback: number, allowZero = false): number {
+  return typeof value === "number" && Number.isFinite(value) && (value > 0 || (allowZero && value === 0)) ? value : fallback;
+}
+
+/** `{ reliable, signal }` from a signal's JSON text, or undefined when it is not exactly that. */
+function parseEnvelope(text: string): { reliable: boolean; signal: PeerSignal } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const { reliable, signal } = value as { reliable?: unknown; signal?: unknown };
+  if (typeof reliable !== "boolean") return undefined;
+  const parsed = parsePeerSignal(signal);
+  return parsed ? { reliable, signal: parsed } : undefined;
+}
+
+export class PeerLinks {
+  readonly #signal: SignalPort;
+  readonly #wrtc: WebRtcImplementation | undefined;
+  readonly #clock: Clock;
+  readonly #connectTimeoutMs: number;
+  readonly #retryAfterMs: number;
+  readonly #maxDatagramSize: number;
+  readonly #maxPeers: number;
+  readonly #webRtc: boolean;
+  readonly #onDatagram: PeerLinksOptions["onDatagram"];
+  readonly #onLinkState: PeerLinksOptions["onLinkState"];
+  readonly #peers = new Map<number, PeerEntry>();
+  #enabled: boolean;
+  #pairCounter = Math.floor(Math.random() * PAIR_COUNTER_MASK);
+
+  constructor(options: PeerLinksOptions) {
+    this.#signal = options.signal;
+    this.#wrtc = options.wrtc;
+    this.#clock = options.clock;
+    this.#connectTimeoutMs = positiveOr(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+    this.#retryAfterMs = positiveOr(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, true);
+    this.#maxDatagramSize = Math.floor(positiveOr(options.maxDatagramSize, DEFAULT_MAX_P2P_DATAGRAM_SIZE));
+    this.#maxPeers = Math.floor(positiveOr(options.maxPeers, DEFAULT_MAX_PEERS));
+    this.#enabled = options.enabled ?? true;
+    this.#onDatagram = options.onDatagram;
+    this.#onLinkState = options.onLinkState;
+    this.#webRtc = webRtcAvailable(options.wrtc);
+    options.signal.onSignal = (peerIp, pairId, kind, data) => {
+      try {
+        this.#handleSignal(peerIp, pairId, kind, data);
+      } catch {
+        // Never let network input throw into the signaling client.
+      }
+    };
+  }
+
+  /** Whether P2P is on (and WebRTC usable is a separate matter: see trySend). */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** Disabling closes every link; trySend then always returns false and offers are answered with CLOSE. */
+  setEnabled(enabled: boolean): void {
+    if (this.#enabled === enabled) return;
+    this.#enabled = enabled;
+    if (!enabled) {
+      for (const entry of [...this.#peers.values()]) for (const link of entry.links) if (link) this.#drop(link, "none", true);
+      this.#prune();
+    }
+  }
+
+  /**
+   * Sends one datagram over the open link of that reliability to `peerIp`: true when it went out,
+   * false when the caller must use the relay. Starts a link when there is none (P2P enabled,
+   * WebRTC available, the peer not in its retry window). Never throws.
+   */
+  trySend(peerIp: number, srcPort: number, dstPort: number, data: Uint8Array, reliable: boolean): boolean {
+    try {
+      if (!this.#enabled || !this.#webRtc || !this.#isRemoteIp(peerIp) || !isPort(srcPort) || !isPort(dstPort)) return false;
+      const entry = this.#peers.get(peerIp);
+      const link = entry?.links[slot(reliable)];
+      if (link) {
+        if (!link.open || data.length > this.#maxDatagramSize) return false;
+        return link.handle.send(encodeP2pDatagram(srcPort, dstPort, data));
+      }
+      if (entry && entry.failedUntil[slot(reliable)] > this.#clock.now()) return false;
+      if (!this.#hasLinks(entry) && this.#linkedPeers() >= this.#maxPeers) return false;
+      this.#startLink(peerIp, reliable, this.#nextPairId(peerIp), true);
+      return false;
+    } catch {
+      return false;
+    }
+  }
+
+  state(peerIp: number, reliable: boolean): PeerLinkState {
+    const entry = this.#peers.get(peerIp);
+    if (!entry) return "none";
+    const link = entry.links[slot(reliable)];
+    if (link) return link.open ? "open" : "connecting";
+    return entry.failedUntil[slot(reliable)] > this.#clock.now() ? "failed" : "none";
+  }
+
+  /** The current link of that reliability to `peerIp`, if any. */
+  describe(peerIp: number, reliable: boolean): PeerLinkInfo | undefined {
+    const link = this.#peers.get(peerIp)?.links[slot(reliable)];
+    if (!link) return undefined;
+    return { pairId: link.pairId, initiator: link.initiator, state: link.open ? "open" : "connecting", channel: link.handle.channelInfo() };
+  }
+
+  /** Round-trip time in ms over an open link to `peerIp` (the unreliable one first), or undefined. Never rejects. */
+  rtt(peerIp: number): Promise<number | undefined> {
+    const entry = this.#peers.get(peerIp);
+    const link = entry?.links[0]?.open ? entry.links[0] : entry?.links[1]?.open ? entry.links[1] : undefined;
+    if (!link) return Promise.resolve(undefined);
+    return link.handle.getRtt().catch(() => undefined);
+  }
+
+  /** Drops the links to `peerIp` (telling it with CLOSE) and forgets its retry windows. */
+  closePeer(peerIp: number): void {
+    const entry = this.#peers.get(peerIp);
+    if (!entry) return;
+    for (const link of entry.links) if (link) this.#drop(link, "none", true);
+    this.#peers.delete(peerIp);
+  }
+
+  /** Drops every link (telling each peer with CLOSE when the signaling connection still works) and forgets every retry window. Clears every timer. The links can be used again afterwards. */
+  close(): void {
+    for (const peerIp of [...this.#peers.keys()]) this.closePeer(peerIp);
+  }
+
+  // ---------------------------------------------------------------- links
+
+  /** Creates and registers a link; reports "connecting" unless `announce` is false (it replaces a link that was connecting already). */
+  #startLink(peerIp: number, reliable: boolean, pairId: number, initiator: boolean, announce = true): Link {
+    let entry = this.#peers.get(peerIp);
+    if (!entry) {
+      entry = { links: [undefined, undefined], failedUntil: [0, 0] };
+      this.#peers.set(peerIp, entry);
+    }
+    // The adapter never calls back synchronously, so `ref.link` is set before any callback runs.
+    const ref: { link?: Link } = {};
+    const handle = createPeer({
+      initiator,
+      reliable,
+      wrtc: this.#wrtc,
+      iceServers: this.#iceServers(),
+      onSignal: (signal) => {
+        if (ref.link) this.#sendLinkSignal(ref.link, signal);
+      },
+      onOpen: () => {
+        if (ref.link) this.#onOpen(ref.link);
+      },
+      onData: (bytes) => {
+        if (ref.link) this.#onData(ref.link, bytes);
+      },
+      onClose: () => {
+        if (ref.link) this.#drop(ref.link, "failed", true);
+      },
+      onError: () => {
+        if (ref.link) this.#drop(ref.link, "failed", true);
+      },
+    });
+    const created: Link = { peerIp, reliable, pairId, initiator, handle, open: false, timer: undefined };
+    ref.link = created;
+    created.timer = this.#clock.setTimeout(() => {
+      created.timer = undefined;
+      if (!created.open) this.#drop(created, "failed", true);
+    }, this.#connectTimeoutMs);
+    entry.links[slot(reliable)] = created;
+    if (announce) this.#emit(peerIp, reliable, "connecting");
+    return created;
+  }
+
+  #iceServers(): Promise<IceServer[]> {
+    try {
+      return this.#signal.iceServers().catch(() => []);
+    } catch {
+      return Promise.resolve([]);
+    }
+  }
+
+  #isCurrent(link: Link): boolean {
+    return this.#peers.get(link.peerIp)?.links[slot(link.reliable)] === link;
+  }
+
+  #onOpen(link: Link): void {
+    if (!this.#isCurrent(link) || link.open) return;
+    link.open = true;
+    if (link.timer !== undefined) this.#clock.clearTimeout(link.timer);
+    link.timer = undefined;
+    const entry = this.#peers.get(link.peerIp);
+    if (entry) entry.failedUntil[slot(link.reliable)] = 0;
+    this.#emit(link.peerIp, link.reliable, "open");
+  }
+
+  #onData(link: Link, bytes: Uint8Array): void {
+    if (!this.#isCurrent(link)) return;
+    const datagram = decodeP2pDatagram(bytes);
+    if (!datagram || datagram.data.length > this.#maxDatagramSize) return;
+    try {
+      this.#onDatagram(link.peerIp, datagram.srcPort, datagram.dstPort, datagram.data, "p2p");
+    } catch {
+      // The receiver's problem; the link keeps working.
+    }
+  }
+
+  #sendLinkSignal(link: Link, signal: PeerSignal): void {
+    if (!this.#isCurrent(link)) return;
+    const text = JSON.stringify({ reliable: link.reliable, signal });
+    if (textEncoder.encode(text).length > MAX_SIGNAL_BYTES || !this.#send(link.peerIp, link.pairId, KIND_OF_SIGNAL[signal.type], text)) {
+      this.#drop(link, "failed", true);
+    }
+  }
+
+  /** Removes the link, clears its timer, destroys it, optionally tells the other side, then reports the outcome. */
+  #drop(link: Link, outcome: DropOutcome, sendClose: boolean): void {
+    const entry = this.#peers.get(link.peerIp);
+    const index = slot(link.reliable);
+    if (!entry || entry.links[index] !== link) return;
+    entry.links[index] = undefined;
+    if (link.timer !== undefined) this.#clock.clearTimeout(link.timer);
+    link.timer = undefined;
+    link.open = false;
+    link.handle.destroy();
+    if (sendClose) this.#send(link.peerIp, link.pairId, SignalKind.CLOSE, "{}");
+    if (outcome === "failed") entry.failedUntil[index] = this.#clock.now() + this.#retryAfterMs;
+    if (outcome !== "replaced") this.#emit(link.peerIp, link.reliable, outcome);
+  }
+
+  #send(peerIp: number, pairId: number, kind: number, data: string): boolean {
+    try {
+      return this.#signal.sendSignal(peerIp, pairId, kind, data);
+    } catch {
+      return false;
+    }
+  }
+
+  #emit(peerIp: number, reliable: boolean, state: PeerLinkState): void {
+    try {
+      this.#onLinkState?.(peerIp, reliable, state);
+    } catch {
+      // A stats callback must not break the links.
+    }
+  }
+
+  #localIp(): number {
+    try {
+      const ip = this.#signal.localIp();
+      return isU32(ip) ? ip : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** A unicast virtual IP other than ours (and we have one). */
+  #isRemoteIp(peerIp: number): boolean {
+    const localIp = this.#localIp();
+    return localIp !== 0 && isU32(peerIp) && peerIp !== 0 && peerIp !== BROADCAST_IP && peerIp !== localIp;
+  }
+
+  #nextPairId(peerIp: number): number {
+    this.#pairCounter = (this.#pairCounter % PAIR_COUNTER_MASK) + 1;
+    return ((this.#localIp() < peerIp ? PAIR_INITIATED_BY_LOWER : 0) | this.#pairCounter) >>> 0;
+  }
+
+  #hasLinks(entry: PeerEntry | undefined): boolean {
+    return entry !== undefined && (entry.links[0] !== undefined || entry.links[1] !== undefined);
+  }
+
+  #linkedPeers(): number {
+    let count = 0;
+    for (const entry of this.#peers.values()) if (this.#hasLinks(entry)) count++;
+    // Forget peers with neither a link nor a running retry window, so the map stays small.
+    if (this.#peers.size > this.#maxPeers * 4) this.#prune();
+    return count;
+  }
+
+  #prune(): void {
+    const now = this.#clock.now();
+    for (const [peerIp, entry] of this.#peers) {
+      if (!this.#hasLinks(entry) && entry.failedUntil[0] <= now && entry.failedUntil[1] <= now) this.#peers.delete(peerIp);
+    }
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  #handleSignal(peerIp: number, pairId: number, kind: number, data: string): void {
+    if (!isU32(pairId) || pairId === 0 || typeof data !== "string" || !this.#isRemoteIp(peerIp)) return;
+    const entry = this.#peers.get(peerIp);
+    const link = entry?.links.find((candidate) => candidate?.pairId === pairId);
+    if (kind === SignalKind.CLOSE) {
+      if (link) this.#drop(link, "failed", false);
+      return;
+    }
+    if (kind !== SignalKind.OFFER && kind !== SignalKind.ANSWER && kind !== SignalKind.CANDIDATE && kind !== SignalKind.RENEGOTIATE) return;
+    if (data.length > MAX_SIGNAL_BYTES) return;
+    const envelope = parseEnvelope(data);
+    if (!envelope || KIND_OF_SIGNAL[envelope.signal.type] !== kind) return;
+    const { reliable, signal } = envelope;
+    if (kind === SignalKind.OFFER) {
+      this.#onOffer(peerIp, pairId, reliable, signal, entry, link);
+      return;
+    }
+    // Answers, candidates and renegotiation requests only for a link we know, of the same kind.
+    if (!link || link.reliable !== reliable) return;
+    if ((kind === SignalKind.ANSWER || kind === SignalKind.RENEGOTIATE) && !link.initiator) return;
+    link.handle.signal(signal);
+  }
+
+  #onOffer(peerIp: number, pairId: number, reliable: boolean, signal: PeerSignal, entry: PeerEntry | undefined, known: Link | undefined): void {
+    if (known) {
+      // A new offer on a link the peer started (renegotiation); never valid on a link we started.
+      if (!known.initiator && known.reliable === reliable) known.handle.signal(signal);
+      return;
+    }
+    // Bit 31 must say that the sender picked this pairId.
+    const localIp = this.#localIp();
+    const senderIsLower = peerIp < localIp;
+    if (((pairId & PAIR_INITIATED_BY_LOWER) !== 0) !== senderIsLower) return;
+    if (!this.#enabled || !this.#webRtc) {
+      this.#send(peerIp, pairId, SignalKind.CLOSE, "{}");
+      return;
+    }
+    const current = entry?.links[slot(reliable)];
+    let announce = true;
+    if (current) {
+      // Glare: both started a link at once. The lower virtual IP keeps its own offer.
+      if (current.initiator && !current.open && !senderIsLower) return;
+      announce = current.open;
+      this.#drop(current, "replaced", false);
+    } else if (!this.#hasLinks(entry) && this.#linkedPeers() >= this.#maxPeers) {
+      this.#send(peerIp, pairId, SignalKind.CLOSE, "{}");
+      return;
+    }
+    this.#startLink(peerIp, reliable, pairId, false, announce).handle.signal(signal);
+  }
+}

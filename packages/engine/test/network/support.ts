@@ -1,0 +1,98 @@
+/**
+ * Network integration tests run the real signaling server on port 0 and engines that talk to it
+ * through real WebSockets (the `ws` package) and real WebRTC (`@roamhq/wrtc`), as a Node bot would.
+ */
+import wrtc from "@roamhq/wrtc";
+import { WebSocket } from "ws";
+import { type GmnetServer, type ServerOptions, createServer } from "../../../../signaling-server/src/index.js";
+import { type AsyncLoad, type Engine, type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
+
+export interface TestNetwork {
+  server: GmnetServer;
+  url: string;
+  /** A new engine on this server; shut down with the network. */
+  engine(options?: NetworkOptions): Engine;
+  close(): Promise<void>;
+}
+
+export async function startNetwork(serverOptions: ServerOptions = {}, appKey = "test-app"): Promise<TestNetwork> {
+  const server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", ...serverOptions });
+  await server.ready;
+  const url = server.address().wsUrl;
+  const engines: Engine[] = [];
+  return {
+    server,
+    url,
+    engine(options = {}) {
+      const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey, ...options } });
+      engines.push(gm);
+      return gm;
+    },
+    async close() {
+      for (const gm of engines) gm.network_shutdown();
+      await server.close();
+    },
+  };
+}
+
+/** An event as recorded by EventLog: its async_load plus the data buffer's bytes, read during the event. */
+export type RecordedEvent = AsyncLoad & { bytes?: Uint8Array; event_type: number };
+
+/**
+ * Drains an engine's async events the way a game loop would and keeps them, so a test can await
+ * "the next event like this" without sleeping. Data buffers are copied inside the handler,
+ * because the engine deletes them when the handler returns.
+ */
+export class EventLog {
+  readonly seen: RecordedEvent[] = [];
+  private readonly taken = new Set<number>();
+
+  constructor(private readonly gm: Engine) {}
+
+  /** The oldest event not yet returned that matches `match`; fails after `timeoutMs`. */
+  async next(match: Partial<Record<string, unknown>> | ((event: RecordedEvent) => boolean) = {}, timeoutMs = 5_000): Promise<RecordedEvent> {
+    const test = typeof match === "function" ? match : (event: RecordedEvent) => Object.entries(match).every(([key, value]) => event[key] === value);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = 0; i < this.seen.length; i++) {
+        const event = this.seen[i]!;
+        if (!this.taken.has(i) && test(event)) {
+          this.taken.add(i);
+          return event;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms; seen: ${JSON.stringify(this.seen.map(summary))}`);
+      await this.gm.async_event_wait(left);
+      this.drain();
+    }
+  }
+
+  /** Dispatches whatever is queued now into the log. */
+  drain(): void {
+    this.gm.async_event_dispatch((load, event_type) => {
+      const event: RecordedEvent = { ...load, event_type };
+      if (typeof load.buffer === "number" && typeof load.size === "number") {
+        const bytes = new Uint8Array(load.size);
+        for (let i = 0; i < load.size; i++) bytes[i] = this.gm.buffer_peek(load.buffer, i, this.gm.buffer_u8) as number;
+        event.bytes = bytes;
+      }
+      this.seen.push(event);
+    });
+  }
+}
+
+function summary(event: RecordedEvent): Record<string, unknown> {
+  const { bytes, ...rest } = event;
+  return bytes === undefined ? rest : { ...rest, bytes: bytes.length };
+}
+
+/** A buffer holding `bytes` (or a string's UTF-8), for sending. */
+export function bufferOf(gm: Engine, content: Uint8Array | string): number {
+  const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const buffer = gm.buffer_create(Math.max(1, bytes.length), gm.buffer_fixed, 1);
+  bytes.forEach((byte, i) => gm.buffer_poke(buffer, i, gm.buffer_u8, byte));
+  return buffer;
+}
+
+export const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);

@@ -1,0 +1,145 @@
+/**
+ * Virtual TCP through the real signaling server: a server socket in one engine, clients in
+ * others, GameMaker's events on both sides, raw mode, limits and failures.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Engine } from "../../src/index.js";
+import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+
+let network: TestNetwork;
+beforeEach(async () => {
+  network = await startNetwork();
+});
+afterEach(async () => {
+  await network.close();
+});
+
+/** A host engine listening on `port` and its event log, with its virtual IP known. */
+async function host(port = 6510, maxClients = 8, raw = false) {
+  const gm = network.engine();
+  const log = new EventLog(gm);
+  const server = raw ? gm.network_create_server_raw(gm.network_socket_tcp, port, maxClients) : gm.network_create_server(gm.network_socket_tcp, port, maxClients);
+  expect(server).toBeGreaterThan(0);
+  const up = await log.next({ type: gm.network_type_up });
+  expect(up.ip).toMatch(/^10\.\d+\.\d+\.\d+$/);
+  return { gm, log, server, ip: up.ip as string };
+}
+
+async function client(ip: string, port = 6510, raw = false) {
+  const gm = network.engine();
+  const log = new EventLog(gm);
+  const socket = gm.network_create_socket(gm.network_socket_tcp);
+  expect(raw ? gm.network_connect_raw_async(socket, ip, port) : gm.network_connect_async(socket, ip, port)).toBe(0);
+  return { gm, log, socket };
+}
+
+function send(gm: Engine, socket: number, content: string): number {
+  const buffer = bufferOf(gm, content);
+  const sent = gm.network_send_packet(socket, buffer, content.length);
+  gm.buffer_delete(buffer);
+  return sent;
+}
+
+describe("virtual TCP sockets", () => {
+  it("connects, carries packets both ways with GameMaker's events, and reports disconnects on both sides", async () => {
+    const h = await host();
+    const c = await client(h.ip);
+    const connected = await c.log.next({ type: c.gm.network_type_non_blocking_connect });
+    expect(connected).toMatchObject({ id: c.socket, succeeded: 1, ip: h.ip, port: 6510, event_type: c.gm.ev_async_web_networking });
+
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    expect(accepted.id).toBe(h.server);
+    const peer = accepted.socket as number;
+    expect(peer).toBeGreaterThan(0);
+    expect(accepted.ip).toBe(c.gm.network_get_config(c.gm.network_config_virtual_ip));
+
+    expect(send(c.gm, c.socket, "hello host")).toBe(10);
+    const atHost = await h.log.next({ type: h.gm.network_type_data });
+    expect(atHost).toMatchObject({ id: peer, server: h.server, size: 10 });
+    expect(text(atHost.bytes)).toBe("hello host");
+
+    expect(send(h.gm, peer, "hello client")).toBe(12);
+    const atClient = await c.log.next({ type: c.gm.network_type_data });
+    expect(atClient).toMatchObject({ id: c.socket, size: 12, ip: h.ip, port: 6510 });
+    expect(text(atClient.bytes)).toBe("hello client");
+
+    c.gm.network_destroy(c.socket);
+    const gone = await h.log.next({ type: h.gm.network_type_disconnect });
+    expect(gone).toMatchObject({ id: h.server, socket: peer, error: "E_NETWORK_CLOSED" });
+    expect(send(h.gm, peer, "late")).toBe(-1);
+  });
+
+  it("gives the client a disconnect event when the server destroys it", async () => {
+    const h = await host();
+    const c = await client(h.ip);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    h.gm.network_destroy(accepted.socket as number);
+    const gone = await c.log.next({ type: c.gm.network_type_disconnect });
+    expect(gone).toMatchObject({ id: c.socket, socket: c.socket, error: "E_NETWORK_CLOSED" });
+    expect(send(c.gm, c.socket, "x")).toBe(-1);
+  });
+
+  it("keeps packet boundaries and every byte value, in order", async () => {
+    const h = await host();
+    const c = await client(h.ip);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const buffer = bufferOf(c.gm, all);
+    for (let n = 1; n <= 20; n++) expect(c.gm.network_send_packet(c.socket, buffer, n * 12)).toBe(n * 12);
+    for (let n = 1; n <= 20; n++) {
+      const event = await h.log.next({ type: h.gm.network_type_data });
+      expect(event.bytes).toEqual(all.subarray(0, n * 12));
+    }
+  });
+
+  it("refuses clients past max_client, and reports unknown hosts and closed ports", async () => {
+    const h = await host(7000, 1);
+    const first = await client(h.ip, 7000);
+    await first.log.next({ type: first.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const second = await client(h.ip, 7000);
+    expect(await second.log.next({ type: second.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_REFUSED" });
+    const closedPort = await client(h.ip, 7001);
+    expect(await closedPort.log.next({ type: closedPort.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_NOT_LISTENING" });
+    const offline = await client("10.255.255.254", 7000);
+    expect(await offline.log.next({ type: offline.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_OFFLINE" });
+    const unknown = await client("no-such-host", 7000);
+    expect(await unknown.log.next({ type: unknown.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_UNKNOWN_HOST" });
+  });
+
+  it("raw sockets carry bytes without the handshake or header", async () => {
+    const h = await host(6600, 4, true);
+    const c = await client(h.ip, 6600, true);
+    expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
+    await h.log.next({ type: h.gm.network_type_connect });
+    const buffer = bufferOf(c.gm, "raw bytes");
+    expect(c.gm.network_send_raw(c.socket, buffer, 9)).toBe(9);
+    expect(text((await h.log.next({ type: h.gm.network_type_data })).bytes)).toBe("raw bytes");
+    // A packet sent on a raw connection arrives with its 12-byte header, as in GameMaker.
+    expect(c.gm.network_send_packet(c.socket, buffer, 3)).toBe(3);
+    const framed = await h.log.next({ type: h.gm.network_type_data });
+    expect(framed.size).toBe(15);
+    expect([...framed.bytes!.subarray(0, 4)]).toEqual([0xde, 0xc0, 0xad, 0xde]);
+  });
+
+  it("connects by host name and to itself through loopback", async () => {
+    const h = await host(6700);
+    const claim = h.gm.network_set_config(h.gm.network_config_hostname, "arena");
+    expect(await h.log.next({ type: h.gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1, ip: h.ip });
+
+    const c = await client("arena", 6700);
+    expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1, ip: h.ip });
+    expect(c.gm.network_resolve("arena")).toBe(h.ip);
+    const request = c.gm.network_resolve_async("ARENA");
+    expect(await c.log.next({ type: c.gm.network_type_resolve, id: request })).toMatchObject({ ip: h.ip, succeeded: 1 });
+    const missing = c.gm.network_resolve_async("nobody");
+    expect(await c.log.next({ type: c.gm.network_type_resolve, id: missing })).toMatchObject({ ip: "", succeeded: 0 });
+
+    const self = h.gm.network_create_socket(h.gm.network_socket_tcp);
+    expect(h.gm.network_connect(self, "127.0.0.1", 6700)).toBe(0);
+    expect(await h.log.next({ type: h.gm.network_type_non_blocking_connect, id: self })).toMatchObject({ succeeded: 1 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect, ip: h.ip });
+    expect(send(h.gm, self, "to me")).toBe(5);
+    expect(await h.log.next({ type: h.gm.network_type_data, id: accepted.socket })).toMatchObject({ size: 5 });
+  });
+});

@@ -107,6 +107,21 @@ describe("virtual TCP sockets", () => {
     expect(await unknown.log.next({ type: unknown.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_UNKNOWN_HOST" });
   });
 
+  it("frees the place of a client that never finishes the GameMaker handshake", async () => {
+    const h = await host(6800, 1);
+    h.gm.network_set_config(h.gm.network_config_connect_timeout, 300);
+    // A raw client on a GameMaker server receives the greeting and never answers it.
+    const silent = await client(h.ip, 6800, true);
+    expect(await silent.log.next({ type: silent.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
+    expect(text((await silent.log.next({ type: silent.gm.network_type_data })).bytes)).toBe("GM:Studio-Connect\0");
+    // Once the handshake timed out, the server's only place is free again.
+    expect(await silent.log.next({ type: silent.gm.network_type_disconnect })).toMatchObject({ error: "E_NETWORK_CLOSED" });
+    const real = await client(h.ip, 6800);
+    expect(await real.log.next({ type: real.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
+    expect(await h.log.next({ type: h.gm.network_type_connect })).toMatchObject({ ip: real.gm.network_get_config(real.gm.network_config_virtual_ip) });
+    expect(h.log.seen.filter((e) => e.type === h.gm.network_type_connect)).toHaveLength(1);
+  });
+
   it("raw sockets carry bytes without the handshake or header", async () => {
     const h = await host(6600, 4, true);
     const c = await client(h.ip, 6600, true);

@@ -66,6 +66,18 @@ describe("UDP sockets", () => {
     expect(reply).toMatchObject({ ip: b.ip, port: 7200 });
   });
 
+  it("opens a separate reliable DataChannel for sockets with network_config_enable_reliable_udp", async () => {
+    const a = await peer(7150);
+    const b = await peer(7250);
+    expect(a.gm.network_set_config(a.gm.network_config_enable_reliable_udp, a.socket)).toBe(0);
+    await sendUntil(a, b, 7250, "p2p");
+    // Every datagram sent after the reliable channel opened arrives, in order.
+    for (let i = 0; i < 50; i++) sendUdp(a, b, 7250, `r${i}`);
+    const got: string[] = [];
+    for (let i = 0; i < 50; i++) got.push(text((await b.log.next({ type: b.gm.network_type_data, via: "p2p" })).bytes));
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`));
+  });
+
   it("uses only the relay when WebRTC is disabled by config", async () => {
     const a = await peer(7100);
     const b = await peer(7200);

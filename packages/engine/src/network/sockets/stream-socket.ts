@@ -101,7 +101,12 @@ export class StreamSocket {
         closed: (problem) => this.lost(problem),
       },
     });
-    if (role === "server") this.state = "connecting";
+    if (role === "server") {
+      // A client that never finishes the handshake must not hold one of max_client's places.
+      this.state = "connecting";
+      const timeoutMs = this.net.settings.connectTimeoutMs;
+      this.connectTimer = this.context.clock.setTimeout(() => this.lost(fault(NetworkError.TIMEOUT, `no handshake within ${timeoutMs} ms`)), timeoutMs);
+    }
     this.connection.start();
   }
 

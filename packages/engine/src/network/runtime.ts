@@ -67,6 +67,7 @@ export class NetworkRuntime {
   needsNetwork: () => boolean = () => false;
 
   private waiting: Waiter[] = [];
+  private lastIp = 0;
   private reconnectTimer: unknown;
   private reconnectDelay = RECONNECT_MIN_MS;
   private iceServersPromise: Promise<IceServer[]> | undefined;
@@ -127,7 +128,6 @@ export class NetworkRuntime {
       this.iceRequests.delete(reqId);
       done?.(parseIceServers(json) ?? []);
     });
-    void random;
   }
 
   get online(): boolean {
@@ -177,6 +177,10 @@ export class NetworkRuntime {
   }
 
   private opened(): void {
+    // Peer links are keyed by this engine's address; a new identity (other app key) starts afresh.
+    const ip = this.host.localIp;
+    if (this.lastIp !== 0 && ip !== this.lastIp) this.links.close();
+    this.lastIp = ip;
     this.reconnectDelay = RECONNECT_MIN_MS;
     this.iceServersPromise = undefined;
     this.host.signalingOpened();

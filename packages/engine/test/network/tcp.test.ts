@@ -93,6 +93,23 @@ describe("virtual TCP sockets", () => {
     }
   });
 
+  it("carries more than the server's message size in one script task, split into several messages", async () => {
+    const h = await host();
+    const c = await client(h.ip);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const size = 1024 * 1024; // the engine's default limit, 4× the server's frame size
+    const buffer = c.gm.buffer_create(size, c.gm.buffer_fixed, 1);
+    c.gm.buffer_fill(buffer, 0, c.gm.buffer_u8, 7, size);
+    c.gm.buffer_poke(buffer, size - 1, c.gm.buffer_u8, 9);
+    expect(c.gm.network_send_packet(c.socket, buffer, size)).toBe(size);
+    expect(c.gm.network_send_packet(c.socket, buffer, 600_000)).toBe(600_000);
+    const first = await h.log.next({ type: h.gm.network_type_data });
+    expect(first.size).toBe(size);
+    expect(first.bytes![size - 1]).toBe(9);
+    expect((await h.log.next({ type: h.gm.network_type_data })).size).toBe(600_000);
+    expect(c.gm.network_get_config(c.gm.network_config_connected)).toBe(1);
+  });
+
   it("refuses clients past max_client, and reports unknown hosts and closed ports", async () => {
     const h = await host(7000, 1);
     const first = await client(h.ip, 7000);

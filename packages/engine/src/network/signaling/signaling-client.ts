@@ -51,6 +51,11 @@ export type SignalingState = "idle" | "connecting" | "open" | "closed";
 /** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
 const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
 const DEFAULT_ECHO_INTERVAL_MS = 2000;
+/**
+ * Largest batch sent as one WebSocket message: half the server's default maxMessageSize (1 MiB),
+ * which WELCOME does not announce; frames themselves are at most maxFrameSize (256 KiB) + 12.
+ */
+export const MAX_BATCH_BYTES = 512 * 1024;
 /** Slack on top of the server's heartbeat deadline before a silent server is given up on. */
 const WATCHDOG_SLACK_MS = 5000;
 
@@ -158,10 +163,27 @@ export class SignalingClient {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outgoing.length === 0 || this.state !== "open") return;
-    const batch = this.outgoing.length === 1 ? this.outgoing[0]! : concatFrames(this.outgoing, this.outgoingBytes);
+    const frames = this.outgoing;
     this.outgoing = [];
     this.outgoingBytes = 0;
-    this.sendNow(batch);
+    // One message per batch, but never past MAX_BATCH_BYTES: the server closes the connection
+    // (1009) on a message over its maxMessageSize. A frame larger than the cap goes alone.
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const size = frames[i]!.length;
+      if (i > start && bytes + size > MAX_BATCH_BYTES) {
+        this.sendBatch(frames, start, i, bytes);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    this.sendBatch(frames, start, frames.length, bytes);
+  }
+
+  private sendBatch(frames: Uint8Array[], from: number, to: number, bytes: number): void {
+    this.sendNow(to - from === 1 ? frames[from]! : concatFrames(frames.slice(from, to), bytes));
   }
 
   private sendNow(bytes: Uint8Array): void {

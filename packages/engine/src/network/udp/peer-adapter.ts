@@ -11,7 +11,8 @@
  *   the terminal callback: a handle ends with exactly one of onError(code) / onClose(), unless it
  *   is destroyed locally first (then it ends silently).
  * - onClose() also fires when the remote side closes the DataChannel (simple-peer only ends the
- *   stream then, without a 'close' event).
+ *   stream then, without a 'close' event); it comes one macrotask after the stream ends, so an
+ *   error that simple-peer reports right after ending the stream is reported as onError instead.
  * - onData always gets a plain Uint8Array (simple-peer may hand Buffers, ArrayBuffers or text).
  * - Signal data in both directions is checked and rebuilt as a {@link PeerSignal}, so malformed
  *   remote input never reaches simple-peer (which destroys the peer, or throws, on bad input).
@@ -237,14 +238,15 @@ class SimplePeerHandle implements PeerHandle {
     this.#options = options;
     this.initiator = options.initiator;
     this.reliable = options.reliable;
-    if (!webRtcAvailable(options.wrtc)) {
-      queueMicrotask(() => this.#finish(PeerErrorCode.WEBRTC_SUPPORT));
-      return;
-    }
+    // Handled first, so that a rejected promise never goes unhandled.
     const iceServers = Promise.resolve(options.iceServers).then(
       (servers) => servers,
       () => [],
     );
+    if (!webRtcAvailable(options.wrtc)) {
+      queueMicrotask(() => this.#finish(PeerErrorCode.WEBRTC_SUPPORT));
+      return;
+    }
     Promise.all([loadSimplePeer(), iceServers]).then(
       ([Peer, servers]) => this.#start(Peer, servers),
       () => this.#finish(PeerErrorCode.WEBRTC_LOAD),
@@ -277,9 +279,14 @@ class SimplePeerHandle implements PeerHandle {
     this.#peer = peer;
     // 'error' keeps its listener for the peer's whole life: an EventEmitter throws on an unheard 'error'.
     peer.on("error", (error) => this.#finish(errorCode(error, PeerErrorCode.UNKNOWN)));
-    peer.on("close", () => this.#finish(undefined));
-    // The remote side closed the channel: simple-peer ends the stream but never emits 'close'.
-    peer.on("end", () => this.#finish(undefined));
+    // The remote side closing the channel only ends the stream (no 'close'). When simple-peer
+    // tears itself down because of an error, 'end' comes first and the 'error' one macrotask
+    // later: wait that long so the error is what gets reported.
+    const closed = (): void => {
+      setTimeout(() => this.#finish(undefined), 0);
+    };
+    peer.on("close", closed);
+    peer.on("end", closed);
     peer.on("signal", (data) => {
       if (this.#closed) return;
       const signal = parsePeerSignal(data);

@@ -243,7 +243,9 @@ export class PeerLinks {
     const entry = this.#peers.get(peerIp);
     if (!entry) return;
     for (const link of entry.links) if (link) this.#drop(link, "none", true);
-    this.#peers.delete(peerIp);
+    entry.failedUntil[0] = entry.failedUntil[1] = 0;
+    // A state callback may have started a new link meanwhile: keep that one.
+    if (!this.#hasLinks(entry)) this.#peers.delete(peerIp);
   }
 
   /** Drops every link (telling each peer with CLOSE when the signaling connection still works) and forgets every retry window. Clears every timer. The links can be used again afterwards. */
@@ -337,14 +339,15 @@ export class PeerLinks {
 
   /** Removes the link, clears its timer, destroys it, optionally tells the other side, then reports the outcome. */
   #drop(link: Link, outcome: DropOutcome, sendClose: boolean): void {
-    const entry = this.#peers.get(link.peerIp);
-    const index = slot(link.reliable);
-    if (!entry || entry.links[index] !== link) return;
-    entry.links[index] = undefined;
+    // Whatever happens below, the link holds no timer and no connection afterwards.
     if (link.timer !== undefined) this.#clock.clearTimeout(link.timer);
     link.timer = undefined;
     link.open = false;
     link.handle.destroy();
+    const entry = this.#peers.get(link.peerIp);
+    const index = slot(link.reliable);
+    if (!entry || entry.links[index] !== link) return;
+    entry.links[index] = undefined;
     if (sendClose) this.#send(link.peerIp, link.pairId, SignalKind.CLOSE, "{}");
     if (outcome === "failed") entry.failedUntil[index] = this.#clock.now() + this.#retryAfterMs;
     if (outcome !== "replaced") this.#emit(link.peerIp, link.reliable, outcome);

@@ -2,9 +2,10 @@
  * Browser end-to-end tests of the playground, in Debian's Chromium (scripts/ensure-chromium.sh
  * installs it; Playwright's own browser downloads are never used).
  *
- * global-setup.ts builds the playground for production and serves it with `vite preview` on a
- * free port; it publishes the URL in GMNET_E2E_BASE_URL, which the workers (started after global
- * setup, with its environment) read below as `baseURL`.
+ * global-setup.ts starts the signaling server, builds the playground for production and serves it
+ * with `vite preview` on a free port (proxying /ws, /healthz and /metrics to the signaling server);
+ * it publishes the URL in GMNET_E2E_BASE_URL, which the workers (started after global setup, with
+ * its environment) read below as `baseURL`.
  */
 import { defineConfig } from "@playwright/test";
 import { BASE_URL_ENV } from "./env.js";
@@ -39,6 +40,11 @@ export default defineConfig({
         "--disable-component-update",
         "--disable-sync",
         "--disable-quic",
+        // WebRTC between two contexts of this browser on a machine that may have nothing but
+        // loopback: Chromium gathers no loopback ICE candidates without this flag. The other half
+        // (a media permission, so host candidates are not hidden behind mDNS names) is granted per
+        // context by the tests that need P2P: see e2e/tests/network.spec.ts.
+        "--allow-loopback-in-peer-connection",
       ],
     },
   },

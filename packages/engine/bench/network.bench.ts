@@ -1,0 +1,835 @@
+/**
+ * Network benchmark (`npm run bench` runs it after the buffer and relay benchmarks): round-trip
+ * latency and echo throughput of gmnet's network_* functions between two engines in this Node
+ * process, against a bare `ws` echo measured in the same run, printed as ratios.
+ *
+ *   TSX_TSCONFIG_PATH=packages/engine/bench/tsconfig.json node --import tsx packages/engine/bench/network.bench.ts [options]
+ *
+ *   --markdown          also print Markdown tables for the README
+ *   --rounds N          rounds of every configuration (default 3); figures are medians over them
+ *   --configs a,b       configurations to run (default all): bare, tcp0, tcp60, dc, p2p, relay0, relay60
+ *   --pings N           sequential round trips per latency measurement (default 1000) …
+ *   --latency-time MS   … or fewer when they take longer than this (default 500)
+ *   --sizes 64,1024     payload sizes of the throughput measurement (default 64,1024; 4–16384,
+ *                       gmnet's largest P2P datagram)
+ *   --window N          messages in flight during the throughput measurement (default 256; the
+ *                       first window is sent in one task, which the engine sends as one WebSocket
+ *                       message, and the server closes a connection whose message passes 1 MiB
+ *                       (1009): on the server paths window × (size + ~30 bytes) must stay below)
+ *   --duration MS       measured time per throughput measurement (default 400), after …
+ *   --warmup MS         … this much unmeasured sending (default 100)
+ *
+ * `npm run bench -- <args>` passes the same arguments to every benchmark: --markdown and --rounds
+ * apply to all of them, --duration, --warmup and --window mean here what they mean to the relay
+ * benchmark, and the other benchmarks' options (--filter, --in-process, --time, --warmup-time,
+ * --pairs, --size, --only, --relay) are accepted and ignored.
+ *
+ * Configurations (one engine pair each, A echoing what B sends):
+ *   bare     a `ws` WebSocketServer (port 0) that sends every binary message back, and a `ws` client
+ *   tcp0     network_send_packet on virtual TCP through the signaling server, tickRate 0 (immediate)
+ *   tcp60    the same with the server's default tickRate 60 (frames batched per 16.7 ms tick)
+ *   dc       reference for p2p: two RTCPeerConnections of @roamhq/wrtc, no gmnet, one DataChannel
+ *            configured as gmnet's UDP links are ({ ordered: false, maxRetransmits: 0 }), echoing
+ *   p2p      network_send_udp over a WebRTC DataChannel (@roamhq/wrtc), once both ends receive via "p2p"
+ *   relay0   network_send_udp through the server relay (network_config_enable_webrtc 0), tickRate 0
+ *   relay60  the same with tickRate 60
+ *
+ * Everything runs in this process, on one thread (WebRTC's SCTP stack aside): the signaling
+ * servers (port 0, db ":memory:", logLevel "silent", rateLimit 0: the default 2000 frames/s
+ * would disconnect a client that sends faster), the engines (`@gmnet/engine` from dist/, with `ws`
+ * and `@roamhq/wrtc`, as a Node bot uses it) and the bare echo. On the WebSocket paths throughput
+ * is therefore bounded by the CPU cost of a message's whole round trip (client, server, echoing
+ * peer, server, client); on the DataChannel paths by @roamhq/wrtc, which leaves the CPU partly idle.
+ * Engines are driven as a game loop would: await async_event_wait, then async_event_dispatch;
+ * the echoing engine answers inside its data event, the sending engine sends the next message
+ * inside the data event of an echo. Every round sets each configuration up afresh (new engines,
+ * connection, P2P link); odd rounds run them in reverse order; before round 1 a short unmeasured
+ * pass over the first two configurations warms up the JIT.
+ */
+import wrtc from "@roamhq/wrtc";
+import { type AsyncLoad, type Engine, createEngine, createMemoryStorage } from "@gmnet/engine";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
+import WebSocket, { WebSocketServer } from "ws";
+
+// ------------------------------------------------------------------ options
+
+type ConfigId = "bare" | "tcp0" | "tcp60" | "dc" | "p2p" | "relay0" | "relay60";
+
+interface Config {
+  readonly id: ConfigId;
+  readonly label: string;
+  readonly path: string;
+  readonly kind: "bare" | "dc" | "tcp" | "udp";
+  /** The signaling server's tickRate (gmnet configurations). */
+  readonly tickRate: number;
+  /** The path UDP data events must report (`async_load.via`). */
+  readonly via?: "p2p" | "relay";
+}
+
+const CONFIGS: readonly Config[] = [
+  { id: "bare", label: "bare ws echo", path: "ws message", kind: "bare", tickRate: 0 },
+  { id: "tcp0", label: "network_send_packet, virtual TCP, tickRate 0", path: "server, sent at once", kind: "tcp", tickRate: 0 },
+  { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60 (default)", path: "server, batched per tick", kind: "tcp", tickRate: 60 },
+  { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc", tickRate: 0 },
+  { id: "p2p", label: "network_send_udp, P2P", path: "WebRTC DataChannel", kind: "udp", tickRate: 0, via: "p2p" },
+  { id: "relay0", label: "network_send_udp, relay, tickRate 0", path: "server, sent at once", kind: "udp", tickRate: 0, via: "relay" },
+  { id: "relay60", label: "network_send_udp, relay, tickRate 60 (default)", path: "server, batched per tick", kind: "udp", tickRate: 60, via: "relay" },
+];
+
+interface Options {
+  markdown: boolean;
+  rounds: number;
+  configs: ConfigId[];
+  pings: number;
+  latencyTimeMs: number;
+  sizes: number[];
+  window: number;
+  durationMs: number;
+  warmupMs: number;
+}
+
+/** A round trip (ping, or a window slot's message) not echoed within this long counts as lost. */
+const LOSS_TIMEOUT_MS = 1000;
+/** Connecting, accepting and waiting for the P2P path must each finish within this long. */
+const SETUP_TIMEOUT_MS = 15_000;
+const APP_KEY = "network-bench";
+const TCP_PORT = 6510;
+const UDP_PORT_A = 7100;
+const UDP_PORT_B = 7200;
+/** The largest payload: gmnet sends larger datagrams through the relay instead of the DataChannel. */
+const MAX_SIZE = 16384;
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = {
+    markdown: false,
+    rounds: 3,
+    configs: CONFIGS.map((c) => c.id),
+    pings: 1000,
+    latencyTimeMs: 500,
+    sizes: [64, 1024],
+    window: 256,
+    durationMs: 400,
+    warmupMs: 100,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const text = (): string => {
+      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined) throw new Error(`${flag} needs a value`);
+      return value;
+    };
+    const integer = (raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} needs whole numbers from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, not ${raw}`);
+      return value;
+    };
+    const count = (min: number): number => integer(text(), min);
+    if (flag === "--markdown") options.markdown = true;
+    else if (flag === "--rounds") options.rounds = count(1);
+    else if (flag === "--pings") options.pings = count(1);
+    else if (flag === "--latency-time") options.latencyTimeMs = count(1);
+    else if (flag === "--window") options.window = count(1);
+    else if (flag === "--duration") options.durationMs = count(100);
+    else if (flag === "--warmup") options.warmupMs = count(0);
+    else if (flag === "--sizes") options.sizes = text().split(",").filter(Boolean).map((size) => integer(size, 4, MAX_SIZE));
+    else if (flag === "--configs") {
+      const ids = text().split(",").filter(Boolean);
+      const unknown = ids.filter((id) => !CONFIGS.some((c) => c.id === id));
+      if (unknown.length > 0 || ids.length === 0) throw new Error(`--configs takes ${CONFIGS.map((c) => c.id).join(",")}, not ${unknown.join(",")}`);
+      options.configs = ids as ConfigId[];
+    } else if (flag === "--only" || flag === "--size") {
+      console.log(`network benchmark: ignoring ${flag} ${text()} (the relay benchmark's; here use ${flag === "--only" ? "--configs" : "--sizes"})`);
+    } else if (["--filter", "--time", "--warmup-time", "--pairs", "--relay"].includes(flag)) text(); // the other benchmarks'
+    else if (flag === "--in-process") continue; // the buffer benchmark's
+    else if (flag === "--help" || flag === "-h") {
+      console.log(
+        "usage: node --import tsx packages/engine/bench/network.bench.ts [--markdown] [--rounds 3] [--configs bare,tcp0,tcp60,dc,p2p,relay0,relay60] " +
+          "[--pings 1000] [--latency-time 500] [--sizes 64,1024] [--window 256] [--duration 400] [--warmup 100]",
+      );
+      process.exit(0);
+    } else throw new Error(`unknown option ${arg} (try --help)`);
+  }
+  if (options.sizes.length === 0) throw new Error("--sizes needs at least one size");
+  // The baseline is what every ratio is against: always measured.
+  if (!options.configs.includes("bare")) options.configs.unshift("bare");
+  return options;
+}
+
+// ------------------------------------------------------------------ echo paths
+
+/** B's end of an echo: sends numbered messages and hands back the numbers of the echoes. */
+interface EchoPath {
+  /** Sends message `seq` of `size` bytes (the number in its first 4 bytes, little-endian). */
+  send(seq: number, size: number): void;
+  /**
+   * Waits at most `timeoutMs` for echoes, then hands every echo that has arrived to `onEcho`
+   * (which may send). Returns false when none came in time.
+   */
+  receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean>;
+  /** Deliveries (at either end) that did not come over the configuration's path; reset by the caller. */
+  offPath: number;
+}
+
+const now = (): number => performance.now();
+
+/** Echo numbers taken from a callback API (ws, RTCDataChannel) until B's loop asks for them. */
+class EchoInbox {
+  private queue: number[] = [];
+  private wake: (() => void) | undefined;
+  closed: string | undefined;
+
+  push(seq: number): void {
+    this.queue.push(seq);
+    this.wake?.();
+  }
+
+  close(why: string): void {
+    this.closed = why;
+    this.wake?.();
+  }
+
+  async receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    if (this.queue.length === 0 && this.closed === undefined) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.wake = done;
+      });
+    }
+    if (this.closed !== undefined) throw new Error(this.closed);
+    const batch = this.queue;
+    this.queue = [];
+    for (const seq of batch) onEcho(seq);
+    return batch.length > 0;
+  }
+}
+
+/** The bare baseline's client: a `ws` WebSocket to a server that echoes every message. */
+class BareEchoClient implements EchoPath {
+  offPath = 0;
+  private readonly template = Buffer.alloc(65536);
+  private readonly inbox = new EchoInbox();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data: Buffer) => this.inbox.push(data.readUInt32LE(0)));
+    ws.on("close", (code) => this.inbox.close(`bare ws client: closed with ${code}`));
+  }
+
+  static async open(url: string): Promise<BareEchoClient> {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    return new BareEchoClient(ws);
+  }
+
+  send(seq: number, size: number): void {
+    this.template.writeUInt32LE(seq >>> 0, 0);
+    // ws copies a Buffer while masking it, so the template can be reused at once.
+    this.ws.send(this.template.subarray(0, size), { binary: true });
+  }
+
+  receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    return this.inbox.receive(timeoutMs, onEcho);
+  }
+}
+
+/**
+ * The DataChannel reference: two RTCPeerConnections in this process, signaled directly, one
+ * unordered, unreliable channel (as gmnet's UDP links) whose far end sends every message back.
+ */
+class DataChannelEchoClient implements EchoPath {
+  offPath = 0;
+  private readonly template = new Uint8Array(65536);
+  private readonly view = new DataView(this.template.buffer);
+  private readonly inbox = new EchoInbox();
+
+  private constructor(
+    private readonly channel: RTCDataChannel,
+    private readonly connections: RTCPeerConnection[],
+  ) {
+    channel.binaryType = "arraybuffer";
+    channel.onmessage = (event: MessageEvent<ArrayBuffer>) => this.inbox.push(new DataView(event.data).getUint32(0, true));
+    channel.onclose = () => this.inbox.close("the reference DataChannel closed");
+  }
+
+  static async open(): Promise<DataChannelEchoClient> {
+    const Connection = wrtc.RTCPeerConnection as unknown as typeof RTCPeerConnection;
+    const near = new Connection();
+    const far = new Connection();
+    near.onicecandidate = (event) => void (event.candidate && far.addIceCandidate(event.candidate));
+    far.onicecandidate = (event) => void (event.candidate && near.addIceCandidate(event.candidate));
+    far.ondatachannel = (event) => {
+      const echo = event.channel;
+      echo.binaryType = "arraybuffer";
+      echo.onmessage = (message: MessageEvent<ArrayBuffer>) => {
+        if (echo.readyState === "open") echo.send(message.data);
+      };
+    };
+    const channel = near.createDataChannel("echo", { ordered: false, maxRetransmits: 0 });
+    const opened = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the DataChannel did not open within ${SETUP_TIMEOUT_MS} ms`)), SETUP_TIMEOUT_MS);
+      channel.onopen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    await near.setLocalDescription(await near.createOffer());
+    await far.setRemoteDescription(near.localDescription!);
+    await far.setLocalDescription(await far.createAnswer());
+    await near.setRemoteDescription(far.localDescription!);
+    if (channel.readyState !== "open") await opened;
+    return new DataChannelEchoClient(channel, [near, far]);
+  }
+
+  send(seq: number, size: number): void {
+    this.view.setUint32(0, seq >>> 0, true);
+    if (this.channel.readyState === "open") this.channel.send(this.template.subarray(0, size));
+  }
+
+  receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    return this.inbox.receive(timeoutMs, onEcho);
+  }
+
+  close(): void {
+    this.channel.onmessage = null;
+    this.channel.onclose = null;
+    for (const connection of this.connections) connection.close();
+  }
+}
+
+/** A bare `ws` server that sends every message back to its sender. */
+async function startBareEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  wss.on("connection", (ws) => {
+    ws.on("error", () => undefined);
+    ws.on("message", (data: Buffer, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve);
+    wss.once("error", reject);
+  });
+  const address = wss.address();
+  if (address === null || typeof address === "string") throw new Error("the bare echo server has no TCP address");
+  return {
+    url: `ws://127.0.0.1:${address.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+/** An event a setup step waited for. */
+type Load = AsyncLoad & { event_type: number };
+
+/** Drains `gm`'s events until one matches (others are dropped); only for setup, before anything is measured. */
+async function nextEvent(gm: Engine, what: string, match: (load: AsyncLoad) => boolean, timeoutMs = SETUP_TIMEOUT_MS): Promise<Load> {
+  const deadline = now() + timeoutMs;
+  let found: Load | undefined;
+  for (;;) {
+    gm.async_event_dispatch((load, event_type) => {
+      if (found === undefined && match(load)) found = { ...load, event_type };
+    });
+    if (found !== undefined) return found;
+    const left = deadline - now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+    await gm.async_event_wait(left);
+  }
+}
+
+/**
+ * An engine's game loop for the measurement: await an event, dispatch everything queued, again,
+ * until stopped (within `idleMs` of stop(), or at once when the next event arrives).
+ */
+class EventLoop {
+  private running = true;
+  private readonly finished: Promise<void>;
+
+  constructor(gm: Engine, handler: (load: AsyncLoad) => void, idleMs = 25) {
+    this.finished = (async () => {
+      while (this.running) {
+        await gm.async_event_wait(idleMs);
+        gm.async_event_dispatch(handler);
+      }
+    })();
+  }
+
+  stop(): Promise<void> {
+    this.running = false;
+    return this.finished;
+  }
+}
+
+/** B's end of a gmnet echo: `transmit` sends bytes [0, size) of `buffer` with network_send_packet or network_send_udp. */
+class EngineEchoClient implements EchoPath {
+  offPath = 0;
+  /** `async_load.via` of the latest echo (UDP). */
+  lastVia: unknown;
+  private readonly buffer: number;
+  private onEcho: (seq: number) => void = () => {};
+  private problem: string | undefined;
+  private readonly handler: (load: AsyncLoad) => void;
+
+  constructor(
+    readonly gm: Engine,
+    private readonly transmit: (buffer: number, size: number) => number,
+    private readonly via?: string,
+  ) {
+    this.buffer = gm.buffer_create(65536, gm.buffer_fixed, 1);
+    this.handler = (load) => {
+      if (load.type === gm.network_type_data) {
+        this.lastVia = load.via;
+        if (this.via !== undefined && load.via !== this.via) this.offPath++;
+        this.onEcho(gm.buffer_peek(load.buffer as number, 0, gm.buffer_u32) as number);
+      } else if (load.type === gm.network_type_disconnect || load.type === gm.network_type_down) {
+        this.problem ??= `sender: ${String(load.error)} ${String(load.message ?? "")}`;
+      }
+    };
+  }
+
+  send(seq: number, size: number): void {
+    this.gm.buffer_poke(this.buffer, 0, this.gm.buffer_u32, seq >>> 0);
+    const sent = this.transmit(this.buffer, size);
+    if (sent !== size) this.problem ??= `sending ${size} bytes returned ${sent}`;
+  }
+
+  async receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    const { gm } = this;
+    if (gm.async_event_pending() === 0 && !(await gm.async_event_wait(timeoutMs))) return this.fail(false);
+    this.onEcho = onEcho;
+    gm.async_event_dispatch(this.handler);
+    return this.fail(true);
+  }
+
+  /** Set by the echoing side's loop when it sees a disconnect. */
+  report(problem: string): void {
+    this.problem ??= problem;
+  }
+
+  private fail(result: boolean): boolean {
+    if (this.problem === undefined) return result;
+    const tooBig = this.problem.includes("(1009)")
+      ? " — the server refused a WebSocket message over its maxMessageSize (1 MiB): the engine sends every frame queued in one task as one message (lower --window)"
+      : "";
+    throw new Error(this.problem + tooBig);
+  }
+}
+
+// ------------------------------------------------------------------ setups
+
+interface Setup {
+  readonly path: EchoPath;
+  close(): Promise<void>;
+}
+
+interface Environment {
+  bareUrl: string;
+  servers: Map<number, GmnetServer>;
+  engines: Engine[];
+}
+
+/** Stops A's loop and shuts both engines down. */
+async function closePair(env: Environment, loop: EventLoop, engines: readonly Engine[]): Promise<void> {
+  await loop.stop();
+  for (const gm of engines) {
+    gm.network_shutdown();
+    env.engines.splice(env.engines.indexOf(gm), 1);
+  }
+}
+
+function engineOn(env: Environment, tickRate: number): Engine {
+  const server = env.servers.get(tickRate);
+  if (server === undefined) throw new Error(`no signaling server with tickRate ${tickRate}`);
+  const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: server.address().wsUrl, appKey: APP_KEY } });
+  env.engines.push(gm);
+  return gm;
+}
+
+const isUp = (gm: Engine) => (load: AsyncLoad) => load.type === gm.network_type_up;
+
+/** Engine A listens (network_create_server), B connects; A echoes every packet with network_send_packet. */
+async function tcpSetup(env: Environment, tickRate: number): Promise<Setup> {
+  const a = engineOn(env, tickRate);
+  const b = engineOn(env, tickRate);
+  if (a.network_create_server(a.network_socket_tcp, TCP_PORT, 4) < 0) throw new Error("network_create_server failed");
+  const up = await nextEvent(a, "A's network_type_up", isUp(a));
+  const socket = b.network_create_socket(b.network_socket_tcp);
+  if (b.network_connect_async(socket, up.ip as string, TCP_PORT) !== 0) throw new Error("network_connect_async failed");
+  const connected = await nextEvent(b, "B's network_type_non_blocking_connect", (load) => load.type === b.network_type_non_blocking_connect);
+  if (connected.succeeded !== 1) throw new Error(`B could not connect: ${String(connected.error)} ${String(connected.message)}`);
+  await nextEvent(a, "A's network_type_connect", (load) => load.type === a.network_type_connect);
+
+  const client = new EngineEchoClient(b, (buffer, size) => b.network_send_packet(socket, buffer, size));
+  const loop = new EventLoop(a, (load) => {
+    if (load.type === a.network_type_data) a.network_send_packet(load.id as number, load.buffer as number, load.size as number);
+    else if (load.type === a.network_type_disconnect || load.type === a.network_type_down) client.report(`echoing engine: ${String(load.error)} ${String(load.message ?? "")}`);
+  });
+  return { path: client, close: () => closePair(env, loop, [a, b]) };
+}
+
+/** UDP sockets on A and B; A echoes every datagram to where it came from with network_send_udp. */
+async function udpSetup(env: Environment, tickRate: number, via: "p2p" | "relay"): Promise<Setup> {
+  const a = engineOn(env, tickRate);
+  const b = engineOn(env, tickRate);
+  const socketA = a.network_create_socket_ext(a.network_socket_udp, UDP_PORT_A);
+  const socketB = b.network_create_socket_ext(b.network_socket_udp, UDP_PORT_B);
+  if (socketA < 0 || socketB < 0) throw new Error("network_create_socket_ext failed");
+  const ipA = (await nextEvent(a, "A's network_type_up", isUp(a))).ip as string;
+  await nextEvent(b, "B's network_type_up", isUp(b));
+  if (via === "relay") {
+    a.network_set_config(a.network_config_enable_webrtc, 0);
+    b.network_set_config(b.network_config_enable_webrtc, 0);
+  }
+
+  const client = new EngineEchoClient(b, (buffer, size) => b.network_send_udp(socketB, ipA, UDP_PORT_A, buffer, size), via);
+  let lastViaAtA: unknown;
+  const loop = new EventLoop(a, (load) => {
+    if (load.type === a.network_type_data) {
+      lastViaAtA = load.via;
+      if (load.via !== via) client.offPath++;
+      a.network_send_udp(socketA, load.ip as string, load.port as number, load.buffer as number, load.size as number);
+    } else if (load.type === a.network_type_down) client.report(`echoing engine: ${String(load.error)} ${String(load.message ?? "")}`);
+  });
+
+  // The first datagrams go through the relay while the DataChannel opens: send until both ends
+  // receive over the path to be measured (datagrams lost meanwhile are simply not answered).
+  const deadline = now() + SETUP_TIMEOUT_MS;
+  let seq = 0x40000000;
+  while (!(client.lastVia === via && lastViaAtA === via)) {
+    if (now() > deadline) throw new Error(`no echo via ${via} within ${SETUP_TIMEOUT_MS} ms (last: B ${String(client.lastVia)}, A ${String(lastViaAtA)})`);
+    client.send(seq++, 64);
+    await client.receive(20, () => {});
+  }
+  return { path: client, close: () => closePair(env, loop, [a, b]) };
+}
+
+async function setup(env: Environment, config: Config): Promise<Setup> {
+  if (config.kind === "bare") {
+    const client = await BareEchoClient.open(env.bareUrl);
+    return { path: client, close: async () => client.ws.close() };
+  }
+  if (config.kind === "dc") {
+    const client = await DataChannelEchoClient.open();
+    return { path: client, close: async () => client.close() };
+  }
+  if (config.kind === "tcp") return tcpSetup(env, config.tickRate);
+  return udpSetup(env, config.tickRate, config.via!);
+}
+
+// ------------------------------------------------------------------ measurements
+
+/** Message numbers are unique over the whole run, so a late echo is never taken for another. */
+let nextSeq = 1;
+
+interface Latency {
+  /** Round-trip times in ms. */
+  samples: number[];
+  lost: number;
+}
+
+/** Sequential ping-pongs: one message out, wait for its echo, the next. */
+async function measureLatency(path: EchoPath, options: Options): Promise<Latency> {
+  const size = 64;
+  const samples: number[] = [];
+  let lost = 0;
+  const until = now() + options.latencyTimeMs;
+  for (let i = 0; i < options.pings && (i === 0 || now() < until); i++) {
+    const seq = nextSeq++;
+    let echoed = false;
+    const sentAt = now();
+    path.send(seq, size);
+    for (;;) {
+      const left = sentAt + LOSS_TIMEOUT_MS - now();
+      if (left <= 0) break;
+      await path.receive(left, (echo) => {
+        if (echo === seq) echoed = true;
+      });
+      if (echoed) break;
+    }
+    if (echoed) samples.push(now() - sentAt);
+    else lost++;
+  }
+  return { samples, lost };
+}
+
+interface Throughput {
+  /** Echoes received per second during the measured time. */
+  messagesPerSecond: number;
+  /** Messages sent in the phase (warm-up included) and how many of them never came back. */
+  sent: number;
+  lost: number;
+}
+
+/**
+ * `window` messages in flight: every echo sends the next message. A message not echoed within
+ * LOSS_TIMEOUT_MS counts as lost and frees its slot. Rate = echoes after the first arrival past
+ * the warm-up, up to the first arrival past the duration, over the time between those arrivals.
+ */
+async function measureThroughput(path: EchoPath, size: number, options: Options): Promise<Throughput> {
+  const outstanding = new Map<number, number>(); // seq → send time, in send order
+  let sending = true;
+  let sent = 0;
+  let lost = 0;
+  let delivered = 0;
+  const sendOne = (): void => {
+    const seq = nextSeq++;
+    outstanding.set(seq, now());
+    sent++;
+    path.send(seq, size);
+  };
+  const onEcho = (seq: number): void => {
+    if (!outstanding.delete(seq)) return; // a late echo of an earlier measurement
+    delivered++;
+    if (sending) sendOne();
+  };
+  const expire = (time: number): void => {
+    for (const [seq, sentAt] of outstanding) {
+      if (time - sentAt < LOSS_TIMEOUT_MS) break;
+      outstanding.delete(seq);
+      lost++;
+      if (sending) sendOne();
+    }
+  };
+
+  const started = now();
+  for (let i = 0; i < options.window; i++) sendOne();
+  let t0 = -1;
+  let t1 = -1;
+  let counted = 0;
+  while (t1 < 0) {
+    await path.receive(100, onEcho);
+    const time = now();
+    if (t0 < 0) {
+      if (time - started >= options.warmupMs) {
+        t0 = time;
+        delivered = 0;
+      }
+    } else if (time - t0 >= options.durationMs) {
+      t1 = time;
+      counted = delivered;
+      sending = false;
+    }
+    expire(time);
+  }
+  // Let what is still in flight come back (or time out) before the next measurement.
+  while (outstanding.size > 0 && now() - t1 < LOSS_TIMEOUT_MS + 100) {
+    await path.receive(50, onEcho);
+    expire(now());
+  }
+  lost += outstanding.size;
+  return { messagesPerSecond: counted / ((t1 - t0) / 1000), sent, lost };
+}
+
+interface Measurement {
+  rttMedian: number;
+  rttP99: number;
+  pings: number;
+  pingsLost: number;
+  /** By payload size. */
+  throughput: Map<number, Throughput>;
+  offPath: number;
+}
+
+async function measure(env: Environment, config: Config, options: Options): Promise<Measurement> {
+  const { path, close } = await setup(env, config);
+  try {
+    path.offPath = 0;
+    const latency = await measureLatency(path, options);
+    const throughput = new Map<number, Throughput>();
+    for (const size of options.sizes) throughput.set(size, await measureThroughput(path, size, options));
+    if (latency.samples.length === 0) throw new Error(`${config.label}: every ping was lost`);
+    return {
+      rttMedian: percentile(latency.samples, 0.5),
+      rttP99: percentile(latency.samples, 0.99),
+      pings: latency.samples.length + latency.lost,
+      pingsLost: latency.lost,
+      throughput,
+      offPath: path.offPath,
+    };
+  } finally {
+    await close();
+  }
+}
+
+// ------------------------------------------------------------------ figures
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Nearest-rank percentile (0.5 is the median of an odd count). */
+function percentile(values: readonly number[], p: number): number {
+  if (p === 0.5) return median(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+interface Row {
+  config: Config;
+  rttMedian: number;
+  rttP99: number;
+  /** Medians of the per-round gmnet/bare ratios. */
+  rttMedianRatio: number;
+  rttP99Ratio: number;
+  pings: number;
+  pingsLost: number;
+  throughput: Array<{ size: number; messagesPerSecond: number; ratio: number; lossShare: number }>;
+  offPath: number;
+}
+
+function summarize(config: Config, rounds: ReadonlyArray<Map<ConfigId, Measurement>>, sizes: readonly number[]): Row {
+  const mine = rounds.map((round) => round.get(config.id)!);
+  const bare = rounds.map((round) => round.get("bare")!);
+  const ratios = (pick: (m: Measurement) => number): number => median(mine.map((m, i) => pick(m) / pick(bare[i]!)));
+  const rate = (size: number) => (m: Measurement) => m.throughput.get(size)!.messagesPerSecond;
+  return {
+    config,
+    rttMedian: median(mine.map((m) => m.rttMedian)),
+    rttP99: median(mine.map((m) => m.rttP99)),
+    rttMedianRatio: ratios((m) => m.rttMedian),
+    rttP99Ratio: ratios((m) => m.rttP99),
+    pings: mine.reduce((sum, m) => sum + m.pings, 0),
+    pingsLost: mine.reduce((sum, m) => sum + m.pingsLost, 0),
+    throughput: sizes.map((size) => {
+      const sent = mine.reduce((sum, m) => sum + m.throughput.get(size)!.sent, 0);
+      const lost = mine.reduce((sum, m) => sum + m.throughput.get(size)!.lost, 0);
+      return { size, messagesPerSecond: median(mine.map(rate(size))), ratio: ratios(rate(size)), lossShare: sent === 0 ? 0 : lost / sent };
+    }),
+    offPath: mine.reduce((sum, m) => sum + m.offPath, 0),
+  };
+}
+
+const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
+const ms = (value: number): string => `${value < 1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+const ratio = (value: number): string => `${value < 0.1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0)}×`;
+const megabytes = (value: number): string => (value / 1e6).toFixed(value < 1e7 ? 2 : 1);
+const sizeName = (size: number): string => (size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`);
+const percent = (share: number): string => (share === 0 ? "0 %" : share < 0.001 ? "<0.1 %" : `${(share * 100).toFixed(1)} %`);
+
+function latencyTable(rows: readonly Row[]): { header: string[]; body: string[][]; align: string } {
+  return {
+    header: ["configuration", "path", "RTT median", "vs bare", "RTT p99", "vs bare", "pings (lost)"],
+    body: rows.map((row) => [
+      row.config.label,
+      row.config.path,
+      ms(row.rttMedian),
+      ratio(row.rttMedianRatio),
+      ms(row.rttP99),
+      ratio(row.rttP99Ratio),
+      `${integer(row.pings)} (${integer(row.pingsLost)})`,
+    ]),
+    align: "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  };
+}
+
+function throughputTable(rows: readonly Row[], sizes: readonly number[]): { header: string[]; body: string[][]; align: string } {
+  return {
+    header: ["configuration", ...sizes.flatMap((size) => [`${sizeName(size)} msg/s`, "MB/s", "vs bare"]), "lost"],
+    body: rows.map((row) => [
+      row.config.label,
+      ...row.throughput.flatMap((t) => [integer(t.messagesPerSecond), megabytes(t.messagesPerSecond * t.size), ratio(t.ratio)]),
+      row.throughput.map((t) => percent(t.lossShare)).join(" / "),
+    ]),
+    align: `| --- | ${sizes.map(() => "---: | ---: | ---:").join(" | ")} | ---: |`,
+  };
+}
+
+function plain(table: { header: string[]; body: string[][] }): string {
+  const widths = table.header.map((title, column) => Math.max(title.length, ...table.body.map((line) => line[column]!.length)));
+  const format = (line: readonly string[]) => line.map((cell, column) => (column < 1 || (column === 1 && !/\d/.test(cell)) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+  return [format(table.header), widths.map((width) => "-".repeat(width)).join("  "), ...table.body.map(format)].join("\n");
+}
+
+function markdown(table: { header: string[]; body: string[][]; align: string }): string {
+  const line = (values: readonly string[]) => `| ${values.join(" | ")} |`;
+  // Function and package names as code in the README.
+  const code = (cells: readonly string[]) => cells.map((cell) => cell.replace(/\b(network_\w+|ws)\b/g, "`$1`"));
+  return [line(table.header), table.align, ...table.body.map((cells) => line(code(cells)))].join("\n");
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const configs = CONFIGS.filter((c) => options.configs.includes(c.id));
+  const started = now();
+  console.log(
+    `\ngmnet network benchmark: ${configs.length} configurations; RTT of up to ${options.pings} sequential 64-byte round trips (≤ ${options.latencyTimeMs} ms); ` +
+      `echo throughput of ${options.sizes.map(sizeName).join(" and ")} messages, ${options.window} in flight, ${options.warmupMs} ms warm-up + ${options.durationMs} ms; ` +
+      `${options.rounds} round(s); servers, engines and bare echo in this process; Node ${process.version}`,
+  );
+
+  const bareServer = await startBareEchoServer();
+  const env: Environment = { bareUrl: bareServer.url, servers: new Map(), engines: [] };
+  for (const tickRate of new Set(configs.filter((c) => c.kind === "tcp" || c.kind === "udp").map((c) => c.tickRate))) {
+    const server = createServer({ host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent", tickRate, rateLimit: 0 });
+    await server.ready;
+    env.servers.set(tickRate, server);
+  }
+
+  const rounds: Array<Map<ConfigId, Measurement>> = [];
+  try {
+    // An unmeasured, shorter pass over the baseline and the first gmnet configuration, so round 1
+    // does not measure ws and the engine before the JIT has compiled them.
+    const warmUp: Options = { ...options, pings: 500, latencyTimeMs: 150, warmupMs: 50, durationMs: 150 };
+    for (const config of configs.slice(0, 2)) await measure(env, config, warmUp);
+    for (let round = 0; round < options.rounds; round++) {
+      const results = new Map<ConfigId, Measurement>();
+      // Odd rounds run the configurations in reverse order, so drift over the run hits all alike.
+      const order = round % 2 === 0 ? configs : [...configs].reverse();
+      for (const config of order) {
+        const began = now();
+        const result = await measure(env, config, options);
+        results.set(config.id, result);
+        const rates = options.sizes.map((size) => `${integer(result.throughput.get(size)!.messagesPerSecond)} msg/s (${sizeName(size)})`).join(", ");
+        console.log(`  round ${round + 1}/${options.rounds}: ${config.label}: RTT ${ms(result.rttMedian)} median, ${ms(result.rttP99)} p99; ${rates} (${((now() - began) / 1000).toFixed(1)} s)`);
+      }
+      rounds.push(results);
+    }
+  } finally {
+    for (const gm of env.engines) gm.network_shutdown();
+    await Promise.all([...env.servers.values()].map((server) => server.close()));
+    await bareServer.close();
+  }
+
+  const rows = configs.map((config) => summarize(config, rounds, options.sizes));
+  const latency = latencyTable(rows);
+  const throughput = throughputTable(rows, options.sizes);
+  console.log("");
+  console.log(plain(latency));
+  console.log("");
+  console.log(plain(throughput));
+  for (const row of rows) {
+    if (row.offPath > 0) console.log(`\nNOTE: ${row.config.label}: ${row.offPath} deliveries did not come via ${row.config.via ?? "the expected path"}`);
+  }
+  if (options.markdown) {
+    console.log("");
+    console.log(markdown(latency));
+    console.log("");
+    console.log(markdown(throughput));
+  }
+  const seconds = ((now() - started) / 1000).toFixed(1);
+  console.log(
+    `\nRTT = one ${64}-byte message to the echoing end and back, median / 99th percentile over a round's pings, median over ${options.rounds} rounds; ` +
+      `msg/s = echoes received per second with ${options.window} messages in flight, MB/s = msg/s × payload size (10^6 bytes); ` +
+      `"vs bare" = gmnet / bare ws in the same round (median over rounds): above 1 is slower for RTT, below 1 is slower for throughput; ` +
+      `lost = messages never echoed within ${LOSS_TIMEOUT_MS} ms, by size. (${seconds} s)`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

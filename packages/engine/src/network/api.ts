@@ -52,6 +52,8 @@ import { openWebSocket } from "./transport/websocket-stream.js";
 import type { WireMode } from "./wire/connection.js";
 import { encodeGmPacket } from "./wire/gm-wire.js";
 
+/** Datagrams sent before the first connection to the signaling server that are kept for it. */
+const MAX_HELD_DATAGRAMS = 256;
 /** Largest message size limit that can be set: GameMaker's own default for created sockets. */
 const MAX_MESSAGE_SIZE_LIMIT = 64 * 1024 * 1024;
 
@@ -59,6 +61,7 @@ export function createNetworkApi(context: EngineContext, options: NetworkOptions
   const net = new NetworkRuntime(context, options);
   const sockets = new HandleTable<NetSocket>();
   let websocketProtocols: string[] = [];
+  let heldDatagrams = 0;
   net.needsNetwork = () => sockets.size > 0;
 
   const socketType = (type: unknown, fn: string): number => {
@@ -187,7 +190,22 @@ export function createNetworkApi(context: EngineContext, options: NetworkOptions
     if (!(socket instanceof UdpSocket)) return NETWORK_SEND_FAILED;
     if (data.length > MAX_DATAGRAM_SIZE || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
     const known = net.host.cachedAddress(url);
-    if (known !== undefined) return socket.send(known, port, data) ? data.length : NETWORK_SEND_FAILED;
+    if (known !== undefined && (net.online || net.host.isLocal(known))) return socket.send(known, port, data) ? data.length : NETWORK_SEND_FAILED;
+    // Not connected yet (a socket made this step): hold a bounded number until WELCOME, instead
+    // of losing the first datagrams of every game.
+    if (!net.online) {
+      if (heldDatagrams >= MAX_HELD_DATAGRAMS) return data.length;
+      heldDatagrams++;
+      const copy = data.slice();
+      const release = (): void => void heldDatagrams--;
+      net.whenOnline(() => {
+        release();
+        const ip = known ?? net.host.cachedAddress(url);
+        if (ip !== undefined) socket.send(ip, port, copy);
+        else net.host.resolve(url, (resolved) => void (resolved !== 0 && socket.send(resolved, port, copy)));
+      }, release);
+      return data.length;
+    }
     const copy = data.slice();
     net.whenOnline(() => net.host.resolve(url, (ip) => void (ip !== 0 && socket.send(ip, port, copy))), () => {});
     return data.length;

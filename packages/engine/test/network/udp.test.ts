@@ -78,6 +78,18 @@ describe("UDP sockets", () => {
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`));
   });
 
+  it("keeps datagrams sent before the engine reached the server and sends them once it has", async () => {
+    const b = await peer(7260);
+    const gm = network.engine();
+    const log = new EventLog(gm);
+    const socket = gm.network_create_socket(gm.network_socket_udp);
+    const buffer = bufferOf(gm, "early");
+    expect(gm.network_get_config(gm.network_config_connected)).toBe(0);
+    expect(gm.network_send_udp(socket, b.ip, 7260, buffer, 5)).toBe(5);
+    expect(text((await b.log.next({ type: b.gm.network_type_data })).bytes)).toBe("early");
+    await log.next({ type: gm.network_type_up });
+  });
+
   it("uses only the relay when WebRTC is disabled by config", async () => {
     const a = await peer(7100);
     const b = await peer(7200);

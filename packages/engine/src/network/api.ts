@@ -306,7 +306,7 @@ export function createNetworkApi(context: EngineContext, options: NetworkOptions
     network_resolve(url: string): string {
       const name = requireString(url, "url", "network_resolve");
       const known = net.host.cachedAddress(name);
-      if (known !== undefined) return formatIpv4(known === 0x7f000001 && net.host.localIp !== 0 ? net.host.localIp : known);
+      if (known !== undefined) return formatIpv4(known);
       if (net.online) net.host.resolve(name, () => {});
       return "";
     },

@@ -142,13 +142,12 @@ export class SignalingClient {
     const socket = this.socket;
     this.teardown();
     this.state = "closed";
-    if (socket !== undefined) {
-      socket.onclose = null;
-      try {
-        socket.close(1000, "closed by the engine");
-      } catch {
-        // already closing
-      }
+    if (socket === undefined) return;
+    socket.onclose = null;
+    try {
+      socket.close(1000, "closed by the engine");
+    } catch {
+      // already closing
     }
   }
 
@@ -273,17 +272,7 @@ export class SignalingClient {
   private abort(problem: NetworkFault): void {
     if (this.state === "closed" || this.state === "idle") return;
     const wasOpen = this.state === "open";
-    const socket = this.socket;
-    this.teardown();
-    this.state = "closed";
-    if (socket !== undefined) {
-      socket.onclose = null;
-      try {
-        socket.close(1000, "closed by the engine");
-      } catch {
-        // already closing
-      }
-    }
+    this.close();
     this.onClose(problem, wasOpen, 0);
   }
 

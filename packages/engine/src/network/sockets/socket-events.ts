@@ -9,13 +9,14 @@ import { network_send_binary, network_send_text, network_type_data } from "../co
 import type { NetworkFault } from "../errors.js";
 import type { NetworkRuntime } from "../runtime.js";
 
-export interface EventTarget {
+/** What emits socket events: the engine's buffers and the network runtime. */
+export interface SocketOwner {
   readonly context: EngineContext;
   readonly net: NetworkRuntime;
 }
 
 /** A data event: the bytes in a new grow buffer (alignment 1, seek 0) that is deleted after the handler, as in GameMaker. */
-export function emitData(target: EventTarget, keys: Record<string, unknown>, data: Uint8Array, text: boolean): void {
+export function emitData(target: SocketOwner, keys: Record<string, unknown>, data: Uint8Array, text: boolean): void {
   const gm = new GmBuffer(data.length, buffer_grow, 1);
   gm.bytes.set(data);
   gm.used = data.length;

@@ -105,3 +105,12 @@ export function parseIpv4(text: string): number | undefined {
 export function formatIpv4(value: number): string {
   return `${(value >>> 24) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
+
+// ------------------------------------------------------------------ Channel.MASTER
+
+/** MasterType.REQUEST: `body` is JSON text (UTF-8); an empty body means `{}`. */
+export const MasterRequest = message("MasterRequest", { reqId: u32, op: u16, body: rest });
+/** MasterType.RESPONSE: same reqId and op as the request; `status` a MasterStatus; `body` JSON. */
+export const MasterResponse = message("MasterResponse", { reqId: u32, op: u16, status: u8, body: rest });
+/** MasterType.EVENT: `event` a MasterEvent; `body` JSON. */
+export const MasterEventMessage = message("MasterEvent", { event: u16, body: rest });

@@ -57,6 +57,9 @@ const LAYOUTS: Record<string, Layout> = {
   SignalRelay: [["peerIp", "u32"], ["pairId", "u32"], ["kind", "u8"], ["data", { str: 16384 }]],
   IceServersRequest: [["reqId", "u32"]],
   IceServers: [["reqId", "u32"], ["json", { str: 8192 }]],
+  MasterRequest: [["reqId", "u32"], ["op", "u16"], ["body", "rest"]],
+  MasterResponse: [["reqId", "u32"], ["op", "u16"], ["status", "u8"], ["body", "rest"]],
+  MasterEventMessage: [["event", "u16"], ["body", "rest"]],
 };
 
 type Value = Record<string, unknown>;

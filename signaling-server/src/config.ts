@@ -49,6 +49,33 @@ export interface ServerConfig {
   signalRateLimit: number;
   /** How long clients are told to wait before reconnecting after a drain. */
   drainRetryAfterMs: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
+  /** Origins allowed to call the HTTP API (/api/); "*" allows any. */
+  corsOrigins: string[];
+  /** scrypt N (a power of two ≥ 1024) and p for password hashes; r is 8. Lower only for tests. */
+  scryptCost: number;
+  scryptParallelism: number;
+  /** Password hashes computed at once, and how many may wait before logins are answered busy. */
+  maxConcurrentHashes: number;
+  maxQueuedHashes: number;
+  /** Failed logins per account, and per client address, within loginWindowMs before further logins are locked. */
+  loginMaxFailures: number;
+  loginMaxFailuresPerAddress: number;
+  loginWindowMs: number;
+  /** Lifetime of a master session token; a refresh issues a new one. */
+  sessionTtlMs: number;
+  /** How often expired and revoked tokens are deleted. */
+  sessionSweepIntervalMs: number;
+  /** A master request whose handler takes longer is answered TIMEOUT. */
+  masterRequestTimeoutMs: number;
+  /** Largest master request body (WebSocket and HTTP), in bytes. */
+  masterMaxBodyBytes: number;
+  /** Unanswered master requests one connection may have. */
+  masterMaxInFlight: number;
+  /** Chat messages one connection may send per 10 seconds. */
+  chatRateLimit: number;
+  maxPartySize: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -80,10 +107,27 @@ export const defaultConfig: ServerConfig = {
   turnCredentialTtlSeconds: 3600,
   signalRateLimit: 200,
   drainRetryAfterMs: 1000,
+  trustProxy: false,
+  corsOrigins: ["*"],
+  // OWASP's scrypt alternative to N=2^17,p=1 with 16 MiB instead of 128 MiB per hash (~200 ms).
+  scryptCost: 16384,
+  scryptParallelism: 5,
+  maxConcurrentHashes: 4,
+  maxQueuedHashes: 64,
+  loginMaxFailures: 5,
+  loginMaxFailuresPerAddress: 20,
+  loginWindowMs: 15 * 60_000,
+  sessionTtlMs: 24 * 3600_000,
+  sessionSweepIntervalMs: 60_000,
+  masterRequestTimeoutMs: 10_000,
+  masterMaxBodyBytes: 16 * 1024,
+  masterMaxInFlight: 32,
+  chatRateLimit: 10,
+  maxPartySize: 8,
 };
 
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
-const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" }> = {
+const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" }> = {
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
@@ -110,6 +154,22 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "turn-credential-ttl": { key: "turnCredentialTtlSeconds", env: "GMNET_TURN_CREDENTIAL_TTL", kind: "number" },
   "signal-rate-limit": { key: "signalRateLimit", env: "GMNET_SIGNAL_RATE_LIMIT", kind: "number" },
   "drain-retry-after": { key: "drainRetryAfterMs", env: "GMNET_DRAIN_RETRY_AFTER_MS", kind: "number" },
+  "trust-proxy": { key: "trustProxy", env: "GMNET_TRUST_PROXY", kind: "boolean" },
+  "cors-origins": { key: "corsOrigins", env: "GMNET_CORS_ORIGINS", kind: "list" },
+  "scrypt-cost": { key: "scryptCost", env: "GMNET_SCRYPT_COST", kind: "number" },
+  "scrypt-parallelism": { key: "scryptParallelism", env: "GMNET_SCRYPT_PARALLELISM", kind: "number" },
+  "max-concurrent-hashes": { key: "maxConcurrentHashes", env: "GMNET_MAX_CONCURRENT_HASHES", kind: "number" },
+  "max-queued-hashes": { key: "maxQueuedHashes", env: "GMNET_MAX_QUEUED_HASHES", kind: "number" },
+  "login-max-failures": { key: "loginMaxFailures", env: "GMNET_LOGIN_MAX_FAILURES", kind: "number" },
+  "login-max-failures-per-address": { key: "loginMaxFailuresPerAddress", env: "GMNET_LOGIN_MAX_FAILURES_PER_ADDRESS", kind: "number" },
+  "login-window": { key: "loginWindowMs", env: "GMNET_LOGIN_WINDOW_MS", kind: "number" },
+  "session-ttl": { key: "sessionTtlMs", env: "GMNET_SESSION_TTL_MS", kind: "number" },
+  "session-sweep-interval": { key: "sessionSweepIntervalMs", env: "GMNET_SESSION_SWEEP_INTERVAL_MS", kind: "number" },
+  "master-request-timeout": { key: "masterRequestTimeoutMs", env: "GMNET_MASTER_REQUEST_TIMEOUT_MS", kind: "number" },
+  "master-max-body": { key: "masterMaxBodyBytes", env: "GMNET_MASTER_MAX_BODY_BYTES", kind: "number" },
+  "master-max-in-flight": { key: "masterMaxInFlight", env: "GMNET_MASTER_MAX_IN_FLIGHT", kind: "number" },
+  "chat-rate-limit": { key: "chatRateLimit", env: "GMNET_CHAT_RATE_LIMIT", kind: "number" },
+  "max-party-size": { key: "maxPartySize", env: "GMNET_MAX_PARTY_SIZE", kind: "number" },
 };
 
 /** `gmnet-server --help`: every flag with its environment variable and default. */
@@ -156,6 +216,11 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(`--${flag} must be a non-negative number, not ${JSON.stringify(raw)}`);
     return value;
   }
+  if (kind === "boolean") {
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    throw new ConfigError(`--${flag} must be true or false, not ${JSON.stringify(raw)}`);
+  }
   if (kind === "list") return raw.split(",").map((item) => item.trim()).filter(Boolean);
   if (kind === "json") {
     try {
@@ -195,6 +260,25 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("turnCredentialTtlSeconds", 1);
   count("signalRateLimit", 0);
   count("drainRetryAfterMs", 0);
+  count("scryptParallelism", 1);
+  count("maxConcurrentHashes", 1);
+  count("maxQueuedHashes", 0);
+  count("loginMaxFailures", 1);
+  count("loginMaxFailuresPerAddress", 1);
+  count("loginWindowMs", 1);
+  count("sessionTtlMs", 1000);
+  count("sessionSweepIntervalMs", 1);
+  count("masterRequestTimeoutMs", 1);
+  count("masterMaxBodyBytes", 64);
+  count("masterMaxInFlight", 1);
+  count("chatRateLimit", 1);
+  count("maxPartySize", 2);
+  // scrypt needs a power of two; below 1024 a hash is too cheap to slow down guessing at all.
+  if (!Number.isInteger(Math.log2(config.scryptCost)) || config.scryptCost < 1024) throw new ConfigError(`scryptCost must be a power of two ≥ 1024, not ${config.scryptCost}`);
+  if (typeof config.trustProxy !== "boolean") throw new ConfigError("trustProxy must be true or false");
+  if (!Array.isArray(config.corsOrigins) || !config.corsOrigins.every((origin) => typeof origin === "string")) {
+    throw new ConfigError("corsOrigins must be a list of origins like https://game.example, or *");
+  }
   if (config.maxFrameSize > config.maxMessageSize) throw new ConfigError("maxFrameSize cannot exceed maxMessageSize");
   // A reading client must always have room for one relayed frame of the largest size (and a
   // datagram, dropped above half the queue, for one too), or it would be cut off for nothing.

@@ -16,6 +16,8 @@ import {
   Ping,
   Pong,
   Priority,
+  VSocketType,
+  VirtualIp,
   encodeFrame,
 } from "@gmnet/engine/protocol";
 import type { WebSocket } from "ws";
@@ -26,6 +28,7 @@ import { createMetrics } from "../src/observability/metrics.js";
 import { Router } from "../src/router.js";
 import type { ServerClock, ServerContext } from "../src/server-context.js";
 import { Directory } from "../src/services/directory.js";
+import type { IdentityStore } from "../src/services/identity-store.js";
 import { Connection } from "../src/session/connection.js";
 import type { Session, SessionCloseCause } from "../src/session/session.js";
 import { metricValue } from "./support/harness.js";
@@ -89,6 +92,7 @@ function setup(overrides: Partial<ServerConfig> = {}) {
   const router = new Router();
   const closes: Array<[Session, SessionCloseCause]> = [];
   const opened: Session[] = [];
+  const moving: Array<[Session, number]> = [];
   const flushes: Connection[] = [];
   const metrics = createMetrics({ defaultMetrics: false });
   const context: ServerContext = {
@@ -99,15 +103,16 @@ function setup(overrides: Partial<ServerConfig> = {}) {
     metrics,
     router,
     directory: new Directory(),
-    store: { identify: () => ({ identityId: 1, virtualIp: 0x0a000001 }), close: () => undefined },
+    store: { identify: () => ({ identityId: 1, virtualIp: 0x0a000001 }), close: () => undefined } as unknown as IdentityStore,
     scheduleFlush: (connection) => flushes.push(connection),
     sessionOpened: (session) => opened.push(session),
     sessionClosed: (session, cause) => closes.push([session, cause]),
+    sessionMoving: (session) => moving.push([session, session.virtualIp]),
   };
   const connection = new Connection(ws as unknown as WebSocket, context);
   const hello = (): void =>
     ws.receive(encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.NORMAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: "unit", secret: "s".repeat(22), token: "" })));
-  return { config, clock, ws, router, closes, opened, flushes, metrics, context, connection, hello };
+  return { config, clock, ws, router, closes, opened, moving, flushes, metrics, context, connection, hello };
 }
 
 describe("Connection", () => {
@@ -220,6 +225,28 @@ describe("Connection", () => {
     const error = ErrorMessage.decode(new FrameDecoder({ maxPayload: 4096 }).push(ws.sent.at(-1)!)[0]!.payload);
     expect(error).toMatchObject({ refChannel: Channel.CONTROL, refType: ControlType.PONG });
     expect(connection.closed).toBe(false);
+  });
+
+  it("moves to another identity's address: services hear first, the directory follows, the client gets VIRTUAL_IP", () => {
+    const { ws, connection, context, moving, hello } = setup({ tickRate: 0 });
+    hello();
+    expect(connection.virtualIp).toBe(0x0a000001);
+    connection.moveTo({ identityId: 7, virtualIp: 0x0a000009 });
+    expect(moving).toEqual([[connection, 0x0a000001]]);
+    expect(connection.identityId).toBe(7);
+    expect(context.directory.lookup("unit", 0x0a000001)).toBeUndefined();
+    expect(context.directory.lookup("unit", 0x0a000009)).toBe(connection);
+    const last = ws.sent.at(-1)!;
+    const [frame] = new FrameDecoder({ maxPayload: 1 << 24 }).push(last);
+    expect([frame!.channel, frame!.type]).toEqual([Channel.VSOCKET, VSocketType.VIRTUAL_IP]);
+    expect(VirtualIp.decode(frame!.payload).ip).toBe(0x0a000009);
+    // Moving back to the device identity; moving to where it already is changes nothing.
+    connection.moveTo(connection.deviceIdentity);
+    expect(connection.virtualIp).toBe(0x0a000001);
+    const sent = ws.sent.length;
+    connection.moveTo(connection.deviceIdentity);
+    expect(ws.sent.length).toBe(sent);
+    expect(moving.length).toBe(2);
   });
 
   it("closes with 4005 when no Hello comes in time", () => {

@@ -69,7 +69,6 @@ describe("connection limits", () => {
     ["a malformed Hello", (client: ProtocolClient) => client.send(Channel.CONTROL, ControlType.HELLO, new Uint8Array([1, 0, 0]))],
     ["a bad app key", (client: ProtocolClient) => hello(client, { appKey: "no spaces allowed" })],
     ["a short secret", (client: ProtocolClient) => hello(client, { secret: "short" })],
-    ["a session token", (client: ProtocolClient) => hello(client, { token: "jwt" })],
   ])("refuses %s with BAD_HELLO and 4501", async (_name, send) => {
     const client = new ProtocolClient(url);
     await client.opened();
@@ -159,6 +158,7 @@ describe("connection limits", () => {
       [500, 1, ProtocolError.UNKNOWN_CHANNEL],
       [Channel.CONTROL, 99, ProtocolError.UNKNOWN_PACKET_TYPE],
       [Channel.SIGNAL, 50, ProtocolError.UNKNOWN_PACKET_TYPE],
+      [Channel.MASTER, 50, ProtocolError.UNKNOWN_PACKET_TYPE],
       [Channel.FIRST_APP + 77, 1, ProtocolError.UNKNOWN_CHANNEL],
       [Channel.CONTROL, ControlType.HELLO, ProtocolError.ALREADY_AUTHENTICATED],
     ];

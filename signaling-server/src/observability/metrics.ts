@@ -16,6 +16,7 @@ export function createMetrics(options: { defaultMetrics: boolean }) {
     drops: counter("gmnet_dropped_frames_total", "Frames dropped instead of sent, by reason", ["reason"]),
     disconnects: counter("gmnet_disconnects_total", "Connections ended, by cause", ["cause"]),
     protocolErrors: counter("gmnet_protocol_errors_total", "ERROR frames sent, by protocol error code", ["code"]),
+    masterRequests: counter("gmnet_master_requests_total", "Master requests answered, by transport, operation and status", ["via", "op", "status"]),
   };
 }
 

@@ -18,6 +18,10 @@ export interface Identity {
 export interface IdentityStore {
   /** The identity owning `secret` in `appKey`, created with a fresh virtual IP the first time. */
   identify(appKey: string, secret: string): Identity;
+  /** The permanent identity (and virtual IP) of a master account, created the first time. */
+  accountIdentity(appKey: string, accountId: number): Identity;
+  /** The database, shared with the master services' tables. */
+  readonly db: Database.Database;
   close(): void;
 }
 
@@ -69,8 +73,9 @@ export function openIdentityStore(options: IdentityStoreOptions): IdentityStore 
     throw new Error("the virtual network has no free address left; configure a larger --virtual-network");
   };
 
-  const identify = db.transaction((appKey: string, secret: string): Identity => {
-    const hash = createHash("sha256").update(secret).digest("hex");
+  const identify = db.transaction((appKey: string, secret: string): Identity => identifyHash(appKey, createHash("sha256").update(secret).digest("hex")));
+
+  const identifyHash = (appKey: string, hash: string): Identity => {
     const now = Date.now();
     const existing = find.get(appKey, hash);
     if (existing) {
@@ -80,10 +85,16 @@ export function openIdentityStore(options: IdentityStoreOptions): IdentityStore 
     const virtualIp = freeAddress();
     const result = insert.run(appKey, hash, virtualIp, now, now);
     return { identityId: Number(result.lastInsertRowid), virtualIp };
-  });
+  };
+
+  // An account's row uses "account:<id>" in place of a hash: never 64 hex digits, so no client
+  // secret can ever hash to it, and the address stays the account's across devices and restarts.
+  const accountIdentity = db.transaction((appKey: string, accountId: number): Identity => identifyHash(appKey, `account:${accountId}`));
 
   return {
     identify: (appKey, secret) => identify.immediate(appKey, secret),
+    accountIdentity: (appKey, accountId) => accountIdentity.immediate(appKey, accountId),
+    db,
     close: () => db.close(),
   };
 }

@@ -22,5 +22,11 @@ export function createVirtualSocketService(context: ServerContext): SessionLifec
       streams.onSessionClose(session, cause);
       datagrams.onSessionClose(session);
     },
+    // A move ends everything bound to the old address, as leaving would; peers see PEER_GONE.
+    onSessionMove(session) {
+      handshakes.onSessionClose(session);
+      streams.onSessionClose(session, "closed");
+      datagrams.onSessionClose(session);
+    },
   };
 }

@@ -17,6 +17,8 @@ import {
   Echo,
   Pong,
   Priority,
+  VSocketType,
+  VirtualIp,
   ProtocolError,
   Welcome,
   encodeFrame,
@@ -24,6 +26,7 @@ import {
 } from "@gmnet/engine/protocol";
 import type { WebSocket } from "ws";
 import type { ServerContext } from "../server-context.js";
+import type { Identity } from "../services/identity-store.js";
 import { OutgoingQueue } from "./outgoing-queue.js";
 import { RateLimiter } from "./rate-limiter.js";
 import type { Session, SessionCloseCause } from "./session.js";
@@ -59,6 +62,8 @@ export class Connection implements Session {
   appKey = "";
   identityId = 0;
   virtualIp = 0;
+  deviceIdentity: Identity = { identityId: 0, virtualIp: 0 };
+  helloToken = "";
   private state: State = "hello";
   private closeCause: SessionCloseCause = "closed";
   /** Label for gmnet_disconnects_total when it says more than closeCause (causes services never see). */
@@ -74,6 +79,8 @@ export class Connection implements Session {
   constructor(
     private readonly ws: WebSocket,
     private readonly context: ServerContext,
+    /** The client's address as the HTTP upgrade saw it (server.ts applies trustProxy). */
+    readonly remoteAddress = "",
   ) {
     const { config, clock } = context;
     this.decoder = new FrameDecoder({ maxPayload: config.maxFrameSize });
@@ -235,7 +242,6 @@ export class Connection implements Session {
       return refuse(ProtocolError.VERSION_MISMATCH, CloseCode.VERSION_MISMATCH, `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     }
     if (!APP_KEY.test(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
-    if (hello.token !== "") return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "session tokens need the master service, which this server does not run yet");
     if (!SECRET.test(hello.secret)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the identity secret must be 22–128 base64url characters (128 bits or more)");
 
     const { store, directory, config, clock } = this.context;
@@ -243,6 +249,9 @@ export class Connection implements Session {
     this.appKey = hello.appKey;
     this.identityId = identity.identityId;
     this.virtualIp = identity.virtualIp;
+    this.deviceIdentity = identity;
+    // Judged by the master service once the session is open (a bad token never refuses the Hello).
+    this.helloToken = hello.token;
     // One live connection per identity: the newest wins, the older one is told why it lost.
     directory.holder(this.appKey, this.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
     directory.add(this);
@@ -265,6 +274,23 @@ export class Connection implements Session {
     );
     this.context.sessionOpened(this);
     this.scheduleHeartbeat();
+  }
+
+  moveTo(identity: Identity): void {
+    if (this.state !== "open") return;
+    const { directory } = this.context;
+    if (identity.virtualIp === this.virtualIp) {
+      this.identityId = identity.identityId;
+      return;
+    }
+    this.context.sessionMoving(this);
+    directory.remove(this);
+    this.identityId = identity.identityId;
+    this.virtualIp = identity.virtualIp;
+    directory.holder(this.appKey, this.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
+    directory.add(this);
+    // High, not Critical: it must stay behind frames already queued for the old address.
+    this.send(Channel.VSOCKET, VSocketType.VIRTUAL_IP, Priority.HIGH, VirtualIp.encode({ ip: this.virtualIp }));
   }
 
   // ------------------------------------------------------------------ heartbeat

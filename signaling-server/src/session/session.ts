@@ -1,3 +1,5 @@
+import type { Identity } from "../services/identity-store.js";
+
 /**
  * What services see of a connected, authenticated client. Sending never throws: on a closed
  * session it does nothing, so services can answer without checking who is still there.
@@ -8,13 +10,27 @@ export interface Session {
   /** Random per connection; also shown to the client in Welcome. */
   readonly id: string;
   readonly appKey: string;
+  /** The identity the connection speaks for now: its own, or a logged-in account's (see moveTo). */
   readonly identityId: number;
   readonly virtualIp: number;
+  /** The identity proven by the Hello's secret; the connection returns to it on logout. */
+  readonly deviceIdentity: Identity;
+  /** The client's network address (for login rate limits): the socket's, or X-Forwarded-For's with trustProxy. */
+  readonly remoteAddress: string;
+  /** The master session token the Hello carried ("" for none). */
+  readonly helloToken: string;
   readonly closed: boolean;
   send(channel: number, type: number, priority: number, payload: Uint8Array): void;
   /** Sends an ERROR frame about the frame (channel, type, refId) that caused it. */
   sendError(code: number, channel: number, type: number, refId: number, message: string): void;
   close(code: number, reason: string): void;
+  /**
+   * Moves the connection to another identity's virtual IP (login, logout): its streams, UDP
+   * bindings, WebRTC pairs and host name end as if it had left, a live session holding that
+   * address is closed with REPLACED, and the client is told with VSOCKET VIRTUAL_IP.
+   * Nothing happens when the address stays the same.
+   */
+  moveTo(identity: Identity): void;
 }
 
 export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "replaced" | "rate-limited" | "protocol-error" | "shutdown";
@@ -23,4 +39,6 @@ export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "repl
 export interface SessionLifecycle {
   onSessionOpen?(session: Session): void;
   onSessionClose?(session: Session, cause: SessionCloseCause): void;
+  /** The session is about to leave its virtual IP for another (Session.moveTo): drop what was bound to the old one. */
+  onSessionMove?(session: Session): void;
 }

@@ -9,7 +9,10 @@ import type { Connection } from "./session/connection.js";
 import type { Session, SessionCloseCause } from "./session/session.js";
 
 export interface ServerClock {
+  /** Monotonic milliseconds, for timers and rates. */
   now(): number;
+  /** Unix time in milliseconds, for what outlives the process (token expiry). Default Date.now. */
+  wallNow?(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
@@ -28,4 +31,6 @@ export interface ServerContext {
   scheduleFlush(connection: Connection): void;
   sessionOpened(session: Session): void;
   sessionClosed(session: Session, cause: SessionCloseCause): void;
+  /** Called by Session.moveTo before the address changes. */
+  sessionMoving(session: Session): void;
 }

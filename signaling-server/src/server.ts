@@ -14,12 +14,14 @@ import { type Logger, createLogger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
 import { Router } from "./router.js";
 import type { ServerClock, ServerContext } from "./server-context.js";
+import { createMasterService } from "./master/master-service.js";
 import { createControlService } from "./services/control.js";
 import { Directory } from "./services/directory.js";
 import { openIdentityStore } from "./services/identity-store.js";
 import { createSignalingService } from "./services/signaling.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 import { createVirtualSocketService } from "./services/virtual-sockets.js";
+import { clientAddress } from "./session/client-address.js";
 import { Connection } from "./session/connection.js";
 import type { SessionLifecycle } from "./session/session.js";
 
@@ -40,6 +42,7 @@ export interface GmnetServer {
 
 const systemClock: ServerClock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
@@ -75,8 +78,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       logger.debug({ session: session.id, cause }, "session closed");
       for (const service of services) service.onSessionClose?.(session, cause);
     },
+    sessionMoving: (session) => {
+      logger.debug({ session: session.id, ip: session.virtualIp }, "session moving to another address");
+      for (const service of services) service.onSessionMove?.(session);
+    },
   };
-  services.push(createControlService(context), createVirtualSocketService(context), createSignalingService(context));
+  const master = createMasterService(context);
+  services.push(createControlService(context), createVirtualSocketService(context), createSignalingService(context), master);
 
   // One tick flushes every connection that queued frames since the last one (seed 003 batching).
   const tick = config.tickRate > 0 ? setInterval(() => {
@@ -115,7 +123,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
           res.end();
         },
       );
-    } else {
+    } else if (!master.handleHttp(req, res)) {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
     }
@@ -144,7 +152,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
         ws.close(CloseCode.ORIGIN_NOT_ALLOWED, "origin not allowed");
         return;
       }
-      const connection = new Connection(ws, context);
+      const connection = new Connection(ws, context, clientAddress(req, config.trustProxy));
       connections.add(connection);
       ws.on("close", () => {
         connections.delete(connection);
@@ -196,6 +204,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
         });
       });
       wss.close();
+      master.close();
       store.close();
       logger.info("gmnet server stopped");
     })();

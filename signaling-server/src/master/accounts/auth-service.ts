@@ -1,0 +1,255 @@
+/**
+ * Accounts and sessions (PROTOCOL.md §16.3): REGISTER, LOGIN, LOGIN_GUEST, LOGOUT, RESUME and
+ * REFRESH, plus the two ways a token arrives outside a request body — HTTP's bearer header
+ * (verifyToken) and HELLO's token field (resumeFromHello).
+ *
+ * Over the WebSocket a successful LOGIN, LOGIN_GUEST or RESUME logs the connection in
+ * (OnlineAccounts moves it to the account's virtual IP, VIRTUAL_IP going out before the
+ * RESPONSE); over HTTP they only issue or check a token.
+ */
+import { randomInt } from "node:crypto";
+import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/engine/protocol";
+import { z } from "zod";
+import type { Session } from "../../session/session.js";
+import type { Caller, Login } from "../caller.js";
+import type { MasterDeps } from "../deps.js";
+import { type AnyOperation, defineOperation } from "../operation.js";
+import { type Body, type Outcome, fail, ok } from "../outcome.js";
+import { type Account, AccountStore } from "./account-store.js";
+import { LoginLimiter } from "./login-limiter.js";
+import { PasswordHasher } from "./passwords.js";
+import { type TokenProblem, TokenStore } from "./token-store.js";
+
+export interface AuthService {
+  /** REGISTER, LOGIN, LOGIN_GUEST, LOGOUT, RESUME, REFRESH. */
+  readonly operations: AnyOperation[];
+  /** Checks a bearer token (HTTP): the login it stands for, or why not. */
+  verifyToken(appKey: string, token: string): { login: Login } | { problem: TokenProblem };
+  /**
+   * Called when a session opens with a non-empty Hello token: logs it in (online.login) and sends
+   * EVENT SESSION {state:"resumed", ...Session}, or EVENT SESSION {state:"rejected", reason}.
+   * Never closes the connection.
+   */
+  resumeFromHello(session: Session): void;
+  close(): void;
+}
+
+export const GUEST_PREFIX = "guest-";
+const GUEST_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+const GUEST_SUFFIX_LENGTH = 8;
+/** Tries at a free guest name (36⁸ names: a clash is already rare). */
+const GUEST_NAME_TRIES = 8;
+
+const username = z
+  .string()
+  .min(3)
+  .max(24)
+  .regex(/^[A-Za-z0-9_.-]*$/, "only letters A–Z a–z, digits and _ . - are allowed");
+const password = z.string().min(8).max(128);
+const credentials = z.strictObject({ username, password });
+const empty = z.strictObject({});
+/** Over HTTP the token comes in the Authorization header instead (GET /api/auth/session). */
+const resumeBody = z.strictObject({ token: z.string().max(256).optional() });
+
+export function createAuthService(deps: MasterDeps): AuthService {
+  const { config, store, clock, logger } = deps.server;
+  const accounts = new AccountStore(store.db);
+  const tokens = new TokenStore({
+    db: store.db,
+    clock,
+    wallNow: deps.wallNow,
+    ttlMs: config.sessionTtlMs,
+    sweepIntervalMs: config.sessionSweepIntervalMs,
+    onSweepError: (error) => logger.error({ err: error }, "session token sweep failed"),
+  });
+  const passwords = new PasswordHasher({
+    cost: config.scryptCost,
+    parallelism: config.scryptParallelism,
+    maxConcurrent: config.maxConcurrentHashes,
+    maxQueued: config.maxQueuedHashes,
+  });
+  const limiter = new LoginLimiter({
+    maxFailures: config.loginMaxFailures,
+    maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+    windowMs: config.loginWindowMs,
+    now: () => clock.now(),
+  });
+
+  /** The Session body of §16.3. */
+  const sessionBody = (appKey: string, login: Login, token: string, expiresAt: number): Body => ({
+    accountId: login.accountId,
+    username: login.username,
+    guest: login.guest,
+    token,
+    expiresInMs: Math.max(0, expiresAt - deps.wallNow()),
+    ip: formatIpv4(store.accountIdentity(appKey, login.accountId).virtualIp),
+  });
+
+  /** Over the WebSocket: logs the requesting connection in (VIRTUAL_IP goes out before the RESPONSE). */
+  const loginConnection = (caller: Caller, login: Login): void => {
+    if (caller.via === "ws" && caller.session !== undefined) deps.online.login(caller.session, login);
+  };
+
+  /** Issues a token for `account` and answers with the Session. */
+  const startSession = (caller: Caller, account: Account): Outcome => {
+    const issued = tokens.issue(caller.appKey, account.id);
+    const login: Login = { accountId: account.id, username: account.username, guest: account.guest, tokenHash: issued.tokenHash };
+    loginConnection(caller, login);
+    return ok(sessionBody(caller.appKey, login, issued.token, issued.expiresAt));
+  };
+
+  /** The login a token stands for, with its expiry. */
+  const checkToken = (appKey: string, token: string): { login: Login; expiresAt: number } | { problem: TokenProblem } => {
+    const checked = tokens.check(appKey, token);
+    if ("problem" in checked) return checked;
+    const account = accounts.findById(checked.accountId);
+    if (account === undefined || account.appKey !== appKey) return { problem: "token_invalid" };
+    return { login: { accountId: account.id, username: account.username, guest: account.guest, tokenHash: checked.tokenHash }, expiresAt: checked.expiresAt };
+  };
+
+  const tokenFailure = (problem: TokenProblem): Outcome =>
+    fail(problem, problem === "token_expired" ? "the session token has expired; log in again" : "the session token is not valid");
+
+  const register = defineOperation({
+    op: MasterOp.REGISTER,
+    needs: "nothing",
+    body: credentials,
+    async run({ caller, body }) {
+      const taken = (): Outcome => fail("username_taken", `the user name ${JSON.stringify(body.username)} is taken`);
+      // Checked first so a taken name costs no hash; the insert checks again (a race with another REGISTER).
+      if (accounts.findByName(caller.appKey, body.username) !== undefined) return taken();
+      const hash = await passwords.hash(body.password);
+      const account = accounts.create(caller.appKey, body.username, hash, deps.wallNow());
+      if (account === undefined) return taken();
+      return ok({ accountId: account.id, username: account.username });
+    },
+  });
+
+  const login = defineOperation({
+    op: MasterOp.LOGIN,
+    needs: "nothing",
+    body: credentials,
+    async run({ caller, body }) {
+      const admission = limiter.begin(`${caller.appKey}\n${body.username.toLowerCase()}`, caller.address);
+      if (admission.locked) {
+        return fail("locked", `too many failed logins; try again in ${Math.ceil(admission.retryAfterMs / 1000)} s`, { retryAfterMs: admission.retryAfterMs });
+      }
+      const { attempt } = admission;
+      let account: Account | undefined;
+      let valid: boolean;
+      try {
+        account = accounts.findByName(caller.appKey, body.username);
+        // An unknown name, or a guest (no password), costs the same hash as a wrong password.
+        valid = account?.passwordHash != null ? await passwords.verify(body.password, account.passwordHash) : await passwords.verifyDummy(body.password);
+      } catch (error) {
+        attempt.cancelled();
+        throw error;
+      }
+      if (!valid || account === undefined) {
+        attempt.failed();
+        return fail("wrong_credentials", "wrong user name or password");
+      }
+      attempt.succeeded();
+      accounts.recordLogin(account.id, deps.wallNow());
+      return startSession(caller, account);
+    },
+  });
+
+  const loginGuest = defineOperation({
+    op: MasterOp.LOGIN_GUEST,
+    needs: "nothing",
+    body: empty,
+    run({ caller }) {
+      for (let i = 0; i < GUEST_NAME_TRIES; i++) {
+        const account = accounts.create(caller.appKey, guestName(), null, deps.wallNow());
+        if (account === undefined) continue;
+        accounts.recordLogin(account.id, deps.wallNow());
+        return startSession(caller, account);
+      }
+      throw new Error(`no free guest name after ${GUEST_NAME_TRIES} tries`);
+    },
+  });
+
+  const logout = defineOperation({
+    op: MasterOp.LOGOUT,
+    needs: "login",
+    body: empty,
+    run({ caller }) {
+      tokens.revoke(caller.login.tokenHash);
+      const session = caller.session;
+      // Over HTTP the transport names a session only if it holds this very token; check anyway.
+      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) {
+        deps.online.logout(session, "logout");
+        // Over the WebSocket the RESPONSE says it; over HTTP the connection hears it here.
+        if (caller.via === "http") deps.sendEvent(session, MasterEvent.SESSION, { state: "ended", reason: "logout" });
+      }
+      return ok({});
+    },
+  });
+
+  const resume = defineOperation({
+    op: MasterOp.RESUME,
+    needs: "nothing",
+    body: resumeBody,
+    run({ caller, body }) {
+      // Over HTTP only the Authorization header carries it: a token in a URL ends up in logs.
+      if (caller.via === "http" && body.token !== undefined) return fail("invalid_body", "token: send it as Authorization: Bearer <token>, not in the URL");
+      const token = caller.via === "http" ? caller.bearerToken : body.token;
+      if (token === undefined) {
+        if (caller.via === "ws") return fail("invalid_body", "token: required");
+        return caller.tokenProblem !== undefined ? tokenFailure(caller.tokenProblem) : fail("not_logged_in", "send the session token as Authorization: Bearer <token>");
+      }
+      const checked = checkToken(caller.appKey, token);
+      if ("problem" in checked) return tokenFailure(checked.problem);
+      loginConnection(caller, checked.login);
+      return ok(sessionBody(caller.appKey, checked.login, token, checked.expiresAt));
+    },
+  });
+
+  const refresh = defineOperation({
+    op: MasterOp.REFRESH,
+    needs: "login",
+    body: empty,
+    run({ caller }) {
+      tokens.revoke(caller.login.tokenHash);
+      const issued = tokens.issue(caller.appKey, caller.login.accountId);
+      const renewed: Login = { ...caller.login, tokenHash: issued.tokenHash };
+      // The connection holding the old token now holds the new one (same account: no move).
+      const session = caller.session;
+      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) deps.online.login(session, renewed);
+      return ok(sessionBody(caller.appKey, renewed, issued.token, issued.expiresAt));
+    },
+  });
+
+  return {
+    operations: [register, login, loginGuest, logout, resume, refresh],
+    verifyToken(appKey, token) {
+      const checked = checkToken(appKey, token);
+      return "problem" in checked ? checked : { login: checked.login };
+    },
+    resumeFromHello(session) {
+      try {
+        const checked = checkToken(session.appKey, session.helloToken);
+        if ("problem" in checked) {
+          deps.sendEvent(session, MasterEvent.SESSION, { state: "rejected", reason: checked.problem });
+          return;
+        }
+        deps.online.login(session, checked.login);
+        deps.sendEvent(session, MasterEvent.SESSION, { state: "resumed", ...sessionBody(session.appKey, checked.login, session.helloToken, checked.expiresAt) });
+      } catch (error) {
+        // A storage fault must not take the connection down; the client stays on its own address.
+        logger.error({ err: error, session: session.id }, "resuming a session from HELLO failed");
+      }
+    },
+    close() {
+      tokens.close();
+    },
+  };
+}
+
+/** `guest-` + 8 random lowercase letters and digits. */
+function guestName(): string {
+  let suffix = "";
+  for (let i = 0; i < GUEST_SUFFIX_LENGTH; i++) suffix += GUEST_ALPHABET[randomInt(GUEST_ALPHABET.length)];
+  return GUEST_PREFIX + suffix;
+}

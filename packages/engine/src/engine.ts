@@ -9,11 +9,13 @@ import { createBufferDataApi } from "./buffer/data-api.js";
 import { createBufferFileApi } from "./buffer/file-api.js";
 import type { GmBuffer } from "./buffer/gm-buffer.js";
 import { createAsyncEventApi } from "./events/api.js";
-import { AsyncEventQueue, ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
+import { AsyncEventQueue, ev_async_save_load, ev_async_social, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
 import { createHttpApi } from "./http/api.js";
+import { createMasterApi } from "./master/api.js";
+import * as masterConstants from "./master/constants.js";
 import { createNetworkApi } from "./network/api.js";
 import * as networkConstants from "./network/constants.js";
-import type { NetworkOptions } from "./network/runtime.js";
+import { type NetworkOptions, NetworkRuntime } from "./network/runtime.js";
 import { type Clock, systemClock } from "./runtime/clock.js";
 import type { EngineContext } from "./runtime/context.js";
 import { HandleTable } from "./runtime/handle-table.js";
@@ -29,7 +31,7 @@ export interface EngineOptions {
   maxDecompressedSize?: number;
   /** What http_* use to reach the network. Default: the platform's fetch (globalThis.fetch, looked up per request). */
   fetch?: typeof fetch;
-  /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_*. */
+  /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_* and master_*. */
   network?: NetworkOptions;
 }
 
@@ -38,8 +40,10 @@ const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
 export const engineConstants = {
   ...pickConstants(bufferConstants, "buffer_"),
   ...pickConstants(networkConstants, "network_"),
+  ...pickConstants(masterConstants, "master_"),
   ev_async_web,
   ev_async_web_networking,
+  ev_async_social,
   ev_async_save_load,
 };
 
@@ -56,6 +60,8 @@ export function createEngine(options: EngineOptions = {}) {
     limits: { maxDecompressedSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE },
     fetch: plainCall(options.fetch),
   };
+  // One signaling connection per engine, shared: master_* logins move the address network_* sockets use.
+  const network = new NetworkRuntime(context, options.network);
   return {
     ...engineConstants,
     ...createAsyncEventApi(context),
@@ -63,7 +69,8 @@ export function createEngine(options: EngineOptions = {}) {
     ...createBufferDataApi(context),
     ...createBufferFileApi(context),
     ...createHttpApi(context),
-    ...createNetworkApi(context, options.network),
+    ...createNetworkApi(context, network),
+    ...createMasterApi(context, network),
   };
 }
 
@@ -77,7 +84,7 @@ function plainCall(injected: typeof fetch | undefined): typeof fetch {
   return injected === undefined ? (input, init) => globalThis.fetch(input, init) : (input, init) => injected(input, init);
 }
 
-/** The GameMaker-named constants of a module (buffer_*, network_*), leaving out gmnet's internal tables and helpers. */
+/** The GameMaker-named constants of a module (buffer_*, network_*, master_*), leaving out gmnet's internal tables and helpers. */
 function pickConstants<T extends object, P extends string>(module: T, prefix: P) {
   const entries = Object.entries(module).filter(([name, value]) => name.startsWith(prefix) && typeof value === "number");
   return Object.fromEntries(entries) as Pick<T, Extract<keyof T, `${P}${string}`>>;

@@ -1,5 +1,6 @@
 /**
- * @gmnet/engine — GameMaker-style functions for browser (and Node) games.
+ * @gmnet/engine — GameMaker-style functions for browser (and Node) games: buffer_*, http_*,
+ * network_* and the master services' master_*.
  *
  * Every function and constant is a named export bound to one default engine, so game code reads
  * like GML: `const b = buffer_create(16, buffer_grow, 1)`. `createEngine()` makes further
@@ -11,10 +12,12 @@ import { type Engine, createEngine } from "./engine.js";
 export * from "./buffer/constants.js";
 export type { BufferValue } from "./buffer/gm-buffer.js";
 export { ErrorCode, GmnetError } from "./errors.js";
-export { ev_async_save_load, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
+export { ev_async_save_load, ev_async_social, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
 export type { AsyncEventHandler, AsyncLoad } from "./events/async-events.js";
 export { createEngine, engineConstants } from "./engine.js";
 export { HttpError, HttpStatus } from "./http/transfer.js";
+export * from "./master/constants.js";
+export type { MasterPresenceFilter, MasterRoomChanges, MasterRoomFilter, MasterRoomOptions } from "./master/api.js";
 export * from "./network/constants.js";
 export { NetworkError } from "./network/errors.js";
 export type { NetworkOptions } from "./network/runtime.js";
@@ -100,6 +103,35 @@ export const {
   network_get_config,
   network_get_stats,
   network_shutdown,
+  master_register,
+  master_login,
+  master_login_guest,
+  master_logout,
+  master_resume,
+  master_refresh,
+  master_room_create,
+  master_room_list,
+  master_room_join,
+  master_room_leave,
+  master_room_update,
+  master_room_get,
+  master_chat_send,
+  master_party_create,
+  master_party_invite,
+  master_party_accept,
+  master_party_decline,
+  master_party_leave,
+  master_presence_list,
+  master_presence_subscribe,
+  master_request,
+  master_set_timeout,
+  master_get_timeout,
+  master_logged_in,
+  master_get_username,
+  master_get_account_id,
+  master_get_token,
+  master_get_room,
+  master_get_party,
 } = defaultEngine;
 
 /**

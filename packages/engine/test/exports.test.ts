@@ -22,6 +22,12 @@ const expectedFunctions = [
   "network_send_packet", "network_send_raw", "network_send_broadcast", "network_send_udp", "network_send_udp_raw",
   "network_destroy", "network_resolve", "network_resolve_async", "network_set_timeout", "network_set_config",
   "network_get_config", "network_get_stats", "network_shutdown",
+  "master_register", "master_login", "master_login_guest", "master_logout", "master_resume", "master_refresh",
+  "master_room_create", "master_room_list", "master_room_join", "master_room_leave", "master_room_update", "master_room_get",
+  "master_chat_send", "master_party_create", "master_party_invite", "master_party_accept", "master_party_decline",
+  "master_party_leave", "master_presence_list", "master_presence_subscribe", "master_request", "master_set_timeout",
+  "master_get_timeout", "master_logged_in", "master_get_username", "master_get_account_id", "master_get_token",
+  "master_get_room", "master_get_party",
 ];
 
 describe("package exports", () => {
@@ -42,7 +48,7 @@ describe("package exports", () => {
   it("installGlobals puts every function and constant on the target", () => {
     const target: Record<string, unknown> = {};
     const names = engine.installGlobals(target);
-    expect(names).toEqual(expect.arrayContaining([...expectedFunctions, "buffer_grow", "buffer_u64", "ev_async_save_load"]));
+    expect(names).toEqual(expect.arrayContaining([...expectedFunctions, "buffer_grow", "buffer_u64", "ev_async_save_load", "ev_async_social", "master_type_response", "master_chat_whisper"]));
     const create = target.buffer_create as typeof engine.buffer_create;
     expect(engine.buffer_exists(create(4, target.buffer_grow as number, 1))).toBe(true);
   });

@@ -1,5 +1,5 @@
 /**
- * GameMaker delivers results of asynchronous work (file saves, http, network traffic) as async
+ * GameMaker delivers results of asynchronous work (file saves, http, network traffic, master services) as async
  * events carrying an `async_load` map. gmnet queues them per engine; a game loop drains the queue
  * once per step with `async_event_dispatch(handler)`, so handlers run at a predictable point of
  * the frame and never in the middle of other game code.
@@ -9,6 +9,8 @@ import type { Clock } from "../runtime/clock.js";
 /** Event subtypes, with GameMaker's values. */
 export const ev_async_web = 62;
 export const ev_async_web_networking = 68;
+/** master_* results and pushed master events (GameMaker's value for its social/online-services events). */
+export const ev_async_social = 70;
 export const ev_async_save_load = 72;
 
 export type AsyncLoad = Readonly<Record<string, unknown>>;

@@ -41,7 +41,7 @@ import {
   network_type_resolve,
 } from "./constants.js";
 import { NetworkError, fault } from "./errors.js";
-import { type NetworkOptions, NetworkRuntime, isIceServerList, parseIceServers } from "./runtime.js";
+import { type NetworkRuntime, isIceServerList, parseIceServers } from "./runtime.js";
 import type { NetSocket } from "./sockets/net-socket.js";
 import { ServerSocket } from "./sockets/server-socket.js";
 import { StreamSocket } from "./sockets/stream-socket.js";
@@ -57,12 +57,13 @@ const MAX_HELD_DATAGRAMS = 256;
 /** Largest message size limit that can be set: GameMaker's own default for created sockets. */
 const MAX_MESSAGE_SIZE_LIMIT = 64 * 1024 * 1024;
 
-export function createNetworkApi(context: EngineContext, options: NetworkOptions = {}) {
-  const net = new NetworkRuntime(context, options);
+/** network_* over `net`, the engine's one network runtime (shared with master_*, see engine.ts). */
+export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
+  const options = net.options;
   const sockets = new HandleTable<NetSocket>();
   let websocketProtocols: string[] = [];
   let heldDatagrams = 0;
-  net.needsNetwork = () => sockets.size > 0;
+  net.addNeed(() => sockets.size > 0);
 
   const socketType = (type: unknown, fn: string): number => {
     const value = requireNumber(type, "type", fn);

@@ -24,6 +24,8 @@ export const NetworkError = {
   SHUTDOWN: "E_NETWORK_SHUTDOWN",
   /** The signaling server could not be reached, or the connection to it was lost. */
   SIGNALING: "E_NETWORK_SIGNALING",
+  /** This engine moved to another virtual IP (a master login, logout or resume): its virtual streams ended. */
+  ADDRESS_CHANGED: "E_NETWORK_ADDRESS_CHANGED",
   /** The server refused a request (a limit such as too many open streams or pending connects). */
   LIMIT: "E_NETWORK_LIMIT",
   /** A WebSocket (ws/wss socket) failed or closed abnormally. */

@@ -1,11 +1,12 @@
 /**
  * The network half of one engine: the signaling connection (opened on first need, reopened with
- * backoff after a loss while sockets still need it), the virtual host, the WebRTC peer links for
- * UDP, the link simulation, engine-wide counters and the settings of network_set_config.
- * network_* functions (api.ts) and the socket classes are built over it.
+ * backoff after a loss while sockets or a master login still need it), the virtual host, the
+ * WebRTC peer links for UDP, the link simulation, engine-wide counters and the settings of
+ * network_set_config. network_* functions (api.ts), the socket classes and the master client
+ * (master/) are built over one shared instance.
  */
 import { ev_async_web_networking } from "../events/async-events.js";
-import { Channel, IceServers, IceServersRequest, SignalRelay, SignalType } from "../protocol/index.js";
+import { Channel, IceServers, IceServersRequest, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
 import type { EngineContext } from "../runtime/context.js";
 import { LinkConditioner } from "./conditioner.js";
 import { network_type_down, network_type_up, network_type_up_failed } from "./constants.js";
@@ -63,9 +64,9 @@ export class NetworkRuntime {
   readonly links: PeerLinks;
   readonly conditioner: LinkConditioner;
   readonly totals = new TrafficStats();
-  /** Set by the socket layer: whether anything still needs the signaling connection. */
-  needsNetwork: () => boolean = () => false;
 
+  private readonly needs: Array<() => boolean> = [];
+  private readonly lossListeners: Array<(problem: NetworkFault) => void> = [];
   private waiting: Waiter[] = [];
   private lastIp = 0;
   private reconnectTimer: unknown;
@@ -77,7 +78,7 @@ export class NetworkRuntime {
 
   constructor(
     private readonly context: EngineContext,
-    private readonly options: NetworkOptions,
+    readonly options: NetworkOptions = {},
   ) {
     const random = options.random ?? Math.random;
     this.settings = {
@@ -122,6 +123,7 @@ export class NetworkRuntime {
     this.signaling.onError = (error) => {
       this.host.onServerError(error);
     };
+    this.signaling.on(Channel.VSOCKET, VSocketType.VIRTUAL_IP, (payload) => this.moved(VirtualIp.decode(payload).ip));
     this.signaling.on(Channel.SIGNAL, SignalType.ICE_SERVERS, (payload) => {
       const { reqId, json } = IceServers.decode(payload);
       const done = this.iceRequests.get(reqId);
@@ -132,6 +134,24 @@ export class NetworkRuntime {
 
   get online(): boolean {
     return this.signaling.state === "open";
+  }
+
+  /**
+   * Adds a reason to keep the signaling connection: after a loss the runtime reconnects (with
+   * backoff) while any of them says yes. Sockets need it; so does a master login, which resumes
+   * with its token in the next HELLO.
+   */
+  addNeed(needs: () => boolean): void {
+    this.needs.push(needs);
+  }
+
+  needsNetwork(): boolean {
+    return this.needs.some((needs) => needs());
+  }
+
+  /** Calls `listener` whenever an open signaling connection ends (lost, or closed by network_shutdown). */
+  onConnectionLost(listener: (problem: NetworkFault) => void): void {
+    this.lossListeners.push(listener);
   }
 
   /** Runs `ready` once connected to the signaling server (now, if already), or `failed` if that fails. */
@@ -148,11 +168,14 @@ export class NetworkRuntime {
 
   /** Closes the signaling connection and every link (engine shutdown, tests). */
   shutdown(): void {
+    const problem = fault(NetworkError.SIGNALING, "the engine's network was shut down");
+    const wasOpen = this.online;
     this.clearReconnect();
     this.links.close();
     this.signaling.close();
-    this.host.signalingLost(fault(NetworkError.SIGNALING, "the engine's network was shut down"));
-    this.failWaiting(fault(NetworkError.SIGNALING, "the engine's network was shut down"));
+    this.host.signalingLost(problem);
+    if (wasOpen) this.connectionLost(problem);
+    this.failWaiting(problem);
   }
 
   private connect(): void {
@@ -197,11 +220,34 @@ export class NetworkRuntime {
     if (wasOpen) {
       this.host.signalingLost(problem);
       this.emit({ type: network_type_down, id: -1, ip: "", port: 0, error: problem.code, message: problem.message });
+      this.connectionLost(problem);
     } else {
       this.emit({ type: network_type_up_failed, id: -1, ip: "", port: 0, error: problem.code, message: problem.message });
     }
     this.failWaiting(problem);
     if (!NO_RECONNECT(code) && this.needsNetwork()) this.scheduleReconnect();
+  }
+
+  /**
+   * VSOCKET VIRTUAL_IP: the server moved this connection to another address (PROTOCOL.md §16.3).
+   * For the game this is a reconnect that got a new address: streams on the old one end with
+   * network_type_disconnect, peer links (keyed by address) close, UDP ports are bound and the
+   * host name claimed again, and network_type_up reports the new ip. Listening servers keep
+   * listening; frames for the old streams that are still on their way are ignored (unknown connIds).
+   */
+  private moved(ip: number): void {
+    const welcome = this.signaling.welcome;
+    if (welcome === undefined || this.signaling.state !== "open" || ip === welcome.virtualIp) return;
+    const from = this.localAddress();
+    this.signaling.welcome = { ...welcome, virtualIp: ip };
+    this.links.close();
+    this.lastIp = ip;
+    this.host.addressChanged(fault(NetworkError.ADDRESS_CHANGED, `this engine moved from ${from} to ${formatIp(ip)} (a master login, logout or resume)`));
+    this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
+  }
+
+  private connectionLost(problem: NetworkFault): void {
+    for (const listener of this.lossListeners) listener(problem);
   }
 
   private failWaiting(problem: NetworkFault): void {

@@ -36,6 +36,8 @@ export interface SignalingClientOptions {
   url: string;
   appKey: string;
   secret: string;
+  /** Master session token sent in HELLO so the server resumes the login (PROTOCOL.md §16.3); "" (the default) for none. */
+  token?: string;
   WebSocket: WebSocketConstructor;
   clock: Clock;
   /** Outgoing batches per second; 0 flushes at the end of the current script task. */
@@ -117,7 +119,7 @@ export class SignalingClient {
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
-      this.sendNow(encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: "" })));
+      this.sendNow(encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" })));
     };
     socket.onmessage = (event: MessageEventLike) => this.receive(event.data);
     socket.onclose = (event: CloseEventLike) => this.ended(event.code, event.reason);

@@ -413,6 +413,30 @@ export class VirtualHost {
 
   /** The connection to the server ended: every stream and pending request ends with it. */
   signalingLost(problem: NetworkFault): void {
+    this.endConnections(problem);
+    for (const reqId of [...this.resolving.keys()]) this.finishResolve(reqId, 0);
+    for (const reqId of [...this.claims.keys()]) this.finishClaim(reqId, false);
+  }
+
+  /**
+   * The server moved this connection to another virtual IP (VSOCKET VIRTUAL_IP: a master login,
+   * logout or resume; PROTOCOL.md §16.3) and dropped everything bound to the old one. The
+   * connection itself stays, so name lookups still get their answers; streams and connects end
+   * as after a lost connection, and bindings and the host name are made again as after a
+   * reconnect. Listeners stay: listening is this engine's own business. Call after the new
+   * address is in place (localIp).
+   */
+  addressChanged(problem: NetworkFault): void {
+    this.endConnections(problem);
+    // A claim the server handled before the move was dropped with the old address; one handled
+    // after it stands. Which of the two is unknown here, so ask again: a repeated claim of a
+    // name this connection holds is answered ok, and only the first answer counts.
+    for (const [reqId, claim] of this.claims) this.signaling.send(Channel.VSOCKET, VSocketType.HOSTNAME_CLAIM, HostnameClaim.encode({ reqId, name: claim.name }));
+    this.signalingOpened();
+  }
+
+  /** Ends what belongs to the connection's address: streams, connects under way, places held for incoming connects. */
+  private endConnections(problem: NetworkFault): void {
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const stream of streams) stream.end(problem);
@@ -422,8 +446,6 @@ export class VirtualHost {
       reservation.listener.abandoned();
       this.incoming.delete(reqId);
     }
-    for (const reqId of [...this.resolving.keys()]) this.finishResolve(reqId, 0);
-    for (const reqId of [...this.claims.keys()]) this.finishClaim(reqId, false);
   }
 }
 

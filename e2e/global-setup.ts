@@ -2,7 +2,7 @@
  * Starts the real signaling server (@gmnet/signaling-server, from its dist build) on a port the
  * OS picks, builds the playground for production (the root vite.config.ts, into a fresh temporary
  * folder) and serves it with `vite preview` on another free port, so parallel runs never collide.
- * The preview server proxies /ws (WebSocket upgrades included), /healthz and /metrics to the
+ * The preview server proxies /ws (WebSocket upgrades included), /healthz, /metrics and /api to the
  * signaling server: pages reach it at their own origin, which is the engine's default signaling
  * URL (ws://<page host>/ws). Returns the teardown that stops both servers and removes the build.
  */
@@ -61,6 +61,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
           "/ws": { target, ws: true },
           "/healthz": { target },
           "/metrics": { target },
+          "/api": { target },
         },
       },
     });

@@ -1,5 +1,5 @@
 // `npm start`: the signaling server (embedded SQLite under ./data) and the playground, behind one
-// URL. Vite serves the playground and proxies the server's endpoints (/ws, /healthz, /metrics),
+// URL. Vite serves the playground and proxies the server's endpoints (/ws, /healthz, /metrics, /api),
 // so a page reaches the server at its own origin. PORT (default 8080) is the server's port.
 import { createServer as createGmnetServer } from "@gmnet/signaling-server";
 import { createServer as createVite } from "vite";
@@ -16,6 +16,7 @@ const vite = await createVite({
       "/ws": { target, ws: true },
       "/healthz": target,
       "/metrics": target,
+      "/api": target,
     },
   },
 });

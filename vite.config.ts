@@ -21,10 +21,18 @@ export default defineConfig({
   build: {
     outDir: fromRoot("./playground/dist"),
     emptyOutDir: true,
+    // Three pages: the script playground, the two-tab demo game, and the buffer inspector.
+    rollupOptions: {
+      input: {
+        playground: fromRoot("./playground/index.html"),
+        demo: fromRoot("./playground/demo.html"),
+        buffers: fromRoot("./playground/buffers.html"),
+      },
+    },
   },
   test: {
     root: fromRoot("."),
-    include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts", "playground/test/**/*.test.ts"],
     // Network tests wait for real WebSocket and WebRTC events; each wait has its own, shorter deadline.
     testTimeout: 20_000,
   },

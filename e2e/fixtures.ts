@@ -4,7 +4,7 @@
  */
 import { type Page, expect, test as base } from "@playwright/test";
 
-/** Waits for playground/src/main.ts to have run (it sets globalThis.gmnet), e.g. after a reload. */
+/** Waits for playground/src/buffers/main.ts to have run (it sets globalThis.gmnet), e.g. after a reload. */
 export async function playgroundReady(page: Page): Promise<void> {
   await page.waitForFunction(() => globalThis.gmnet !== undefined);
 }
@@ -19,7 +19,7 @@ export const test = base.extend<{ playground: Page }>({
     page.on("console", (message) => {
       if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
     });
-    await page.goto("/");
+    await page.goto("/buffers.html");
     await playgroundReady(page);
     await use(page);
     expect(problems, "errors reported by the page").toEqual([]);

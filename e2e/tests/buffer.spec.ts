@@ -13,7 +13,7 @@ const sha1 = (bytes: Uint8Array): string => createHash("sha1").update(bytes).dig
 /** A buffer_string: UTF-8 then a NUL. */
 const cString = (text: string): Buffer => Buffer.concat([Buffer.from(text, "utf8"), Buffer.of(0)]);
 
-/** The numbers playground/src/main.ts writes after the string, little-endian, no padding (alignment 1). */
+/** The numbers playground/src/buffers/main.ts writes after the string, little-endian, no padding (alignment 1). */
 const PAGE_NUMBERS = { u8: 200, s32: -123456789, f32: 3.14159, f64: Math.PI, u64: 9007199254740993n };
 
 function pageNumberBytes(): Buffer {

@@ -54,7 +54,7 @@ async function openPlayground(page: Page): Promise<{ problems: string[] }> {
   page.on("console", (message) => {
     if (message.type() === "error" && !expectedBlock(message)) problems.push(`console.error: ${message.text()}`);
   });
-  await page.goto("/");
+  await page.goto("/buffers.html");
   await playgroundReady(page);
   return { problems };
 }

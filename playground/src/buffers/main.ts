@@ -1,9 +1,8 @@
 /**
  * The playground's buffer page: writes the text field and a few numbers into a grow buffer, then
- * shows the bytes, the values read back, and the digests. Also exposes the engine as
- * `globalThis.gmnet` for the browser end-to-end tests (e2e/) and for poking around in devtools.
+ * shows the bytes, the values read back, and the digests.
  */
-import * as engine from "@gmnet/engine";
+import "../shared/expose-engine.js";
 import {
   type BufferValue,
   GmnetError,
@@ -31,11 +30,6 @@ import {
   buffer_write,
 } from "@gmnet/engine";
 
-declare global {
-  /** The whole @gmnet/engine module, set by the playground page. */
-  var gmnet: typeof engine;
-}
-globalThis.gmnet = engine;
 
 interface Sample {
   /** Short name, used in data-testid="written-<key>" / "read-<key>". */

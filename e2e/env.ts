@@ -1,2 +1,2 @@
-/** The environment variable through which global-setup.ts hands the preview server's URL to the test workers. */
+/** The environment variable through which global-setup.ts hands the server's URL (pages, /ws and /api at one origin) to the test workers. */
 export const BASE_URL_ENV = "GMNET_E2E_BASE_URL";

@@ -2,10 +2,10 @@
  * Browser end-to-end tests of the playground, in Debian's Chromium (scripts/ensure-chromium.sh
  * installs it; Playwright's own browser downloads are never used).
  *
- * global-setup.ts starts the signaling server, builds the playground for production and serves it
- * with `vite preview` on a free port (proxying /ws, /healthz and /metrics to the signaling server);
- * it publishes the URL in GMNET_E2E_BASE_URL, which the workers (started after global setup, with
- * its environment) read below as `baseURL`.
+ * global-setup.ts builds the playground for production and starts the real signaling server on a
+ * free port, serving that build beside /ws, /healthz, /metrics and /api (as `npm start` does); it
+ * publishes the URL in GMNET_E2E_BASE_URL, which the workers (started after global setup, with its
+ * environment) read below as `baseURL`.
  */
 import { defineConfig } from "@playwright/test";
 import { BASE_URL_ENV } from "./env.js";

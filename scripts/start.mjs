@@ -1,35 +1,40 @@
-// `npm start`: the signaling server (embedded SQLite under ./data) and the playground, behind one
-// URL. Vite serves the playground and proxies the server's endpoints (/ws, /healthz, /metrics, /api),
-// so a page reaches the server at its own origin. PORT (default 8080) is the server's port.
-import { createServer as createGmnetServer } from "@gmnet/signaling-server";
-import { createServer as createVite } from "vite";
+// `npm start` (after `npm run build`, which the script runs first): the signaling server alone,
+// serving the built playground (playground/dist) beside its WebSocket (/ws), REST API (/api),
+// /healthz and /metrics, so one URL is all there is. Identities live in embedded SQLite under
+// ./data. PORT (default 8080) picks the port and GMNET_HOST the interface (default 127.0.0.1: this
+// machine only); every other gmnet-server flag (npm start -- --tick-rate 30) and GMNET_* variable
+// works too: see gmnet-server --help.
+import { fileURLToPath } from "node:url";
+import { ConfigError, configFromArgs, createServer } from "@gmnet/signaling-server";
 
-const serverPort = Number(process.env.PORT ?? 8080);
-const gmnet = createGmnetServer({ port: serverPort, host: "127.0.0.1", logLevel: process.env.GMNET_LOG_LEVEL ?? "info" });
-await gmnet.ready;
+const playground = fileURLToPath(new URL("../playground/dist", import.meta.url));
 
-const target = `http://127.0.0.1:${gmnet.address().port}`;
-const vite = await createVite({
-  configFile: new URL("../vite.config.ts", import.meta.url).pathname,
-  server: {
-    proxy: {
-      "/ws": { target, ws: true },
-      "/healthz": target,
-      "/metrics": target,
-      "/api": target,
-    },
-  },
-});
-await vite.listen();
-vite.printUrls();
-console.log(`  ➜  gmnet server: ${target} (WebSocket ${gmnet.address().wsUrl})`);
+let server;
+try {
+  // Defaults of this command, under whatever the environment and the arguments say.
+  const env = { GMNET_HOST: "127.0.0.1", GMNET_STATIC_DIR: playground, ...process.env };
+  server = createServer(configFromArgs(process.argv.slice(2), env));
+  await server.ready;
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`gmnet: cannot start: ${message}`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+}
 
+console.log(`gmnet: playground, WebSocket (/ws) and REST API (/api) at ${server.address().url}`);
+
+// The server drains on the first signal (clients are told to reconnect); a second one exits at once.
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    if (stopping) return;
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
     stopping = true;
-    await Promise.allSettled([vite.close(), gmnet.close()]);
-    process.exit(0);
+    server.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(`gmnet: error while stopping: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
   });
 }

@@ -129,7 +129,7 @@ async function openPeer(browser: Browser, baseURL: string, name: string, options
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`${name}: console.error: ${message.text()}`);
   });
-  await page.goto("/");
+  await page.goto("/buffers.html");
   await playgroundReady(page);
   await page.evaluate(installEventLog);
   return { name, context, page, problems };
@@ -142,7 +142,7 @@ async function openPeer(browser: Browser, baseURL: string, name: string, options
  */
 export const test = base.extend<{ openPeer: (name: string, options?: PeerOptions) => Promise<Peer> }>({
   openPeer: async ({ browser, baseURL }, use) => {
-    if (baseURL === undefined) throw new Error("no baseURL: run the tests with --config e2e/playwright.config.ts, whose global setup starts the servers");
+    if (baseURL === undefined) throw new Error("no baseURL: run the tests with --config e2e/playwright.config.ts, whose global setup starts the server");
     const peers: Peer[] = [];
     await use(async (name, options = {}) => {
       const peer = await openPeer(browser, baseURL, name, options);

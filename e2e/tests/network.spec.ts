@@ -1,7 +1,7 @@
 /**
  * network_* in Chromium between two browser contexts: two "machines" on the virtual network, each
  * with its own identity (sessionStorage) and virtual IP, both talking to the real signaling server
- * that global-setup.ts starts and the preview server proxies at the pages' own /ws.
+ * that global-setup.ts starts, which also serves the pages: /ws is at the pages' own origin.
  *
  * Every wait is for an event, inside the page (async_event_wait through the page's event log,
  * e2e/support/network.ts), with a deadline; nothing sleeps.

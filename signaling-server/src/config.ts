@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { FRAME_HEADER_SIZE } from "@gmnet/engine/protocol";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 
@@ -76,6 +78,11 @@ export interface ServerConfig {
   /** Chat messages one connection may send per 10 seconds. */
   chatRateLimit: number;
   maxPartySize: number;
+  /**
+   * A directory served as static files (GET and HEAD) on every path the server does not own itself
+   * (/ws, /healthz, /metrics, /api): the built playground under `npm start`. None serves nothing.
+   */
+  staticDir: string | undefined;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -124,6 +131,7 @@ export const defaultConfig: ServerConfig = {
   masterMaxInFlight: 32,
   chatRateLimit: 10,
   maxPartySize: 8,
+  staticDir: undefined,
 };
 
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
@@ -170,6 +178,7 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "master-max-in-flight": { key: "masterMaxInFlight", env: "GMNET_MASTER_MAX_IN_FLIGHT", kind: "number" },
   "chat-rate-limit": { key: "chatRateLimit", env: "GMNET_CHAT_RATE_LIMIT", kind: "number" },
   "max-party-size": { key: "maxPartySize", env: "GMNET_MAX_PARTY_SIZE", kind: "number" },
+  "static-dir": { key: "staticDir", env: "GMNET_STATIC_DIR", kind: "string" },
 };
 
 /** `gmnet-server --help`: every flag with its environment variable and default. */
@@ -297,7 +306,21 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     throw new ConfigError("allowedOrigins must be a list of origins like https://game.example");
   }
   validateIceServers(config);
+  validateStaticDir(config.staticDir);
   return config;
+}
+
+/** Checked at startup, so a missing build is a clear error now rather than every page a 404 later. */
+function validateStaticDir(dir: string | undefined): void {
+  if (dir === undefined) return;
+  if (typeof dir !== "string" || dir === "") throw new ConfigError("staticDir must be the path of a directory");
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // Missing, or unreadable on the way: either way there is nothing to serve.
+  }
+  if (!isDirectory) throw new ConfigError(`staticDir ${resolve(dir)} is not a directory (for the playground, build it first: npm run build)`);
 }
 
 function validateIceServers(config: ServerConfig): void {

@@ -24,6 +24,7 @@ import { createVirtualSocketService } from "./services/virtual-sockets.js";
 import { clientAddress } from "./session/client-address.js";
 import { Connection } from "./session/connection.js";
 import type { SessionLifecycle } from "./session/session.js";
+import { createStaticFiles } from "./static-files.js";
 
 export interface ServerOptions extends Partial<ServerConfig> {
   clock?: ServerClock;
@@ -97,9 +98,21 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (req, res) => handleHttp(req, res))
     : createHttpServer((req, res) => handleHttp(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
+  const staticFiles = config.staticDir === undefined ? undefined : createStaticFiles(config.staticDir, logger);
   let draining = false;
 
+  function notFound(res: ServerResponse): void {
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found\n");
+  }
+
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    // close() ends only the keep-alive connections idle at that moment; one whose response was still
+    // being written then (a static file, /metrics, an /api call) goes as soon as it is done, rather
+    // than holding the shutdown until the grace period.
+    res.once("finish", () => {
+      if (draining) http.closeIdleConnections();
+    });
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
       res.writeHead(draining ? 503 : 200, { "content-type": "application/json" });
@@ -123,9 +136,14 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
           res.end();
         },
       );
-    } else if (!master.handleHttp(req, res)) {
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
+    } else if (master.handleHttp(req, res)) {
+      // /api/…: the master's REST API answered.
+    } else if (staticFiles !== undefined && path !== "/ws") {
+      // Last, so the server's own paths always win over a file of the same name; /ws is the
+      // WebSocket's (a plain GET there is a 404, as without static files).
+      staticFiles(req, res, () => notFound(res));
+    } else {
+      notFound(res);
     }
   }
 

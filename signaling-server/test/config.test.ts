@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, configFromArgs, defaultConfig, validateConfig } from "../src/config.js";
+import { ConfigError, configFromArgs, defaultConfig, usage, validateConfig } from "../src/config.js";
+import { createServer } from "../src/index.js";
 
 describe("configFromArgs", () => {
   it("reads flags over environment variables over defaults", () => {
@@ -46,5 +50,43 @@ describe("configFromArgs", () => {
     const iceServers = Array.from({ length: 60 }, (_, i) => ({ urls: `turn:turn-${i}.example.com:3478?transport=udp` }));
     expect(() => validateConfig({ ...defaultConfig, iceServers })).not.toThrow(); // fits without credentials…
     expect(() => configFromArgs(["--ice-servers", JSON.stringify(iceServers), "--turn-secret", "s"], {})).toThrow(/8192/); // …but not with them
+  });
+});
+
+describe("staticDir", () => {
+  /** Runs `check` with a fresh directory holding one file, and removes it afterwards. */
+  const withDir = (check: (dir: string, file: string) => void): void => {
+    const dir = mkdtempSync(join(tmpdir(), "gmnet-config-"));
+    try {
+      const file = join(dir, "index.html");
+      writeFileSync(file, "<!doctype html>");
+      check(dir, file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("serves nothing by default", () => {
+    expect(configFromArgs([], {}).staticDir).toBeUndefined();
+  });
+
+  it("is read from --static-dir over GMNET_STATIC_DIR", () => {
+    withDir((dir) => {
+      expect(configFromArgs([], { GMNET_STATIC_DIR: dir }).staticDir).toBe(dir);
+      expect(configFromArgs([`--static-dir=${dir}`], { GMNET_STATIC_DIR: "/nowhere" }).staticDir).toBe(dir);
+    });
+    expect(usage()).toMatch(/--static-dir\s+GMNET_STATIC_DIR/);
+  });
+
+  it("refuses a directory that does not exist, or a file, at startup", () => {
+    withDir((dir, file) => {
+      const missing = join(dir, "dist");
+      expect(() => configFromArgs(["--static-dir", missing], {})).toThrow(ConfigError);
+      expect(() => configFromArgs(["--static-dir", missing], {})).toThrow(`staticDir ${missing} is not a directory`);
+      expect(() => configFromArgs(["--static-dir", file], {})).toThrow(/is not a directory/);
+      expect(() => configFromArgs(["--static-dir", ""], {})).toThrow(/staticDir must be the path of a directory/);
+      // createServer validates too: the error comes before anything listens or opens a database.
+      expect(() => createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", staticDir: missing })).toThrow(ConfigError);
+    });
   });
 });

@@ -1,0 +1,290 @@
+/**
+ * The script playground (playground/index.html, served from the production build) driven through
+ * its UI: each example is picked in the example list and run with the Run button, and its output
+ * console must show real values — the chat's echoed text, numeric RTTs, the known md5 of a known
+ * string, the room id the server gave back in the room list. A script error must show in the page
+ * with its GmnetError code and line, the async-event log must show async_load maps, and Stop must
+ * give back what a run created. A screenshot of the playground after a run is saved to
+ * e2e/artifacts/screenshots/playground.png and attached to the report.
+ *
+ * Every wait is a condition (expect.poll, toHaveText …); nothing sleeps. Each test opens the page
+ * in a browser context of its own (openPeer), which fails the test on any uncaught page error or
+ * console.error.
+ */
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { Page } from "@playwright/test";
+import { type Peer, type PeerOptions, expect, test } from "../support/network.js";
+
+const SCREENSHOTS = fileURLToPath(new URL("../artifacts/screenshots/", import.meta.url));
+
+/** Examples that talk to the signaling server (guest login, a second engine coming online) on a busy 2-core machine. */
+const NETWORK_TIMEOUT_MS = 20_000;
+
+/** The known digests of "The quick brown fox jumps over the lazy dog". */
+const FOX = {
+  md5: "9e107d9d372bb6826bd81d3542a419d6",
+  sha1: "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+  crc32: "414fa339",
+  base64: "VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZw==",
+};
+
+async function openPlayground(openPeer: (name: string, options?: PeerOptions) => Promise<Peer>, hash = ""): Promise<Page> {
+  const peer = await openPeer("playground");
+  const page = peer.page;
+  await page.goto(`/${hash}`);
+  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
+  await expect(page.getByTestId("run-state")).toHaveText("idle");
+  return page;
+}
+
+/** The texts of the output console's lines (without their time stamps), oldest first. */
+function consoleTexts(page: Page): Promise<string[]> {
+  return page.getByTestId("console-line").evaluateAll((rows) => rows.map((row) => row.querySelector(".text")?.textContent ?? ""));
+}
+
+/** Waits until a console line matches `pattern`, and returns its match. */
+async function waitForLine(page: Page, pattern: RegExp, timeout = 10_000): Promise<RegExpMatchArray> {
+  let found: RegExpMatchArray | undefined;
+  await expect
+    .poll(
+      async () => {
+        for (const text of await consoleTexts(page)) {
+          const match = pattern.exec(text);
+          if (match !== null) {
+            found = match;
+            return true;
+          }
+        }
+        return false;
+      },
+      { message: `a console line matching ${pattern}`, timeout },
+    )
+    .toBe(true);
+  return found!;
+}
+
+/** Every console line matching `pattern` (global), as matches. */
+async function allLines(page: Page, pattern: RegExp): Promise<RegExpMatchArray[]> {
+  return (await consoleTexts(page)).flatMap((text) => {
+    const match = pattern.exec(text);
+    return match === null ? [] : [match];
+  });
+}
+
+async function runExample(page: Page, id: string): Promise<void> {
+  await page.getByTestId("example-select").selectOption(id);
+  await expect(page.getByTestId("example-summary")).not.toBeEmpty();
+  await page.getByTestId("run").click();
+  await expect(page.getByTestId("run-state")).toHaveText("running");
+}
+
+/** Replaces the editor's script with `code` by typing it (select all, then insert). */
+async function typeScript(page: Page, code: string): Promise<void> {
+  const editor = page.getByTestId("editor-content");
+  await editor.click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.press("Delete");
+  await expect(editor).toHaveText("");
+  await page.keyboard.insertText(code);
+  await expect.poll(() => editor.evaluate((node) => (node as HTMLElement).innerText.replace(/\n+$/, ""))).toBe(code);
+}
+
+async function stop(page: Page): Promise<string> {
+  await page.getByTestId("stop").click();
+  await expect(page.getByTestId("run-state")).toHaveText("idle");
+  return (await waitForLine(page, /^■ Stopped after [\d.]+ s.*$/))[0];
+}
+
+test("TCP chat: server and client in one tab exchange packets; the event log shows the async_load maps; Stop frees the port", async ({ openPeer }, testInfo) => {
+  const page = await openPlayground(openPeer);
+  await runExample(page, "tcp-chat");
+
+  await waitForLine(page, /^✓ chat done: 3 messages each way$/);
+  await waitForLine(page, /^\[server\] client joined from (\d+\.\d+\.\d+\.\d+):(\d+) as socket \d+$/);
+  for (const line of ["hello, server!", "how is the weather on 127.0.0.1?", "bye!"]) {
+    expect(await allLines(page, /^\[server\] got: (.*)$/), "the server got every line").toContainEqual(expect.arrayContaining([line]));
+    expect(await allLines(page, /^\[client\] got: (.*)$/), "the client got every echo").toContainEqual(expect.arrayContaining([`echo: ${line.toUpperCase()}`]));
+  }
+
+  // The async-event log shows every async_load map: a data event with its type by name and its buffer by id and size.
+  const dataRow = page.getByTestId("event-row").filter({ has: page.locator('.kv[data-key="type"] .v', { hasText: /^network_type_data$/ }) }).first();
+  await expect(dataRow).toHaveAttribute("data-event-type", "ev_async_web_networking");
+  await expect(dataRow).toHaveAttribute("data-origin", "run");
+  await expect(dataRow.locator('.kv[data-key="buffer"] .v')).toHaveText(/^#\d+ · \d+ B$/);
+  await expect(dataRow.locator('.kv[data-key="size"] .v')).toHaveText(/^\d+$/);
+  await expect(dataRow.locator('.kv[data-key="id"] .v')).toHaveText(/^\d+$/);
+  const connectRow = page.getByTestId("event-row").filter({ has: page.locator('.kv[data-key="type"] .v', { hasText: /^network_type_connect$/ }) }).first();
+  await expect(connectRow.locator('.kv[data-key="ip"] .v')).toHaveText(/^"\d+\.\d+\.\d+\.\d+"$/);
+  await expect(page.getByTestId("event-count")).not.toHaveText("0");
+
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}playground.png`;
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach("playground", { path, contentType: "image/png" });
+
+  // Stop gives back what the run made: the server and the client socket, and with them port 6510.
+  expect(await stop(page)).toContain("closed 2 sockets");
+  const reused = await page.evaluate(() => {
+    const gm = globalThis.gmnet;
+    const server = gm.network_create_server(gm.network_socket_tcp, 6510, 1);
+    gm.network_destroy(server);
+    return server;
+  });
+  expect(reused, "port 6510 is free again after Stop").toBeGreaterThanOrEqual(0);
+});
+
+test("UDP ping: five pongs with numeric RTTs and their average", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  await runExample(page, "udp-ping");
+
+  const done = await waitForLine(page, /^✓ ping done: (\d+)\/(\d+) pongs, average RTT ([\d.]+) ms$/);
+  expect(done.slice(1, 3)).toEqual(["5", "5"]);
+  const pongs = await allLines(page, /^pong #(\d+) ← RTT ([\d.]+) ms \(via (\w+)\)$/);
+  expect(pongs.map((match) => Number(match[1])).sort()).toEqual([1, 2, 3, 4, 5]);
+  const rtts = pongs.map((match) => Number(match[2]));
+  for (const rtt of rtts) expect(rtt).toBeGreaterThanOrEqual(0);
+  for (const match of pongs) expect(match[3], "datagrams to 127.0.0.1 stay in the engine").toBe("local");
+  const average = rtts.reduce((a, b) => a + b, 0) / rtts.length;
+  expect(Number(done[3])).toBeCloseTo(average, 1);
+});
+
+test("broadcast discovery: a server on a second engine answers the tab's broadcast", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  await runExample(page, "broadcast");
+
+  const [, serverIp] = await waitForLine(page, /^\[server\] online at (\d+\.\d+\.\d+\.\d+), listening on port 6512$/, NETWORK_TIMEOUT_MS);
+  const found = await waitForLine(page, /^✓ discovery done: found "Playground arena" at (\d+\.\d+\.\d+\.\d+) \(game port 6510, 1 player\)$/, NETWORK_TIMEOUT_MS);
+  expect(found[1], "the answer came from the second engine").toBe(serverIp);
+  const ownIp = String(await page.evaluate(() => globalThis.gmnet.network_get_config(globalThis.gmnet.network_config_virtual_ip)));
+  expect(ownIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  expect(found[1], "another virtual machine than this tab").not.toBe(ownIp);
+  await waitForLine(page, new RegExp(`^\\[server\\] ${ownIp.replace(/\./g, "\\.")}:\\d+ asks DISCOVER, answering$`));
+  expect(await stop(page)).toContain("shut down 1 extra engine");
+});
+
+test("http_get with progress: status 1 events while the script downloads, then HTTP 200", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  await runExample(page, "http-get");
+
+  const done = await waitForLine(page, /^✓ http_get done: HTTP (\d+), (\d+) characters, (\d+) progress events$/);
+  expect(done[1]).toBe("200");
+  expect(Number(done[2]), "a body bigger than one progress step (64 KiB)").toBeGreaterThan(65_536);
+  const progress = await allLines(page, /^progress: (\d+) of (\d+) bytes/);
+  expect(progress.length, "progress lines").toBeGreaterThanOrEqual(1);
+  expect(Number(done[3])).toBe(progress.length);
+  const sizes = progress.map((match) => Number(match[1]));
+  expect(sizes, "sizeDownloaded grows").toEqual([...sizes].sort((a, b) => a - b));
+  for (const match of progress) expect(Number(match[1])).toBeLessThanOrEqual(Number(match[2]));
+  await waitForLine(page, /^content-type: (text|application)\/javascript/);
+
+  const progressRow = page.getByTestId("event-row").filter({ has: page.locator('.kv[data-key="status"] .v', { hasText: "1 progress" }) }).first();
+  await expect(progressRow).toHaveAttribute("data-event-type", "ev_async_web");
+  await expect(progressRow.locator('.kv[data-key="sizeDownloaded"] .v')).toHaveText(/^\d+$/);
+});
+
+test("buffer hashing and compression: known digests and a zlib round trip; Stop deletes the buffers", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer, "#buffer-hashing");
+  await expect(page.getByTestId("example-select")).toHaveValue("buffer-hashing");
+  await page.getByTestId("run").click();
+
+  const done = await waitForLine(page, /^✓ buffers done: (\d+) → (\d+) → (\d+) bytes, round trip (\w+)$/);
+  expect(done[1]).toBe("4400");
+  expect(Number(done[2]), "compressed smaller").toBeLessThan(4400);
+  expect(done[3]).toBe("4400");
+  expect(done[4]).toBe("identical");
+  expect((await waitForLine(page, /^md5 +(\w+)$/))[1]).toBe(FOX.md5);
+  expect((await waitForLine(page, /^sha1 +(\w+)$/))[1]).toBe(FOX.sha1);
+  expect((await waitForLine(page, /^crc32 +(\w+)$/))[1]).toBe(FOX.crc32);
+  expect((await waitForLine(page, /^base64 (\S+) → back: (.*)$/)).slice(1)).toEqual([FOX.base64, "same text"]);
+
+  expect(await stop(page)).toContain("deleted 5 buffers");
+});
+
+test("login + rooms: a guest login hosts a room and finds it in the room list", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  await runExample(page, "login-rooms");
+
+  const [, username] = await waitForLine(page, /^logged in as (guest-\S+) \(account \d+, guest: true\)$/, NETWORK_TIMEOUT_MS);
+  const created = await waitForLine(page, /^created room #(\d+) "(.+)": 1\/8 players, connect to (\d+\.\d+\.\d+\.\d+):6510$/, NETWORK_TIMEOUT_MS);
+  expect(created[2]).toBe(`${username}'s room`);
+  const done = await waitForLine(page, /^✓ rooms done: room #(\d+) "(.+)" is in the list$/, NETWORK_TIMEOUT_MS);
+  expect(done.slice(1)).toEqual([created[1], created[2]]);
+  // The login moved the tab to its account's address: the room points there.
+  expect(await page.evaluate(() => globalThis.gmnet.network_get_config(globalThis.gmnet.network_config_virtual_ip))).toBe(created[3]);
+
+  expect(await stop(page)).toMatch(/left its room, logged out$/);
+  await expect.poll(() => page.evaluate(() => globalThis.gmnet.master_logged_in())).toBe(false);
+});
+
+test("script errors show in the page with their code and line, and stop the run", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  const banner = page.getByTestId("script-error");
+  await expect(banner).toBeHidden();
+
+  // A GmnetError at the top level: reading a deleted buffer.
+  await typeScript(page, ["const b = buffer_create(8, buffer_fixed, 1);", "buffer_delete(b);", "show_debug_message(buffer_read(b, buffer_u8));"].join("\n"));
+  await page.getByTestId("run").click();
+  await expect(banner).toBeVisible();
+  await expect(page.getByTestId("script-error-code")).toHaveText("E_INVALID_BUFFER");
+  await expect(page.getByTestId("script-error-message")).toContainText("buffer_read");
+  await expect(page.getByTestId("script-error-line")).toHaveText("line 3, in the script's top level");
+  await expect(page.getByTestId("run-state")).toHaveText("stopped by an error");
+  const errorLine = page.locator('[data-testid="console-line"][data-level="error"]').last();
+  await expect(errorLine.locator(".code")).toHaveText("E_INVALID_BUFFER");
+  await expect(errorLine.locator(".text")).toContainText("line 3");
+  await expect(page.locator(".cm-problem-line")).toHaveCount(1);
+
+  // A GmnetError in step(), on the first tick; Ctrl+Enter runs.
+  await typeScript(page, ["let ticks = 0;", "function step() {", "  ticks++;", "  network_create_server(network_socket_tcp, 70000, 1);", "}"].join("\n"));
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(page.getByTestId("script-error-code")).toHaveText("E_INVALID_ARGUMENT");
+  await expect(page.getByTestId("script-error-message")).toContainText("network_create_server");
+  await expect(page.getByTestId("script-error-line")).toHaveText("line 4, in step()");
+  await expect(page.getByTestId("run-state")).toHaveText("stopped by an error");
+
+  // A syntax error is found before anything runs.
+  await typeScript(page, ["show_debug_message('first');", "let total = 1 +;", "show_debug_message(total);"].join("\n"));
+  await page.getByTestId("run").click();
+  await expect(page.getByTestId("script-error-code")).toHaveText("SyntaxError");
+  await expect(page.getByTestId("script-error-message")).toHaveText("Unexpected token ';'");
+  await expect(page.getByTestId("script-error-line")).toHaveText("line 2, while compiling");
+  expect(await allLines(page, /^first$/), "nothing of a script with a syntax error ran").toEqual([]);
+
+  // A good run hides the banner again.
+  await typeScript(page, "show_debug_message('all good', 1 + 1);");
+  await page.getByTestId("run").click();
+  await waitForLine(page, /^all good 2$/);
+  await expect(banner).toBeHidden();
+});
+
+test("runs never leak into each other: a failed run's timers stop and its late events do not reach the next run", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+
+  // Run A starts a request and a timer, then fails at once: the run ends before the answer comes.
+  await typeScript(
+    page,
+    ['setInterval(() => show_debug_message("A still ticking"), 20);', 'const request = http_get("/buffers.html");', 'show_debug_message("A asked", request);', 'throw new Error("A ends here");'].join("\n"),
+  );
+  await page.getByTestId("run").click();
+  await expect(page.getByTestId("script-error-code")).toHaveText("Error");
+  await expect(page.getByTestId("script-error-line")).toHaveText("line 4, in the script's top level");
+  const [, request] = await waitForLine(page, /^A asked (\d+)$/);
+  await waitForLine(page, /^✗ Failed after [\d.]+ s: cleared 1 timer$/);
+
+  // Run B reports every ev_async_web event it is handed.
+  await typeScript(page, ['show_debug_message("B started");', "function async_event(async_load, event_type) {", '  if (event_type === ev_async_web) show_debug_message("B got request", async_load.id);', "}"].join("\n"));
+  await page.getByTestId("run").click();
+  await waitForLine(page, /^B started$/);
+
+  // A's answer arrives and is logged, but as an earlier run's (or while nothing ran), never handed to B.
+  const answer = page
+    .getByTestId("event-row")
+    .filter({ has: page.locator('.kv[data-key="id"] .v', { hasText: new RegExp(`^${request}$`) }) })
+    .filter({ has: page.locator('.kv[data-key="status"] .v', { hasText: "0 done" }) });
+  await expect(answer).toHaveCount(1);
+  await expect(answer).toHaveAttribute("data-origin", /^(stale|idle)$/);
+  expect(await allLines(page, /^B got request/), "B never sees A's request").toEqual([]);
+  expect(await allLines(page, /^A still ticking$/), "A's timer died with A").toEqual([]);
+  await expect(page.getByTestId("run-state")).toHaveText("running");
+});

@@ -1,0 +1,186 @@
+/**
+ * What one run of a script owns — sockets, buffers, request ids, extra engines, timers, a master
+ * login, room or party — and how Stop gives it all back, so runs never leak into each other.
+ *
+ * The script never sees the engine's functions themselves: scope.ts hands it wrappers that record
+ * here what they create, and RunResources.release() undoes it with the unwrapped functions.
+ */
+import type * as EngineNamespace from "@gmnet/engine";
+import type { AsyncLoad, Engine } from "@gmnet/engine";
+import type { TrackedSocket } from "../panel-host.js";
+
+/** The @gmnet/engine module namespace (injected, so nothing here imports the default engine by itself). */
+export type EngineModule = typeof EngineNamespace;
+
+const SOCKET_KINDS: Readonly<Record<number, string>> = { 0: "tcp", 1: "udp", 2: "ws", 3: "wss" };
+
+/** "tcp" | "udp" | "ws" | "wss" for a network_socket_* value. */
+export function socketKind(type: unknown): string {
+  return typeof type === "number" ? (SOCKET_KINDS[type] ?? String(type)) : String(type);
+}
+
+/** What release() gave back, for the console's "stopped" line. */
+export interface Released {
+  readonly sockets: number;
+  readonly buffers: number;
+  readonly engines: number;
+  readonly timers: number;
+  /** "left the room", "logged out" … */
+  readonly master: readonly string[];
+}
+
+type TimerKind = "timeout" | "interval" | "frame";
+
+export class RunResources {
+  private readonly live = new Map<number, TrackedSocket>();
+  /** Accepted sockets (network_type_connect on a server of this run) → their server. */
+  private readonly acceptedBy = new Map<number, number>();
+  private readonly liveBuffers = new Set<number>();
+  /** Every socket id this run ever had, destroyed ones included: their late events are not for the next run. */
+  readonly everSockets = new Set<number>();
+  /** Every request id this run got back (http_*, master_*, *_async …), and the ones release() made. */
+  readonly requests = new Set<number>();
+  private readonly engines: Engine[] = [];
+  private readonly timers = new Map<number, TimerKind>();
+  loggedIn = false;
+  joinedRoom = false;
+  joinedParty = false;
+
+  constructor(private readonly engine: EngineModule) {}
+
+  // ------------------------------------------------------------------ sockets
+
+  /** Sockets the script has and has not destroyed, oldest first (accepted ones included). */
+  sockets(): readonly TrackedSocket[] {
+    return [...this.live.values()];
+  }
+
+  addSocket(socket: TrackedSocket): void {
+    this.live.set(socket.id, socket);
+    this.everSockets.add(socket.id);
+  }
+
+  removeSocket(id: number): void {
+    this.live.delete(id);
+    this.acceptedBy.delete(id);
+    // A server takes its accepted clients with it.
+    for (const [client, server] of [...this.acceptedBy]) {
+      if (server !== id) continue;
+      this.acceptedBy.delete(client);
+      this.live.delete(client);
+    }
+  }
+
+  clearSockets(): void {
+    this.live.clear();
+    this.acceptedBy.clear();
+  }
+
+  /** Follows a server's clients: network_type_connect adds the accepted socket, its disconnect removes it. */
+  observe(load: AsyncLoad, eventType: number): void {
+    const e = this.engine;
+    if (eventType !== e.ev_async_web_networking || typeof load.server !== "number" || typeof load.socket !== "number") return;
+    const server = this.live.get(load.server);
+    if (server === undefined || server.role !== "server") return;
+    if (load.type === e.network_type_connect) {
+      this.addSocket({ id: load.socket, kind: server.kind, role: "socket", port: server.port });
+      this.acceptedBy.set(load.socket, server.id);
+    } else if (load.type === e.network_type_disconnect && this.acceptedBy.has(load.socket)) {
+      this.removeSocket(load.socket);
+    }
+  }
+
+  // ------------------------------------------------------------------ buffers
+
+  /** Buffers the script created that still exist, oldest first. */
+  buffers(): readonly number[] {
+    const existing: number[] = [];
+    for (const id of this.liveBuffers) {
+      if (this.engine.buffer_exists(id)) existing.push(id);
+      else this.liveBuffers.delete(id);
+    }
+    return existing;
+  }
+
+  addBuffer(id: unknown): void {
+    if (typeof id === "number" && id > 0 && this.engine.buffer_exists(id)) this.liveBuffers.add(id);
+  }
+
+  removeBuffer(id: number): void {
+    this.liveBuffers.delete(id);
+  }
+
+  // ------------------------------------------------------------------ the rest
+
+  addRequest(id: unknown): void {
+    if (typeof id === "number" && id > 0) this.requests.add(id);
+  }
+
+  addEngine(engine: Engine): void {
+    this.engines.push(engine);
+  }
+
+  addTimer(id: number, kind: TimerKind): void {
+    this.timers.set(id, kind);
+  }
+
+  removeTimer(id: number): void {
+    this.timers.delete(id);
+  }
+
+  /**
+   * Gives everything back: timers cleared, extra engines shut down, sockets destroyed (servers
+   * last), buffers deleted, and the room, party and login this run made left. Never throws; the
+   * request ids of the master requests it makes join `requests`, so their answers are known as
+   * this run's.
+   */
+  release(): Released {
+    const e = this.engine;
+    const attempt = (action: () => void): void => {
+      try {
+        action();
+      } catch {
+        // Already gone: nothing to give back.
+      }
+    };
+
+    const timers = this.timers.size;
+    for (const [id, kind] of this.timers) {
+      if (kind === "frame") cancelAnimationFrame(id);
+      else if (kind === "interval") clearInterval(id);
+      else clearTimeout(id);
+    }
+    this.timers.clear();
+
+    const engines = this.engines.length;
+    for (const engine of this.engines) attempt(() => engine.network_shutdown());
+    this.engines.length = 0;
+
+    const sockets = this.sockets().filter((socket) => !this.acceptedBy.has(socket.id));
+    for (const socket of [...sockets].sort((a, b) => Number(a.role === "server") - Number(b.role === "server") || b.id - a.id)) {
+      attempt(() => e.network_destroy(socket.id));
+    }
+    this.clearSockets();
+
+    const buffers = this.buffers();
+    for (const id of buffers) attempt(() => e.buffer_delete(id));
+    this.liveBuffers.clear();
+
+    const master: string[] = [];
+    if (this.joinedRoom && e.master_get_room() !== 0) {
+      attempt(() => this.addRequest(e.master_room_leave()));
+      master.push("left its room");
+    }
+    if (this.joinedParty && e.master_get_party() !== 0) {
+      attempt(() => this.addRequest(e.master_party_leave()));
+      master.push("left its party");
+    }
+    if (this.loggedIn && e.master_logged_in()) {
+      attempt(() => this.addRequest(e.master_logout()));
+      master.push("logged out");
+    }
+    this.loggedIn = this.joinedRoom = this.joinedParty = false;
+
+    return { sockets: sockets.length, buffers: buffers.length, engines, timers, master };
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Runs playground scripts. A script is JavaScript whose free identifiers are the engine's
+ * functions and constants (scope.ts). Run compiles it and runs its top level once — the Create
+ * event; then, once per tick (ticker.ts), the runner calls the script's `step()` and drains the
+ * async event queue: every event goes to the event log, to the panels' listeners and to the
+ * script's `async_event(async_load, event_type)`.
+ *
+ * Stop — and a new Run, and a script error — ends the run: its timers are cleared, its extra
+ * engines shut down, its sockets destroyed, its buffers deleted, its room, party and login left,
+ * and late events about any of them are logged as "stale" instead of reaching the next run.
+ * Ticks go on while no script runs, so the log and the panels keep showing what the engine does.
+ *
+ * Nothing here touches the DOM: the page gets lines, problems and events through RunnerOutput.
+ */
+import type { AsyncEventHandler, AsyncLoad } from "@gmnet/engine";
+import type { TrackedSocket } from "../panel-host.js";
+import { type CompiledScript, type ScriptHooks, compileScript, scriptLineOf, thrownByScript } from "./compile.js";
+import { EventNamer, type LoggedEvent, formatDebugMessage } from "./format.js";
+import { type Phase, type Problem, describeProblem, problemPlace } from "./problems.js";
+import { type EngineModule, type Released, RunResources } from "./resources.js";
+import { type ScopeHost, ScriptStoppedError, buildScope } from "./scope.js";
+
+export type RunState = "idle" | "running" | "failed";
+
+/** One line of the output console. */
+export interface ConsoleLine {
+  /** info: show_debug_message; system: the runner's own notes; error: a problem. */
+  readonly level: "info" | "system" | "error";
+  readonly text: string;
+  /** ms since the run started; undefined outside a run. */
+  readonly elapsed: number | undefined;
+  /** The error code of an error line. */
+  readonly code?: string;
+}
+
+/** Where the runner's output goes (the page, or a test). */
+export interface RunnerOutput {
+  print(line: ConsoleLine): void;
+  /** The script failed; `problem` says where and why. Also printed as an error line. */
+  problem(problem: Problem): void;
+  /** A dispatched async event, for the event log. */
+  event(entry: LoggedEvent): void;
+  state(state: RunState): void;
+}
+
+class Run implements ScopeHost {
+  active = true;
+  failed = false;
+  hooks: ScriptHooks | undefined;
+  readonly resources: RunResources;
+  readonly startedAt = performance.now();
+
+  constructor(
+    readonly code: string,
+    engine: EngineModule,
+    private readonly runner: ScriptRunner,
+  ) {
+    this.resources = new RunResources(engine);
+  }
+
+  ensureActive(what: string): void {
+    if (!this.active) throw new ScriptStoppedError(what);
+  }
+
+  print(values: readonly unknown[]): void {
+    this.runner.printFor(this, { level: "info", text: formatDebugMessage(values) });
+  }
+
+  dispatch(handler: AsyncEventHandler): number {
+    return this.runner.dispatchFor(this, handler);
+  }
+
+  callbackFailed(error: unknown, phase: Phase): void {
+    this.runner.failFor(this, error, phase);
+  }
+}
+
+export class ScriptRunner {
+  private run: Run | undefined;
+  private lastState: RunState = "idle";
+  /** Sockets and request ids of runs that ended: their late events are not the current run's. */
+  private readonly retiredSockets = new Set<number>();
+  private readonly retiredRequests = new Set<number>();
+  private readonly tickListeners = new Set<(now: number) => void>();
+  private readonly eventListeners = new Set<(asyncLoad: AsyncLoad, eventType: number) => void>();
+  private readonly namer: EventNamer;
+
+  constructor(
+    private readonly engine: EngineModule,
+    private readonly output: RunnerOutput,
+  ) {
+    this.namer = new EventNamer(engine as unknown as Record<string, unknown>);
+  }
+
+  get state(): RunState {
+    return this.run !== undefined ? "running" : this.lastState;
+  }
+
+  /** Stops the current run, then compiles and starts `code`. False if it failed before its first tick. */
+  start(code: string): boolean {
+    this.stop();
+    // Whatever is still queued happened before this run: log it, but do not hand it to the new script.
+    this.dispatch(undefined);
+    const run = new Run(code, this.engine, this);
+    this.run = run;
+    const scope = buildScope(this.engine, run);
+    this.setState("running");
+    this.printFor(run, { level: "system", text: "▶ Run" });
+    let script: CompiledScript | undefined;
+    try {
+      script = compileScript(code, scope.names);
+    } catch (error) {
+      this.fail(run, error, "compile");
+    }
+    if (script !== undefined) {
+      try {
+        run.hooks = script(...scope.values);
+      } catch (error) {
+        this.fail(run, error, "create");
+      }
+    }
+    if (run.failed) {
+      this.finish(run);
+      return false;
+    }
+    const { step, async_event } = run.hooks ?? {};
+    const note =
+      step && async_event
+        ? "running: step() every tick, async_event() for every async event"
+        : step
+          ? "running: step() every tick"
+          : async_event
+            ? "running: async_event() for every async event"
+            : "running: no step() or async_event(); what the script made stays until Stop";
+    this.printFor(run, { level: "system", text: note });
+    return true;
+  }
+
+  /** Ends the current run and gives back everything it created. */
+  stop(): void {
+    if (this.run !== undefined) this.finish(this.run);
+  }
+
+  /** One playground tick: the script's step(), then the async events, then the panels' tick listeners. */
+  tick(now: number): void {
+    const run = this.run;
+    const step = run?.hooks?.step;
+    if (run !== undefined && run.active && step !== undefined) {
+      try {
+        step();
+      } catch (error) {
+        this.fail(run, error, "step");
+      }
+    }
+    this.dispatch(undefined);
+    if (run?.failed) this.finish(run);
+    for (const listener of this.tickListeners) {
+      try {
+        listener(now);
+      } catch (error) {
+        this.showError(error);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ PanelHost
+
+  sockets(): readonly TrackedSocket[] {
+    return this.run?.resources.sockets() ?? [];
+  }
+
+  buffers(): readonly number[] {
+    return this.run?.resources.buffers() ?? [];
+  }
+
+  onTick(listener: (now: number) => void): () => void {
+    const own = (now: number): void => listener(now);
+    this.tickListeners.add(own);
+    return () => this.tickListeners.delete(own);
+  }
+
+  onAsyncEvent(listener: (asyncLoad: AsyncLoad, eventType: number) => void): () => void {
+    const own = (asyncLoad: AsyncLoad, eventType: number): void => listener(asyncLoad, eventType);
+    this.eventListeners.add(own);
+    return () => this.eventListeners.delete(own);
+  }
+
+  /** Shows an error that is not the script's (a panel's, the page's) as an error line. */
+  showError(error: unknown): void {
+    if (error instanceof ScriptStoppedError) return;
+    const problem = describeProblem(error, "page", undefined);
+    this.output.print({ level: "error", code: problem.code, text: problem.message, elapsed: this.elapsed() });
+  }
+
+  /**
+   * An error that escaped to the window (a promise the script left, an event listener it added):
+   * the script's fails its run; a stopped run's ScriptStoppedError is "ignored" (the page keeps it
+   * out of the browser console too); anything else is shown as the page's.
+   */
+  reportUncaught(error: unknown): "ignored" | "shown" {
+    if (error instanceof ScriptStoppedError) return "ignored";
+    const run = this.run;
+    if (run !== undefined && thrownByScript(error)) {
+      this.fail(run, error, "callback");
+      this.finish(run);
+      return "shown";
+    }
+    this.showError(error);
+    return "shown";
+  }
+
+  // ------------------------------------------------------------------ for Run
+
+  printFor(run: Run, line: Omit<ConsoleLine, "elapsed">): void {
+    this.output.print({ ...line, elapsed: performance.now() - run.startedAt });
+  }
+
+  dispatchFor(run: Run, handler: AsyncEventHandler): number {
+    return run === this.run ? this.dispatch(handler) : 0;
+  }
+
+  failFor(run: Run, error: unknown, phase: Phase): void {
+    this.fail(run, error, phase);
+    if (run.failed) this.finish(run);
+  }
+
+  // ------------------------------------------------------------------ inside
+
+  /** Marks the run failed and shows why; finish() gives its resources back once that is safe (not inside a dispatch). */
+  private fail(run: Run, error: unknown, phase: Phase): void {
+    if (!run.active || error instanceof ScriptStoppedError) return;
+    run.active = false;
+    run.failed = true;
+    const problem = describeProblem(error, phase, scriptLineOf(error, run.code));
+    this.output.problem(problem);
+    this.printFor(run, { level: "error", code: problem.code, text: `${problem.message} (${problemPlace(problem)})` });
+  }
+
+  private finish(run: Run): void {
+    if (this.run !== run) return;
+    this.run = undefined;
+    run.active = false;
+    const released = run.resources.release();
+    for (const id of run.resources.everSockets) this.retiredSockets.add(id);
+    for (const id of run.resources.requests) this.retiredRequests.add(id);
+    const seconds = ((performance.now() - run.startedAt) / 1000).toFixed(1);
+    this.printFor(run, { level: "system", text: `${run.failed ? "✗ Failed" : "■ Stopped"} after ${seconds} s${describeRelease(released)}` });
+    this.setState(run.failed ? "failed" : "idle");
+  }
+
+  private setState(state: RunState): void {
+    this.lastState = state === "running" ? this.lastState : state;
+    this.output.state(state);
+  }
+
+  /** ms since the current run started; undefined while none runs. */
+  elapsed(): number | undefined {
+    return this.run === undefined ? undefined : performance.now() - this.run.startedAt;
+  }
+
+  /** Drains the engine's queue: log, panels, then the script (its own handler, or its async_event). */
+  private dispatch(scriptHandler: AsyncEventHandler | undefined): number {
+    const run = this.run;
+    const e = this.engine;
+    return e.async_event_dispatch((load, eventType) => {
+      const live = run !== undefined && run.active;
+      const stale = this.isStale(load, eventType);
+      const origin = !live ? "idle" : stale ? "stale" : "run";
+      if (origin === "run") run!.resources.observe(load, eventType);
+      try {
+        const fields = this.namer.fields(load, eventType, (buffer) => (e.buffer_exists(buffer) ? e.buffer_get_used_size(buffer) : undefined));
+        this.output.event({ at: performance.now(), eventType, eventName: this.namer.eventName(eventType), fields, origin });
+      } catch (error) {
+        this.showError(error);
+      }
+      for (const listener of this.eventListeners) {
+        try {
+          listener(load, eventType);
+        } catch (error) {
+          this.showError(error);
+        }
+      }
+      if (origin !== "run" || !run!.active) return;
+      const handler = scriptHandler ?? run!.hooks?.async_event;
+      if (handler === undefined) return;
+      try {
+        handler(load, eventType);
+      } catch (error) {
+        this.fail(run!, error, "async_event");
+      }
+    });
+  }
+
+  /** Whether an event is about a socket or request of a run that has ended. */
+  private isStale(load: AsyncLoad, eventType: number): boolean {
+    const e = this.engine;
+    const id = load.id;
+    if (typeof id !== "number" || id < 0) return false;
+    if (eventType === e.ev_async_web_networking) {
+      const isRequest = load.type === e.network_type_resolve || load.type === e.network_type_hostname;
+      return isRequest ? this.retiredRequests.has(id) : this.retiredSockets.has(id);
+    }
+    if (eventType === e.ev_async_social) return load.type === e.master_type_response && this.retiredRequests.has(id);
+    return this.retiredRequests.has(id);
+  }
+}
+
+function describeRelease(released: Released): string {
+  const parts: string[] = [];
+  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+  if (released.sockets > 0) parts.push(`closed ${count(released.sockets, "socket", "sockets")}`);
+  if (released.buffers > 0) parts.push(`deleted ${count(released.buffers, "buffer", "buffers")}`);
+  if (released.engines > 0) parts.push(`shut down ${count(released.engines, "extra engine", "extra engines")}`);
+  if (released.timers > 0) parts.push(`cleared ${count(released.timers, "timer", "timers")}`);
+  parts.push(...released.master);
+  return parts.length === 0 ? "" : `: ${parts.join(", ")}`;
+}

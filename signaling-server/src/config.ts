@@ -65,6 +65,9 @@ export interface ServerConfig {
   loginMaxFailures: number;
   loginMaxFailuresPerAddress: number;
   loginWindowMs: number;
+  /** Accounts (registered or guest) one client address may create within accountCreationWindowMs; more are answered rate_limited. */
+  accountCreationsPerAddress: number;
+  accountCreationWindowMs: number;
   /** Lifetime of a master session token; a refresh issues a new one. */
   sessionTtlMs: number;
   /** How often expired and revoked tokens are deleted. */
@@ -124,6 +127,8 @@ export const defaultConfig: ServerConfig = {
   loginMaxFailures: 5,
   loginMaxFailuresPerAddress: 20,
   loginWindowMs: 15 * 60_000,
+  accountCreationsPerAddress: 100,
+  accountCreationWindowMs: 3600_000,
   sessionTtlMs: 24 * 3600_000,
   sessionSweepIntervalMs: 60_000,
   masterRequestTimeoutMs: 10_000,
@@ -171,6 +176,8 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "login-max-failures": { key: "loginMaxFailures", env: "GMNET_LOGIN_MAX_FAILURES", kind: "number" },
   "login-max-failures-per-address": { key: "loginMaxFailuresPerAddress", env: "GMNET_LOGIN_MAX_FAILURES_PER_ADDRESS", kind: "number" },
   "login-window": { key: "loginWindowMs", env: "GMNET_LOGIN_WINDOW_MS", kind: "number" },
+  "account-creations-per-address": { key: "accountCreationsPerAddress", env: "GMNET_ACCOUNT_CREATIONS_PER_ADDRESS", kind: "number" },
+  "account-creation-window": { key: "accountCreationWindowMs", env: "GMNET_ACCOUNT_CREATION_WINDOW_MS", kind: "number" },
   "session-ttl": { key: "sessionTtlMs", env: "GMNET_SESSION_TTL_MS", kind: "number" },
   "session-sweep-interval": { key: "sessionSweepIntervalMs", env: "GMNET_SESSION_SWEEP_INTERVAL_MS", kind: "number" },
   "master-request-timeout": { key: "masterRequestTimeoutMs", env: "GMNET_MASTER_REQUEST_TIMEOUT_MS", kind: "number" },
@@ -275,6 +282,8 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("loginMaxFailures", 1);
   count("loginMaxFailuresPerAddress", 1);
   count("loginWindowMs", 1);
+  count("accountCreationsPerAddress", 1);
+  count("accountCreationWindowMs", 1);
   count("sessionTtlMs", 1000);
   count("sessionSweepIntervalMs", 1);
   count("masterRequestTimeoutMs", 1);

@@ -361,6 +361,29 @@ describe("login lockout", () => {
   });
 });
 
+describe("account creation per address", () => {
+  it("answers rate_limited once an address has created accountCreationsPerAddress accounts, registered or guest; a taken name does not count", async () => {
+    await withServer({ accountCreationsPerAddress: 3 }, async (own) => {
+      const appKey = uniqueAppKey("auth");
+      const client = await MasterClient.connect(own, { appKey });
+      await register(client, "kate");
+      expect((await client.request(MasterOp.REGISTER, { username: "kate", password: PASSWORD })).body.error).toBe("username_taken");
+      await client.must(MasterOp.LOGIN_GUEST, {});
+      await register(client, "liam");
+      const refused = await client.request(MasterOp.REGISTER, { username: "mona", password: PASSWORD });
+      expect(refused.status).toBe(RATE_LIMITED);
+      expect(refused.body).toMatchObject({ error: "rate_limited", retryAfterMs: expect.any(Number) });
+      // Guests are accounts too, and another connection from the same address shares the quota.
+      const again = await MasterClient.connect(own, { appKey });
+      expect((await again.request(MasterOp.LOGIN_GUEST, {})).body.error).toBe("rate_limited");
+      // Logging in to an existing account is not a creation.
+      await again.must(MasterOp.LOGIN, { username: "kate", password: PASSWORD });
+      client.close();
+      again.close();
+    });
+  });
+});
+
 describe("the password hasher's queue", () => {
   it("answers busy when more hashes wait than maxQueuedHashes", async () => {
     await withServer({ scryptCost: 16384, maxConcurrentHashes: 1, maxQueuedHashes: 0 }, async (own) => {

@@ -16,7 +16,7 @@ import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { type Body, type Outcome, fail, ok } from "../outcome.js";
 import { type Account, AccountStore } from "./account-store.js";
-import { LoginLimiter } from "./login-limiter.js";
+import { LoginLimiter, WindowCounter } from "./login-limiter.js";
 import { PasswordHasher } from "./passwords.js";
 import { type TokenProblem, TokenStore } from "./token-store.js";
 
@@ -68,6 +68,19 @@ export function createAuthService(deps: MasterDeps): AuthService {
     maxConcurrent: config.maxConcurrentHashes,
     maxQueued: config.maxQueuedHashes,
   });
+  // Every account is a row in the database: without a cap per address, a script could fill it.
+  const creations = new WindowCounter(config.accountCreationsPerAddress, config.accountCreationWindowMs, 100_000);
+  /** Counts an account creation for the caller's address, or the rate_limited outcome when its quota is spent. */
+  const admitCreation = (caller: Caller): { undo: () => void } | Outcome => {
+    const now = clock.now();
+    const retryAfterMs = creations.lockedFor(caller.address, now);
+    if (retryAfterMs > 0) {
+      return fail("rate_limited", `too many new accounts from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs });
+    }
+    const window = creations.count(caller.address, now);
+    return { undo: () => creations.uncount(caller.address, window) };
+  };
+
   const limiter = new LoginLimiter({
     maxFailures: config.loginMaxFailures,
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
@@ -118,9 +131,19 @@ export function createAuthService(deps: MasterDeps): AuthService {
       const taken = (): Outcome => fail("username_taken", `the user name ${JSON.stringify(body.username)} is taken`);
       // Checked first so a taken name costs no hash; the insert checks again (a race with another REGISTER).
       if (accounts.findByName(caller.appKey, body.username) !== undefined) return taken();
-      const hash = await passwords.hash(body.password);
-      const account = accounts.create(caller.appKey, body.username, hash, deps.wallNow());
-      if (account === undefined) return taken();
+      const admission = admitCreation(caller);
+      if (!("undo" in admission)) return admission;
+      let account: Account | undefined;
+      try {
+        account = accounts.create(caller.appKey, body.username, await passwords.hash(body.password), deps.wallNow());
+      } catch (error) {
+        admission.undo();
+        throw error;
+      }
+      if (account === undefined) {
+        admission.undo();
+        return taken();
+      }
       return ok({ accountId: account.id, username: account.username });
     },
   });
@@ -160,6 +183,8 @@ export function createAuthService(deps: MasterDeps): AuthService {
     needs: "nothing",
     body: empty,
     run({ caller }) {
+      const admission = admitCreation(caller);
+      if (!("undo" in admission)) return admission;
       for (let i = 0; i < GUEST_NAME_TRIES; i++) {
         const account = accounts.create(caller.appKey, guestName(), null, deps.wallNow());
         if (account === undefined) continue;

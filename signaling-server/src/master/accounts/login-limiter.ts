@@ -38,7 +38,8 @@ interface Window {
 
 const DEFAULT_MAX_ENTRIES = 100_000;
 
-class FailureCounter {
+/** Events per key within a fixed window that opens at the key's first event; also limits account creation per address. */
+export class WindowCounter {
   private readonly windows = new Map<string, Window>();
 
   constructor(
@@ -96,13 +97,13 @@ class FailureCounter {
 }
 
 export class LoginLimiter {
-  private readonly accounts: FailureCounter;
-  private readonly addresses: FailureCounter;
+  private readonly accounts: WindowCounter;
+  private readonly addresses: WindowCounter;
 
   constructor(private readonly options: LoginLimiterOptions) {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.accounts = new FailureCounter(options.maxFailures, options.windowMs, maxEntries);
-    this.addresses = new FailureCounter(options.maxFailuresPerAddress, options.windowMs, maxEntries);
+    this.accounts = new WindowCounter(options.maxFailures, options.windowMs, maxEntries);
+    this.addresses = new WindowCounter(options.maxFailuresPerAddress, options.windowMs, maxEntries);
   }
 
   /** Entries held (for tests). */

@@ -23,6 +23,15 @@ export default defineConfig({
     emptyOutDir: true,
     // Three pages: the script playground, the two-tab demo game, and the buffer inspector.
     rollupOptions: {
+      output: {
+        // The editor and the plots in chunks of their own: they change far less often than the
+        // playground's code, so browsers keep them cached across releases.
+        manualChunks(id) {
+          if (/node_modules\/(@codemirror|@lezer|crelt|style-mod|w3c-keyname)\//.test(id)) return "codemirror";
+          if (id.includes("node_modules/uplot/")) return "uplot";
+          return undefined;
+        },
+      },
       input: {
         playground: fromRoot("./playground/index.html"),
         demo: fromRoot("./playground/demo.html"),

@@ -288,3 +288,14 @@ test("runs never leak into each other: a failed run's timers stop and its late e
   expect(await allLines(page, /^A still ticking$/), "A's timer died with A").toEqual([]);
   await expect(page.getByTestId("run-state")).toHaveText("running");
 });
+
+test("the Docs menu's links reach the reference docs the server serves beside the pages", async ({ openPeer, request }) => {
+  const page = await openPlayground(openPeer);
+  const links = await page.locator('[data-testid^="doc-"]').evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
+  expect(links.length).toBeGreaterThanOrEqual(6);
+  for (const link of links) {
+    const response = await request.get(link);
+    expect(response.status(), link).toBe(200);
+    expect(await response.text(), link).toMatch(/^# /);
+  }
+});

@@ -30,6 +30,8 @@ export function createStaticFiles(dir: string, logger: Logger): StaticFiles {
     etag: true,
     setHeaders: (res, pathname) => {
       res.setHeader("cache-control", pathname.startsWith(HASHED_ASSETS) ? IMMUTABLE : REVALIDATE);
+      // The docs the playground links to: browsers download text/markdown but show plain text.
+      if (pathname.endsWith(".md")) res.setHeader("content-type", "text/plain; charset=utf-8");
     },
   });
   return (req, res, notFound) => {

@@ -32,6 +32,8 @@ beforeEach(async () => {
   await writeFile(join(dir, "assets", "main-3f2a1b.js"), SCRIPT);
   await writeFile(join(dir, "assets", "main-9c8d7e.css"), STYLE);
   await writeFile(join(dir, "favicon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
+  await mkdir(join(dir, "docs"));
+  await writeFile(join(dir, "docs", "NETWORK.md"), "# Network");
   await writeFile(join(dir, ".env"), SECRET);
   await writeFile(join(dir, ".hidden", "notes.txt"), SECRET);
   // Files named like the server's own paths: the server's answers must win.
@@ -187,5 +189,15 @@ describe("the server's own paths keep priority", () => {
     const response = await fetch(url("/ws"));
     expect(response.status).toBe(404);
     expect(await response.text()).toBe("not found\n");
+  });
+});
+
+describe("reference docs", () => {
+  it("serves Markdown as plain text, so a browser shows it instead of downloading it", async () => {
+    const response = await fetch(url("/docs/NETWORK.md"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(response.headers.get("cache-control")).toBe("no-cache");
+    expect(await response.text()).toBe("# Network");
   });
 });

@@ -26,10 +26,11 @@ function pageNumberBytes(): Buffer {
   return bytes;
 }
 
-/** The hex column of the page's `hexdump -C` style dump, checking each line's offset and layout on the way. */
-function hexColumn(dump: string): string {
-  return dump
-    .split("\n")
+/** The hex column of the page's `hexdump -C` style dump, checking each line's offset and layout, and the closing end offset. */
+function hexColumn(dump: string, length: number): string {
+  const lines = dump.split("\n");
+  expect(lines.pop(), "the dump ends with the offset just past the last byte").toBe(length.toString(16).padStart(8, "0"));
+  return lines
     .map((line, index) => {
       const match = /^([0-9a-f]{8}) {2}([0-9a-f ]{23}) {2}([0-9a-f ]{23}) {2}\|.{1,16}\|$/.exec(line);
       if (match === null) throw new Error(`hex dump line ${index} is malformed: ${JSON.stringify(line)}`);
@@ -52,7 +53,7 @@ test("the page writes the text and numbers, and shows their bytes, digests and v
   await expect(page.getByTestId("crc32")).toHaveText(crc32(bytes).toString(16).padStart(8, "0"));
   await expect(page.getByTestId("base64")).toHaveText(bytes.toString("base64"));
   await expect(page.getByTestId("compressed-size")).toHaveText(new RegExp(`^[1-9]\\d* bytes \\(zlib, from ${bytes.length}\\)$`));
-  expect(hexColumn((await page.getByTestId("hex-dump").textContent()) ?? "")).toBe(bytes.toString("hex"));
+  expect(hexColumn((await page.getByTestId("hex-dump").textContent()) ?? "", bytes.length)).toBe(bytes.toString("hex"));
 
   const readBack = {
     string: JSON.stringify(text),

@@ -12,6 +12,7 @@
  */
 import type { Page } from "@playwright/test";
 import { expect, playgroundReady, test } from "../fixtures.js";
+import { typeScript } from "../support/editor.js";
 
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 /** Connecting, a first stats sample a second later and a few more: room for a busy 2-core machine. */
@@ -40,17 +41,6 @@ function simulated(page: Page): Promise<{ latency: unknown; jitter: unknown; los
       loss: gm.network_get_config(gm.network_config_simulate_loss),
     };
   });
-}
-
-/** Replaces the editor's script with `code` (select all, then insert: no auto-indent or bracket closing). */
-async function typeScript(page: Page, code: string): Promise<void> {
-  const editor = page.getByTestId("editor-content");
-  await editor.click();
-  await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.press("Delete");
-  await expect(editor).toHaveText("");
-  await page.keyboard.insertText(code);
-  await expect.poll(() => editor.evaluate((node) => (node as HTMLElement).innerText.replace(/\n+$/, ""))).toBe(code);
 }
 
 test.describe("live panels", () => {

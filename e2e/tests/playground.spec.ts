@@ -15,6 +15,7 @@ import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
 import { type Peer, type PeerOptions, expect, test } from "../support/network.js";
+import { typeScript } from "../support/editor.js";
 
 const SCREENSHOTS = fileURLToPath(new URL("../artifacts/screenshots/", import.meta.url));
 
@@ -77,17 +78,6 @@ async function runExample(page: Page, id: string): Promise<void> {
   await expect(page.getByTestId("example-summary")).not.toBeEmpty();
   await page.getByTestId("run").click();
   await expect(page.getByTestId("run-state")).toHaveText("running");
-}
-
-/** Replaces the editor's script with `code` by typing it (select all, then insert). */
-async function typeScript(page: Page, code: string): Promise<void> {
-  const editor = page.getByTestId("editor-content");
-  await editor.click();
-  await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.press("Delete");
-  await expect(editor).toHaveText("");
-  await page.keyboard.insertText(code);
-  await expect.poll(() => editor.evaluate((node) => (node as HTMLElement).innerText.replace(/\n+$/, ""))).toBe(code);
 }
 
 async function stop(page: Page): Promise<string> {

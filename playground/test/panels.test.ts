@@ -3,7 +3,7 @@
  * `hexdump -C` rows) and stats-series.ts (per-second rates for the stats plots).
  */
 import { describe, expect, it } from "vitest";
-import { BYTES_PER_ROW, DEFAULT_MAX_BYTES, base64ToBytes, formatHexColumn, hexDump } from "../src/playground/panels/hex-format.js";
+import { BYTES_PER_ROW, DEFAULT_MAX_BYTES, base64ToBytes, formatHexColumn, hexDump } from "../src/shared/hex-format.js";
 import { StatsSeries, type StatsCounters, computeRates } from "../src/playground/panels/stats-series.js";
 
 const counters = (values: Partial<StatsCounters>): StatsCounters => ({

@@ -6,12 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { Channel, ControlType, Hello, PROTOCOL_VERSION, VSocketType, VirtualIp, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer, ServerOptions } from "../src/index.js";
-import { startServer } from "./support/harness.js";
+import type { GmnetServer } from "../src/index.js";
+import { FAST_HASHES, startServer, withServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 
-const FAST_HASHES = { scryptCost: 1024, scryptParallelism: 1 } as const;
 const SUCCESS = 1;
 const UNAUTHORIZED = 4;
 const INVALID = 5;
@@ -27,14 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function withServer(options: ServerOptions, run: (server: GmnetServer) => Promise<void>): Promise<void> {
-  const own = await startServer({ ...FAST_HASHES, ...options });
-  try {
-    await run(own);
-  } finally {
-    await own.close();
-  }
-}
 
 /** The next VIRTUAL_IP the client was sent. */
 async function nextVirtualIp(client: MasterClient): Promise<number> {

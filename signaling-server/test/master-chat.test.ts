@@ -8,10 +8,9 @@ import { MasterStatus } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import type { ServerClock } from "../src/server-context.js";
-import { startServer } from "./support/harness.js";
+import { FAST_HASHES, startServer } from "./support/harness.js";
 import { MasterClient, MasterEvent, MasterOp, guests, uniqueAppKey } from "./support/master-client.js";
 
-const options = { port: 0, db: ":memory:", logLevel: "silent", scryptCost: 1024, scryptParallelism: 1 } as const;
 
 /** A real clock whose monotonic time can be pushed forward (the chat limiter's only time source). */
 let skew = 0;
@@ -24,7 +23,7 @@ const clock: ServerClock = {
 
 let server: GmnetServer;
 beforeAll(async () => {
-  server = await startServer({ ...options, chatRateLimit: 3, clock });
+  server = await startServer({ ...FAST_HASHES, chatRateLimit: 3, clock });
 });
 afterAll(() => server.close());
 

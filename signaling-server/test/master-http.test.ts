@@ -6,11 +6,10 @@ import { request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
 import { Channel, VSocketType, VirtualIp, parseIpv4 } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer, ServerOptions } from "../src/index.js";
-import { eventually, startServer } from "./support/harness.js";
+import type { GmnetServer } from "../src/index.js";
+import { FAST_HASHES, eventually, startServer, withServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
 
-const FAST_HASHES = { scryptCost: 1024, scryptParallelism: 1 } as const;
 const PASSWORD = "correct horse";
 
 let server: GmnetServer;
@@ -19,14 +18,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function withServer(options: ServerOptions, run: (server: GmnetServer) => Promise<void>): Promise<void> {
-  const own = await startServer({ ...FAST_HASHES, ...options });
-  try {
-    await run(own);
-  } finally {
-    await own.close();
-  }
-}
 
 interface ApiOptions {
   method?: string;

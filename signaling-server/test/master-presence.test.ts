@@ -6,12 +6,12 @@
 import { MasterStatus } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
-import { startServer } from "./support/harness.js";
+import { FAST_HASHES, startServer } from "./support/harness.js";
 import { MasterClient, MasterEvent, MasterOp, guests, uniqueAppKey } from "./support/master-client.js";
 
 let server: GmnetServer;
 beforeAll(async () => {
-  server = await startServer({ port: 0, db: ":memory:", logLevel: "silent", scryptCost: 1024, scryptParallelism: 1 });
+  server = await startServer({ ...FAST_HASHES });
 });
 afterAll(() => server.close());
 

@@ -3,9 +3,10 @@
  * shows the bytes, the values read back, and the digests.
  */
 import "../shared/expose-engine.js";
+import { describeError } from "../shared/describe-error.js";
+import { hexDump } from "../shared/hex-format.js";
 import {
   type BufferValue,
-  GmnetError,
   buffer_base64_encode,
   buffer_compress,
   buffer_crc32,
@@ -92,7 +93,7 @@ function writeBuffer(text: string): void {
   const used = buffer_get_used_size(buffer);
   const bytes = Uint8Array.from({ length: used }, (_, offset) => Number(buffer_peek(buffer, offset, buffer_u8)));
   ui.bufferInfo.textContent = `buffer ${buffer}: ${used} bytes used of ${buffer_get_size(buffer)}`;
-  ui.dump.textContent = hexDump(bytes);
+  ui.dump.textContent = hexDump(bytes, { maxBytes: bytes.length }).text || "(empty)";
 
   buffer_seek(buffer, buffer_seek_start, 0);
   ui.values.replaceChildren(
@@ -132,33 +133,15 @@ function show(value: BufferValue): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
-/** `hexdump -C` style: offset, 16 bytes in two groups of 8, printable ASCII. */
-function hexDump(bytes: Uint8Array): string {
-  const lines: string[] = [];
-  for (let offset = 0; offset < bytes.length; offset += 16) {
-    const chunk = [...bytes.subarray(offset, offset + 16)];
-    const hex = chunk.map((byte) => byte.toString(16).padStart(2, "0"));
-    const left = hex.slice(0, 8).join(" ");
-    const right = hex.slice(8).join(" ");
-    const ascii = chunk.map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : ".")).join("");
-    lines.push(`${offset.toString(16).padStart(8, "0")}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
-  }
-  return lines.join("\n") || "(empty)";
-}
-
 function inspect(id: number): void {
   const used = buffer_get_used_size(id);
   ui.inspectResult.textContent = `buffer ${id}: size ${buffer_get_size(id)}, used ${used}, md5 ${buffer_md5(id, 0, used)}`;
 }
 
 function showError(error: unknown): void {
-  if (error instanceof GmnetError) {
-    ui.errorCode.textContent = error.code;
-    ui.errorMessage.textContent = error.message.startsWith(`${error.code}: `) ? error.message.slice(error.code.length + 2) : error.message;
-  } else {
-    ui.errorCode.textContent = error instanceof Error ? error.name : "Error";
-    ui.errorMessage.textContent = error instanceof Error ? error.message : String(error);
-  }
+  const { code, message } = describeError(error);
+  ui.errorCode.textContent = code;
+  ui.errorMessage.textContent = message;
   ui.error.hidden = false;
 }
 

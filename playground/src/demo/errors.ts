@@ -5,7 +5,6 @@
  */
 import {
   type AsyncLoad,
-  GmnetError,
   NetworkError,
   master_op_login_guest,
   master_op_room_create,
@@ -13,6 +12,7 @@ import {
   master_op_room_leave,
   master_op_room_list,
 } from "@gmnet/engine";
+import { describeError } from "../shared/describe-error.js";
 import { ProtocolError } from "./protocol.js";
 
 export type Level = "info" | "warn" | "error";
@@ -24,13 +24,11 @@ export interface Message {
   readonly text: string;
 }
 
-/** Anything thrown: GmnetError keeps its stable code; our own protocol errors and the rest get a name. */
+/** Anything thrown: GmnetError and DemoError keep their codes; our own protocol errors and the rest get a name. */
 export function describeThrown(error: unknown, doing: string): Message {
-  if (error instanceof GmnetError) return { level: "error", code: error.code, text: `${doing}: ${stripCode(error.message, error.code)}` };
-  if (error instanceof DemoError) return { level: "error", code: error.code, text: `${doing}: ${error.message}` };
   if (error instanceof ProtocolError) return { level: "error", code: "E_DEMO_PROTOCOL", text: `${doing}: ${error.message}` };
-  if (error instanceof Error) return { level: "error", code: error.name, text: `${doing}: ${error.message}` };
-  return { level: "error", code: "Error", text: `${doing}: ${String(error)}` };
+  const { code, message } = describeError(error);
+  return { level: "error", code, text: `${doing}: ${message}` };
 }
 
 const OPERATIONS: Record<number, string> = {
@@ -68,10 +66,6 @@ export function describeNetworkFault(load: AsyncLoad, what: string, level: Level
   return { level, code, text: `${what}: ${reason}` };
 }
 
-/** GmnetError messages start with their code; the page shows the code separately. */
-function stripCode(message: string, code: string): string {
-  return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
-}
 
 /** A failure of the demo's own making, with a code in the engine's style. */
 export class DemoError extends Error {

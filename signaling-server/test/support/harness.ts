@@ -12,6 +12,19 @@ export async function startServer(options: ServerOptions = {}): Promise<GmnetSer
   return server;
 }
 
+/** Password hashing for tests: the production scrypt cost would make every login take ~50 ms. */
+export const FAST_HASHES = { scryptCost: 1024, scryptParallelism: 1 } as const;
+
+/** Runs `run` against a server of its own (fast hashes plus `options`), closed afterwards. */
+export async function withServer(options: ServerOptions, run: (server: GmnetServer) => Promise<void>): Promise<void> {
+  const own = await startServer({ ...FAST_HASHES, ...options });
+  try {
+    await run(own);
+  } finally {
+    await own.close();
+  }
+}
+
 export async function getJson(server: GmnetServer, path: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(server.address().url + path);
   return { status: response.status, body: await response.json() };

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type TestNetwork, startNetwork } from "../network/support.js";
-import { player, uniqueName } from "./support.js";
+import { FAST_HASHES, player, uniqueName } from "./support.js";
 
 // A limit no other server timer uses, so the clock below can tell the master's timer apart.
 const LIMIT_MS = 987_654;
@@ -38,7 +38,7 @@ afterEach(async () => {
 
 describe("master request time limit", () => {
   it("answers master_status_timeout when the server's handler outlives masterRequestTimeoutMs, and keeps serving", async () => {
-    network = await startNetwork({ masterRequestTimeoutMs: LIMIT_MS, clock: impatientClock, scryptCost: 1024, scryptParallelism: 1 });
+    network = await startNetwork({ masterRequestTimeoutMs: LIMIT_MS, clock: impatientClock, ...FAST_HASHES });
     const p = player(network);
     const registered = await p.ask((gm) => gm.master_register(uniqueName("slow"), "correct horse"));
     expect(registered).toMatchObject({ op: p.gm.master_op_register, status: p.gm.master_status_timeout, succeeded: false, error: "timeout" });

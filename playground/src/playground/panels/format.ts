@@ -2,6 +2,7 @@
  * Small helpers the panels share: number formatting, readable errors, and a throttle for DOM
  * work driven by the playground's tick. Pure apart from `el` and `showErrorIn`, which build DOM.
  */
+import { describeError } from "../../shared/describe-error.js";
 
 /** "0 B", "512 B", "1.5 KiB", "12.0 MiB". */
 export function formatBytes(bytes: number): string {
@@ -35,19 +36,6 @@ export function formatRtt(rtt: number | null | undefined): string {
 /** A number with at most `digits` decimals and no float noise: 7.000000000000001 → "7". */
 export function formatNumber(value: number, digits = 2): string {
   return String(Number(value.toFixed(digits)));
-}
-
-/** An error's code (GmnetError.code, "E_…") and the rest of its message, for a readable display. */
-export function describeError(error: unknown): { code: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string") {
-      const prefix = `${code}: `;
-      return { code, message: error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message };
-    }
-    return { code: error.name, message: error.message };
-  }
-  return { code: "Error", message: String(error) };
 }
 
 /** `document.createElement` with a class, a data-testid and text in one call. */

@@ -22,7 +22,7 @@ import {
 } from "@gmnet/engine";
 import type { MountPanel } from "../panel-host.js";
 import { el, formatBytes, setText, showErrorIn, throttled } from "./format.js";
-import { DEFAULT_MAX_BYTES, base64ToBytes, hexDump } from "./hex-format.js";
+import { DEFAULT_MAX_BYTES, base64ToBytes, hexDump } from "../../shared/hex-format.js";
 import "./panels.css";
 
 const REFRESH_MS = 250;

@@ -2,7 +2,7 @@
  * What the page shows for anything thrown: a code (GmnetError's stable `code`, or the error's
  * name — SyntaxError, TypeError …), a sentence, and where in the script it happened if known.
  */
-import { GmnetError } from "@gmnet/engine";
+import { describeError } from "../../shared/describe-error.js";
 
 /** Where the runner was when the script threw. */
 export type Phase = "compile" | "create" | "step" | "async_event" | "timer" | "callback" | "page";
@@ -28,15 +28,7 @@ const PHASES: Readonly<Record<Phase, string>> = {
 };
 
 export function describeProblem(error: unknown, phase: Phase, line: number | undefined): Problem {
-  if (error instanceof GmnetError) {
-    const prefix = `${error.code}: `;
-    return { code: error.code, message: error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message, phase, line };
-  }
-  if (error instanceof Error) {
-    const own = (error as { code?: unknown }).code;
-    const code = typeof own === "string" && own !== "" ? own : error.name || "Error";
-    return { code, message: error.message || String(error), phase, line };
-  }
+  if (error instanceof Error) return { ...describeError(error), phase, line };
   return { code: "Error", message: `the script threw ${typeof error === "string" ? JSON.stringify(error) : String(error)}`, phase, line };
 }
 

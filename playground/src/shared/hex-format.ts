@@ -1,5 +1,5 @@
 /**
- * `hexdump -C` style formatting for the hex inspector, as pure functions (no DOM, no engine) so
+ * `hexdump -C` style formatting for the hex inspector and the buffer page, as pure functions (no DOM, no engine) so
  * they are cheap to test and to run on every refresh:
  *
  *     00000000  48 65 6c 6c 6f 00 00 00  00 00 00 00 00 00 00 00  |Hello...........|

@@ -1,4 +1,5 @@
 /** The HTTP side: /healthz for load balancers, /metrics for Prometheus, 404 for the rest. */
+import { connect } from "node:net";
 import { Channel, CloseCode, PROTOCOL_VERSION } from "@gmnet/engine/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -31,6 +32,53 @@ describe("/healthz", () => {
     a.close();
     b.close();
     await Promise.all([a.closed(), b.closed()]);
+  });
+});
+
+describe("/healthz while draining", () => {
+  /** Resolves with the error code of a TCP connect to `port` (undefined if it connected). */
+  const connectError = (port: number) =>
+    new Promise<string | undefined>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code));
+    });
+
+  it("answers 503 draining until the last WebSocket client is gone, then stops listening", async () => {
+    const { url, wsUrl, port } = server.address();
+    const client = await ProtocolClient.connect(wsUrl);
+    // A paused client reads neither DRAIN nor the close frame, so the close handshake waits.
+    client.ws.pause();
+    const closing = server.close();
+
+    const response = await fetch(url + "/healthz");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ status: "draining", connections: 1 });
+    expect(client.closeCode).toBeUndefined();
+
+    client.ws.resume();
+    expect(await client.closed()).toBe(CloseCode.SERVER_SHUTDOWN);
+    await closing;
+    expect(await connectError(port)).toBe("ECONNREFUSED");
+  });
+
+  it("stops listening once a client that never answers the close handshake has been cut", async () => {
+    const { url, wsUrl, port } = server.address();
+    const client = await ProtocolClient.connect(wsUrl);
+    client.ws.pause();
+    const closing = server.close();
+    expect((await fetch(url + "/healthz")).status).toBe(503);
+
+    // close() resolves only because the grace period cut the client: it still has not read a byte.
+    await closing;
+    expect(await connectError(port)).toBe("ECONNREFUSED");
+    expect(client.closeCode).toBeUndefined();
+    client.ws.resume();
+    // The close frame did reach it before the cut.
+    expect(await client.closed()).toBe(CloseCode.SERVER_SHUTDOWN);
   });
 });
 

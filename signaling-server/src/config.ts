@@ -14,8 +14,17 @@ export interface ServerConfig {
   /** SQLite file for identities and virtual IPs; ":memory:" keeps nothing. */
   db: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  /** Outgoing batches per second; 0 sends every frame at once. */
+  /**
+   * Outgoing batches per second for every priority. 0 (the default) adds no delay: what one turn
+   * of the event loop queued for a client leaves as one WebSocket message at the end of that turn.
+   */
   tickRate: number;
+  /** Per-priority overrides of tickRate (e.g. Low at 20 Hz for background updates); undefined follows tickRate. */
+  highTickRate: number | undefined;
+  normalTickRate: number | undefined;
+  lowTickRate: number | undefined;
+  /** false sends every frame as its own WebSocket message the moment it is queued (no batching at all). */
+  batching: boolean;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** Virtual IPs are drawn from this CIDR range. */
@@ -24,10 +33,25 @@ export interface ServerConfig {
   maxFrameSize: number;
   /** Largest WebSocket message (one batch of frames). */
   maxMessageSize: number;
-  /** A client whose unsent data passes this is a slow consumer and is disconnected. */
+  /**
+   * Unsent bytes per client (server queue + socket buffer). Above half, datagrams are dropped;
+   * a client that stays above the whole for slowConsumerMs, or passes four times it, is cut off.
+   */
   maxQueuedBytes: number;
-  /** Frames per second a client may send (token bucket, burst = 2 s worth). */
-  rateLimit: number;
+  /** How long a client may stay above maxQueuedBytes before it is a slow consumer. */
+  slowConsumerMs: number;
+  /**
+   * Bytes per second a client may send (token bucket, burst 2 s worth); every WebSocket message
+   * costs its length plus 64, however many frames it batches. Over it, reading from the client
+   * pauses until the bucket refills (TCP backpressure). 0 disables.
+   */
+  rateLimitBytes: number;
+  /** How long a dropped connection's session is kept for a RESUME (PROTOCOL.md §14); 0 disables resume. */
+  resumeWindowMs: number;
+  /** Bytes of one stream's data held for a detached session; past it the stream ends (NOT_RECOVERED). */
+  replayBytesPerStream: number;
+  /** Bytes held for one session's replay (sent, not yet acknowledged, plus queued while detached). */
+  replayBytesPerSession: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   helloTimeoutMs: number;
@@ -93,14 +117,22 @@ export const defaultConfig: ServerConfig = {
   port: 8080,
   db: "./data/gmnet.sqlite",
   logLevel: "info",
-  tickRate: 60,
+  tickRate: 0,
+  highTickRate: undefined,
+  normalTickRate: undefined,
+  lowTickRate: undefined,
+  batching: true,
   tlsCert: undefined,
   tlsKey: undefined,
   virtualNetwork: "10.0.0.0/8",
   maxFrameSize: 256 * 1024,
   maxMessageSize: 1024 * 1024,
   maxQueuedBytes: 4 * 1024 * 1024,
-  rateLimit: 2000,
+  slowConsumerMs: 5000,
+  rateLimitBytes: 16 * 1024 * 1024,
+  resumeWindowMs: 30_000,
+  replayBytesPerStream: 2 * 1024 * 1024,
+  replayBytesPerSession: 8 * 1024 * 1024,
   heartbeatIntervalMs: 15_000,
   heartbeatTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
@@ -146,13 +178,21 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   db: { key: "db", env: "GMNET_DB", kind: "string" },
   "log-level": { key: "logLevel", env: "GMNET_LOG_LEVEL", kind: "string" },
   "tick-rate": { key: "tickRate", env: "GMNET_TICK_RATE", kind: "number" },
+  "high-tick-rate": { key: "highTickRate", env: "GMNET_HIGH_TICK_RATE", kind: "number" },
+  "normal-tick-rate": { key: "normalTickRate", env: "GMNET_NORMAL_TICK_RATE", kind: "number" },
+  "low-tick-rate": { key: "lowTickRate", env: "GMNET_LOW_TICK_RATE", kind: "number" },
+  batching: { key: "batching", env: "GMNET_BATCHING", kind: "boolean" },
   "tls-cert": { key: "tlsCert", env: "GMNET_TLS_CERT", kind: "string" },
   "tls-key": { key: "tlsKey", env: "GMNET_TLS_KEY", kind: "string" },
   "virtual-network": { key: "virtualNetwork", env: "GMNET_VIRTUAL_NETWORK", kind: "string" },
   "max-frame-size": { key: "maxFrameSize", env: "GMNET_MAX_FRAME_SIZE", kind: "number" },
   "max-message-size": { key: "maxMessageSize", env: "GMNET_MAX_MESSAGE_SIZE", kind: "number" },
   "max-queued-bytes": { key: "maxQueuedBytes", env: "GMNET_MAX_QUEUED_BYTES", kind: "number" },
-  "rate-limit": { key: "rateLimit", env: "GMNET_RATE_LIMIT", kind: "number" },
+  "slow-consumer-ms": { key: "slowConsumerMs", env: "GMNET_SLOW_CONSUMER_MS", kind: "number" },
+  "rate-limit-bytes": { key: "rateLimitBytes", env: "GMNET_RATE_LIMIT_BYTES", kind: "number" },
+  "resume-window": { key: "resumeWindowMs", env: "GMNET_RESUME_WINDOW_MS", kind: "number" },
+  "replay-bytes-per-stream": { key: "replayBytesPerStream", env: "GMNET_REPLAY_BYTES_PER_STREAM", kind: "number" },
+  "replay-bytes-per-session": { key: "replayBytesPerSession", env: "GMNET_REPLAY_BYTES_PER_SESSION", kind: "number" },
   "heartbeat-interval": { key: "heartbeatIntervalMs", env: "GMNET_HEARTBEAT_INTERVAL_MS", kind: "number" },
   "heartbeat-timeout": { key: "heartbeatTimeoutMs", env: "GMNET_HEARTBEAT_TIMEOUT_MS", kind: "number" },
   "hello-timeout": { key: "helloTimeoutMs", env: "GMNET_HELLO_TIMEOUT_MS", kind: "number" },
@@ -263,10 +303,20 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError(`port must be 0–65535, not ${config.port}`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError("--tls-cert and --tls-key go together");
   count("tickRate", 0);
+  for (const key of ["highTickRate", "normalTickRate", "lowTickRate"] as const) if (config[key] !== undefined) count(key, 0);
+  if (typeof config.batching !== "boolean") throw new ConfigError("batching must be true or false");
   count("maxFrameSize", MAX_HELLO_BYTES);
   count("maxMessageSize", 1);
   count("maxQueuedBytes", 1);
-  count("rateLimit", 0);
+  count("slowConsumerMs", 1);
+  count("rateLimitBytes", 0);
+  count("resumeWindowMs", 0);
+  count("replayBytesPerStream", 1);
+  count("replayBytesPerSession", 1);
+  // A paused reader must be able to take the largest message in one go once the bucket is full.
+  if (config.rateLimitBytes > 0 && config.rateLimitBytes * 2 < config.maxMessageSize + 64) {
+    throw new ConfigError(`rateLimitBytes (${config.rateLimitBytes}) must allow one largest message (maxMessageSize ${config.maxMessageSize}) per 2 s burst`);
+  }
   count("helloTimeoutMs", 1);
   count("requestTimeoutMs", 1);
   count("maxPendingRequests", 1);

@@ -5,7 +5,8 @@ import type { Metrics } from "./observability/metrics.js";
 import type { Router } from "./router.js";
 import type { Directory } from "./services/directory.js";
 import type { IdentityStore } from "./services/identity-store.js";
-import type { Connection } from "./session/connection.js";
+import type { ClientSession } from "./session/client-session.js";
+import type { FlushScheduler } from "./session/flush-scheduler.js";
 import type { Session, SessionCloseCause } from "./session/session.js";
 
 export interface ServerClock {
@@ -27,10 +28,14 @@ export interface ServerContext {
   readonly router: Router;
   readonly directory: Directory;
   readonly store: IdentityStore;
-  /** Queues `connection` for the next tick's flush. */
-  scheduleFlush(connection: Connection): void;
+  /** When queued frames leave: at the end of the turn, or on a tick (PROTOCOL.md §4). */
+  readonly flushes: FlushScheduler;
+  /** Every session that is open or detached, by id (RESUME names one). */
+  readonly sessions: Map<string, ClientSession>;
   sessionOpened(session: Session): void;
   sessionClosed(session: Session, cause: SessionCloseCause): void;
   /** Called by Session.moveTo before the address changes. */
   sessionMoving(session: Session): void;
+  /** A detached session was resumed on a new connection. */
+  sessionResumed(session: Session): void;
 }

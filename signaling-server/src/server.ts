@@ -8,10 +8,11 @@ import { type IncomingMessage, type ServerResponse, createServer as createHttpSe
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
+import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
 import { type Logger, createLogger } from "./observability/logger.js";
-import { createMetrics } from "./observability/metrics.js";
+import { type Metrics, createMetrics } from "./observability/metrics.js";
 import { Router } from "./router.js";
 import type { ServerClock, ServerContext } from "./server-context.js";
 import { createMasterService } from "./master/master-service.js";
@@ -22,7 +23,9 @@ import { createSignalingService } from "./services/signaling.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 import { createVirtualSocketService } from "./services/virtual-sockets.js";
 import { clientAddress } from "./session/client-address.js";
+import { ClientSession } from "./session/client-session.js";
 import { Connection } from "./session/connection.js";
+import { FlushScheduler } from "./session/flush-scheduler.js";
 import type { SessionLifecycle } from "./session/session.js";
 import { createStaticFiles } from "./static-files.js";
 
@@ -56,8 +59,10 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const store = openIdentityStore({ path: config.db, network: parseVirtualNetwork(config.virtualNetwork), random });
   const services: SessionLifecycle[] = [];
   const connections = new Set<Connection>();
-  const dirty = new Set<Connection>();
+  const sessions = new Map<string, ClientSession>();
+  const flushes = new FlushScheduler(config, clock);
   const startedAt = clock.now();
+  const rememberReplayPeak = registerReplayGauges(metrics, sessions);
 
   const context: ServerContext = {
     config,
@@ -68,31 +73,30 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     router: new Router(),
     directory: new Directory(),
     store,
-    scheduleFlush: (connection) => {
-      dirty.add(connection);
-    },
+    flushes,
+    sessions,
     sessionOpened: (session) => {
       logger.debug({ session: session.id, appKey: session.appKey, ip: session.virtualIp }, "session open");
+      if (session instanceof ClientSession) sessions.set(session.id, session);
       for (const service of services) service.onSessionOpen?.(session);
     },
     sessionClosed: (session, cause) => {
       logger.debug({ session: session.id, cause }, "session closed");
+      sessions.delete(session.id);
+      if (session instanceof ClientSession) rememberReplayPeak(session);
       for (const service of services) service.onSessionClose?.(session, cause);
     },
     sessionMoving: (session) => {
       logger.debug({ session: session.id, ip: session.virtualIp }, "session moving to another address");
       for (const service of services) service.onSessionMove?.(session);
     },
+    sessionResumed: (session) => {
+      logger.debug({ session: session.id }, "session resumed");
+      for (const service of services) service.onSessionResume?.(session);
+    },
   };
   const master = createMasterService(context);
   services.push(createControlService(context), createVirtualSocketService(context), createSignalingService(context), master);
-
-  // One tick flushes every connection that queued frames since the last one (seed 003 batching).
-  const tick = config.tickRate > 0 ? setInterval(() => {
-    for (const connection of dirty) connection.flush();
-    dirty.clear();
-  }, 1000 / config.tickRate) : undefined;
-  tick?.unref();
 
   const http = config.tlsCert && config.tlsKey
     ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (req, res) => handleHttp(req, res))
@@ -174,7 +178,6 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       connections.add(connection);
       ws.on("close", () => {
         connections.delete(connection);
-        dirty.delete(connection);
       });
     });
   });
@@ -203,23 +206,37 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     closing ??= (async () => {
       draining = true;
       await ready.catch(() => undefined);
-      const drain = Drain.encode({ retryAfterMs: config.drainRetryAfterMs });
-      for (const connection of connections) {
-        connection.send(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, drain);
-        connection.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
-      }
-      if (tick) clearInterval(tick);
+      for (const connection of connections) connection.drain(config.drainRetryAfterMs);
+      // Detached sessions have no connection to drain; their streams' peers hear SHUTDOWN.
+      for (const session of [...sessions.values()]) session.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+      flushes.stop();
       await new Promise<void>((resolve) => {
-        // Connections that ignore the close handshake are cut after the grace period.
+        // The listener stays open while WebSocket clients finish the close handshake, so health
+        // probes keep getting 503 "draining" instead of "connection refused"; it closes once every
+        // client is gone, or when the grace period ends.
+        let listening = true;
+        const stopListening = (): void => {
+          if (!listening) return;
+          listening = false;
+          http.close(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+        };
+        // Connections that ignore the close handshake are cut after the grace period, and so are
+        // HTTP requests still running then.
         const grace = setTimeout(() => {
           for (const ws of wss.clients) ws.terminate();
+          stopListening();
           http.closeAllConnections();
         }, 2500);
         grace.unref();
-        http.close(() => {
-          clearTimeout(grace);
-          resolve();
-        });
+        // ws removes a client from wss.clients before listeners added later hear its "close".
+        const whenAllGone = (): void => {
+          if (wss.clients.size === 0) stopListening();
+        };
+        for (const ws of wss.clients) ws.once("close", whenAllGone);
+        whenAllGone();
       });
       wss.close();
       master.close();
@@ -230,4 +247,33 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   }
 
   return { ready, address, close, config };
+}
+
+/** What the server holds for replay (PROTOCOL.md §14), computed when /metrics is read rather than on every frame. */
+function registerReplayGauges(metrics: Metrics, sessions: ReadonlyMap<string, ClientSession>): (ended: ClientSession) => void {
+  let peakOfEnded = 0;
+  const live = (): Iterable<ClientSession> => sessions.values();
+  new Gauge({
+    name: "gmnet_replay_bytes",
+    help: "Bytes held for replay by all sessions (sent and unacknowledged, plus queued while detached)",
+    registers: [metrics.registry],
+    collect() {
+      let total = 0;
+      for (const session of live()) total += session.replayBytes;
+      this.set(total);
+    },
+  });
+  new Gauge({
+    name: "gmnet_replay_peak_session_bytes",
+    help: "The most bytes any one session has held for replay at once since the server started",
+    registers: [metrics.registry],
+    collect() {
+      let peak = peakOfEnded;
+      for (const session of live()) peak = Math.max(peak, session.peakReplayBytes);
+      this.set(peak);
+    },
+  });
+  return (ended) => {
+    peakOfEnded = Math.max(peakOfEnded, ended.peakReplayBytes);
+  };
 }

@@ -16,6 +16,11 @@ export function createMetrics(options: { defaultMetrics: boolean }) {
     drops: counter("gmnet_dropped_frames_total", "Frames dropped instead of sent, by reason", ["reason"]),
     disconnects: counter("gmnet_disconnects_total", "Connections ended, by cause", ["cause"]),
     protocolErrors: counter("gmnet_protocol_errors_total", "ERROR frames sent, by protocol error code", ["code"]),
+    throttled: counter("gmnet_throttled_total", "Times reading from a client paused because it sent more than rateLimitBytes"),
+    sessionsDetached: new Gauge({ name: "gmnet_sessions_detached", help: "Sessions whose connection dropped, waiting for a RESUME", registers: [registry] }),
+    sessionsEnded: counter("gmnet_sessions_ended_total", "Sessions ended, by cause", ["cause"]),
+    resumes: counter("gmnet_resumes_total", "RESUME attempts, by result (resumed, refused)", ["result"]),
+    streamsNotRecovered: counter("gmnet_streams_not_recovered_total", "Streams ended because a detached end passed replayBytesPerStream"),
     masterRequests: counter("gmnet_master_requests_total", "Master requests answered, by transport, operation and status", ["via", "op", "status"]),
   };
 }

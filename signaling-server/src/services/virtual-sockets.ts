@@ -22,6 +22,9 @@ export function createVirtualSocketService(context: ServerContext): SessionLifec
       streams.onSessionClose(session, cause);
       datagrams.onSessionClose(session);
     },
+    onSessionResume(session) {
+      streams.onSessionResume(session);
+    },
     // A move ends everything bound to the old address, as leaving would; peers see PEER_GONE.
     onSessionMove(session) {
       handshakes.onSessionClose(session);

@@ -1,78 +1,74 @@
 /**
- * One client WebSocket, from upgrade to close: frame decoding, the Hello handshake, heartbeat,
- * rate limiting, batching of outgoing frames and the slow-consumer cut-off. Authenticated
- * frames go to the Router; everything a service needs is behind the Session interface.
+ * One client WebSocket, from upgrade to close: frame decoding, the Hello (and Resume) handshake,
+ * heartbeat and flow control by bytes. After the Hello the connection carries a ClientSession —
+ * a new one, or a detached one it resumes (PROTOCOL.md §14) — and hands it every frame; the
+ * session does the sending, batching and replay. Authenticated frames go to the Router.
  */
-import { randomBytes } from "node:crypto";
 import {
+  Ack,
   Channel,
   CloseCode,
   ControlType,
+  Drain,
+  Echo,
   ErrorMessage,
   FrameDecoder,
   FrameError,
   Hello,
   PROTOCOL_VERSION,
   Ping,
-  Echo,
   Pong,
   Priority,
-  VSocketType,
-  VirtualIp,
   ProtocolError,
+  Resume,
+  Resumed,
   Welcome,
   encodeFrame,
   nameOf,
 } from "@gmnet/engine/protocol";
 import type { WebSocket } from "ws";
 import type { ServerContext } from "../server-context.js";
-import type { Identity } from "../services/identity-store.js";
-import { OutgoingQueue } from "./outgoing-queue.js";
+import { ClientSession, type SessionLink } from "./client-session.js";
 import { RateLimiter } from "./rate-limiter.js";
-import type { Session, SessionCloseCause } from "./session.js";
+import type { SessionCloseCause } from "./session.js";
 
 const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 /** Base64url, at least 22 characters = 128 bits. */
 const SECRET = /^[A-Za-z0-9_-]{22,128}$/;
 /** How long a closing connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 2000;
+/** What one WebSocket message costs beyond its bytes, so a flood of tiny messages is limited too. */
+export const MESSAGE_COST_BYTES = 64;
+/** The rate bucket holds this many seconds' worth. */
+const RATE_BURST_SECONDS = 2;
+/** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
+const INTERNAL_ERROR = 1011;
+/** ws reports a connection that ended without a close frame (network loss, a cut) with this code. */
+const ABNORMAL_CLOSURE = 1006;
+
+/** The gmnet_disconnects_total label for a close code, where it says more than "closed". */
+const METRIC_CAUSE_OF_CODE: ReadonlyMap<number, string> = new Map([
+  [CloseCode.REPLACED, "replaced"],
+  [CloseCode.HEARTBEAT_TIMEOUT, "heartbeat"],
+  [CloseCode.RATE_LIMITED, "rate-limited"],
+  [CloseCode.SERVER_SHUTDOWN, "shutdown"],
+  [CloseCode.HELLO_TIMEOUT, "hello-timeout"],
+  [CloseCode.ORIGIN_NOT_ALLOWED, "origin-not-allowed"],
+  [INTERNAL_ERROR, "internal-error"],
+]);
 
 type State = "hello" | "open" | "closed";
 
-/** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
-const INTERNAL_ERROR = 1011;
-
-/** What closing with a code means to the services, and where it says more, to the disconnect metric. */
-interface CloseCause {
-  readonly session: SessionCloseCause;
-  readonly metric?: string;
-}
-const PROTOCOL_ERROR_CAUSE: CloseCause = { session: "protocol-error" };
-const CLOSE_CAUSES: ReadonlyMap<number, CloseCause> = new Map<number, CloseCause>([
-  [CloseCode.REPLACED, { session: "replaced" }],
-  [CloseCode.HEARTBEAT_TIMEOUT, { session: "heartbeat" }],
-  [CloseCode.RATE_LIMITED, { session: "rate-limited" }],
-  [CloseCode.SERVER_SHUTDOWN, { session: "shutdown" }],
-  [CloseCode.HELLO_TIMEOUT, { session: "closed", metric: "hello-timeout" }],
-  [INTERNAL_ERROR, { session: "protocol-error", metric: "internal-error" }],
-]);
-
-export class Connection implements Session {
-  readonly id = randomBytes(12).toString("base64url");
-  appKey = "";
-  identityId = 0;
-  virtualIp = 0;
-  deviceIdentity: Identity = { identityId: 0, virtualIp: 0 };
-  helloToken = "";
+export class Connection implements SessionLink {
+  /** The session this connection carries, from the Hello on. */
+  session: ClientSession | undefined;
   private state: State = "hello";
-  private closeCause: SessionCloseCause = "closed";
-  /** Label for gmnet_disconnects_total when it says more than closeCause (causes services never see). */
-  private metricCause: string | undefined;
+  private metricCause = "closed";
   private readonly decoder: FrameDecoder;
-  private readonly queue = new OutgoingQueue();
   private readonly limiter: RateLimiter;
   private timer: unknown;
   private closeTimer: unknown;
+  private resumeReadingTimer: unknown;
   private pingNonce = 0;
   private awaitingPong = false;
 
@@ -84,92 +80,81 @@ export class Connection implements Session {
   ) {
     const { config, clock } = context;
     this.decoder = new FrameDecoder({ maxPayload: config.maxFrameSize });
-    this.limiter = new RateLimiter(config.rateLimit, config.rateLimit * 2, clock.now());
+    this.limiter = new RateLimiter(config.rateLimitBytes, config.rateLimitBytes * RATE_BURST_SECONDS, clock.now());
     context.metrics.connections.inc();
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on("close", () => this.onClosed());
+    ws.on("close", (code) => this.onClosed(code));
     this.timer = clock.setTimeout(() => this.close(CloseCode.HELLO_TIMEOUT, "no Hello in time"), config.helloTimeoutMs);
   }
 
-  get closed(): boolean {
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  private get ended(): boolean {
     return this.state === "closed";
   }
 
-  // ------------------------------------------------------------------ sending
-
-  send(channel: number, type: number, priority: number, payload: Uint8Array): void {
-    if (this.state === "closed") return;
-    const frame = encodeFrame(channel, type, priority, payload);
-    const { config, metrics } = this.context;
-    // Everything this client has not taken yet: our batch plus what ws could not hand to the kernel.
-    const backlog = this.queue.bytes + this.ws.bufferedAmount;
-    if (priority === Priority.LOW && backlog + frame.length > config.maxQueuedBytes / 2) {
-      // Datagrams are unreliable by contract: under pressure they go first, streams never do.
-      metrics.drops.inc({ reason: "backpressure" });
-      return;
-    }
-    if (backlog + frame.length > config.maxQueuedBytes) {
-      // A client that cannot keep up would make the server hold its data without bound. This
-      // applies to every priority and to tickRate 0 too: nothing bypasses the cap. send() is
-      // called from inside other sessions' handlers, so the services hear of it afterwards.
-      return this.cutOff("slow-consumer", true);
-    }
-    metrics.framesSent.inc();
-    if (priority === Priority.CRITICAL || config.tickRate === 0) return this.transmit(frame);
-    const wasEmpty = this.queue.empty;
-    this.queue.push(frame, priority);
-    if (wasEmpty) this.context.scheduleFlush(this);
-  }
-
-  sendError(code: number, channel: number, type: number, refId: number, message: string): void {
-    this.context.metrics.protocolErrors.inc({ code: nameOf(ProtocolError, code) });
-    this.send(Channel.CONTROL, ControlType.ERROR, Priority.CRITICAL, ErrorMessage.encode({ code, refChannel: channel, refType: type, refId, message }));
-  }
-
-  /** Sends whatever is queued as one WebSocket message; called once per tick by the server. */
-  flush(): void {
-    const batch = this.queue.take();
-    if (batch !== undefined && this.state !== "closed") this.transmit(batch);
-  }
-
-  private transmit(message: Uint8Array): void {
-    this.context.metrics.messagesSent.inc();
-    this.context.metrics.bytesSent.inc(message.length);
+  transmit(message: Uint8Array): void {
     this.ws.send(message);
   }
 
+  /** A frame of the connection's own (WELCOME, RESUMED, PING, errors before a session): sent at once, never sequenced. */
+  private sendNow(channel: number, type: number, payload: Uint8Array): void {
+    const frame = encodeFrame(channel, type, Priority.CRITICAL, payload);
+    const { metrics } = this.context;
+    metrics.framesSent.inc();
+    metrics.messagesSent.inc();
+    metrics.bytesSent.inc(frame.length);
+    this.ws.send(frame);
+  }
+
+  private sendError(code: number, channel: number, type: number, refId: number, message: string): void {
+    if (this.session !== undefined) return this.session.sendError(code, channel, type, refId, message);
+    this.context.metrics.protocolErrors.inc({ code: nameOf(ProtocolError, code) });
+    this.sendNow(Channel.CONTROL, ControlType.ERROR, ErrorMessage.encode({ code, refChannel: channel, refType: type, refId, message }));
+  }
+
+  /** Closes with `code`; with a session, the session ends too (it sends what is queued first). */
   close(code: number, reason: string): void {
+    if (this.session !== undefined && this.state === "open") return this.session.close(code, reason);
+    this.closeSocket(code, reason);
+  }
+
+  /** The server is going away: DRAIN, then close 4000. */
+  drain(retryAfterMs: number): void {
+    const drain = Drain.encode({ retryAfterMs });
+    if (this.session !== undefined && this.state === "open") this.session.send(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, drain);
+    else if (this.state !== "closed") this.sendNow(Channel.CONTROL, ControlType.DRAIN, drain);
+    this.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+  }
+
+  closeSocket(code: number, reason: string): void {
     if (this.state === "closed") return;
-    this.flush();
-    const cause = CLOSE_CAUSES.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? PROTOCOL_ERROR_CAUSE : undefined);
-    if (cause !== undefined) {
-      this.closeCause = cause.session;
-      this.metricCause = cause.metric;
-    }
+    this.metricCause = METRIC_CAUSE_OF_CODE.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? "protocol-error" : "closed");
     // The close reason is limited to 123 UTF-8 bytes by RFC 6455; ws throws on longer ones.
     this.ws.close(code, truncateUtf8(reason, 120));
     // A client that never answers the close handshake is cut off (the timer ends with the socket).
     const ws = this.ws;
     this.closeTimer = this.context.clock.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-    this.leave();
+    this.finish(false, "closed");
   }
 
-  /**
-   * Ends the connection without a close handshake (the peer is unresponsive or too slow).
-   * `deferNotify`: see leave().
-   */
-  private cutOff(cause: SessionCloseCause, deferNotify = false): void {
-    this.closeCause = cause;
+  cutSocket(cause: SessionCloseCause): void {
+    if (this.state === "closed") return;
+    this.metricCause = cause;
     this.ws.terminate();
-    this.leave(deferNotify);
+    // A cut is no orderly end: a resumable session waits for its client (unless it cut us itself).
+    this.finish(true, cause);
   }
 
   // ------------------------------------------------------------------ receiving
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === "closed") return;
-    const { metrics, config, clock } = this.context;
+    const { metrics, clock } = this.context;
     metrics.bytesReceived.inc(data.length);
+    this.throttle(clock.now(), data.length);
     if (!isBinary) return this.fail(ProtocolError.MALFORMED_FRAME, "text messages are not part of the protocol; send binary frames");
     let frames;
     try {
@@ -180,14 +165,18 @@ export class Connection implements Session {
       if (error instanceof FrameError) return this.fail(error.code, error.message);
       throw error;
     }
-    // Every message costs at least one token, so a flood of empty messages is limited too.
-    if (!this.limiter.take(clock.now(), Math.max(1, frames.length))) {
-      this.sendError(ProtocolError.RATE_LIMITED, 0, 0, 0, `more than ${config.rateLimit} frames per second`);
-      return this.close(CloseCode.RATE_LIMITED, "rate limit exceeded");
-    }
     metrics.framesReceived.inc(frames.length);
-    for (const frame of frames) {
-      if (this.closed) return; // a handler may have closed us
+    for (let i = 0; i < frames.length; i++) {
+      if (this.ended) return; // a handler may have closed us
+      const frame = frames[i]!;
+      if (this.state === "hello") {
+        // RESUME belongs to the HELLO it follows, in the same message (PROTOCOL.md §14).
+        const next = frames[i + 1];
+        const resume = next !== undefined && next.channel === Channel.CONTROL && next.type === ControlType.RESUME ? next.payload : undefined;
+        if (resume !== undefined) i++;
+        this.onFirstFrame(frame.channel, frame.type, frame.payload, resume);
+        continue;
+      }
       try {
         this.onFrame(frame.channel, frame.type, frame.payload);
       } catch (error) {
@@ -196,27 +185,52 @@ export class Connection implements Session {
           continue;
         }
         // A bug in a handler must not take the process (and every other client) down with it.
-        this.context.logger.error({ err: error, session: this.id, channel: frame.channel, type: frame.type }, "frame handler failed");
+        this.context.logger.error({ err: error, session: this.session?.id, channel: frame.channel, type: frame.type }, "frame handler failed");
         return this.close(INTERNAL_ERROR, "internal server error");
       }
     }
   }
 
+  /**
+   * Flow control by bytes: every message costs its length plus MESSAGE_COST_BYTES, however many
+   * frames it batches. A client over its rate is not cut off: reading from it pauses until the
+   * bucket refills, so TCP slows the sender down.
+   */
+  private throttle(now: number, bytes: number): void {
+    const waitMs = this.limiter.debit(now, bytes + MESSAGE_COST_BYTES);
+    if (waitMs === 0 || this.ws.isPaused) return;
+    this.context.metrics.throttled.inc();
+    this.ws.pause();
+    this.resumeReadingTimer = this.context.clock.setTimeout(() => {
+      this.resumeReadingTimer = undefined;
+      if (this.state !== "closed") this.ws.resume();
+    }, Math.ceil(waitMs));
+  }
+
+  private onFirstFrame(channel: number, type: number, payload: Uint8Array, resume: Uint8Array | undefined): void {
+    if (channel === Channel.CONTROL && type === ControlType.HELLO) return this.onHello(payload, resume);
+    this.sendError(ProtocolError.NOT_AUTHENTICATED, channel, type, 0, "the first frame must be a Hello");
+    this.close(CloseCode.BAD_HELLO, "expected Hello");
+  }
+
   private onFrame(channel: number, type: number, payload: Uint8Array): void {
-    if (channel === Channel.CONTROL && type === ControlType.HELLO) {
-      if (this.state === "hello") this.onHello(payload);
-      else this.sendError(ProtocolError.ALREADY_AUTHENTICATED, channel, type, 0, "Hello was already accepted");
-    } else if (this.state === "hello") {
-      this.sendError(ProtocolError.NOT_AUTHENTICATED, channel, type, 0, "the first frame must be a Hello");
-      this.close(CloseCode.BAD_HELLO, "expected Hello");
-    } else if (channel === Channel.CONTROL && type === ControlType.PONG) {
-      this.onPong(payload);
-    } else if (channel === Channel.CONTROL && type === ControlType.ECHO_REQUEST) {
-      // Answered here, not queued, so the reply measures the network and not the batch tick.
-      this.send(Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL, Echo.encode(Echo.decode(payload)));
-    } else {
-      this.context.router.dispatch(this, channel, type, payload);
+    const session = this.session!;
+    if (channel === Channel.CONTROL) {
+      switch (type) {
+        case ControlType.PONG:
+          return this.onPong(payload);
+        case ControlType.ACK:
+          return session.acknowledgedByClient(Ack.decode(payload).received);
+        case ControlType.ECHO_REQUEST:
+          // Answered here and at once, so the reply measures the network and not a batch.
+          return this.sendNow(Channel.CONTROL, ControlType.ECHO_REPLY, Echo.encode(Echo.decode(payload)));
+        case ControlType.HELLO:
+        case ControlType.RESUME:
+          return this.sendError(ProtocolError.ALREADY_AUTHENTICATED, channel, type, 0, "Hello (with its Resume) was already accepted");
+      }
     }
+    session.countReceived(channel, type);
+    this.context.router.dispatch(session, channel, type, payload);
   }
 
   /** A framing error: the byte stream cannot be trusted any more, so the connection ends. */
@@ -225,10 +239,12 @@ export class Connection implements Session {
     this.close(CloseCode.PROTOCOL_ERROR, message);
   }
 
-  private onHello(payload: Uint8Array): void {
+  private onHello(payload: Uint8Array, resumePayload: Uint8Array | undefined): void {
     let hello;
+    let resume;
     try {
       hello = Hello.decode(payload);
+      resume = resumePayload === undefined ? undefined : Resume.decode(resumePayload);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       this.sendError(ProtocolError.BAD_HELLO, Channel.CONTROL, ControlType.HELLO, 0, error.message);
@@ -244,53 +260,58 @@ export class Connection implements Session {
     if (!APP_KEY.test(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
     if (!SECRET.test(hello.secret)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the identity secret must be 22–128 base64url characters (128 bits or more)");
 
-    const { store, directory, config, clock } = this.context;
+    const { store, directory, config, clock, sessions, metrics } = this.context;
     const identity = store.identify(hello.appKey, hello.secret);
-    this.appKey = hello.appKey;
-    this.identityId = identity.identityId;
-    this.virtualIp = identity.virtualIp;
-    this.deviceIdentity = identity;
-    // Judged by the master service once the session is open (a bad token never refuses the Hello).
-    this.helloToken = hello.token;
-    // One live connection per identity: the newest wins, the older one is told why it lost.
-    directory.holder(this.appKey, this.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
-    directory.add(this);
-    this.state = "open";
     clock.clearTimeout(this.timer);
-    this.send(
+    this.state = "open";
+    const resumable = resume !== undefined && config.resumeWindowMs > 0;
+
+    if (resumable && resume!.sessionId !== "") {
+      const previous = sessions.get(resume!.sessionId);
+      // Only the identity that owns a session may resume it: the secret is the proof, the id names the session.
+      const owned = previous !== undefined && previous.appKey === hello.appKey && previous.deviceIdentity.identityId === identity.identityId;
+      if (owned && previous.canResume(resume!.received)) {
+        metrics.resumes.inc({ result: "resumed" });
+        this.session = previous;
+        this.welcome(previous);
+        this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
+        previous.attach(this, resume!.received);
+        return this.scheduleHeartbeat();
+      }
+      metrics.resumes.inc({ result: "refused" });
+      this.context.logger.debug({ session: resume!.sessionId, known: previous !== undefined, owned, received: resume!.received }, "resume refused");
+      // A session its owner cannot resume is over: its peers hear of it now, not when the window ends.
+      if (owned) previous.close(CloseCode.REPLACED, "this identity started a new session");
+    }
+
+    const session = new ClientSession(this.context, this, hello.appKey, identity, hello.token, resumable);
+    this.session = session;
+    // One live session per identity: the newest wins, the older one is told why it lost.
+    directory.holder(session.appKey, session.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
+    directory.add(session);
+    sessions.set(session.id, session);
+    this.welcome(session);
+    if (resume !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: resumable ? config.resumeWindowMs : 0 }));
+    this.context.sessionOpened(session);
+    this.scheduleHeartbeat();
+  }
+
+  private welcome(session: ClientSession): void {
+    const { config, clock } = this.context;
+    this.sendNow(
       Channel.CONTROL,
       ControlType.WELCOME,
-      Priority.CRITICAL,
       Welcome.encode({
         version: PROTOCOL_VERSION,
-        virtualIp: this.virtualIp,
-        sessionId: this.id,
+        virtualIp: session.virtualIp,
+        sessionId: session.id,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         heartbeatTimeoutMs: config.heartbeatTimeoutMs,
         tickRate: config.tickRate,
         maxFrameSize: config.maxFrameSize,
-        serverTime: Date.now(),
+        serverTime: clock.wallNow?.() ?? Date.now(),
       }),
     );
-    this.context.sessionOpened(this);
-    this.scheduleHeartbeat();
-  }
-
-  moveTo(identity: Identity): void {
-    if (this.state !== "open") return;
-    const { directory } = this.context;
-    if (identity.virtualIp === this.virtualIp) {
-      this.identityId = identity.identityId;
-      return;
-    }
-    this.context.sessionMoving(this);
-    directory.remove(this);
-    this.identityId = identity.identityId;
-    this.virtualIp = identity.virtualIp;
-    directory.holder(this.appKey, this.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
-    directory.add(this);
-    // High, not Critical: it must stay behind frames already queued for the old address.
-    this.send(Channel.VSOCKET, VSocketType.VIRTUAL_IP, Priority.HIGH, VirtualIp.encode({ ip: this.virtualIp }));
   }
 
   // ------------------------------------------------------------------ heartbeat
@@ -305,11 +326,10 @@ export class Connection implements Session {
     const { clock, config } = this.context;
     this.pingNonce = (this.pingNonce + 1) >>> 0;
     this.awaitingPong = true;
-    this.send(Channel.CONTROL, ControlType.PING, Priority.CRITICAL, Ping.encode({ nonce: this.pingNonce, serverTime: Date.now() }));
-    if (this.state !== "open") return; // the ping found it a slow consumer
+    this.sendNow(Channel.CONTROL, ControlType.PING, Ping.encode({ nonce: this.pingNonce, serverTime: clock.wallNow?.() ?? Date.now() }));
     this.timer = clock.setTimeout(() => {
-      // The peer is unresponsive: no close handshake, cut it now so its peers hear promptly.
-      if (this.awaitingPong) this.cutOff("heartbeat");
+      // The peer is unresponsive: no close handshake, cut it now so its session detaches or ends promptly.
+      if (this.awaitingPong) this.cutSocket("heartbeat");
     }, config.heartbeatTimeoutMs);
   }
 
@@ -323,34 +343,22 @@ export class Connection implements Session {
 
   // ------------------------------------------------------------------ end
 
-  private onClosed(): void {
-    this.leave();
+  private onClosed(code: number): void {
     this.context.clock.clearTimeout(this.closeTimer);
     this.context.metrics.connections.dec();
+    // No close frame (1006): the network or the client's process went away. RESUMING: the client
+    // gave up on this socket because it looked dead. Either way the session is worth keeping.
+    if (this.state !== "closed") this.finish(code === ABNORMAL_CLOSURE || code === CloseCode.RESUMING, "closed");
   }
 
-  /**
-   * Leaves the directory and tells the services, exactly once, as soon as the end is known.
-   * The session is closed at once (sends do nothing from here on). With `deferNotify` the
-   * directory and the services hear of it in a microtask, after the handler that is running
-   * returns: a service that sends to a peer which is cut off mid-handler never sees its own
-   * session-close hook run re-entrantly, and state it adds for that peer afterwards is still
-   * cleaned up.
-   */
-  private leave(deferNotify = false): void {
+  /** The socket is done with, exactly once; the session hears of it (and ignores it if it ended the socket itself). */
+  private finish(abnormal: boolean, cause: SessionCloseCause): void {
     if (this.state === "closed") return;
-    const wasOpen = this.state === "open";
+    const { clock, metrics } = this.context;
     this.state = "closed";
-    this.queue.clear();
-    this.context.clock.clearTimeout(this.timer);
-    this.context.metrics.disconnects.inc({ cause: this.metricCause ?? this.closeCause });
-    if (!wasOpen) return;
-    const notify = (): void => {
-      this.context.directory.remove(this);
-      this.context.sessionClosed(this, this.closeCause);
-    };
-    if (deferNotify) queueMicrotask(notify);
-    else notify();
+    for (const timer of [this.timer, this.resumeReadingTimer]) clock.clearTimeout(timer);
+    metrics.disconnects.inc({ cause: this.metricCause });
+    this.session?.linkEnded(this, abnormal, cause);
   }
 }
 

@@ -21,4 +21,17 @@ export class RateLimiter {
     this.tokens -= count;
     return true;
   }
+
+  /**
+   * Spends `count` tokens even if that runs into debt (the bytes already arrived); returns how
+   * many ms until the balance is back to zero, 0 when there is no debt. For flow control: the
+   * caller stops reading for that long.
+   */
+  debit(now: number, count: number): number {
+    if (this.rate <= 0) return 0;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    this.tokens -= count;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.rate) * 1000;
+  }
 }

@@ -20,6 +20,8 @@ export interface Session {
   /** The master session token the Hello carried ("" for none). */
   readonly helloToken: string;
   readonly closed: boolean;
+  /** The client's connection dropped and the session waits for it to resume (PROTOCOL.md §14); sends are held for it. */
+  readonly detached: boolean;
   send(channel: number, type: number, priority: number, payload: Uint8Array): void;
   /** Sends an ERROR frame about the frame (channel, type, refId) that caused it. */
   sendError(code: number, channel: number, type: number, refId: number, message: string): void;
@@ -33,7 +35,8 @@ export interface Session {
   moveTo(identity: Identity): void;
 }
 
-export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "replaced" | "rate-limited" | "protocol-error" | "shutdown";
+/** Why a session ended; "not-recovered": it was detached and its client did not resume it within the window or a replay bound. */
+export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "replaced" | "rate-limited" | "protocol-error" | "shutdown" | "not-recovered";
 
 /** Hooks a service registers to keep per-session state. */
 export interface SessionLifecycle {
@@ -41,4 +44,6 @@ export interface SessionLifecycle {
   onSessionClose?(session: Session, cause: SessionCloseCause): void;
   /** The session is about to leave its virtual IP for another (Session.moveTo): drop what was bound to the old one. */
   onSessionMove?(session: Session): void;
+  /** A detached session was resumed on a new connection: everything it had is still there. */
+  onSessionResume?(session: Session): void;
 }

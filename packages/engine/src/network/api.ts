@@ -472,6 +472,11 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           signaling_bytes_sent: net.signaling.bytesSent,
           signaling_bytes_received: net.signaling.bytesReceived,
           connected: net.online ? 1 : 0,
+          // The session layer (PROTOCOL.md §14): drops survived, how long the last one took, what is kept for replay.
+          resumes: net.signaling.resumes,
+          last_resume_ms: net.signaling.lastResumeMs,
+          suspended: net.signaling.suspended ? 1 : 0,
+          replay_bytes: net.signaling.replayBytes,
           sockets: sockets.size,
         };
       }

@@ -24,6 +24,12 @@ export const NetworkError = {
   SHUTDOWN: "E_NETWORK_SHUTDOWN",
   /** The signaling server could not be reached, or the connection to it was lost. */
   SIGNALING: "E_NETWORK_SIGNALING",
+  /**
+   * The connection to the signaling server was down for longer than the resume window, or more
+   * was sent meanwhile than it could hold (PROTOCOL.md §14): this end's streams ended, and data in
+   * flight may be lost. Within the window a drop is invisible.
+   */
+  NOT_RECOVERED: "E_NETWORK_NOT_RECOVERED",
   /** This engine moved to another virtual IP (a master login, logout or resume): its virtual streams ended. */
   ADDRESS_CHANGED: "E_NETWORK_ADDRESS_CHANGED",
   /** The server refused a request (a limit such as too many open streams or pending connects). */

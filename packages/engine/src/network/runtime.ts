@@ -18,6 +18,7 @@ import { TrafficStats } from "./stats.js";
 import { type WebSocketConstructor, platformWebSocket } from "./transport/websocket-like.js";
 import { PeerLinks } from "./udp/peer-links.js";
 import type { IceServer, SignalPort, WebRtcImplementation } from "./udp/signal-port.js";
+import { credentialRefreshAt } from "./udp/turn-expiry.js";
 
 export interface NetworkOptions {
   /** The WebSocket class: the platform's by default; pass the `ws` package's in Node < 22. */
@@ -32,6 +33,19 @@ export interface NetworkOptions {
   secret?: string;
   /** Randomness for backoff jitter and the link simulation. */
   random?: () => number;
+  /**
+   * Resume the session after a dropped connection (PROTOCOL.md §14): within the server's resume
+   * window a drop is invisible to scripts and loses nothing. Default true.
+   */
+  resume?: boolean;
+  /** How often the round trip to the server is measured (ms); default 2000. */
+  echoIntervalMs?: number;
+  /** A server silent for this long is taken as gone and the connection is resumed on a new socket; default 3 echo intervals. */
+  livenessTimeoutMs?: number;
+  /** First reconnect delay (ms, with jitter, doubling up to 15 s); default 500. */
+  reconnectDelayMs?: number;
+  /** Bytes held while the connection is down, and kept until the server acknowledges them; default 8 MiB. */
+  maxHeldBytes?: number;
 }
 
 export interface NetworkSettings {
@@ -70,8 +84,10 @@ export class NetworkRuntime {
   private waiting: Waiter[] = [];
   private lastIp = 0;
   private reconnectTimer: unknown;
-  private reconnectDelay = RECONNECT_MIN_MS;
+  private reconnectDelay: number;
   private iceServersPromise: Promise<IceServer[]> | undefined;
+  /** clock.now() from which the cached list counts as stale (TURN credentials about to expire). */
+  private iceServersStaleAt: number | undefined;
   private iceRequests = new Map<number, (servers: IceServer[]) => void>();
   private nextIceRequest = 0;
   private readonly secretFor: (appKey: string) => string;
@@ -81,6 +97,7 @@ export class NetworkRuntime {
     readonly options: NetworkOptions = {},
   ) {
     const random = options.random ?? Math.random;
+    this.reconnectDelay = this.reconnectMin;
     this.settings = {
       signalingUrl: options.signalingUrl ?? defaultSignalingUrl(),
       appKey: options.appKey ?? "gmnet",
@@ -107,6 +124,10 @@ export class NetworkRuntime {
       clock: context.clock,
       tickRate: 0,
       connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      resume: options.resume,
+      echoIntervalMs: options.echoIntervalMs,
+      livenessTimeoutMs: options.livenessTimeoutMs,
+      maxHeldBytes: options.maxHeldBytes,
     });
     this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock });
     this.conditioner = new LinkConditioner(context.clock, random);
@@ -120,6 +141,11 @@ export class NetworkRuntime {
     });
     this.signaling.onOpen = () => this.opened();
     this.signaling.onClose = (problem, wasOpen, code) => this.closed(problem, wasOpen, code);
+    // A drop the session will survive: reconnect soon, and tell the script nothing.
+    this.signaling.onSuspend = () => this.scheduleReconnect();
+    this.signaling.onResume = () => {
+      this.reconnectDelay = this.reconnectMin;
+    };
     this.signaling.onError = (error) => {
       this.host.onServerError(error);
     };
@@ -132,8 +158,13 @@ export class NetworkRuntime {
     });
   }
 
+  /** Connected, or suspended (a dropped connection that is being resumed: sends are held for it). */
   get online(): boolean {
-    return this.signaling.state === "open";
+    return this.signaling.state === "open" || this.signaling.suspended;
+  }
+
+  private get reconnectMin(): number {
+    return this.options.reconnectDelayMs ?? RECONNECT_MIN_MS;
   }
 
   /**
@@ -204,7 +235,8 @@ export class NetworkRuntime {
     const ip = this.host.localIp;
     if (this.lastIp !== 0 && ip !== this.lastIp) this.links.close();
     this.lastIp = ip;
-    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.clearReconnect();
+    this.reconnectDelay = this.reconnectMin;
     this.iceServersPromise = undefined;
     this.host.signalingOpened();
     this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
@@ -263,7 +295,8 @@ export class NetworkRuntime {
     this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
     this.reconnectTimer = this.context.clock.setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.needsNetwork()) this.connect();
+      // A suspended session is always resumed: the server holds data for it, and so do we.
+      if (this.needsNetwork() || this.signaling.suspended) this.connect();
     }, delay);
   }
 
@@ -295,14 +328,30 @@ export class NetworkRuntime {
 
   private iceServers(): Promise<IceServer[]> {
     if (this.settings.iceServers !== undefined) return Promise.resolve(this.settings.iceServers);
-    this.iceServersPromise ??= new Promise((resolve) => {
-      const reqId = (this.nextIceRequest = (this.nextIceRequest + 1) >>> 0);
-      this.iceRequests.set(reqId, resolve);
-      if (!this.signaling.send(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, IceServersRequest.encode({ reqId }), 1)) {
-        this.iceRequests.delete(reqId);
-        resolve([]);
-      }
-    });
+    const clock = this.context.clock;
+    if (this.iceServersStaleAt !== undefined && clock.now() >= this.iceServersStaleAt) this.iceServersPromise = undefined;
+    if (this.iceServersPromise === undefined) {
+      this.iceServersStaleAt = undefined;
+      const promise: Promise<IceServer[]> = new Promise((resolve) => {
+        const reqId = (this.nextIceRequest = (this.nextIceRequest + 1) >>> 0);
+        this.iceRequests.set(reqId, resolve);
+        if (!this.signaling.send(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, IceServersRequest.encode({ reqId }), 1)) {
+          this.iceRequests.delete(reqId);
+          resolve([]);
+        }
+      });
+      this.iceServersPromise = promise;
+      void promise.then((servers) => {
+        // Still the cached list (not replaced by a reconnect meanwhile)? Then forget it before its
+        // TURN credentials expire, so the next call asks the server again. The expiry is Unix wall
+        // time but the engine's Clock only has a monotonic now() (performance.now()), so the
+        // distance to it is measured with Date.now() and turned into a clock.now() deadline. Checked
+        // on the next call rather than by a timer, which would keep a Node process alive for an hour.
+        const wallNow = Date.now();
+        const refreshAt = credentialRefreshAt(servers, wallNow);
+        if (refreshAt !== undefined && this.iceServersPromise === promise) this.iceServersStaleAt = clock.now() + (refreshAt - wallNow);
+      });
+    }
     return this.iceServersPromise;
   }
 }

@@ -52,12 +52,18 @@ export const ControlType = {
   CHANNEL_REGISTER: 7,
   CHANNEL_ASSIGNED: 8,
   CHANNEL_UNREGISTER: 9,
-  // 10 and 11 are planned for RESUME / RESUMED (PROTOCOL.md §14).
+  /** Right after HELLO: open a resumable session ("" id) or resume a detached one (PROTOCOL.md §14). */
+  RESUME: 10,
+  /** The answer to RESUME, right after WELCOME: resumed or fresh, and how much of ours arrived. */
+  RESUMED: 11,
   /** Client asks for an immediate reply, to measure its round-trip time to the server. */
   ECHO_REQUEST: 12,
   /** Server's answer to ECHO_REQUEST, sent at Critical priority with the same nonce. */
   ECHO_REPLY: 13,
+  /** Cumulative count of the sender's sequenced frames received on a resumable session (§14). */
+  ACK: 14,
 } as const;
+
 
 /** Packet types on Channel.VSOCKET (seed 002's virtual socket protocol). */
 export const VSocketType = {
@@ -89,6 +95,20 @@ export const SignalType = {
   ICE_SERVERS: 3,
 } as const;
 
+/**
+ * On a resumable session every frame after WELCOME is *sequenced* (counted by both ends, kept
+ * for replay until acknowledged) except the connection's own housekeeping and datagrams, which
+ * are unreliable by contract. Both ends must classify alike, so the rule lives here.
+ */
+export function isSequenced(channel: number, type: number): boolean {
+  if (channel === Channel.CONTROL) {
+    return type !== ControlType.HELLO && type !== ControlType.WELCOME && type !== ControlType.PING && type !== ControlType.PONG &&
+      type !== ControlType.DRAIN && type !== ControlType.RESUME && type !== ControlType.RESUMED && type !== ControlType.ECHO_REQUEST &&
+      type !== ControlType.ECHO_REPLY && type !== ControlType.ACK;
+  }
+  return channel !== Channel.VSOCKET || (type !== VSocketType.DATAGRAM && type !== VSocketType.BROADCAST);
+}
+
 /** Reasons carried by REQUEST_FAILED. */
 export const FailReason = {
   /** No client holds the target virtual IP (or it belongs to another app key). */
@@ -111,6 +131,8 @@ export const CloseReason = {
   PEER_GONE: 2,
   /** The server shut down. */
   SHUTDOWN: 3,
+  /** This end's session could not be resumed (past the resume window or a replay bound): data may be lost. */
+  NOT_RECOVERED: 4,
 } as const;
 
 /** Error codes carried by ERROR frames; see PROTOCOL.md for when each is sent. */
@@ -154,6 +176,8 @@ export const CloseCode = {
   RATE_LIMITED: 4004,
   /** No Hello within the hello timeout. */
   HELLO_TIMEOUT: 4005,
+  /** Client → server: this socket is given up (it looked dead), the session will be resumed on another (PROTOCOL.md §14). */
+  RESUMING: 4006,
   /** The client speaks another protocol version. */
   VERSION_MISMATCH: 4500,
   /** The Hello was malformed or its credentials were refused. */

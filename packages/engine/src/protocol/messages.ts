@@ -33,6 +33,11 @@ export const Pong = message("Pong", { nonce: u32 });
 export const Drain = message("Drain", { retryAfterMs: u32 });
 /** ECHO_REQUEST (client → server) and ECHO_REPLY (server → client, same nonce): a round-trip probe. */
 export const Echo = message("Echo", { nonce: u32 });
+/** C→S right after HELLO. `sessionId` "" opens a resumable session; `received` counts the server's sequenced frames the client got. */
+export const Resume = message("Resume", { sessionId: str(MAX_NAME_BYTES), received: u32 });
+/** S→C right after WELCOME. `received` counts the client's sequenced frames the server got (0 for a fresh session). */
+export const Resumed = message("Resumed", { resumed: bool, received: u32, resumeWindowMs: u32 });
+export const Ack = message("Ack", { received: u32 });
 export const ChannelRegister = message("ChannelRegister", { name: str(MAX_NAME_BYTES) });
 export const ChannelAssigned = message("ChannelAssigned", { name: str(MAX_NAME_BYTES), channel: u16 });
 export const ChannelUnregister = message("ChannelUnregister", { channel: u16 });

@@ -17,6 +17,9 @@ interface Stream {
   readonly aPort: number;
   readonly b: Session;
   readonly bPort: number;
+  /** Data bytes relayed to each end while it was detached (PROTOCOL.md §14), bounded by replayBytesPerStream. */
+  heldForA: number;
+  heldForB: number;
 }
 
 /** One end of a stream being opened: the session, its port, and the reqId it knows the handshake by. */
@@ -32,6 +35,7 @@ export interface Streams {
   /** Streams `session` is an end of. */
   count(session: Session): number;
   onSessionClose(session: Session, cause: SessionCloseCause): void;
+  onSessionResume(session: Session): void;
 }
 
 export function createStreams(context: ServerContext): Streams {
@@ -70,13 +74,36 @@ export function createStreams(context: ServerContext): Streams {
       return session.sendError(ProtocolError.MALFORMED_PAYLOAD, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, 0, `ArbitraryData needs at least ${ARBITRARY_DATA_HEADER} bytes, got ${payload.length}`);
     }
     const connId = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
-    const peer = peerOf(byConnId.get(connId), session);
+    const stream = byConnId.get(connId);
+    const peer = peerOf(stream, session);
     if (peer === undefined) {
       // Also the answer for someone else's connId: a stranger learns nothing and injects nothing.
       return session.sendError(ProtocolError.UNKNOWN_SOCKET, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, connId, `no open stream ${connId} on this connection`);
     }
+    if (peer.detached && hold(stream!, peer, payload.length)) return;
     peer.send(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, payload);
   });
+
+  /**
+   * Counts data held for an end that is away; past replayBytesPerStream the stream ends (true):
+   * the end that is away finds SOCKET_CLOSED NOT_RECOVERED when it comes back, the sender gets
+   * PEER_GONE now. Other streams of the session go on.
+   */
+  const hold = (stream: Stream, away: Session, bytes: number): boolean => {
+    const held = (away === stream.a ? (stream.heldForA += bytes) : (stream.heldForB += bytes));
+    if (held <= context.config.replayBytesPerStream) return false;
+    context.metrics.streamsNotRecovered.inc();
+    remove(stream);
+    notifyClosed(away, stream.connId, CloseReason.NOT_RECOVERED);
+    notifyClosed(away === stream.a ? stream.b : stream.a, stream.connId, CloseReason.PEER_GONE);
+    return true;
+  };
+
+  const remove = (stream: Stream): void => {
+    byConnId.delete(stream.connId);
+    unindex(stream.a, stream);
+    unindex(stream.b, stream);
+  };
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, (session, payload) => {
     const { connId } = SocketClosed.decode(payload);
@@ -85,9 +112,7 @@ export function createStreams(context: ServerContext): Streams {
     // Both ends may close at once, so an unknown connId is normal and silently ignored; a
     // connId of someone else's stream is treated the same, so it cannot be closed by a stranger.
     if (stream === undefined || peer === undefined) return;
-    byConnId.delete(connId);
-    unindex(stream.a, stream);
-    unindex(stream.b, stream);
+    remove(stream);
     // The reason the client gave is not trusted: to the peer this is always an orderly close.
     notifyClosed(peer, connId, CloseReason.CLOSED);
   });
@@ -95,7 +120,7 @@ export function createStreams(context: ServerContext): Streams {
   return {
     open(a, b) {
       const connId = ids.next((id) => byConnId.has(id));
-      const stream: Stream = { connId, a: a.session, aPort: a.port, b: b.session, bPort: b.port };
+      const stream: Stream = { connId, a: a.session, aPort: a.port, b: b.session, bPort: b.port, heldForA: 0, heldForB: 0 };
       byConnId.set(connId, stream);
       index(a.session, stream);
       index(b.session, stream);
@@ -111,6 +136,13 @@ export function createStreams(context: ServerContext): Streams {
     },
 
     count: (session) => bySession.get(session)?.size ?? 0,
+
+    onSessionResume(session) {
+      for (const stream of bySession.get(session) ?? []) {
+        if (stream.a === session) stream.heldForA = 0;
+        else stream.heldForB = 0;
+      }
+    },
 
     onSessionClose(session, cause) {
       const mine = bySession.get(session);

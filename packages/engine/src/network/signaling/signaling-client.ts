@@ -4,13 +4,22 @@
  * and outgoing frames batched into one message per script task (or per tick). Incoming frames
  * are handed to the handler registered for their (channel, type); ERROR frames to `onError`.
  *
+ * The session is resumable (PROTOCOL.md §14): both ends count each other's sequenced frames,
+ * acknowledge them, and keep what they sent until it is acknowledged. When the socket drops the
+ * client is *suspended*: sends are held (datagrams dropped, as UDP's would be), and the next
+ * connection sends RESUME, so the server replays what we missed and we retransmit what it
+ * missed. Only when that cannot work (past the resume window or a bound, or the server lost the
+ * session) does the owner hear `onClose`, as for a lost connection.
+ *
  * It knows nothing of sockets: the virtual host and the UDP links register handlers on it.
- * It never reconnects by itself; the owner decides (see network-manager.ts).
+ * It never reconnects by itself; the owner decides (see runtime.ts).
  */
 import {
   Channel,
+  CloseCode,
   ControlType,
   Echo,
+  Ack,
   ErrorMessage,
   FrameDecoder,
   FrameError,
@@ -19,10 +28,14 @@ import {
   Ping,
   Pong,
   Priority,
+  ReplayBuffer,
+  Resume,
+  Resumed,
   Welcome,
   type WelcomeMessage,
   concatFrames,
   encodeFrame,
+  isSequenced,
 } from "../../protocol/index.js";
 import type { MessageOf } from "../../protocol/schema.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -46,9 +59,23 @@ export interface SignalingClientOptions {
   connectTimeoutMs: number;
   /** How often to measure the round-trip time with ECHO_REQUEST. */
   echoIntervalMs?: number;
+  /** A server that sends nothing for this long (not even an ECHO_REPLY) is taken as gone; default 3 echo intervals. */
+  livenessTimeoutMs?: number;
+  /** Ask for a resumable session (PROTOCOL.md §14); default true. */
+  resume?: boolean;
+  /** Bytes held for the server while suspended, and kept for replay until acknowledged. */
+  maxHeldBytes?: number;
 }
 
 export type SignalingState = "idle" | "connecting" | "open" | "closed";
+
+/** Default bound of what is held while suspended (and of the replay buffer). */
+export const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
+/** Received sequenced frames are acknowledged after this many, or this long after the first unacknowledged one. */
+const ACK_EVERY_FRAMES = 64;
+const ACK_DELAY_MS = 100;
+/** ws reports a connection that ended without a close frame (network loss) with this code. */
+const ABNORMAL_CLOSURE = 1006;
 
 /** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
 const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
@@ -70,10 +97,17 @@ export class SignalingClient {
   bytesSent = 0;
   bytesReceived = 0;
 
-  /** Called once per connection, with the WELCOME. */
+  /** Called when a session opens, with the WELCOME (not when a suspended one resumes). */
   onOpen: (welcome: WelcomeMessage) => void = () => {};
-  /** Called once when a connection that was never opened fails, or an open one ends. */
+  /** Called once when a connection that was never opened fails, or an open session ends (also one that could not be resumed). */
   onClose: (fault: NetworkFault, wasOpen: boolean, closeCode: number) => void = () => {};
+  /** The socket dropped (or an attempt to resume failed) and the session waits to resume: reconnect soon. */
+  onSuspend: (fault: NetworkFault) => void = () => {};
+  /** A suspended session was resumed: nothing was lost. */
+  onResume: () => void = () => {};
+  /** Resumes so far, and the time the last one took from the drop (ms). */
+  resumes = 0;
+  lastResumeMs = 0;
   /** ERROR frames from the server. */
   onError: (error: ErrorFrame) => void = () => {};
 
@@ -88,6 +122,19 @@ export class SignalingClient {
   private watchdog: unknown;
   private echoNonce = 0;
   private echoSentAt = new Map<number, number>();
+  /** The resumable session, while there is one: its id, and what we sent that the server has not acknowledged. */
+  private sessionId = "";
+  private replay: ReplayBuffer | undefined;
+  private resumeWindowMs = 0;
+  /** Sequenced frames received from the server, and the count last acknowledged. */
+  private received = 0;
+  private acknowledged = 0;
+  private ackTimer: unknown;
+  /** The socket dropped and the session waits for RESUME; since when, and until when it can. */
+  private suspendedAt: number | undefined;
+  private windowTimer: unknown;
+  /** WELCOME of the connection being opened, waiting for its RESUMED. */
+  private pendingWelcome: WelcomeMessage | undefined;
 
   /** Read at every connect(), so the url, app key and tick rate can change between connections. */
   constructor(readonly options: SignalingClientOptions) {}
@@ -101,7 +148,17 @@ export class SignalingClient {
     return this.outgoingBytes + (this.socket?.bufferedAmount ?? 0);
   }
 
-  /** Opens the connection unless one is open or opening. */
+  /** The socket dropped and the session waits to be resumed: sends are held meanwhile. */
+  get suspended(): boolean {
+    return this.suspendedAt !== undefined;
+  }
+
+  /** Bytes kept for replay until the server acknowledges them. */
+  get replayBytes(): number {
+    return this.replay?.bytes ?? 0;
+  }
+
+  /** Opens the connection unless one is open or opening; a suspended session is resumed on it. */
   connect(): void {
     if (this.state === "connecting" || this.state === "open") return;
     this.state = "connecting";
@@ -119,7 +176,11 @@ export class SignalingClient {
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
-      this.sendNow(encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" })));
+      const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" }));
+      if (this.options.resume === false) return this.sendNow(hello);
+      // RESUME rides in the same message as HELLO; "" asks for a new resumable session.
+      const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: this.sessionId, received: this.received }));
+      this.sendNow(concatFrames([hello, resume]));
     };
     socket.onmessage = (event: MessageEventLike) => this.receive(event.data);
     socket.onclose = (event: CloseEventLike) => this.ended(event.code, event.reason);
@@ -129,20 +190,35 @@ export class SignalingClient {
     }, this.options.connectTimeoutMs);
   }
 
-  /** Queues a frame for the next batch. Returns false (and drops it) when not connected. */
+  /**
+   * Queues a frame for the next batch. While suspended it is held for the resumed session
+   * (datagrams, Low, are dropped: they would arrive stale). Returns false (and drops it) when
+   * there is no session, or when holding it would pass maxHeldBytes (the session is then given up).
+   */
   send(channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): boolean {
-    if (this.state !== "open") return false;
+    const open = this.state === "open";
+    if (!open && !this.suspended) return false;
+    if (!open && priority === Priority.LOW) return true;
     const frame = encodeFrame(channel, type, priority, payload);
     this.outgoing.push(frame);
     this.outgoingBytes += frame.length;
-    this.scheduleFlush();
+    if (open) this.scheduleFlush();
+    else if (this.outgoingBytes + this.replayBytes > this.maxHeldBytes) {
+      this.giveUp(fault(NetworkError.NOT_RECOVERED, `more than ${this.maxHeldBytes} bytes were sent while the connection to the signaling server was down`));
+      return false;
+    }
     return true;
   }
 
-  /** Closes the connection on purpose; onClose is not called. */
+  private get maxHeldBytes(): number {
+    return this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+  }
+
+  /** Closes the connection on purpose, and forgets the session; onClose is not called. */
   close(): void {
     const socket = this.socket;
     this.teardown();
+    this.forgetSession();
     this.state = "closed";
     if (socket === undefined) return;
     socket.onclose = null;
@@ -184,7 +260,31 @@ export class SignalingClient {
   }
 
   private sendBatch(frames: Uint8Array[], from: number, to: number, bytes: number): void {
-    this.sendNow(to - from === 1 ? frames[from]! : concatFrames(frames.slice(from, to), bytes));
+    const replay = this.replay;
+    let batch = frames.slice(from, to);
+    if (replay !== undefined) {
+      for (const frame of batch) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
+      // Piggyback the acknowledgement on whatever goes out anyway.
+      if (this.received !== this.acknowledged) {
+        const ack = this.ackFrame();
+        batch = [...batch, ack];
+        bytes += ack.length;
+      }
+    }
+    this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes));
+  }
+
+  private ackFrame(): Uint8Array {
+    this.acknowledged = this.received;
+    if (this.ackTimer !== undefined) this.options.clock.clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    return encodeFrame(Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, Ack.encode({ received: this.received }));
+  }
+
+  private acknowledgeNow(): void {
+    this.ackTimer = undefined;
+    if (this.state !== "open" || this.received === this.acknowledged) return;
+    this.sendNow(this.ackFrame());
   }
 
   private sendNow(bytes: Uint8Array): void {
@@ -198,7 +298,6 @@ export class SignalingClient {
     const message = messageBytes(data);
     if (message === undefined || message.text) return this.abort(fault(NetworkError.SIGNALING, "the signaling server sent a text message"));
     this.bytesReceived += message.bytes.length;
-    this.armWatchdog();
     let frames;
     try {
       frames = this.decoder.push(message.bytes);
@@ -207,6 +306,7 @@ export class SignalingClient {
     }
     for (const frame of frames) {
       if (this.state === "closed") return;
+      if (this.replay !== undefined && this.state === "open" && isSequenced(frame.channel, frame.type)) this.received = (this.received + 1) >>> 0;
       try {
         this.dispatch(frame.channel, frame.type, frame.payload);
       } catch (error) {
@@ -214,13 +314,25 @@ export class SignalingClient {
         if (!(error instanceof FrameError)) throw error;
       }
     }
+    this.scheduleAck();
+  }
+
+  private scheduleAck(): void {
+    if (this.replay === undefined || this.state !== "open" || this.received === this.acknowledged) return;
+    if (((this.received - this.acknowledged) >>> 0) >= ACK_EVERY_FRAMES) return this.acknowledgeNow();
+    this.ackTimer ??= this.options.clock.setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
   }
 
   private dispatch(channel: number, type: number, payload: Uint8Array): void {
     if (channel === Channel.CONTROL) {
       switch (type) {
         case ControlType.WELCOME:
-          return this.opened(Welcome.decode(payload));
+          return this.welcomed(Welcome.decode(payload));
+        case ControlType.RESUMED:
+          return this.resumed(Resumed.decode(payload));
+        case ControlType.ACK:
+          this.replay?.acknowledge(Ack.decode(payload).received);
+          return;
         case ControlType.PING:
           this.sendNow(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, Pong.encode({ nonce: Ping.decode(payload).nonce })));
           return;
@@ -233,15 +345,57 @@ export class SignalingClient {
     this.handlers.get(channel * 0x10000 + type)?.(payload);
   }
 
-  private opened(welcome: WelcomeMessage): void {
+  private welcomed(welcome: WelcomeMessage): void {
     if (this.state !== "connecting") return;
+    // With RESUME, RESUMED follows in the same message and says whether this is the old session.
+    if (this.options.resume !== false) this.pendingWelcome = welcome;
+    else this.opened(welcome);
+  }
+
+  private resumed(answer: { resumed: boolean; received: number; resumeWindowMs: number }): void {
+    const welcome = this.pendingWelcome;
+    if (this.state !== "connecting" || welcome === undefined) return;
+    this.pendingWelcome = undefined;
+    const replay = this.replay;
+    const missing = answer.resumed && this.suspended ? replay?.since(answer.received) : undefined;
+    if (missing === undefined) {
+      // A new session: the old one (if any) is gone, and with it whatever was held for it.
+      const hadSession = this.sessionId !== "";
+      this.forgetSession();
+      if (hadSession) this.onClose(fault(NetworkError.NOT_RECOVERED, "the signaling server could not resume the session; data in flight may be lost"), true, 0);
+      if (answer.resumeWindowMs > 0) {
+        this.sessionId = welcome.sessionId;
+        this.resumeWindowMs = answer.resumeWindowMs;
+        this.replay = new ReplayBuffer(this.maxHeldBytes);
+      }
+      return this.opened(welcome);
+    }
+    // The same session, carried on: what the server missed goes first, then what was held.
+    const downFor = this.options.clock.now() - this.suspendedAt!;
+    this.endSuspension();
+    this.state = "open";
+    this.welcome = { ...this.welcome!, ...welcome, virtualIp: this.welcome?.virtualIp ?? welcome.virtualIp };
+    this.startConnection();
+    replay!.acknowledge(answer.received);
+    if (missing.length > 0) this.sendNow(concatFrames(missing));
+    this.flush();
+    this.resumes++;
+    this.lastResumeMs = downFor;
+    this.onResume();
+  }
+
+  private opened(welcome: WelcomeMessage): void {
     this.state = "open";
     this.welcome = welcome;
+    this.startConnection();
+    this.onOpen(welcome);
+  }
+
+  private startConnection(): void {
     if (this.connectTimer !== undefined) this.options.clock.clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.armWatchdog();
     this.probe();
-    this.onOpen(welcome);
   }
 
   private probe(): void {
@@ -258,41 +412,118 @@ export class SignalingClient {
     // Older probes that never came back are forgotten with this one, so the map stays small.
     for (const key of this.echoSentAt.keys()) if (key <= nonce) this.echoSentAt.delete(key);
     const sample = this.options.clock.now() - sentAt;
+    // Only an answer to our own probe proves the path works both ways (a half-open socket still
+    // delivers the server's frames, or takes ours into a black hole).
+    this.armWatchdog();
     this.rtt = sample;
     this.smoothedRtt = this.smoothedRtt === undefined ? sample : (this.smoothedRtt * 7 + sample) / 8;
   }
 
-  /** A server that sends nothing (not even PING) past its own heartbeat deadline is gone. */
+  /**
+   * A server that sends nothing past its own heartbeat deadline is gone; so is one that leaves
+   * our ECHO probes unanswered for a few intervals (a dead path notices no FIN: Wi-Fi to mobile).
+   */
   private armWatchdog(): void {
     const welcome = this.welcome;
     if (welcome === undefined || this.state !== "open") return;
     if (this.watchdog !== undefined) this.options.clock.clearTimeout(this.watchdog);
-    const limit = welcome.heartbeatIntervalMs + welcome.heartbeatTimeoutMs + WATCHDOG_SLACK_MS;
+    const heartbeat = welcome.heartbeatIntervalMs + welcome.heartbeatTimeoutMs + WATCHDOG_SLACK_MS;
+    const limit = Math.min(heartbeat, this.options.livenessTimeoutMs ?? 3 * (this.options.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS));
     this.watchdog = this.options.clock.setTimeout(() => this.abort(fault(NetworkError.SIGNALING, `the signaling server was silent for ${limit} ms`)), limit);
   }
 
   private abort(problem: NetworkFault): void {
     if (this.state === "closed" || this.state === "idle") return;
-    const wasOpen = this.state === "open";
-    this.close();
-    this.onClose(problem, wasOpen, 0);
+    this.lost(problem, 0);
   }
 
   private ended(code: number, reason: string): void {
     if (this.state === "closed") return;
-    const wasOpen = this.state === "open";
-    this.teardown();
-    this.state = "closed";
     const code4xxx = code >= 4000 ? ` (${code}${reason ? ` ${reason}` : ""})` : ` (${code})`;
     const problem = code === 4000 ? fault(NetworkError.SHUTDOWN, `the signaling server shut down${code4xxx}`) : fault(NetworkError.SIGNALING, `the connection to the signaling server ended${code4xxx}`);
-    this.onClose(problem, wasOpen, code);
+    this.lost(problem, code);
+  }
+
+  /**
+   * The socket is gone. A resumable session whose socket dropped without a close frame (or that
+   * we gave up on: 0) is suspended and waits to be resumed; anything the server closed on purpose
+   * ends the session.
+   */
+  private lost(problem: NetworkFault, code: number): void {
+    const wasOpen = this.state === "open";
+    const resumable = this.sessionId !== "" && (code === ABNORMAL_CLOSURE || code === 0) && (wasOpen || this.suspended);
+    // A socket given up on while the session goes on says so, so the server keeps the session.
+    this.dropSocket(resumable ? CloseCode.RESUMING : 1000, resumable ? "resuming elsewhere" : "closed by the engine");
+    if (!resumable) {
+      const hadSession = this.sessionId !== "" || wasOpen;
+      this.forgetSession();
+      return this.onClose(problem, hadSession, code);
+    }
+    if (!this.suspended) this.suspend();
+    this.onSuspend(problem);
+  }
+
+  private suspend(): void {
+    const { clock } = this.options;
+    this.suspendedAt = clock.now();
+    // Datagrams queued for the old socket would arrive stale: drop them, keep everything else.
+    const kept = this.outgoing.filter((frame) => frame[4] !== Priority.LOW);
+    this.outgoing = kept;
+    this.outgoingBytes = kept.reduce((sum, frame) => sum + frame.length, 0);
+    this.windowTimer = clock.setTimeout(
+      () => this.giveUp(fault(NetworkError.NOT_RECOVERED, `the connection to the signaling server was down for longer than the ${this.resumeWindowMs} ms resume window`)),
+      this.resumeWindowMs,
+    );
+  }
+
+  private endSuspension(): void {
+    if (this.windowTimer !== undefined) this.options.clock.clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
+    this.suspendedAt = undefined;
+  }
+
+  /** The suspended session cannot be resumed any more: drop it and report it lost. */
+  private giveUp(problem: NetworkFault): void {
+    if (!this.suspended) return;
+    this.dropSocket(1000, "closed by the engine");
+    this.forgetSession();
+    this.onClose(problem, true, 0);
+  }
+
+  private dropSocket(code: number, reason: string): void {
+    const socket = this.socket;
+    this.teardownSocket();
+    this.state = "closed";
+    if (socket === undefined) return;
+    socket.onclose = null;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  private forgetSession(): void {
+    this.endSuspension();
+    this.sessionId = "";
+    this.replay = undefined;
+    this.received = this.acknowledged = 0;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
   }
 
   private teardown(): void {
-    for (const timer of [this.connectTimer, this.probeTimer, this.watchdog]) if (timer !== undefined) this.options.clock.clearTimeout(timer);
-    this.connectTimer = this.probeTimer = this.watchdog = undefined;
+    this.teardownSocket();
     this.outgoing = [];
     this.outgoingBytes = 0;
+  }
+
+  /** Lets go of the socket and its timers; the session (held frames, replay) stays. */
+  private teardownSocket(): void {
+    for (const timer of [this.connectTimer, this.probeTimer, this.watchdog, this.ackTimer]) if (timer !== undefined) this.options.clock.clearTimeout(timer);
+    this.connectTimer = this.probeTimer = this.watchdog = this.ackTimer = undefined;
+    this.pendingWelcome = undefined;
+    this.flushScheduled = false;
     this.echoSentAt.clear();
     if (this.socket !== undefined) {
       this.socket.onopen = null;

@@ -302,6 +302,14 @@ export class VirtualHost {
       this.finishClaim(error.refId, false);
       return true;
     }
+    if (error.refType === VSocketType.ARBITRARY_DATA && error.code === ProtocolError.UNKNOWN_SOCKET) {
+      // Data for a stream the server no longer knows was not delivered: the script must hear of it.
+      const stream = this.streams.get(error.refId);
+      if (stream === undefined) return false;
+      this.streams.delete(error.refId);
+      stream.end(fault(NetworkError.CLOSED, "the signaling server no longer knows this stream; data sent on it was not delivered"));
+      return true;
+    }
     return false;
   }
 

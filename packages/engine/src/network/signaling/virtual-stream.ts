@@ -63,6 +63,8 @@ export function closeReasonFault(reason: number): NetworkFault {
       return fault(NetworkError.PEER_GONE, "the other end lost its connection to the server");
     case CloseReason.SHUTDOWN:
       return fault(NetworkError.SHUTDOWN, "the signaling server shut down");
+    case CloseReason.NOT_RECOVERED:
+      return fault(NetworkError.NOT_RECOVERED, "this engine was away from the signaling server too long, or was sent more meanwhile than the server holds");
     default:
       return fault(NetworkError.CLOSED, "the other end closed the connection");
   }

@@ -20,6 +20,7 @@ import {
   Priority,
   VSocketType,
   VirtualIp,
+  Resumed,
   Welcome,
   encodeFrame,
 } from "../../src/protocol/index.js";
@@ -119,6 +120,8 @@ export async function startFakeServer(identityIp: (index: number) => number = (i
     let connection: FakeConnection | undefined;
     socket.on("message", (data: Buffer) => {
       for (const frame of decoder.push(new Uint8Array(data))) {
+        // A resume-capable engine sends RESUME with its HELLO; this server has resume off (RESUMED below).
+        if (frame.channel === Channel.CONTROL && frame.type === ControlType.RESUME) continue;
         if (connection !== undefined) {
           connection.received(frame);
           continue;
@@ -137,6 +140,8 @@ export async function startFakeServer(identityIp: (index: number) => number = (i
           serverTime: Date.now(),
         });
         socket.send(encodeFrame(Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL, welcome));
+        // As a server with resumeWindowMs 0 answers: no resumable session, a drop ends everything.
+        socket.send(encodeFrame(Channel.CONTROL, ControlType.RESUMED, Priority.CRITICAL, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: 0 })));
         connections.push(connection);
         handOut();
       }

@@ -57,4 +57,88 @@ describe("resume with replay", () => {
     expect(await metric(server, "gmnet_replay_peak_session_bytes")).toBeLessThanOrEqual(1024 * 1024);
     expect(await metric(server, "gmnet_sessions_detached")).toBe(0);
   }, 60_000);
+
+  it("past the resume window gives both scripts a disconnect event with a documented code, then a fresh session", async () => {
+    const { server, proxy } = await start({ resumeWindowMs: 300 });
+    const engine = (url: string, extra = {}) =>
+      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "window", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100, ...extra } });
+    const host = engine(server.address().wsUrl);
+    const client = engine(proxy.wsUrl("/ws"));
+    const hostLog = new EventLog(host);
+    const clientLog = new EventLog(client);
+    try {
+      expect(host.network_create_server(host.network_socket_tcp, 6510, 4)).toBeGreaterThan(0);
+      const hostIp = (await hostLog.next({ type: host.network_type_up })).ip as string;
+      const socket = client.network_create_socket(client.network_socket_tcp);
+      client.network_connect_async(socket, hostIp, 6510);
+      await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
+      await hostLog.next({ type: host.network_type_connect });
+
+      // The server becomes unreachable for longer than the window.
+      proxy.block();
+      proxy.reset();
+      const atHost = await hostLog.next({ type: host.network_type_disconnect });
+      expect(atHost.error).toBe("E_NETWORK_PEER_GONE");
+      const atClient = await clientLog.next({ type: client.network_type_disconnect });
+      expect(atClient).toMatchObject({ id: socket, error: "E_NETWORK_NOT_RECOVERED" });
+      expect((await clientLog.next({ type: client.network_type_down })).error).toBe("E_NETWORK_NOT_RECOVERED");
+      expect(await metric(server, "gmnet_sessions_detached")).toBe(0);
+
+      // Reachable again: a fresh session on the same virtual IP.
+      proxy.unblock();
+      const up = await clientLog.next({ type: client.network_type_up });
+      expect(up.ip).toBe(client.network_get_config(client.network_config_virtual_ip));
+    } finally {
+      client.network_shutdown();
+      host.network_shutdown();
+    }
+  });
+
+  it("keeps the master login, room and party through a drop: chat sent meanwhile arrives, nobody is logged out", async () => {
+    const { server, proxy } = await start({ scryptCost: 1024, scryptParallelism: 1 });
+    const make = (url: string) =>
+      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "master-resume", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const ann = make(server.address().wsUrl);
+    const bob = make(proxy.wsUrl("/ws"));
+    const annLog = new EventLog(ann);
+    const bobLog = new EventLog(bob);
+    const must = async (gm: typeof ann, log: EventLog, id: number) => {
+      const answer = await log.next({ type: gm.master_type_response, id });
+      expect(answer.status, String(answer.message)).toBe(gm.master_status_success);
+      return answer;
+    };
+    try {
+      for (const [gm, log, name] of [[ann, annLog, "ann_resume"], [bob, bobLog, "bob_resume"]] as const) {
+        await must(gm, log, gm.master_register(name, "correct horse"));
+        await must(gm, log, gm.master_login(name, "correct horse"));
+      }
+      const room = await must(ann, annLog, ann.master_room_create("blip room", 4, 7100));
+      await must(bob, bobLog, bob.master_room_join(room.room_id as number));
+      const party = await must(ann, annLog, ann.master_party_create());
+      await must(ann, annLog, ann.master_party_invite("bob_resume"));
+      await bobLog.next({ type: bob.master_type_party_invite, party_id: party.party_id });
+      await must(bob, bobLog, bob.master_party_accept(party.party_id as number));
+
+      const before = bobLog.seen.length;
+      proxy.reset();
+      // Sent while bob's connection is down: the server holds them for bob's session.
+      await must(ann, annLog, ann.master_chat_send(ann.master_chat_room, "room while away"));
+      await must(ann, annLog, ann.master_chat_send(ann.master_chat_party, "party while away"));
+      expect((await bobLog.next({ type: bob.master_type_chat, text: "room while away" })).channel).toBe(bob.master_chat_room);
+      expect((await bobLog.next({ type: bob.master_type_chat, text: "party while away" })).channel).toBe(bob.master_chat_party);
+      // Bob is still in both: his own messages reach ann on those channels.
+      await must(bob, bobLog, bob.master_chat_send(bob.master_chat_party, "back in the party"));
+      await annLog.next({ type: ann.master_type_chat, text: "back in the party" });
+      const listed = await must(bob, bobLog, bob.master_room_list({}));
+      expect(JSON.stringify(listed)).toContain("blip room");
+      expect(bob.network_get_stats(-1)!.resumes).toBe(1);
+      const after = bobLog.seen.slice(before);
+      const networkNoise = after.filter((event) => event.event_type === bob.ev_async_web_networking);
+      const sessionNoise = after.filter((event) => event.event_type === bob.ev_async_social && event.type === bob.master_type_session);
+      expect([...networkNoise, ...sessionNoise]).toEqual([]);
+    } finally {
+      bob.network_shutdown();
+      ann.network_shutdown();
+    }
+  });
 });

@@ -50,9 +50,10 @@ export interface SoakReport {
   /** network_type_disconnect / _down events seen by either script, and the first few of them. */
   disconnects: number;
   disconnectEvents: Array<Record<string, unknown>>;
-  /** Resumes the client engine reports, and how long each took from the drop to RESUMED (ms). */
+  /** Resumes the client engine reports; how long each took from noticing the drop to RESUMED, and from the fault to RESUMED (ms). */
   resumes: number;
   resumeMs: number[];
+  recoveryMs: number[];
   datagramsSent: number;
   datagramsReceived: number;
   elapsedMs: number;
@@ -85,6 +86,7 @@ export async function runStreamSoak(options: SoakOptions): Promise<SoakReport> {
     disconnectEvents: [],
     resumes: 0,
     resumeMs: [],
+    recoveryMs: [],
     datagramsSent: 0,
     datagramsReceived: 0,
     elapsedMs: 0,
@@ -163,6 +165,7 @@ export async function runStreamSoak(options: SoakOptions): Promise<SoakReport> {
     };
 
     let resumesSeen = 0;
+    let injectedAt = 0;
     const pump = async (ms: number): Promise<void> => {
       const until = performance.now() + ms;
       while (performance.now() < until) {
@@ -170,9 +173,10 @@ export async function runStreamSoak(options: SoakOptions): Promise<SoakReport> {
         drain(host, "toHost");
         drain(client, "toClient");
         const stats = client.network_get_stats(-1)!;
-        if (stats.resumes > resumesSeen) {
-          resumesSeen = stats.resumes;
-          report.resumeMs.push(stats.last_resume_ms);
+        if ((stats.resumes ?? 0) > resumesSeen) {
+          resumesSeen = stats.resumes ?? 0;
+          report.resumeMs.push(stats.last_resume_ms ?? NaN);
+          report.recoveryMs.push(performance.now() - injectedAt);
         }
         await tick(intervalMs);
       }
@@ -181,6 +185,7 @@ export async function runStreamSoak(options: SoakOptions): Promise<SoakReport> {
     for (let drop = 0; drop < options.drops; drop++) {
       await pump(gapMs);
       inject(options.proxy, options.faults[drop % options.faults.length]!);
+      injectedAt = performance.now();
       report.drops++;
       // Keep the stream busy until the client has resumed (or given up and reported it).
       const before = resumesSeen;
@@ -196,7 +201,7 @@ export async function runStreamSoak(options: SoakOptions): Promise<SoakReport> {
       await tick(5);
     }
     report.lost = report.sent.toHost - report.delivered.toHost + (report.sent.toClient - report.delivered.toClient);
-    report.resumes = client.network_get_stats(-1)!.resumes;
+    report.resumes = client.network_get_stats(-1)!.resumes ?? 0;
   } finally {
     report.elapsedMs = performance.now() - started;
     client.network_shutdown();

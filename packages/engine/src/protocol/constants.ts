@@ -80,7 +80,7 @@ export const VSocketType = {
   REQUEST_FAILED: 15,
   ARBITRARY_DATA: 16,
   SOCKET_CLOSED: 17,
-  /** Reserved for resume-with-replay (PROTOCOL.md): cumulative acknowledgement of a stream. */
+  /** Reserved and unused: resume acknowledges whole sessions with CONTROL ACK instead (PROTOCOL.md §14). */
   STREAM_ACK: 18,
   UDP_BIND: 20,
   UDP_UNBIND: 21,
@@ -168,11 +168,11 @@ export const CloseCode = {
   SERVER_SHUTDOWN: 4000,
   /** No pong within the heartbeat deadline. */
   HEARTBEAT_TIMEOUT: 4001,
-  /** The client read too slowly: its outgoing queue passed maxQueuedBytes. */
+  /** Reserved: the server cuts a slow consumer (above maxQueuedBytes for slowConsumerMs) without a close frame (1006). */
   SLOW_CONSUMER: 4002,
   /** Another connection took over this identity. */
   REPLACED: 4003,
-  /** Too many frames per second. */
+  /** Not sent by this server version (was the frame-rate limit; over rateLimitBytes the server now pauses reading). */
   RATE_LIMITED: 4004,
   /** No Hello within the hello timeout. */
   HELLO_TIMEOUT: 4005,

@@ -65,10 +65,10 @@ export const SocketConnectionResponse = message("SocketConnectionResponse", { re
 /** Server → both ends when a connection is accepted: `connId` names the stream from now on. */
 export const SocketConnected = message("SocketConnected", { reqId: u32, connId: u32, peerIp: u32, peerPort: u16, localPort: u16 });
 export const RequestFailed = message("RequestFailed", { reqId: u32, reason: u8 });
-/** Stream data. `seq` numbers the sender's frames on this stream from 1 (kept for resume-with-replay). */
+/** Stream data. `seq` numbers the sender's frames on this stream from 1; relayed unchanged (receivers may use it to check order). */
 export const ArbitraryData = message("ArbitraryData", { connId: u32, seq: u32, data: rest });
 export const SocketClosed = message("SocketClosed", { connId: u32, reason: u8 });
-/** Reserved (resume-with-replay): every frame up to `seq` arrived. */
+/** Reserved and unused (resume acknowledges whole sessions with CONTROL ACK): every frame up to `seq` arrived. */
 export const StreamAck = message("StreamAck", { connId: u32, seq: u32 });
 export const UdpBind = message("UdpBind", { port: u16 });
 /** From a client: send to peerIp:peerPort from localPort. To a client: from peerIp:peerPort (stamped) to localPort. */

@@ -141,4 +141,56 @@ describe("resume with replay", () => {
       ann.network_shutdown();
     }
   });
+
+  it("replays megabytes that were unacknowledged at the drop, and sends what was written while away, intact and in order", async () => {
+    const { server, proxy } = await start();
+    const make = (url: string) =>
+      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "bulk", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const host = make(server.address().wsUrl);
+    const client = make(proxy.wsUrl("/ws"));
+    const hostLog = new EventLog(host);
+    const clientLog = new EventLog(client);
+    try {
+      host.network_create_server_raw(host.network_socket_tcp, 6510, 4);
+      const hostIp = (await hostLog.next({ type: host.network_type_up })).ip as string;
+      const socket = client.network_create_socket(client.network_socket_tcp);
+      client.network_connect_raw_async(socket, hostIp, 6510);
+      await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
+      await hostLog.next({ type: host.network_type_connect });
+
+      // 2 MiB written and the path cut in the same task: none of it can have been acknowledged.
+      const chunk = 64 * 1024;
+      const total = 48 * chunk;
+      const pattern = (i: number) => (i * 7 + (i >> 9)) & 0xff;
+      const buffer = client.buffer_create(chunk, client.buffer_fixed, 1);
+      let written = 0;
+      const write = (count: number) => {
+        for (let c = 0; c < count; c++, written += chunk) {
+          for (let i = 0; i < chunk; i++) client.buffer_poke(buffer, i, client.buffer_u8, pattern(written + i));
+          expect(client.network_send_raw(socket, buffer, chunk)).toBe(chunk);
+        }
+      };
+      write(32);
+      proxy.block();
+      proxy.reset();
+      // 1 MiB more while the server cannot be reached.
+      write(16);
+      proxy.unblock();
+
+      let got = 0;
+      let wrong = -1;
+      while (got < total) {
+        const data = await hostLog.next({ type: host.network_type_data }, 10_000);
+        const bytes = data.bytes!;
+        for (let i = 0; i < bytes.length && wrong < 0; i++) if (bytes[i] !== pattern(got + i)) wrong = got + i;
+        got += bytes.length;
+      }
+      expect({ got, wrong }).toEqual({ got: total, wrong: -1 });
+      expect(client.network_get_stats(-1)!.resumes).toBe(1);
+      expect([...hostLog.seen, ...clientLog.seen].filter((event) => event.type === host.network_type_disconnect || event.type === host.network_type_down)).toEqual([]);
+    } finally {
+      client.network_shutdown();
+      host.network_shutdown();
+    }
+  }, 30_000);
 });

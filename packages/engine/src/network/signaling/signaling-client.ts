@@ -59,7 +59,7 @@ export interface SignalingClientOptions {
   connectTimeoutMs: number;
   /** How often to measure the round-trip time with ECHO_REQUEST. */
   echoIntervalMs?: number;
-  /** A server that sends nothing for this long (not even an ECHO_REPLY) is taken as gone; default 3 echo intervals. */
+  /** A server that leaves our ECHO probes unanswered this long is taken as gone (also a half-open path); default 3 echo intervals. */
   livenessTimeoutMs?: number;
   /** Ask for a resumable session (PROTOCOL.md §14); default true. */
   resume?: boolean;
@@ -243,25 +243,31 @@ export class SignalingClient {
     const frames = this.outgoing;
     this.outgoing = [];
     this.outgoingBytes = 0;
-    // One message per batch, but never past MAX_BATCH_BYTES: the server closes the connection
-    // (1009) on a message over its maxMessageSize. A frame larger than the cap goes alone.
+    this.sendInBatches(frames, (batch, bytes) => this.sendBatch(batch, bytes));
+  }
+
+  /**
+   * Cuts `frames` into messages of at most MAX_BATCH_BYTES, in order: the server closes the
+   * connection (1009) on a message over its maxMessageSize. A frame larger than the cap goes alone.
+   */
+  private sendInBatches(frames: Uint8Array[], send: (batch: Uint8Array[], bytes: number) => void): void {
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < frames.length; i++) {
       const size = frames[i]!.length;
       if (i > start && bytes + size > MAX_BATCH_BYTES) {
-        this.sendBatch(frames, start, i, bytes);
+        send(frames.slice(start, i), bytes);
         start = i;
         bytes = 0;
       }
       bytes += size;
     }
-    this.sendBatch(frames, start, frames.length, bytes);
+    if (start < frames.length) send(frames.slice(start), bytes);
   }
 
-  private sendBatch(frames: Uint8Array[], from: number, to: number, bytes: number): void {
+  private sendBatch(frames: Uint8Array[], bytes: number): void {
     const replay = this.replay;
-    let batch = frames.slice(from, to);
+    let batch = frames;
     if (replay !== undefined) {
       for (const frame of batch) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
       // Piggyback the acknowledgement on whatever goes out anyway.
@@ -358,6 +364,13 @@ export class SignalingClient {
     this.pendingWelcome = undefined;
     const replay = this.replay;
     const missing = answer.resumed && this.suspended ? replay?.since(answer.received) : undefined;
+    if (answer.resumed && missing === undefined) {
+      // The server kept the session, but we no longer hold all it missed (past maxHeldBytes):
+      // end it properly, so its peers hear of it, and start afresh.
+      this.forgetSession();
+      this.dropSocket(1000, "cannot replay what the server missed");
+      return this.onClose(fault(NetworkError.NOT_RECOVERED, `more than ${this.maxHeldBytes} bytes were unacknowledged when the connection dropped`), true, 0);
+    }
     if (missing === undefined) {
       // A new session: the old one (if any) is gone, and with it whatever was held for it.
       const hadSession = this.sessionId !== "";
@@ -377,7 +390,8 @@ export class SignalingClient {
     this.welcome = { ...this.welcome!, ...welcome, virtualIp: this.welcome?.virtualIp ?? welcome.virtualIp };
     this.startConnection();
     replay!.acknowledge(answer.received);
-    if (missing.length > 0) this.sendNow(concatFrames(missing));
+    // Retransmitted as they were (they keep their numbers), in messages the server accepts.
+    this.sendInBatches(missing, (batch, bytes) => this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes)));
     this.flush();
     this.resumes++;
     this.lastResumeMs = downFor;

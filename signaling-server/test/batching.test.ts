@@ -1,16 +1,22 @@
 /**
- * Outgoing batching over real WebSockets: frames queued for a client within one tick leave as
- * one WebSocket message, High before Normal before Low; Critical frames (errors) never wait.
+ * Outgoing batching over real WebSockets: by default the frames queued for a client during one
+ * turn of the event loop leave as one WebSocket message at the end of that turn; with a tick rate
+ * (for all priorities or one) they wait for the tick; High goes before Normal before Low, and
+ * Critical frames (errors) never wait. `batching: false` sends every frame on its own at once.
  */
+import type { Socket } from "node:net";
 import {
   Channel,
   ChannelRegister,
   ControlType,
+  Datagram,
   FrameDecoder,
   Priority,
   SignalKind,
   SignalRelay,
   SignalType,
+  UdpBind,
+  VSocketType,
   encodeFrame,
 } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,11 +45,26 @@ async function pair(server: GmnetServer, appKey: string): Promise<[Client, Clien
   return [a, b, channel];
 }
 
-/** Three app-channel frames (Normal) and then one signal (High), all in one message from `from` to `to`. */
-function mixedBurst(from: Client, to: Client, channel: number): void {
+/** Three app-channel frames (Normal) and then one signal (High), as the bytes of one message from `from` to `to`. */
+function mixedFrames(to: Client, channel: number): Buffer {
   const game = (n: number) => encodeFrame(channel, 10 + n, Priority.NORMAL, new Uint8Array([n]));
   const signal = encodeFrame(Channel.SIGNAL, SignalType.RELAY, Priority.NORMAL, SignalRelay.encode({ peerIp: to.welcome.virtualIp, pairId: 1, kind: SignalKind.OFFER, data: "{}" }));
-  from.sendRaw(Buffer.concat([game(1), game(2), game(3), signal]));
+  return Buffer.concat([game(1), game(2), game(3), signal]);
+}
+
+function mixedBurst(from: Client, to: Client, channel: number): void {
+  from.sendRaw(mixedFrames(to, channel));
+}
+
+/**
+ * Sends several WebSocket messages in one write to the TCP socket, so the server reads them in
+ * one go and handles them in one turn of its event loop.
+ */
+function sendInOneWrite(client: Client, messages: Uint8Array[]): void {
+  const socket = (client.ws as unknown as { _socket: Socket })._socket;
+  socket.cork();
+  for (const message of messages) client.sendRaw(message);
+  socket.uncork();
 }
 
 describe("batching at tickRate 20", () => {
@@ -85,10 +106,10 @@ describe("batching at tickRate 20", () => {
   });
 });
 
-describe("tickRate 0", () => {
+describe("batching: false", () => {
   let server: GmnetServer;
   beforeAll(async () => {
-    server = await startServer({ tickRate: 0 });
+    server = await startServer({ batching: false });
   });
   afterAll(() => server.close());
 
@@ -103,6 +124,83 @@ describe("tickRate 0", () => {
       [{ channel, type: 12, priority: Priority.NORMAL }],
       [{ channel, type: 13, priority: Priority.NORMAL }],
       [{ channel: Channel.SIGNAL, type: SignalType.RELAY, priority: Priority.HIGH }],
+    ]);
+    a.close();
+    b.close();
+  });
+});
+
+describe("batching by default: at the end of the turn", () => {
+  let server: GmnetServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it("sends the frames one incoming message causes as one WebSocket message, without waiting for a tick", async () => {
+    const [a, b, channel] = await pair(server, "turn");
+    expect(a.welcome.tickRate).toBe(0);
+    const seen = recordMessages(a);
+    mixedBurst(b, a, channel);
+    await a.next(Channel.SIGNAL, SignalType.RELAY);
+    expect(seen).toEqual([
+      [
+        { channel: Channel.SIGNAL, type: SignalType.RELAY, priority: Priority.HIGH },
+        { channel, type: 11, priority: Priority.NORMAL },
+        { channel, type: 12, priority: Priority.NORMAL },
+        { channel, type: 13, priority: Priority.NORMAL },
+      ],
+    ]);
+    a.close();
+    b.close();
+  });
+
+  it("sends the frames of several messages handled in one turn as one WebSocket message", async () => {
+    const [a, b, channel] = await pair(server, "turns");
+    const seen = recordMessages(a);
+    const game = (n: number) => encodeFrame(channel, 20 + n, Priority.NORMAL, new Uint8Array([n]));
+    sendInOneWrite(b, [game(1), game(2), mixedFrames(a, channel)]);
+    await a.next(Channel.SIGNAL, SignalType.RELAY);
+    expect(seen).toEqual([
+      [
+        { channel: Channel.SIGNAL, type: SignalType.RELAY, priority: Priority.HIGH },
+        { channel, type: 21, priority: Priority.NORMAL },
+        { channel, type: 22, priority: Priority.NORMAL },
+        { channel, type: 11, priority: Priority.NORMAL },
+        { channel, type: 12, priority: Priority.NORMAL },
+        { channel, type: 13, priority: Priority.NORMAL },
+      ],
+    ]);
+    a.close();
+    b.close();
+  });
+});
+
+describe("a tick rate for one priority (lowTickRate 20)", () => {
+  let server: GmnetServer;
+  beforeAll(async () => {
+    server = await startServer({ lowTickRate: 20 });
+  });
+  afterAll(() => server.close());
+
+  it("sends Normal frames at the end of the turn and datagrams (Low) together on the next tick", async () => {
+    const [a, b, channel] = await pair(server, "low-tick");
+    a.send(Channel.VSOCKET, VSocketType.UDP_BIND, UdpBind.encode({ port: 7000 }));
+    await registerChannel(a, "game"); // the bind is in effect
+    const seen = recordMessages(a);
+    const datagram = (n: number) =>
+      encodeFrame(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, Datagram.encode({ peerIp: a.welcome.virtualIp, peerPort: 7000, localPort: 1, data: new Uint8Array([n]) }));
+    b.sendRaw(Buffer.concat([datagram(1), encodeFrame(channel, 5, Priority.NORMAL, new Uint8Array([5])), datagram(2)]));
+    await a.next(channel, 5);
+    await a.next(Channel.VSOCKET, VSocketType.DATAGRAM);
+    // Had the datagrams gone at the end of the turn they would share the Normal frame's message;
+    // had the Normal frame waited for the tick, the datagrams would share its.
+    expect(seen).toEqual([
+      [{ channel, type: 5, priority: Priority.NORMAL }],
+      [
+        { channel: Channel.VSOCKET, type: VSocketType.DATAGRAM, priority: Priority.LOW },
+        { channel: Channel.VSOCKET, type: VSocketType.DATAGRAM, priority: Priority.LOW },
+      ],
     ]);
     a.close();
     b.close();

@@ -1,10 +1,13 @@
 /**
- * The Connection state machine against a fake WebSocket and a manual clock: batching order,
- * the slow-consumer cut-off, datagram drops, heartbeat and hello deadlines, and that a bug in a
- * service closes one connection instead of the process.
+ * The Connection (the WebSocket: decoding, Hello and Resume, heartbeat, byte flow control) and
+ * the ClientSession it carries (queue, batching, slow consumers, replay and detach) against a
+ * fake WebSocket and a manual clock: batching order and timing, the slow-consumer rules, datagram
+ * drops, throttling, heartbeat and hello deadlines, detach and resume, and that a bug in a service
+ * closes one connection instead of the process.
  */
 import { EventEmitter } from "node:events";
 import {
+  Ack,
   Channel,
   CloseCode,
   ControlType,
@@ -16,8 +19,11 @@ import {
   Ping,
   Pong,
   Priority,
+  Resume,
+  Resumed,
   VSocketType,
   VirtualIp,
+  Welcome,
   encodeFrame,
 } from "@gmnet/engine/protocol";
 import type { WebSocket } from "ws";
@@ -29,15 +35,22 @@ import { Router } from "../src/router.js";
 import type { ServerClock, ServerContext } from "../src/server-context.js";
 import { Directory } from "../src/services/directory.js";
 import type { IdentityStore } from "../src/services/identity-store.js";
-import { Connection } from "../src/session/connection.js";
+import { ClientSession } from "../src/session/client-session.js";
+import { Connection, MESSAGE_COST_BYTES } from "../src/session/connection.js";
+import { FlushScheduler } from "../src/session/flush-scheduler.js";
 import type { Session, SessionCloseCause } from "../src/session/session.js";
 import { metricValue } from "./support/harness.js";
+
+const decode = (message: Uint8Array) => new FrameDecoder({ maxPayload: 1 << 24 }).push(message);
 
 class FakeSocket extends EventEmitter {
   bufferedAmount = 0;
   readonly sent: Uint8Array[] = [];
   closedWith: [number, string] | undefined;
   terminated = false;
+  isPaused = false;
+  /** Every pause() and resume(), in order. */
+  readonly flow: Array<"pause" | "resume"> = [];
   send(data: Uint8Array): void {
     this.sent.push(data);
   }
@@ -47,13 +60,25 @@ class FakeSocket extends EventEmitter {
   terminate(): void {
     this.terminated = true;
   }
+  pause(): void {
+    this.isPaused = true;
+    this.flow.push("pause");
+  }
+  resume(): void {
+    this.isPaused = false;
+    this.flow.push("resume");
+  }
   /** What a client sends: one message of frames. */
   receive(...frames: Uint8Array[]): void {
     this.emit("message", Buffer.concat(frames), true);
   }
+  /** The TCP connection ended without a close frame, as ws reports it. */
+  drop(): void {
+    this.emit("close", 1006);
+  }
   /** Every message sent so far, decoded into [channel, type, priority] triples. */
   messages(): Array<Array<[number, number, number]>> {
-    return this.sent.map((message) => new FrameDecoder({ maxPayload: 1 << 24 }).push(message).map((f) => [f.channel, f.type, f.priority]));
+    return this.sent.map((message) => decode(message).map((f) => [f.channel, f.type, f.priority]));
   }
 }
 
@@ -85,6 +110,14 @@ class ManualClock implements ServerClock {
   }
 }
 
+/** The end of the current event-loop turn, when the default (tickRate 0) flushes run. */
+const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const helloFrame = (): Uint8Array =>
+  encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: "unit", secret: "s".repeat(22), token: "" }));
+const resumeFrame = (sessionId: string, received: number): Uint8Array =>
+  encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId, received }));
+
 function setup(overrides: Partial<ServerConfig> = {}) {
   const config: ServerConfig = { ...defaultConfig, tickRate: 20, ...overrides };
   const clock = new ManualClock();
@@ -93,7 +126,8 @@ function setup(overrides: Partial<ServerConfig> = {}) {
   const closes: Array<[Session, SessionCloseCause]> = [];
   const opened: Session[] = [];
   const moving: Array<[Session, number]> = [];
-  const flushes: Connection[] = [];
+  const resumed: Session[] = [];
+  const sessions = new Map<string, ClientSession>();
   const metrics = createMetrics({ defaultMetrics: false });
   const context: ServerContext = {
     config,
@@ -104,33 +138,50 @@ function setup(overrides: Partial<ServerConfig> = {}) {
     router,
     directory: new Directory(),
     store: { identify: () => ({ identityId: 1, virtualIp: 0x0a000001 }), close: () => undefined } as unknown as IdentityStore,
-    scheduleFlush: (connection) => flushes.push(connection),
-    sessionOpened: (session) => opened.push(session),
-    sessionClosed: (session, cause) => closes.push([session, cause]),
+    flushes: new FlushScheduler(config, clock),
+    sessions,
+    sessionOpened: (session) => {
+      opened.push(session);
+      if (session instanceof ClientSession) sessions.set(session.id, session);
+    },
+    sessionClosed: (session, cause) => {
+      closes.push([session, cause]);
+      sessions.delete(session.id);
+    },
     sessionMoving: (session) => moving.push([session, session.virtualIp]),
+    sessionResumed: (session) => resumed.push(session),
   };
   const connection = new Connection(ws as unknown as WebSocket, context);
-  const hello = (): void =>
-    ws.receive(encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.NORMAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: "unit", secret: "s".repeat(22), token: "" })));
-  return { config, clock, ws, router, closes, opened, moving, flushes, metrics, context, connection, hello };
+  /** HELLO on `socket` (default: the first one), with RESUME in the same message when given. */
+  const hello = (socket = ws, resume?: { sessionId: string; received: number }): void =>
+    socket.receive(helloFrame(), ...(resume === undefined ? [] : [resumeFrame(resume.sessionId, resume.received)]));
+  /** Another connection to the same server context (a reconnecting client). */
+  const connect = () => {
+    const socket = new FakeSocket();
+    return { socket, connection: new Connection(socket as unknown as WebSocket, context) };
+  };
+  const session = (): ClientSession => connection.session!;
+  const metric = async (name: string, labels?: Record<string, string>) => metricValue(await metrics.registry.metrics(), name, labels);
+  return { config, clock, ws, router, closes, opened, moving, resumed, sessions, metrics, metric, context, connection, session, hello, connect };
 }
 
-describe("Connection", () => {
-  it("sends Critical frames at once and batches the rest per flush, High, Normal, Low", () => {
-    const { ws, connection, hello, flushes } = setup();
+describe("batching", () => {
+  it("sends Critical frames at once and the rest on the next tick as one message, High, Normal, Low", () => {
+    const { ws, clock, session, hello } = setup({ tickRate: 20 });
     hello();
     expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]]]);
     ws.sent.length = 0;
     const payload = new Uint8Array(1);
-    connection.send(1000, 1, Priority.LOW, payload);
-    connection.send(1000, 2, Priority.NORMAL, payload);
-    connection.send(1000, 3, Priority.HIGH, payload);
-    connection.send(1000, 4, Priority.LOW, payload);
-    connection.send(1000, 5, Priority.CRITICAL, payload);
-    connection.send(1000, 6, Priority.HIGH, payload);
-    expect(flushes).toEqual([connection]); // scheduled once, when the queue stopped being empty
+    session().send(1000, 1, Priority.LOW, payload);
+    session().send(1000, 2, Priority.NORMAL, payload);
+    session().send(1000, 3, Priority.HIGH, payload);
+    session().send(1000, 4, Priority.LOW, payload);
+    session().send(1000, 5, Priority.CRITICAL, payload);
+    session().send(1000, 6, Priority.HIGH, payload);
     expect(ws.messages()).toEqual([[[1000, 5, Priority.CRITICAL]]]);
-    connection.flush();
+    clock.advance(49);
+    expect(ws.sent).toHaveLength(1);
+    clock.advance(1);
     expect(ws.messages()[1]).toEqual([
       [1000, 3, Priority.HIGH],
       [1000, 6, Priority.HIGH],
@@ -138,58 +189,159 @@ describe("Connection", () => {
       [1000, 1, Priority.LOW],
       [1000, 4, Priority.LOW],
     ]);
-    connection.flush();
+    clock.advance(50);
     expect(ws.sent).toHaveLength(2);
   });
 
-  it("sends everything at once with tickRate 0", () => {
-    const { ws, connection, hello, flushes } = setup({ tickRate: 0 });
+  it("by default (tickRate 0) sends what one turn queued as one message at the end of that turn", async () => {
+    const { ws, session, hello, config } = setup({ tickRate: defaultConfig.tickRate });
+    expect(config.tickRate).toBe(0);
     hello();
-    connection.send(1000, 1, Priority.LOW, new Uint8Array(1));
-    connection.send(1000, 2, Priority.HIGH, new Uint8Array(1));
-    expect(flushes).toEqual([]);
-    expect(ws.messages().slice(1)).toEqual([[[1000, 1, Priority.LOW]], [[1000, 2, Priority.HIGH]]]);
+    ws.sent.length = 0;
+    session().send(1000, 1, Priority.LOW, new Uint8Array(1));
+    session().send(1000, 2, Priority.NORMAL, new Uint8Array(1));
+    session().send(1000, 3, Priority.HIGH, new Uint8Array(1));
+    expect(ws.sent).toHaveLength(0);
+    await endOfTurn();
+    expect(ws.messages()).toEqual([
+      [
+        [1000, 3, Priority.HIGH],
+        [1000, 2, Priority.NORMAL],
+        [1000, 1, Priority.LOW],
+      ],
+    ]);
+    session().send(1000, 4, Priority.NORMAL, new Uint8Array(1));
+    await endOfTurn();
+    expect(ws.messages()[1]).toEqual([[1000, 4, Priority.NORMAL]]);
   });
 
-  it("drops Low frames above half the queue cap, and cuts a slow consumer off above the cap", async () => {
-    const { ws, connection, hello, closes, metrics } = setup({ maxQueuedBytes: 1024 * 1024, maxFrameSize: 64 * 1024 });
+  it("flushes a priority with a tick rate of its own on that tick, the others at the end of the turn", async () => {
+    const { ws, clock, session, hello } = setup({ tickRate: 0, lowTickRate: 20 });
     hello();
+    ws.sent.length = 0;
+    session().send(1000, 1, Priority.LOW, new Uint8Array(1));
+    session().send(1000, 2, Priority.NORMAL, new Uint8Array(1));
+    session().send(1000, 3, Priority.LOW, new Uint8Array(1));
+    await endOfTurn();
+    expect(ws.messages()).toEqual([[[1000, 2, Priority.NORMAL]]]);
+    clock.advance(49);
+    expect(ws.sent).toHaveLength(1);
+    clock.advance(1);
+    expect(ws.messages()[1]).toEqual([
+      [1000, 1, Priority.LOW],
+      [1000, 3, Priority.LOW],
+    ]);
+  });
+
+  it("sends every frame as its own message at once with batching: false", () => {
+    const { ws, clock, session, hello } = setup({ batching: false });
+    hello();
+    session().send(1000, 1, Priority.LOW, new Uint8Array(1));
+    session().send(1000, 2, Priority.HIGH, new Uint8Array(1));
+    expect(ws.messages().slice(1)).toEqual([[[1000, 1, Priority.LOW]], [[1000, 2, Priority.HIGH]]]);
+    clock.advance(1000);
+    expect(ws.sent).toHaveLength(3);
+  });
+});
+
+describe("slow consumers", () => {
+  const MiB = 1024 * 1024;
+
+  it("drops Low frames above half the bound, and cuts a client that stays above the bound for slowConsumerMs", async () => {
+    const { ws, clock, session, hello, closes, metric } = setup({ maxQueuedBytes: MiB, slowConsumerMs: 1000 });
+    hello();
+    const s = session();
     ws.bufferedAmount = 600 * 1024;
-    connection.send(1000, 1, Priority.LOW, new Uint8Array(100));
-    connection.send(1000, 2, Priority.NORMAL, new Uint8Array(100));
-    const text = await metrics.registry.metrics();
-    expect(metricValue(text, "gmnet_dropped_frames_total", { reason: "backpressure" })).toBe(1);
+    s.send(1000, 1, Priority.LOW, new Uint8Array(100));
+    s.send(1000, 2, Priority.NORMAL, new Uint8Array(100));
+    expect(await metric("gmnet_dropped_frames_total", { reason: "backpressure" })).toBe(1);
+
+    // Above the bound (but under four times it): judged over time, not at once.
+    ws.bufferedAmount = MiB + 100;
+    s.send(1000, 3, Priority.NORMAL, new Uint8Array(100));
+    expect(ws.terminated).toBe(false);
+    clock.advance(999);
+    expect(ws.terminated).toBe(false);
+    expect(s.closed).toBe(false);
+    clock.advance(1);
+    expect(ws.terminated).toBe(true);
+    expect(s.closed).toBe(true);
+    expect(closes).toEqual([[s, "slow-consumer"]]);
+    expect(await metric("gmnet_disconnects_total", { cause: "slow-consumer" })).toBe(1);
+    expect(await metric("gmnet_sessions_ended_total", { cause: "slow-consumer" })).toBe(1);
+    const sent = ws.sent.length;
+    s.send(1000, 4, Priority.CRITICAL, new Uint8Array(1));
+    expect(ws.sent).toHaveLength(sent);
+  });
+
+  it("never cuts a client whose backlog drains, and times each stay above the bound afresh", () => {
+    const { ws, clock, session, hello, closes } = setup({ maxQueuedBytes: MiB, slowConsumerMs: 1000 });
+    hello();
+    const s = session();
+    ws.bufferedAmount = 2 * MiB; // a burst: twice the bound
+    s.send(1000, 1, Priority.NORMAL, new Uint8Array(100));
+    clock.advance(600);
+    ws.bufferedAmount = 0; // and it drained
+    clock.advance(5000);
     expect(ws.terminated).toBe(false);
 
-    ws.bufferedAmount = 1024 * 1024 - 50;
-    connection.send(1000, 3, Priority.NORMAL, new Uint8Array(100));
+    ws.bufferedAmount = 2 * MiB;
+    s.send(1000, 2, Priority.NORMAL, new Uint8Array(100));
+    clock.advance(999);
+    expect(ws.terminated).toBe(false);
+    clock.advance(1);
     expect(ws.terminated).toBe(true);
-    expect(connection.closed).toBe(true);
+    expect(closes).toEqual([[s, "slow-consumer"]]);
+  });
+
+  it.each([true, false])("cuts at once a send that would pass four times the bound (batching %s, Critical too); services hear after the handler", async (batching) => {
+    const { ws, session, hello, closes } = setup({ batching, maxQueuedBytes: MiB });
+    hello();
+    const s = session();
+    ws.bufferedAmount = 4 * MiB;
+    s.send(1000, 1, Priority.CRITICAL, new Uint8Array(1));
+    expect(ws.terminated).toBe(true);
+    expect(s.closed).toBe(true);
     // Services hear of it after the running handler returns, not from inside send().
     expect(closes).toEqual([]);
     await Promise.resolve();
-    expect(closes).toEqual([[connection, "slow-consumer"]]);
-    expect(metricValue(await metrics.registry.metrics(), "gmnet_disconnects_total", { cause: "slow-consumer" })).toBe(1);
-    connection.send(1000, 4, Priority.CRITICAL, new Uint8Array(1));
-    expect(ws.sent).toHaveLength(1); // only the Welcome
+    expect(closes).toEqual([[s, "slow-consumer"]]);
   });
+});
 
-  it("applies the cap to Critical frames and tickRate 0 too", async () => {
-    const { ws, connection, hello, closes } = setup({ tickRate: 0, maxQueuedBytes: 1024 * 1024, maxFrameSize: 64 * 1024 });
+describe("flow control", () => {
+  it("pauses reading from a client over rateLimitBytes until its bucket is back to zero, never closing it; each message costs 64 bytes more", async () => {
+    const { ws, clock, hello, session, metric } = setup({ rateLimitBytes: 1000 });
+    expect(MESSAGE_COST_BYTES).toBe(64);
+    const empty = (): boolean => ws.emit("message", Buffer.alloc(0), true);
+    // The bucket holds 2 s worth, 2000 bytes: 31 empty messages fit, the 32nd runs 48 bytes into debt.
+    for (let i = 0; i < Math.floor(2000 / MESSAGE_COST_BYTES); i++) empty();
+    expect(ws.flow).toEqual([]);
+    empty();
+    expect(ws.flow).toEqual(["pause"]);
+    expect(await metric("gmnet_throttled_total")).toBe(1);
+    clock.advance(40);
+    expect(ws.flow).toEqual(["pause"]);
+    clock.advance(20);
+    expect(ws.flow).toEqual(["pause", "resume"]);
+
+    // What arrives is handled all the same: the connection is throttled, not refused.
     hello();
-    ws.bufferedAmount = 2 * 1024 * 1024;
-    connection.send(Channel.CONTROL, ControlType.PING, Priority.CRITICAL, Ping.encode({ nonce: 1, serverTime: 0 }));
-    expect(ws.terminated).toBe(true);
-    await Promise.resolve();
-    expect(closes).toEqual([[connection, "slow-consumer"]]);
+    expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]]]);
+    expect(session().closed).toBe(false);
+    expect(ws.closedWith).toBeUndefined();
+    expect(ws.flow).toEqual(["pause", "resume", "pause"]);
+    expect(await metric("gmnet_throttled_total")).toBe(2);
   });
+});
 
+describe("heartbeat and deadlines", () => {
   it("pings every interval and cuts a client that does not answer within the timeout", () => {
-    const { ws, clock, hello, closes, connection } = setup({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 });
+    const { ws, clock, hello, closes, session } = setup({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 });
     hello();
     for (let round = 1; round <= 3; round++) {
       clock.advance(1000);
-      const ping = new FrameDecoder({ maxPayload: 1024 }).push(ws.sent.at(-1)!)[0]!;
+      const ping = decode(ws.sent.at(-1)!)[0]!;
       expect([ping.channel, ping.type]).toEqual([Channel.CONTROL, ControlType.PING]);
       const { nonce } = Ping.decode(ping.payload);
       expect(nonce).toBe(round);
@@ -203,50 +355,8 @@ describe("Connection", () => {
     expect(ws.terminated).toBe(false);
     clock.advance(1);
     expect(ws.terminated).toBe(true);
-    expect(closes).toEqual([[connection, "heartbeat"]]);
-  });
-
-  it("answers ECHO_REQUEST at once with ECHO_REPLY and the same nonce, ahead of queued frames", () => {
-    const { ws, hello, connection } = setup({ tickRate: 60 });
-    hello();
-    connection.send(Channel.VSOCKET, 16, Priority.NORMAL, new Uint8Array(8));
-    const before = ws.sent.length;
-    ws.receive(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 0xdeadbeef })));
-    expect(ws.sent.length).toBe(before + 1);
-    const reply = new FrameDecoder({ maxPayload: 64 }).push(ws.sent.at(-1)!)[0]!;
-    expect([reply.channel, reply.type, reply.priority]).toEqual([Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL]);
-    expect(Echo.decode(reply.payload).nonce).toBe(0xdeadbeef);
-  });
-
-  it("answers a malformed Pong with MALFORMED_PAYLOAD instead of throwing", () => {
-    const { ws, hello, connection } = setup();
-    hello();
-    ws.receive(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, new Uint8Array(3)));
-    const error = ErrorMessage.decode(new FrameDecoder({ maxPayload: 4096 }).push(ws.sent.at(-1)!)[0]!.payload);
-    expect(error).toMatchObject({ refChannel: Channel.CONTROL, refType: ControlType.PONG });
-    expect(connection.closed).toBe(false);
-  });
-
-  it("moves to another identity's address: services hear first, the directory follows, the client gets VIRTUAL_IP", () => {
-    const { ws, connection, context, moving, hello } = setup({ tickRate: 0 });
-    hello();
-    expect(connection.virtualIp).toBe(0x0a000001);
-    connection.moveTo({ identityId: 7, virtualIp: 0x0a000009 });
-    expect(moving).toEqual([[connection, 0x0a000001]]);
-    expect(connection.identityId).toBe(7);
-    expect(context.directory.lookup("unit", 0x0a000001)).toBeUndefined();
-    expect(context.directory.lookup("unit", 0x0a000009)).toBe(connection);
-    const last = ws.sent.at(-1)!;
-    const [frame] = new FrameDecoder({ maxPayload: 1 << 24 }).push(last);
-    expect([frame!.channel, frame!.type]).toEqual([Channel.VSOCKET, VSocketType.VIRTUAL_IP]);
-    expect(VirtualIp.decode(frame!.payload).ip).toBe(0x0a000009);
-    // Moving back to the device identity; moving to where it already is changes nothing.
-    connection.moveTo(connection.deviceIdentity);
-    expect(connection.virtualIp).toBe(0x0a000001);
-    const sent = ws.sent.length;
-    connection.moveTo(connection.deviceIdentity);
-    expect(ws.sent.length).toBe(sent);
-    expect(moving.length).toBe(2);
+    // A legacy session (no RESUME) ends with its connection.
+    expect(closes).toEqual([[session(), "heartbeat"]]);
   });
 
   it("closes with 4005 when no Hello comes in time", () => {
@@ -256,17 +366,157 @@ describe("Connection", () => {
     clock.advance(1);
     expect(ws.closedWith?.[0]).toBe(CloseCode.HELLO_TIMEOUT);
   });
+});
+
+describe("detach and resume", () => {
+  const resumeOf = (socket: FakeSocket, index: number) => Resumed.decode(decode(socket.sent[index]!)[0]!.payload);
+
+  it("detaches a resumable session whose client stopped answering, and ends it when the window passes", async () => {
+    const { ws, clock, hello, closes, session, metric } = setup({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500, resumeWindowMs: 3000 });
+    hello(ws, { sessionId: "", received: 0 });
+    expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]], [[Channel.CONTROL, ControlType.RESUMED, Priority.CRITICAL]]]);
+    expect(resumeOf(ws, 1)).toEqual({ resumed: false, received: 0, resumeWindowMs: 3000 });
+    clock.advance(1500);
+    expect(ws.terminated).toBe(true);
+    expect(session().detached).toBe(true);
+    expect(closes).toEqual([]);
+    expect(await metric("gmnet_sessions_detached")).toBe(1);
+    clock.advance(2999);
+    expect(closes).toEqual([]);
+    clock.advance(1);
+    expect(closes).toEqual([[session(), "not-recovered"]]);
+    expect(await metric("gmnet_sessions_detached")).toBe(0);
+    expect(await metric("gmnet_sessions_ended_total", { cause: "not-recovered" })).toBe(1);
+  });
+
+  it("resumes on a new connection: the frames the client missed again, byte for byte, then those held for it", () => {
+    const { ws, hello, connect, session, resumed, closes, sessions } = setup({ batching: false });
+    hello(ws, { sessionId: "", received: 0 });
+    const s = session();
+    expect(sessions.get(s.id)).toBe(s);
+    expect(Welcome.decode(decode(ws.sent[0]!)[0]!.payload).sessionId).toBe(s.id);
+    ws.sent.length = 0;
+    for (let i = 1; i <= 4; i++) s.send(1000, i, Priority.NORMAL, new Uint8Array([i]));
+    s.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, new Uint8Array(10)); // not sequenced: never replayed
+    // The client acknowledged the first frame and got the second, then the connection dropped.
+    ws.receive(encodeFrame(Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, Ack.encode({ received: 1 })));
+    ws.drop();
+    expect(s.detached).toBe(true);
+    s.send(1000, 5, Priority.NORMAL, new Uint8Array([5]));
+    s.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, new Uint8Array(10)); // dropped while away
+    s.send(1000, 6, Priority.CRITICAL, new Uint8Array([6]));
+
+    const { socket, connection: second } = connect();
+    hello(socket, { sessionId: s.id, received: 2 });
+    expect(second.session).toBe(s);
+    expect(s.detached).toBe(false);
+    expect(resumed).toEqual([s]);
+    expect(Welcome.decode(decode(socket.sent[0]!)[0]!.payload)).toMatchObject({ sessionId: s.id, virtualIp: s.virtualIp });
+    expect(resumeOf(socket, 1)).toEqual({ resumed: true, received: 0, resumeWindowMs: defaultConfig.resumeWindowMs });
+    expect(Buffer.from(socket.sent[2]!)).toEqual(Buffer.concat([ws.sent[2]!, ws.sent[3]!]));
+    // The Critical frame waited in the High lane, ahead of Normal.
+    expect(socket.messages()[3]).toEqual([
+      [1000, 6, Priority.CRITICAL],
+      [1000, 5, Priority.NORMAL],
+    ]);
+    expect(socket.sent).toHaveLength(4);
+    expect(closes).toEqual([]);
+  });
+
+  it("counts the client's sequenced frames and acknowledges them, piggybacked or after 100 ms", () => {
+    const { ws, clock, hello, session, router } = setup({ batching: false });
+    router.on(Channel.STATS, 1, () => undefined);
+    hello(ws, { sessionId: "", received: 0 });
+    ws.sent.length = 0;
+    const stats = encodeFrame(Channel.STATS, 1, Priority.NORMAL, new Uint8Array(0));
+    const echo = encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 1 }));
+    const pong = encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, Pong.encode({ nonce: 1 }));
+    ws.receive(stats, echo, stats, pong, stats);
+    const acks = () => ws.sent.flatMap((message) => decode(message)).filter((f) => f.type === ControlType.ACK && f.channel === Channel.CONTROL).map((f) => Ack.decode(f.payload).received);
+    expect(acks()).toEqual([]);
+    clock.advance(100);
+    expect(acks()).toEqual([3]);
+    ws.receive(stats);
+    session().send(1000, 1, Priority.NORMAL, new Uint8Array(1));
+    expect(acks()).toEqual([3, 4]);
+    expect(decode(ws.sent.at(-1)!).map((f) => f.type)).toEqual([1, ControlType.ACK]);
+  });
+
+  it("starts a fresh session for a RESUME it cannot serve, and ends the identity's old session now", async () => {
+    const { ws, hello, connect, session, closes, metric } = setup();
+    hello(ws, { sessionId: "", received: 0 });
+    const old = session();
+    ws.drop();
+    const { socket, connection: second } = connect();
+    hello(socket, { sessionId: old.id, received: 5 }); // more than it was ever sent
+    expect(second.session).not.toBe(old);
+    expect(resumeOf(socket, 1)).toEqual({ resumed: false, received: 0, resumeWindowMs: defaultConfig.resumeWindowMs });
+    expect(closes).toEqual([[old, "replaced"]]);
+    expect(await metric("gmnet_resumes_total", { result: "refused" })).toBe(1);
+  });
+
+  it("ends a legacy session at once when its connection drops", () => {
+    const { ws, hello, session, closes } = setup();
+    hello();
+    ws.drop();
+    expect(closes).toEqual([[session(), "closed"]]);
+  });
+});
+
+describe("frames and failures", () => {
+  it("answers ECHO_REQUEST at once with ECHO_REPLY and the same nonce, ahead of queued frames", () => {
+    const { ws, hello, session } = setup({ tickRate: 60 });
+    hello();
+    session().send(Channel.VSOCKET, 16, Priority.NORMAL, new Uint8Array(8));
+    const before = ws.sent.length;
+    ws.receive(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 0xdeadbeef })));
+    expect(ws.sent.length).toBe(before + 1);
+    const reply = decode(ws.sent.at(-1)!)[0]!;
+    expect([reply.channel, reply.type, reply.priority]).toEqual([Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL]);
+    expect(Echo.decode(reply.payload).nonce).toBe(0xdeadbeef);
+  });
+
+  it("answers a malformed Pong with MALFORMED_PAYLOAD instead of throwing", () => {
+    const { ws, hello, session } = setup();
+    hello();
+    ws.receive(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, new Uint8Array(3)));
+    const error = ErrorMessage.decode(decode(ws.sent.at(-1)!)[0]!.payload);
+    expect(error).toMatchObject({ refChannel: Channel.CONTROL, refType: ControlType.PONG });
+    expect(session().closed).toBe(false);
+  });
+
+  it("moves to another identity's address: services hear first, the directory follows, the client gets VIRTUAL_IP", () => {
+    const { ws, session, context, moving, hello } = setup({ batching: false });
+    hello();
+    const s = session();
+    expect(s.virtualIp).toBe(0x0a000001);
+    s.moveTo({ identityId: 7, virtualIp: 0x0a000009 });
+    expect(moving).toEqual([[s, 0x0a000001]]);
+    expect(s.identityId).toBe(7);
+    expect(context.directory.lookup("unit", 0x0a000001)).toBeUndefined();
+    expect(context.directory.lookup("unit", 0x0a000009)).toBe(s);
+    const [frame] = decode(ws.sent.at(-1)!);
+    expect([frame!.channel, frame!.type]).toEqual([Channel.VSOCKET, VSocketType.VIRTUAL_IP]);
+    expect(VirtualIp.decode(frame!.payload).ip).toBe(0x0a000009);
+    // Moving back to the device identity; moving to where it already is changes nothing.
+    s.moveTo(s.deviceIdentity);
+    expect(s.virtualIp).toBe(0x0a000001);
+    const sent = ws.sent.length;
+    s.moveTo(s.deviceIdentity);
+    expect(ws.sent.length).toBe(sent);
+    expect(moving.length).toBe(2);
+  });
 
   it("closes only the offending connection (1011) when a service handler throws", async () => {
-    const { ws, hello, router, closes, connection, metrics } = setup();
+    const { ws, hello, router, closes, session, metric } = setup();
     router.on(Channel.STATS, 1, () => {
       throw new TypeError("a bug in a service");
     });
     hello();
     ws.receive(encodeFrame(Channel.STATS, 1, Priority.NORMAL, new Uint8Array(0)));
     expect(ws.closedWith?.[0]).toBe(1011);
-    expect(closes).toEqual([[connection, "protocol-error"]]);
-    expect(metricValue(await metrics.registry.metrics(), "gmnet_disconnects_total", { cause: "internal-error" })).toBe(1);
+    expect(closes).toEqual([[session(), "protocol-error"]]);
+    expect(await metric("gmnet_disconnects_total", { cause: "internal-error" })).toBe(1);
   });
 
   it("keeps close reasons within the 123 bytes WebSocket allows", () => {

@@ -56,6 +56,8 @@ const CAUSE_OF_CODE: ReadonlyMap<number, SessionCloseCause> = new Map<number, Se
   [CloseCode.HEARTBEAT_TIMEOUT, "heartbeat"],
   [CloseCode.RATE_LIMITED, "rate-limited"],
   [CloseCode.SERVER_SHUTDOWN, "shutdown"],
+  // 1011: a service handler threw on one of this client's frames (connection.ts).
+  [1011, "protocol-error"],
 ]);
 
 type State = "open" | "detached" | "closed";
@@ -165,8 +167,9 @@ export class ClientSession implements Session {
     }
     this.queue.push(frame, priority === Priority.CRITICAL ? Priority.HIGH : priority);
     const held = this.replayBytes;
+    // Past the bound the session ends: what it never got to hold is no peak.
+    if (held > this.context.config.replayBytesPerSession) return this.end("not-recovered", true);
     if (held > this.peakReplayBytes) this.peakReplayBytes = held;
-    if (held > this.context.config.replayBytesPerSession) this.end("not-recovered", true);
   }
 
   private transmit(frames: Uint8Array[]): void {

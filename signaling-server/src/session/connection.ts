@@ -289,7 +289,6 @@ export class Connection implements SessionLink {
     // One live session per identity: the newest wins, the older one is told why it lost.
     directory.holder(session.appKey, session.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
     directory.add(session);
-    sessions.set(session.id, session);
     this.welcome(session);
     if (resume !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: resumable ? config.resumeWindowMs : 0 }));
     this.context.sessionOpened(session);

@@ -62,6 +62,20 @@ export async function metric(server: GmnetServer, name: string, labels?: Record<
   return metricValue(await metricsText(server), name, labels) ?? 0;
 }
 
+/**
+ * Polls /metrics until the sample satisfies `check`, and resolves with its value; fails with the
+ * last value seen after `timeoutMs`.
+ */
+export async function metricUntil(server: GmnetServer, name: string, labels: Record<string, string>, check: (value: number) => boolean, timeoutMs = 5000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await metric(server, name, labels);
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${name}${JSON.stringify(labels)} is still ${value} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Registers an app channel by name and resolves with its number. */
 export async function registerChannel(client: ProtocolClient, name: string): Promise<number> {
   client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }));

@@ -28,6 +28,10 @@ export interface TestServer {
   readonly server: GmnetServer;
   /** A connected, welcomed client, closed after the current test. */
   client(appKey?: string, options?: ClientOptions): Promise<Client>;
+  /** A client on a resumable session (HELLO + RESUME ""), closed after the current test. */
+  resumable(appKey?: string, options?: ClientOptions): Promise<Client>;
+  /** A new connection asking to resume `previous`'s session (see ProtocolClient.resume), closed after the current test. */
+  resume(previous: ProtocolClient, options?: ClientOptions & { retransmit?: boolean }): Promise<Client>;
 }
 
 /** Starts a server for the enclosing file or describe block (with config overrides). */
@@ -49,6 +53,18 @@ export function useServer(options: ServerOptions = {}): TestServer {
     async client(appKey = "test-app", options: ClientOptions = {}) {
       if (server === undefined) throw new Error("the server starts in beforeAll");
       const client = await ProtocolClient.connect(server.address().wsUrl, { ...options, appKey });
+      clients.push(client);
+      return client;
+    },
+    async resumable(appKey = "test-app", options: ClientOptions = {}) {
+      if (server === undefined) throw new Error("the server starts in beforeAll");
+      const client = await ProtocolClient.resumable(server.address().wsUrl, { ...options, appKey });
+      clients.push(client);
+      return client;
+    },
+    async resume(previous, options = {}) {
+      if (server === undefined) throw new Error("the server starts in beforeAll");
+      const client = await ProtocolClient.resume(server.address().wsUrl, previous, options);
       clients.push(client);
       return client;
     },

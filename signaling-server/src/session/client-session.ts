@@ -180,7 +180,11 @@ export class ClientSession implements Session {
       // Piggyback the acknowledgement on whatever goes out anyway.
       if (this.received !== this.acknowledged) frames.push(this.ackFrame());
     }
-    const message = frames.length === 1 ? frames[0]! : concatFrames(frames);
+    this.emit(frames.length === 1 ? frames[0]! : concatFrames(frames));
+  }
+
+  /** Hands one WebSocket message to the attached connection, counted. */
+  private emit(message: Uint8Array): void {
     this.context.metrics.messagesSent.inc();
     this.context.metrics.bytesSent.inc(message.length);
     this.link!.transmit(message);
@@ -226,7 +230,7 @@ export class ClientSession implements Session {
   private acknowledgeNow(): void {
     this.ackTimer = undefined;
     if (this.link === undefined || this.received === this.acknowledged) return;
-    this.link.transmit(this.ackFrame());
+    this.emit(this.ackFrame());
   }
 
   // ------------------------------------------------------------------ attach, detach, resume
@@ -253,11 +257,7 @@ export class ClientSession implements Session {
     this.state = "open";
     this.replay!.acknowledge(received);
     // Retransmitted as they were: they keep their numbers and stay in the buffer until acknowledged.
-    if (missing.length > 0) {
-      const message = concatFrames(missing);
-      this.context.metrics.bytesSent.inc(message.length);
-      link.transmit(message);
-    }
+    if (missing.length > 0) this.emit(concatFrames(missing));
     this.flush();
     this.context.sessionResumed(this);
   }

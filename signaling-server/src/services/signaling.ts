@@ -64,7 +64,7 @@ export function createSignalingService(context: ServerContext): SessionLifecycle
   router.on(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, (session, payload) => {
     const { reqId } = IceServersRequest.decode(payload);
     // validateConfig keeps the list (with credentials) within the message's 8 KiB string limit.
-    const json = JSON.stringify(iceServersFor(config, session.virtualIp, Date.now()));
+    const json = JSON.stringify(iceServersFor(config, session.virtualIp, clock.wallNow?.() ?? Date.now()));
     session.send(Channel.SIGNAL, SignalType.ICE_SERVERS, Priority.HIGH, IceServers.encode({ reqId, json }));
   });
 

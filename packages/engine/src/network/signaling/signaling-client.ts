@@ -345,7 +345,7 @@ export class SignalingClient {
         case ControlType.ECHO_REPLY:
           return this.echoed(Echo.decode(payload).nonce);
         case ControlType.ERROR:
-          return this.onError(ErrorMessage.decode(payload));
+          return this.errored(ErrorMessage.decode(payload));
       }
     }
     this.handlers.get(channel * 0x10000 + type)?.(payload);
@@ -356,6 +356,15 @@ export class SignalingClient {
     // With RESUME, RESUMED follows in the same message and says whether this is the old session.
     if (this.options.resume !== false) this.pendingWelcome = welcome;
     else this.opened(welcome);
+  }
+
+  private errored(error: ErrorFrame): void {
+    // A server without resume answers our RESUME with UNKNOWN_PACKET_TYPE: carry on without it.
+    const welcome = this.pendingWelcome;
+    if (welcome !== undefined && error.refChannel === Channel.CONTROL && error.refType === ControlType.RESUME) {
+      return this.resumed({ resumed: false, received: 0, resumeWindowMs: 0 });
+    }
+    this.onError(error);
   }
 
   private resumed(answer: { resumed: boolean; received: number; resumeWindowMs: number }): void {

@@ -11,10 +11,22 @@
  * → SOCKET_CONNECTION_REQUEST → SOCKET_CONNECTION_RESPONSE → SOCKET_CONNECTED to both), then
  * ARBITRARY_DATA {connId, seq, data} on the connId. If the server does not implement virtual
  * sockets, both clients of a pair register one app channel instead and the result says so.
+ *
+ * gmnet clients open resumable sessions as the engine does by default (HELLO + RESUME, PROTOCOL.md
+ * §14): they count the server's sequenced frames and acknowledge them as the engine does (ACK
+ * after 64 frames, or 100 ms after the first unacknowledged one), so the server's replay buffers
+ * are exercised at their real cost. `--session plain` sends HELLO alone.
+ *
+ * Every gmnet configuration runs the server with its defaults, except for the overrides listed in
+ * CONFIGS (and port, host, db and logLevel): in particular the byte-rate limit (rateLimitBytes)
+ * stays on, because defaults must survive a saturating sender.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Session as InspectorSession } from "node:inspector";
 import {
+  Ack,
   ArbitraryData,
   Channel,
   ChannelAssigned,
@@ -31,33 +43,45 @@ import {
   Priority,
   ProtocolError,
   RequestFailed,
+  Resume,
   SocketConnected,
   SocketConnectionResponse,
   SocketRequest,
   SocketStatusResponse,
   VSocketType,
   Welcome,
+  concatFrames,
   encodeFrame,
+  isSequenced,
   nameOf,
 } from "@gmnet/engine/protocol";
+import type { ServerConfig } from "../src/config.js";
 import WebSocket, { WebSocketServer } from "ws";
 
 export type ServerKind = "bare" | "gmnet";
 
+/** Server settings a configuration changes; everything else keeps its default. */
+export type ServerOverrides = Partial<Pick<ServerConfig, "tickRate" | "highTickRate" | "normalTickRate" | "lowTickRate" | "batching">>;
+
 export interface RelayConfig {
-  /** Short id used by --only: "bare", "off", "on". */
+  /** Short id used by --only. */
   readonly id: string;
   readonly label: string;
   readonly kind: ServerKind;
-  /** gmnet only: outgoing batches per second, 0 = every frame sent at once. */
-  readonly tickRate: number;
+  /** gmnet only: what differs from the server's defaultConfig (port, host, db and logLevel aside). */
+  readonly overrides: ServerOverrides;
 }
 
 export const CONFIGS: readonly RelayConfig[] = [
-  { id: "bare", label: "bare ws forwarder", kind: "bare", tickRate: 0 },
-  { id: "off", label: "gmnet, batching off (tickRate 0)", kind: "gmnet", tickRate: 0 },
-  { id: "on", label: "gmnet, batching on (tickRate 60)", kind: "gmnet", tickRate: 60 },
+  { id: "bare", label: "bare ws forwarder", kind: "bare", overrides: {} },
+  // tickRate 0: what one turn of the event loop queued for a client leaves as one message at its end.
+  { id: "default", label: "gmnet, default config", kind: "gmnet", overrides: {} },
+  { id: "unbatched", label: "gmnet, unbatched (batching: false)", kind: "gmnet", overrides: { batching: false } },
+  { id: "tick60", label: "gmnet, tickRate 60", kind: "gmnet", overrides: { tickRate: 60 } },
 ];
+
+/** Whether gmnet clients ask for a resumable session (as the engine does by default) or send HELLO alone. */
+export type SessionKind = "resumable" | "plain";
 
 export interface RelayOptions {
   pairs: number;
@@ -69,6 +93,13 @@ export interface RelayOptions {
   durationMs: number;
   /** gmnet relay path: "auto" = ARBITRARY_DATA if the server has virtual sockets, else an app channel. */
   relay: "auto" | "vsocket" | "app-channel";
+  /** gmnet sessions: resumable (HELLO + RESUME, ACKs; the engine's default) or plain (HELLO alone). */
+  session: SessionKind;
+  /**
+   * How gmnet senders write: "message" = every message its own WebSocket message (as the bare
+   * clients must); "task" = the frames of one task as one WebSocket message, as the engine sends.
+   */
+  sender: "message" | "task";
 }
 
 export type RelayPath = "ws message" | "ARBITRARY_DATA" | "app channel";
@@ -100,26 +131,59 @@ const STEP_TIMEOUT_MS = 3000;
 type ToChild = { type: "cpu" } | { type: "exit" };
 type FromChild = { type: "ready"; url: string } | { type: "cpu"; micros: number } | { type: "failed"; message: string };
 
-/** Runs in the child: starts the server and answers the parent's IPC requests. */
-export async function serveChild(kind: ServerKind, tickRate: number): Promise<void> {
+/**
+ * Runs in the child: starts the server (defaults plus `overrides`) and answers the parent's IPC
+ * requests. With `profilePath`, the V8 CPU profiler runs from the first CPU reading to the second
+ * (exactly the measured time) and the profile is written there (.cpuprofile, for Chrome DevTools).
+ */
+export async function serveChild(kind: ServerKind, overrides: ServerOverrides, profilePath?: string): Promise<void> {
   const send = (message: FromChild): void => {
     process.send?.(message);
   };
   process.on("disconnect", () => process.exit(0));
   let url: string;
   try {
-    url = kind === "bare" ? await startBareServer() : await startGmnetServer(tickRate);
+    url = kind === "bare" ? await startBareServer() : await startGmnetServer(overrides);
   } catch (error) {
     send({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     process.exit(1);
   }
+  const profiler = profilePath === undefined ? undefined : new MeasuredProfile(profilePath);
   process.on("message", (message: ToChild) => {
     if (message.type === "cpu") {
       const usage = process.cpuUsage();
       send({ type: "cpu", micros: usage.user + usage.system });
-    } else if (message.type === "exit") process.exit(0);
+      profiler?.next();
+    } else if (message.type === "exit") void (profiler?.written ?? Promise.resolve()).then(() => process.exit(0));
   });
   send({ type: "ready", url });
+}
+
+/** The CPU profile of the measured time: started by the first call of next(), stopped and written by the second. */
+class MeasuredProfile {
+  private readonly session = new InspectorSession();
+  private calls = 0;
+  written: Promise<void> | undefined;
+
+  constructor(private readonly path: string) {
+    this.session.connect();
+    this.session.post("Profiler.enable");
+    this.session.post("Profiler.setSamplingInterval", { interval: 200 });
+  }
+
+  next(): void {
+    const call = ++this.calls;
+    if (call === 1) this.session.post("Profiler.start");
+    else if (call === 2) {
+      this.written = new Promise((resolve) =>
+        this.session.post("Profiler.stop", (error, result) => {
+          if (error === null) writeFileSync(this.path, JSON.stringify(result.profile));
+          else console.error(`relay benchmark: the server's CPU profile failed: ${error.message}`);
+          resolve();
+        }),
+      );
+    }
+  }
 }
 
 /** The baseline: a WebSocketServer that forwards every message from a pair's A to its B, nothing more. */
@@ -145,10 +209,10 @@ async function startBareServer(): Promise<string> {
   return `ws://127.0.0.1:${address.port}/`;
 }
 
-/** gmnet from source (tsx), with the sender's rate limit off: the default 2000 frames/s would cut a benchmark sender off. */
-async function startGmnetServer(tickRate: number): Promise<string> {
+/** gmnet from source (tsx): its defaults (rate limit included), plus the configuration's overrides. */
+async function startGmnetServer(overrides: ServerOverrides): Promise<string> {
   const { createServer } = await import("../src/index.js");
-  const server = createServer({ host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent", tickRate, rateLimit: 0 });
+  const server = createServer({ ...overrides, host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent" });
   await server.ready;
   return server.address().wsUrl;
 }
@@ -166,9 +230,10 @@ class ServerChild {
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
   }
 
-  static start(script: string, kind: ServerKind, tickRate: number): Promise<ServerChild> {
+  static start(script: string, kind: ServerKind, overrides: ServerOverrides, profilePath: string | undefined): Promise<ServerChild> {
     // Same node flags as this process (--import tsx), stdout/stderr shared so crashes are visible.
-    const child = fork(script, ["--serve", kind, "--tick-rate", String(tickRate)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const args = ["--serve", kind, "--overrides", JSON.stringify(overrides), ...(profilePath === undefined ? [] : ["--profile", profilePath])];
+    const child = fork(script, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill();
@@ -239,28 +304,56 @@ class GmnetClient {
   dataType = -1;
   private readonly inbox: Frame[] = [];
   private readonly decoder = new FrameDecoder({ maxPayload: 16 * 1024 * 1024 });
+  /** Resumable sessions: sequenced frames received from the server, and the count last acknowledged (as the engine does). */
+  private received = 0;
+  private acknowledged = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    readonly session: SessionKind,
+  ) {
     this.ws = new WebSocket(url, { perMessageDeflate: false });
     this.ws.binaryType = "nodebuffer";
     this.ws.on("error", () => undefined);
     this.ws.on("close", (code, reason) => {
       this.closed = `${code} ${reason.toString()}`;
+      clearTimeout(this.ackTimer);
       wakeAll();
     });
+    const resumable = session === "resumable";
     this.ws.on("message", (data: Buffer) => {
       this.wsMessages++;
       for (const frame of this.decoder.push(data)) {
+        if (resumable && isSequenced(frame.channel, frame.type)) this.received = (this.received + 1) >>> 0;
         if (frame.channel === Channel.CONTROL && frame.type === ControlType.PING) {
           this.send(Channel.CONTROL, ControlType.PONG, Pong.encode({ nonce: Ping.decode(frame.payload).nonce }), Priority.CRITICAL);
         } else if (this.onData !== undefined && frame.channel === this.dataChannel && frame.type === this.dataType) {
           this.onData(frame);
+        } else if (frame.channel === Channel.CONTROL && (frame.type === ControlType.ACK || frame.type === ControlType.RESUMED)) {
+          // The server's acknowledgements of what we sent: nothing is kept for replay here.
         } else {
           this.inbox.push(frame);
         }
       }
+      if (resumable) this.scheduleAck();
       wakeAll();
     });
+  }
+
+  /** As the engine's SignalingClient: ACK after 64 unacknowledged sequenced frames, or 100 ms after the first. */
+  private scheduleAck(): void {
+    if (this.received === this.acknowledged) return;
+    if (((this.received - this.acknowledged) >>> 0) >= 64) return this.acknowledge();
+    this.ackTimer ??= setTimeout(() => this.acknowledge(), 100);
+  }
+
+  private acknowledge(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.received === this.acknowledged || this.ws.readyState !== WebSocket.OPEN) return;
+    this.acknowledged = this.received;
+    this.send(Channel.CONTROL, ControlType.ACK, Ack.encode({ received: this.received }), Priority.CRITICAL);
   }
 
   send(channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): void {
@@ -288,7 +381,10 @@ class GmnetClient {
       this.ws.once("open", () => resolve());
       this.ws.once("close", (code) => reject(new Error(`closed with ${code} before opening`)));
     });
-    this.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey: APP_KEY, secret: this.secret, token: "" }), Priority.CRITICAL);
+    const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: APP_KEY, secret: this.secret, token: "" }));
+    // RESUME with no session id asks for a new resumable session; it rides in the HELLO's message.
+    const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: "", received: 0 }));
+    this.ws.send(this.session === "resumable" ? concatFrames([hello, resume]) : hello);
     const welcome = await until("WELCOME", () => {
       this.check("hello");
       return this.take(Channel.CONTROL, ControlType.WELCOME);
@@ -297,6 +393,7 @@ class GmnetClient {
   }
 
   close(): void {
+    clearTimeout(this.ackTimer);
     this.ws.terminate();
   }
 }
@@ -428,16 +525,17 @@ async function connectVirtualSocket(a: GmnetClient, b: GmnetClient, localPort: n
 }
 
 async function gmnetPair(url: string, index: number, options: RelayOptions, path: RelayPath): Promise<Pair> {
-  const a = new GmnetClient(url);
-  const b = new GmnetClient(url);
+  const a = new GmnetClient(url, options.session);
+  const b = new GmnetClient(url, options.session);
   await Promise.all([a.hello(), b.hello()]);
 
   let send: (counter: number) => void;
+  const transmit = frameSender(a.ws, options.sender);
   if (path === "ARBITRARY_DATA") {
     const connId = await connectVirtualSocket(a, b, 40000 + index);
     [b.dataChannel, b.dataType] = [Channel.VSOCKET, VSocketType.ARBITRARY_DATA];
     let seq = 0;
-    send = (counter) => a.ws.send(rawFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, [connId, ++seq], options.size, counter));
+    send = (counter) => transmit(rawFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, [connId, ++seq], options.size, counter));
   } else {
     const name = `relay-${index}`;
     for (const client of [a, b]) client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }), Priority.HIGH);
@@ -452,7 +550,7 @@ async function gmnetPair(url: string, index: number, options: RelayOptions, path
     );
     const channel = channels[0]!;
     [b.dataChannel, b.dataType] = [channel, 1];
-    send = (counter) => a.ws.send(rawFrame(channel, 1, [], options.size, counter));
+    send = (counter) => transmit(rawFrame(channel, 1, [], options.size, counter));
   }
 
   const pair: Pair = {
@@ -481,6 +579,29 @@ async function gmnetPair(url: string, index: number, options: RelayOptions, path
   return pair;
 }
 
+/** Largest WebSocket message of a "task" sender, as the engine's MAX_BATCH_BYTES. */
+const MAX_SENDER_BATCH = 512 * 1024;
+
+/** Sends frames through `ws` one message each, or (per task) as the engine does: what one task queued, as one message at its end. */
+function frameSender(ws: WebSocket, mode: RelayOptions["sender"]): (frame: Uint8Array) => void {
+  if (mode === "message") return (frame) => ws.send(frame);
+  let pending: Uint8Array[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const frames = pending;
+    pending = [];
+    ws.send(frames.length === 1 ? frames[0]! : concatFrames(frames, bytes));
+    bytes = 0;
+  };
+  return (frame) => {
+    if (bytes + frame.length > MAX_SENDER_BATCH) flush();
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push(frame);
+    bytes += frame.length;
+  };
+}
+
 /** Whether senders keep their windows full; cleared to stop a measurement. */
 let pumping = false;
 let windowSize = 0;
@@ -497,9 +618,9 @@ function fill(pair: Pair): void {
  * Finds the gmnet relay path once: a virtual-socket connect between two fresh clients, or the
  * app-channel fallback (with the reason) when the server answers that it has no virtual sockets.
  */
-async function probePath(url: string): Promise<{ path: RelayPath; reason: string | undefined }> {
-  const a = new GmnetClient(url);
-  const b = new GmnetClient(url);
+async function probePath(url: string, session: SessionKind): Promise<{ path: RelayPath; reason: string | undefined }> {
+  const a = new GmnetClient(url, session);
+  const b = new GmnetClient(url, session);
   try {
     await Promise.all([a.hello(), b.hello()]);
     await connectVirtualSocket(a, b, 39999);
@@ -517,16 +638,19 @@ async function probePath(url: string): Promise<{ path: RelayPath; reason: string
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One configuration, measured in a fresh server process. `script` is the entry that serves with --serve. */
-export async function measure(config: RelayConfig, options: RelayOptions, script: string): Promise<Measurement> {
+/**
+ * One configuration, measured in a fresh server process. `script` is the entry that serves with
+ * --serve; with `profilePath` the server writes a CPU profile of the measured time there.
+ */
+export async function measure(config: RelayConfig, options: RelayOptions, script: string, profilePath?: string): Promise<Measurement> {
   checkRawFrames(options.size);
-  const server = await ServerChild.start(script, config.kind, config.tickRate);
+  const server = await ServerChild.start(script, config.kind, config.overrides, profilePath);
   const pairs: Pair[] = [];
   try {
     let path: RelayPath = "ws message";
     let fallbackReason: string | undefined;
     if (config.kind === "gmnet") {
-      if (options.relay === "auto") ({ path, reason: fallbackReason } = await probePath(server.url));
+      if (options.relay === "auto") ({ path, reason: fallbackReason } = await probePath(server.url, options.session));
       else path = options.relay === "vsocket" ? "ARBITRARY_DATA" : "app channel";
     }
     for (let i = 0; i < options.pairs; i++) {

@@ -7,31 +7,63 @@
  *   --rounds N        rounds of every configuration (default 3); figures are medians over them
  *   --duration MS     measured time per configuration (default 2500), after --warmup MS (default 500)
  *   --pairs N         sender/receiver pairs (default 8)
- *   --window N        messages in flight per pair (default 1024; with batching at 60 Hz a pair
- *                     delivers at most window × 60 msg/s, so 256 would cap it at 15,360)
+ *   --window N        messages in flight per pair (default 1024; enough to saturate the server.
+ *                     Under "tickRate 60" a pair delivers at most window × 60 msg/s, so 256 would
+ *                     cap it at 15,360; the default config flushes at the end of every event-loop
+ *                     turn and has no such cap)
  *   --size BYTES      application bytes per message (default 64)
- *   --only bare,off,on  configurations to run (default all three)
+ *   --only bare,default,unbatched,tick60  configurations to run (default all four):
+ *                     bare       a `ws` server that forwards each message of a pair's A to its B
+ *                     default    gmnet with its defaults (end-of-turn batching, rateLimitBytes on)
+ *                     unbatched  gmnet with batching: false (every frame its own WebSocket message)
+ *                     tick60     gmnet with tickRate 60 (a batch per priority every 16.7 ms)
  *   --relay auto|vsocket|app-channel  gmnet relay path (default auto: ARBITRARY_DATA on a virtual
  *                     socket if the server implements them, else an app channel, and says so)
+ *   --session resumable|plain  gmnet sessions (default resumable, as the engine opens them:
+ *                     HELLO + RESUME, and ACKs of the server's sequenced frames; plain: HELLO alone)
+ *   --sender message|task  how gmnet senders write (default message: every message its own
+ *                     WebSocket message, as the bare clients must; task: what one task sends as one
+ *                     WebSocket message, as the engine does)
+ *   --server-cpu-prof DIR  write a V8 CPU profile of every server's measured time to
+ *                     DIR/<configuration>-<round>.cpuprofile (open in Chrome DevTools); the
+ *                     profiler costs some CPU, so figures from such a run are not comparable
  *
- * `npm run bench -- <args>` passes the same arguments to both benchmarks, so this one also
- * accepts the buffer benchmark's --filter, --in-process, --time and --warmup-time, and ignores
- * them; --markdown and --rounds apply to both.
+ * `npm run bench -- <args>` passes the same arguments to every benchmark, so this one also
+ * accepts the buffer benchmark's --filter, --in-process, --time and --warmup-time and the network
+ * benchmark's --configs, --pings, --latency-time and --sizes, and ignores them; --markdown and
+ * --rounds apply to all.
  *
  * Every configuration runs its server in a fresh child process (this script with --serve):
  * "server CPU" is that process's user+system time, the clients' work is in this process.
  */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, measure, serveChild } from "./relay.bench.js";
+import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, type ServerOverrides, measure, serveChild } from "./relay.bench.js";
 
 interface Options extends RelayOptions {
   markdown: boolean;
   rounds: number;
   only: string[];
+  /** Directory for the servers' CPU profiles (--server-cpu-prof). */
+  profileDir: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { markdown: false, rounds: 3, only: CONFIGS.map((c) => c.id), pairs: 8, window: 1024, size: 64, warmupMs: 500, durationMs: 2500, relay: "auto" };
+  const options: Options = {
+    markdown: false,
+    rounds: 3,
+    only: CONFIGS.map((c) => c.id),
+    pairs: 8,
+    window: 1024,
+    size: 64,
+    warmupMs: 500,
+    durationMs: 2500,
+    relay: "auto",
+    session: "resumable",
+    sender: "message",
+    profileDir: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
@@ -58,14 +90,26 @@ function parseOptions(argv: readonly string[]): Options {
       const relay = text();
       if (relay !== "auto" && relay !== "vsocket" && relay !== "app-channel") throw new Error(`--relay takes auto, vsocket or app-channel, not ${relay}`);
       options.relay = relay;
-    } else if (flag === "--only") {
+    } else if (flag === "--session") {
+      const session = text();
+      if (session !== "resumable" && session !== "plain") throw new Error(`--session takes resumable or plain, not ${session}`);
+      options.session = session;
+    } else if (flag === "--sender") {
+      const sender = text();
+      if (sender !== "message" && sender !== "task") throw new Error(`--sender takes message or task, not ${sender}`);
+      options.sender = sender;
+    } else if (flag === "--server-cpu-prof") options.profileDir = text();
+    else if (flag === "--only") {
       options.only = text().split(",").filter(Boolean);
       const unknown = options.only.filter((id) => !CONFIGS.some((c) => c.id === id));
       if (unknown.length > 0 || options.only.length === 0) throw new Error(`--only takes ${CONFIGS.map((c) => c.id).join(",")}, not ${unknown.join(",")}`);
-    } else if (flag === "--filter" || flag === "--time" || flag === "--warmup-time") text(); // the buffer benchmark's
+    } else if (["--filter", "--time", "--warmup-time", "--configs", "--pings", "--latency-time", "--sizes"].includes(flag)) text(); // the other benchmarks'
     else if (flag === "--in-process") continue; // the buffer benchmark's
     else if (flag === "--help" || flag === "-h") {
-      console.log("usage: node --import tsx signaling-server/bench/run.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 8] [--window 1024] [--size 64] [--only bare,off,on] [--relay auto|vsocket|app-channel]");
+      console.log(
+        "usage: node --import tsx signaling-server/bench/run.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 8] [--window 1024] [--size 64] " +
+          `[--only ${CONFIGS.map((c) => c.id).join(",")}] [--relay auto|vsocket|app-channel] [--session resumable|plain] [--sender message|task] [--server-cpu-prof DIR]`,
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
   }
@@ -127,17 +171,24 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const serveAt = argv.indexOf("--serve");
   if (serveAt >= 0) {
-    const tickAt = argv.indexOf("--tick-rate");
-    return serveChild(argv[serveAt + 1] as ServerKind, tickAt >= 0 ? Number(argv[tickAt + 1]) : 0);
+    const overridesAt = argv.indexOf("--overrides");
+    const profileAt = argv.indexOf("--profile");
+    return serveChild(
+      argv[serveAt + 1] as ServerKind,
+      overridesAt >= 0 ? (JSON.parse(argv[overridesAt + 1]!) as ServerOverrides) : {},
+      profileAt >= 0 ? argv[profileAt + 1] : undefined,
+    );
   }
 
   const options = parseOptions(argv);
   const script = fileURLToPath(import.meta.url);
   const configs = CONFIGS.filter((c) => options.only.includes(c.id));
   const started = performance.now();
+  if (options.profileDir !== undefined) mkdirSync(options.profileDir, { recursive: true });
   console.log(
     `\ngmnet relay benchmark: ${options.pairs} pairs, ${options.size}-byte messages, ${options.window} in flight per pair, ` +
-      `${options.warmupMs} ms warm-up + ${options.durationMs} ms per configuration, ${options.rounds} round(s); ` +
+      `${options.warmupMs} ms warm-up + ${options.durationMs} ms per configuration, ${options.rounds} round(s); ${options.session} gmnet sessions, ` +
+      `gmnet senders write ${options.sender === "message" ? "one WebSocket message per message" : "one WebSocket message per task"}; ` +
       `server in a child process, clients in this one, loopback; Node ${process.version}`,
   );
 
@@ -147,7 +198,8 @@ async function main(): Promise<void> {
     const results = new Map<string, Measurement>();
     const order = round % 2 === 0 ? configs : [...configs].reverse();
     for (const config of order) {
-      const result = await measure(config, options, script);
+      const profile = options.profileDir === undefined ? undefined : join(options.profileDir, `${config.id}-${round + 1}.cpuprofile`);
+      const result = await measure(config, options, script, profile);
       results.set(config.id, result);
       console.log(`  round ${round + 1}/${options.rounds}: ${config.label}: ${integer(result.messagesPerSecond)} msg/s`);
     }
@@ -185,8 +237,10 @@ async function main(): Promise<void> {
   console.log(
     `\nmsg/s = messages received by the ${options.pairs} receivers per second (checked in order, none lost); ` +
       `server CPU µs/msg = server process user+system CPU time / messages delivered; ` +
-      `CPU load = CPU time / wall time (100 % = one core); "vs bare" = gmnet / bare ws in the same round (median over rounds). ` +
-      `With batching on, at most window × tickRate = ${integer(options.window * 60)} msg/s per pair can be delivered. (${seconds} s)`,
+      `CPU load = CPU time / wall time (100 % = one core); "vs bare" = gmnet / bare ws in the same round (median over rounds); ` +
+      `msgs per WS msg at B = relayed messages per WebSocket message the receivers got (the server's batching). ` +
+      `gmnet runs with its default config except where the configuration says otherwise (rateLimitBytes stays on). ` +
+      `With tickRate 60, at most window × 60 = ${integer(options.window * 60)} msg/s per pair can be delivered. (${seconds} s)`,
   );
 }
 

@@ -7,39 +7,44 @@
  *
  *   --markdown          also print Markdown tables for the README
  *   --rounds N          rounds of every configuration (default 3); figures are medians over them
- *   --configs a,b       configurations to run (default all): bare, tcp0, tcp60, dc, p2p, relay0, relay60
+ *   --configs a,b       configurations to run (default all): bare, tcp, tcp60, dc, p2p, relay, relay60
  *   --pings N           sequential round trips per latency measurement (default 1000) …
  *   --latency-time MS   … or fewer when they take longer than this (default 500)
  *   --sizes 64,1024     payload sizes of the throughput measurement (default 64,1024; 4–16384,
  *                       gmnet's largest P2P datagram)
  *   --window N          messages in flight during the throughput measurement (default 256; the
- *                       first window is sent in one task, which the engine sends as one WebSocket
- *                       message, and the server closes a connection whose message passes 1 MiB
- *                       (1009): on the server paths window × (size + ~30 bytes) must stay below)
+ *                       first window is sent in one task, which the engine sends as few WebSocket
+ *                       messages of at most 512 KiB; on the relay path keep window × (size + ~30
+ *                       bytes) below half the server's maxQueuedBytes (2 MiB), above which the
+ *                       server drops datagrams for a client that has not taken them yet)
  *   --duration MS       measured time per throughput measurement (default 400), after …
  *   --warmup MS         … this much unmeasured sending (default 100)
  *
  * `npm run bench -- <args>` passes the same arguments to every benchmark: --markdown and --rounds
  * apply to all of them, --duration, --warmup and --window mean here what they mean to the relay
  * benchmark, and the other benchmarks' options (--filter, --in-process, --time, --warmup-time,
- * --pairs, --size, --only, --relay) are accepted and ignored.
+ * --pairs, --size, --only, --relay, --session, --sender, --server-cpu-prof) are accepted and ignored.
  *
  * Configurations (one engine pair each, A echoing what B sends):
  *   bare     a `ws` WebSocketServer (port 0) that sends every binary message back, and a `ws` client
- *   tcp0     network_send_packet on virtual TCP through the signaling server, tickRate 0 (immediate)
- *   tcp60    the same with the server's default tickRate 60 (frames batched per 16.7 ms tick)
+ *   tcp      network_send_packet on virtual TCP through the signaling server with its default
+ *            config (tickRate 0: what one event-loop turn queued for a client leaves as one
+ *            WebSocket message at the end of that turn, with no added delay)
+ *   tcp60    the same with the server's tickRate 60 (frames batched per 16.7 ms tick)
  *   dc       reference for p2p: two RTCPeerConnections of @roamhq/wrtc, no gmnet, one DataChannel
  *            configured as gmnet's UDP links are ({ ordered: false, maxRetransmits: 0 }), echoing
  *   p2p      network_send_udp over a WebRTC DataChannel (@roamhq/wrtc), once both ends receive via "p2p"
- *   relay0   network_send_udp through the server relay (network_config_enable_webrtc 0), tickRate 0
- *   relay60  the same with tickRate 60
+ *   relay    network_send_udp through the server relay (network_config_enable_webrtc 0), default config
+ *   relay60  the same with the server's tickRate 60
  *
  * Everything runs in this process, on one thread (WebRTC's SCTP stack aside): the signaling
- * servers (port 0, db ":memory:", logLevel "silent", rateLimit 0: the default 2000 frames/s
- * would disconnect a client that sends faster), the engines (`@gmnet/engine` from dist/, with `ws`
- * and `@roamhq/wrtc`, as a Node bot uses it) and the bare echo. On the WebSocket paths throughput
- * is therefore bounded by the CPU cost of a message's whole round trip (client, server, echoing
- * peer, server, client); on the DataChannel paths by @roamhq/wrtc, which leaves the CPU partly idle.
+ * servers (port 0, db ":memory:", logLevel "silent", everything else at its default, the
+ * byte-rate limit rateLimitBytes included: a client over it is read more slowly, not cut off),
+ * the engines (`@gmnet/engine` from dist/, with `ws` and `@roamhq/wrtc`, as a Node bot uses it,
+ * with its defaults: resumable sessions, the frames of one task sent as one message) and the
+ * bare echo. On the WebSocket paths throughput is therefore bounded by the CPU cost of a
+ * message's whole round trip (client, server, echoing peer, server, client), and so is the RTT;
+ * on the DataChannel paths by @roamhq/wrtc, which leaves the CPU partly idle.
  * Engines are driven as a game loop would: await async_event_wait, then async_event_dispatch;
  * the echoing engine answers inside its data event, the sending engine sends the next message
  * inside the data event of an echo. Every round sets each configuration up afresh (new engines,
@@ -48,32 +53,39 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { type AsyncLoad, type Engine, createEngine, createMemoryStorage } from "@gmnet/engine";
-import { type GmnetServer, createServer } from "@gmnet/signaling-server";
+import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
 import WebSocket, { WebSocketServer } from "ws";
 
 // ------------------------------------------------------------------ options
 
-type ConfigId = "bare" | "tcp0" | "tcp60" | "dc" | "p2p" | "relay0" | "relay60";
+type ConfigId = "bare" | "tcp" | "tcp60" | "dc" | "p2p" | "relay" | "relay60";
+
+/** The signaling servers the gmnet configurations run on: what each changes of the server's defaults. */
+type ServerId = "default" | "tick60";
+const SERVERS: Readonly<Record<ServerId, Partial<ServerOptions>>> = {
+  default: {},
+  tick60: { tickRate: 60 },
+};
 
 interface Config {
   readonly id: ConfigId;
   readonly label: string;
   readonly path: string;
   readonly kind: "bare" | "dc" | "tcp" | "udp";
-  /** The signaling server's tickRate (gmnet configurations). */
-  readonly tickRate: number;
+  /** The signaling server (gmnet configurations). */
+  readonly server?: ServerId;
   /** The path UDP data events must report (`async_load.via`). */
   readonly via?: "p2p" | "relay";
 }
 
 const CONFIGS: readonly Config[] = [
-  { id: "bare", label: "bare ws echo", path: "ws message", kind: "bare", tickRate: 0 },
-  { id: "tcp0", label: "network_send_packet, virtual TCP, tickRate 0", path: "server, sent at once", kind: "tcp", tickRate: 0 },
-  { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60 (default)", path: "server, batched per tick", kind: "tcp", tickRate: 60 },
-  { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc", tickRate: 0 },
-  { id: "p2p", label: "network_send_udp, P2P", path: "WebRTC DataChannel", kind: "udp", tickRate: 0, via: "p2p" },
-  { id: "relay0", label: "network_send_udp, relay, tickRate 0", path: "server, sent at once", kind: "udp", tickRate: 0, via: "relay" },
-  { id: "relay60", label: "network_send_udp, relay, tickRate 60 (default)", path: "server, batched per tick", kind: "udp", tickRate: 60, via: "relay" },
+  { id: "bare", label: "bare ws echo", path: "ws message", kind: "bare" },
+  { id: "tcp", label: "network_send_packet, virtual TCP, default config", path: "server, batched per turn", kind: "tcp", server: "default" },
+  { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60", path: "server, batched per tick", kind: "tcp", server: "tick60" },
+  { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc" },
+  { id: "p2p", label: "network_send_udp, P2P, default config", path: "WebRTC DataChannel", kind: "udp", server: "default", via: "p2p" },
+  { id: "relay", label: "network_send_udp, relay, default config", path: "server, batched per turn", kind: "udp", server: "default", via: "relay" },
+  { id: "relay60", label: "network_send_udp, relay, tickRate 60", path: "server, batched per tick", kind: "udp", server: "tick60", via: "relay" },
 ];
 
 interface Options {
@@ -141,11 +153,11 @@ function parseOptions(argv: readonly string[]): Options {
       options.configs = ids as ConfigId[];
     } else if (flag === "--only" || flag === "--size") {
       console.log(`network benchmark: ignoring ${flag} ${text()} (the relay benchmark's; here use ${flag === "--only" ? "--configs" : "--sizes"})`);
-    } else if (["--filter", "--time", "--warmup-time", "--pairs", "--relay"].includes(flag)) text(); // the other benchmarks'
+    } else if (["--filter", "--time", "--warmup-time", "--pairs", "--relay", "--session", "--sender", "--server-cpu-prof"].includes(flag)) text(); // the other benchmarks'
     else if (flag === "--in-process") continue; // the buffer benchmark's
     else if (flag === "--help" || flag === "-h") {
       console.log(
-        "usage: node --import tsx packages/engine/bench/network.bench.ts [--markdown] [--rounds 3] [--configs bare,tcp0,tcp60,dc,p2p,relay0,relay60] " +
+        `usage: node --import tsx packages/engine/bench/network.bench.ts [--markdown] [--rounds 3] [--configs ${CONFIGS.map((c) => c.id).join(",")}] ` +
           "[--pings 1000] [--latency-time 500] [--sizes 64,1024] [--window 256] [--duration 400] [--warmup 100]",
       );
       process.exit(0);
@@ -418,9 +430,7 @@ class EngineEchoClient implements EchoPath {
 
   private fail(result: boolean): boolean {
     if (this.problem === undefined) return result;
-    const tooBig = this.problem.includes("(1009)")
-      ? " — the server refused a WebSocket message over its maxMessageSize (1 MiB): the engine sends every frame queued in one task as one message (lower --window)"
-      : "";
+    const tooBig = this.problem.includes("(1009)") ? " — the server refused a WebSocket message over its maxMessageSize (1 MiB)" : "";
     throw new Error(this.problem + tooBig);
   }
 }
@@ -434,7 +444,7 @@ interface Setup {
 
 interface Environment {
   bareUrl: string;
-  servers: Map<number, GmnetServer>;
+  servers: Map<ServerId, GmnetServer>;
   engines: Engine[];
 }
 
@@ -447,9 +457,9 @@ async function closePair(env: Environment, loop: EventLoop, engines: readonly En
   }
 }
 
-function engineOn(env: Environment, tickRate: number): Engine {
-  const server = env.servers.get(tickRate);
-  if (server === undefined) throw new Error(`no signaling server with tickRate ${tickRate}`);
+function engineOn(env: Environment, serverId: ServerId): Engine {
+  const server = env.servers.get(serverId);
+  if (server === undefined) throw new Error(`no signaling server "${serverId}"`);
   const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: server.address().wsUrl, appKey: APP_KEY } });
   env.engines.push(gm);
   return gm;
@@ -458,9 +468,9 @@ function engineOn(env: Environment, tickRate: number): Engine {
 const isUp = (gm: Engine) => (load: AsyncLoad) => load.type === gm.network_type_up;
 
 /** Engine A listens (network_create_server), B connects; A echoes every packet with network_send_packet. */
-async function tcpSetup(env: Environment, tickRate: number): Promise<Setup> {
-  const a = engineOn(env, tickRate);
-  const b = engineOn(env, tickRate);
+async function tcpSetup(env: Environment, serverId: ServerId): Promise<Setup> {
+  const a = engineOn(env, serverId);
+  const b = engineOn(env, serverId);
   if (a.network_create_server(a.network_socket_tcp, TCP_PORT, 4) < 0) throw new Error("network_create_server failed");
   const up = await nextEvent(a, "A's network_type_up", isUp(a));
   const socket = b.network_create_socket(b.network_socket_tcp);
@@ -478,9 +488,9 @@ async function tcpSetup(env: Environment, tickRate: number): Promise<Setup> {
 }
 
 /** UDP sockets on A and B; A echoes every datagram to where it came from with network_send_udp. */
-async function udpSetup(env: Environment, tickRate: number, via: "p2p" | "relay"): Promise<Setup> {
-  const a = engineOn(env, tickRate);
-  const b = engineOn(env, tickRate);
+async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "relay"): Promise<Setup> {
+  const a = engineOn(env, serverId);
+  const b = engineOn(env, serverId);
   const socketA = a.network_create_socket_ext(a.network_socket_udp, UDP_PORT_A);
   const socketB = b.network_create_socket_ext(b.network_socket_udp, UDP_PORT_B);
   if (socketA < 0 || socketB < 0) throw new Error("network_create_socket_ext failed");
@@ -522,8 +532,8 @@ async function setup(env: Environment, config: Config): Promise<Setup> {
     const client = await DataChannelEchoClient.open();
     return { path: client, close: async () => client.close() };
   }
-  if (config.kind === "tcp") return tcpSetup(env, config.tickRate);
-  return udpSetup(env, config.tickRate, config.via!);
+  if (config.kind === "tcp") return tcpSetup(env, config.server!);
+  return udpSetup(env, config.server!, config.via!);
 }
 
 // ------------------------------------------------------------------ measurements
@@ -773,10 +783,11 @@ async function main(): Promise<void> {
 
   const bareServer = await startBareEchoServer();
   const env: Environment = { bareUrl: bareServer.url, servers: new Map(), engines: [] };
-  for (const tickRate of new Set(configs.filter((c) => c.kind === "tcp" || c.kind === "udp").map((c) => c.tickRate))) {
-    const server = createServer({ host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent", tickRate, rateLimit: 0 });
+  for (const serverId of new Set(configs.flatMap((c) => (c.server === undefined ? [] : [c.server])))) {
+    // The server's defaults (rate limit included) plus the configuration's overrides; nothing else.
+    const server = createServer({ ...SERVERS[serverId], host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent" });
     await server.ready;
-    env.servers.set(tickRate, server);
+    env.servers.set(serverId, server);
   }
 
   const rounds: Array<Map<ConfigId, Measurement>> = [];

@@ -53,6 +53,9 @@ interface Row {
   ratioMax: number;
 }
 
+/** Options of the relay and network benchmarks (each takes a value), accepted and ignored here. */
+const OTHER_BENCHMARKS_OPTIONS = ["--duration", "--warmup", "--pairs", "--window", "--size", "--only", "--relay", "--session", "--sender", "--server-cpu-prof", "--configs", "--pings", "--latency-time", "--sizes"];
+
 function parseOptions(argv: readonly string[]): Options {
   const options: Options = {
     markdown: false,
@@ -79,7 +82,10 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === "--child-round") options.childRound = Number(inline ?? argv[++i]);
     else if (flag === "--time") options.time = value();
     else if (flag === "--warmup-time") options.warmupTime = value();
-    else if (flag === "--help" || flag === "-h") {
+    else if (OTHER_BENCHMARKS_OPTIONS.includes(flag)) {
+      // `npm run bench -- <args>` passes every argument to every benchmark: the relay and network benchmarks' own.
+      if (inline === undefined) i++;
+    } else if (flag === "--help" || flag === "-h") {
       console.log("usage: npm run bench -- [--markdown] [--filter u8,f64,...] [--rounds 5] [--in-process] [--time ms] [--warmup-time ms]");
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);

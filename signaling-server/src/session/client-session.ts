@@ -12,7 +12,6 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  Ack,
   Channel,
   CloseCode,
   ControlType,
@@ -23,6 +22,7 @@ import {
   VSocketType,
   VirtualIp,
   concatFrames,
+  encodeAckFrame,
   encodeFrame,
   isSequenced,
   nameOf,
@@ -151,12 +151,20 @@ export class ClientSession implements Session {
     this.send(Channel.CONTROL, ControlType.ERROR, Priority.CRITICAL, ErrorMessage.encode({ code, refChannel: channel, refType: type, refId, message }));
   }
 
-  /** Sends the queued frames of the lanes in `mask` as one WebSocket message (FlushScheduler calls this). */
+  /**
+   * Sends the queued frames of the lanes in `mask` as one WebSocket message (FlushScheduler calls
+   * this), with an ACK when one is due.
+   */
   flush(mask: LaneMask = ALL_LANES): void {
-    if (this.link === undefined || this.queue.empty) return;
+    if (this.link === undefined) return;
     const frames: Uint8Array[] = [];
-    this.queue.takeInto(frames, mask);
-    if (frames.length > 0) this.transmit(frames);
+    if (!this.queue.empty) this.queue.takeInto(frames, mask);
+    if (frames.length > 0 || this.ackDue) this.transmit(frames);
+  }
+
+  /** Enough received frames are unacknowledged that an ACK goes out at the next flush even if nothing else does. */
+  private get ackDue(): boolean {
+    return ((this.received - this.acknowledged) >>> 0) >= ACK_EVERY_FRAMES;
   }
 
   /** A frame for a client that is away: kept for it within the session's replay bound, datagrams excepted. */
@@ -178,7 +186,10 @@ export class ClientSession implements Session {
       for (const frame of frames) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
       if (replay.bytes > this.peakReplayBytes) this.peakReplayBytes = replay.bytes;
       // Piggyback the acknowledgement on whatever goes out anyway.
-      if (this.received !== this.acknowledged) frames.push(this.ackFrame());
+      if (this.received !== this.acknowledged) {
+        this.acknowledged = this.received;
+        frames.push(encodeAckFrame(this.received));
+      }
     }
     this.emit(frames.length === 1 ? frames[0]! : concatFrames(frames));
   }
@@ -188,13 +199,6 @@ export class ClientSession implements Session {
     this.context.metrics.messagesSent.inc();
     this.context.metrics.bytesSent.inc(message.length);
     this.link!.transmit(message);
-  }
-
-  private ackFrame(): Uint8Array {
-    this.acknowledged = this.received;
-    if (this.ackTimer !== undefined) this.context.clock.clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    return encodeFrame(Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, Ack.encode({ received: this.received }));
   }
 
   private watchBacklog(): void {
@@ -213,13 +217,16 @@ export class ClientSession implements Session {
 
   // ------------------------------------------------------------------ receiving (from the connection)
 
-  /** The client sent a frame on this session: count it if sequenced, and acknowledge in due time. */
+  /**
+   * The client sent a frame on this session: count it if sequenced. The ACK rides on the next
+   * batch; with nothing to send it goes at the end of the turn once ACK_EVERY_FRAMES are due, or
+   * when the timer (armed at most once per ACK_DELAY_MS, never per frame) finds some unacknowledged.
+   */
   countReceived(channel: number, type: number): void {
     if (this.replay === undefined || !isSequenced(channel, type)) return;
     this.received = (this.received + 1) >>> 0;
-    const pending = (this.received - this.acknowledged) >>> 0;
-    if (pending >= ACK_EVERY_FRAMES) return this.acknowledgeNow();
-    if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
+    if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
+    else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
   }
 
   /** The client acknowledged our frames up to `received`. */
@@ -230,7 +237,8 @@ export class ClientSession implements Session {
   private acknowledgeNow(): void {
     this.ackTimer = undefined;
     if (this.link === undefined || this.received === this.acknowledged) return;
-    this.emit(this.ackFrame());
+    this.acknowledged = this.received;
+    this.emit(encodeAckFrame(this.received));
   }
 
   // ------------------------------------------------------------------ attach, detach, resume

@@ -158,7 +158,7 @@ export class Connection implements SessionLink {
     if (!isBinary) return this.fail(ProtocolError.MALFORMED_FRAME, "text messages are not part of the protocol; send binary frames");
     let frames;
     try {
-      frames = this.decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      frames = this.decoder.push(data);
       // A WebSocket message must hold whole frames: a frame cannot continue in the next message.
       if (this.decoder.buffered !== 0) throw new FrameError(ProtocolError.MALFORMED_FRAME, "message ends inside a frame");
     } catch (error) {

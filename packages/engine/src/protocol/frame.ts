@@ -14,7 +14,7 @@
  * streams that split frames anywhere (a future native TCP bridge) and is tested that way.
  */
 import { concatBytes } from "../runtime/bytes.js";
-import { FRAME_HEADER_SIZE, KNOWN_FRAME_FLAGS, Priority, ProtocolError } from "./constants.js";
+import { Channel, ControlType, FRAME_HEADER_SIZE, KNOWN_FRAME_FLAGS, Priority, ProtocolError } from "./constants.js";
 
 export interface Frame {
   readonly channel: number;
@@ -35,22 +35,42 @@ export class FrameError extends Error {
   }
 }
 
-/** Writes one frame's header into `target` at `offset`. */
-function writeHeader(target: DataView, offset: number, channel: number, type: number, priority: number, flags: number, length: number): void {
-  target.setUint16(offset, channel, true);
-  target.setUint16(offset + 2, type, true);
-  target.setUint8(offset + 4, priority);
-  target.setUint8(offset + 5, flags);
-  target.setUint16(offset + 6, 0, true);
-  target.setUint32(offset + 8, length, true);
+/** Writes one frame's header into `target` at `offset`, little-endian (plain byte stores: this is the hot path). */
+function writeHeader(target: Uint8Array, offset: number, channel: number, type: number, priority: number, flags: number, length: number): void {
+  target[offset] = channel & 0xff;
+  target[offset + 1] = channel >>> 8;
+  target[offset + 2] = type & 0xff;
+  target[offset + 3] = type >>> 8;
+  target[offset + 4] = priority;
+  target[offset + 5] = flags;
+  target[offset + 6] = 0;
+  target[offset + 7] = 0;
+  target[offset + 8] = length & 0xff;
+  target[offset + 9] = (length >>> 8) & 0xff;
+  target[offset + 10] = (length >>> 16) & 0xff;
+  target[offset + 11] = length >>> 24;
 }
 
 export function encodeFrame(channel: number, type: number, priority: number, payload: Uint8Array, flags = 0): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
-  writeHeader(new DataView(out.buffer), 0, channel, type, priority, flags, payload.length);
+  writeHeader(out, 0, channel, type, priority, flags, payload.length);
   out.set(payload, FRAME_HEADER_SIZE);
   return out;
 }
+
+/** The CONTROL ACK frame (PROTOCOL.md §14), written directly: it goes out with nearly every batch of a resumable session. */
+export function encodeAckFrame(received: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_SIZE + 4);
+  writeHeader(out, 0, Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, 0, 4);
+  out[12] = received & 0xff;
+  out[13] = (received >>> 8) & 0xff;
+  out[14] = (received >>> 16) & 0xff;
+  out[15] = received >>> 24;
+  return out;
+}
+
+/** Shared by every decoder with nothing pending (never written to). */
+const NOTHING = new Uint8Array(0);
 
 /** Concatenates already-encoded frames into one WebSocket message. */
 export const concatFrames: (frames: readonly Uint8Array[], totalBytes?: number) => Uint8Array = concatBytes;
@@ -65,7 +85,7 @@ export interface FrameDecoderOptions {
  * further push throws the same error: framing cannot be resynchronised.
  */
 export class FrameDecoder {
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = NOTHING;
   private failure: FrameError | undefined;
 
   constructor(private readonly options: FrameDecoderOptions) {}
@@ -96,7 +116,7 @@ export class FrameDecoder {
       at = end;
     }
     // Keep only the unfinished tail; copy it so the caller's chunk can be reused.
-    this.pending = at === bytes.length ? new Uint8Array(0) : bytes.slice(at);
+    this.pending = at === bytes.length ? NOTHING : bytes.slice(at);
     return frames;
   }
 
@@ -112,7 +132,7 @@ export class FrameDecoder {
     }
     if (problem) {
       this.failure = problem;
-      this.pending = new Uint8Array(0);
+      this.pending = NOTHING;
       throw problem;
     }
   }

@@ -34,6 +34,7 @@ import {
   Welcome,
   type WelcomeMessage,
   concatFrames,
+  encodeAckFrame,
   encodeFrame,
   isSequenced,
 } from "../../protocol/index.js";
@@ -272,7 +273,8 @@ export class SignalingClient {
       for (const frame of batch) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
       // Piggyback the acknowledgement on whatever goes out anyway.
       if (this.received !== this.acknowledged) {
-        const ack = this.ackFrame();
+        this.acknowledged = this.received;
+        const ack = encodeAckFrame(this.received);
         batch = [...batch, ack];
         bytes += ack.length;
       }
@@ -280,17 +282,11 @@ export class SignalingClient {
     this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes));
   }
 
-  private ackFrame(): Uint8Array {
-    this.acknowledged = this.received;
-    if (this.ackTimer !== undefined) this.options.clock.clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    return encodeFrame(Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, Ack.encode({ received: this.received }));
-  }
-
   private acknowledgeNow(): void {
     this.ackTimer = undefined;
     if (this.state !== "open" || this.received === this.acknowledged) return;
-    this.sendNow(this.ackFrame());
+    this.acknowledged = this.received;
+    this.sendNow(encodeAckFrame(this.received));
   }
 
   private sendNow(bytes: Uint8Array): void {
@@ -323,6 +319,7 @@ export class SignalingClient {
     this.scheduleAck();
   }
 
+  /** The ACK rides on our next batch; alone only past ACK_EVERY_FRAMES, or when the timer (armed once per ACK_DELAY_MS, not per message) finds some due. */
   private scheduleAck(): void {
     if (this.replay === undefined || this.state !== "open" || this.received === this.acknowledged) return;
     if (((this.received - this.acknowledged) >>> 0) >= ACK_EVERY_FRAMES) return this.acknowledgeNow();

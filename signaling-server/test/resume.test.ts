@@ -264,8 +264,11 @@ describe("resume", () => {
     const r = await net.resumable();
     const legacy = await net.client();
     const { connId } = await connectPair(r, legacy);
-    sendData(r, connId, 1);
-    sendData(legacy, connId, 1);
+    // Eight frames due make the next batch carry an ACK (fewer are left to the 100 ms timer).
+    for (let seq = 1; seq <= 8; seq++) {
+      sendData(r, connId, seq);
+      sendData(legacy, connId, seq);
+    }
     // The RESOLVE answer is the next batch to each: it carries the ACK to the resumable client only.
     await barrier(r);
     await barrier(legacy);

@@ -58,7 +58,7 @@ import WebSocket, { WebSocketServer } from "ws";
 
 // ------------------------------------------------------------------ options
 
-type ConfigId = "bare" | "tcp" | "tcp60" | "dc" | "p2p" | "relay" | "relay60";
+type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "dc" | "p2p" | "relay" | "relay60";
 
 /** The signaling servers the gmnet configurations run on: what each changes of the server's defaults. */
 type ServerId = "default" | "tick60";
@@ -71,7 +71,7 @@ interface Config {
   readonly id: ConfigId;
   readonly label: string;
   readonly path: string;
-  readonly kind: "bare" | "dc" | "tcp" | "udp";
+  readonly kind: "bare" | "bare-relay" | "dc" | "tcp" | "udp";
   /** The signaling server (gmnet configurations). */
   readonly server?: ServerId;
   /** The path UDP data events must report (`async_load.via`). */
@@ -80,6 +80,7 @@ interface Config {
 
 const CONFIGS: readonly Config[] = [
   { id: "bare", label: "bare ws echo", path: "ws message", kind: "bare" },
+  { id: "bare-relay", label: "bare ws relay to an echoing client (gmnet's topology)", path: "ws message, relayed", kind: "bare-relay" },
   { id: "tcp", label: "network_send_packet, virtual TCP, default config", path: "server, batched per turn", kind: "tcp", server: "default" },
   { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60", path: "server, batched per tick", kind: "tcp", server: "tick60" },
   { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc" },
@@ -341,6 +342,61 @@ async function startBareEchoServer(): Promise<{ url: string; close(): Promise<vo
   };
 }
 
+/**
+ * A bare `ws` server that relays between two clients, the topology of every gmnet path through
+ * the server: the pinger's message goes to the echoing client and its echo back, four WebSocket
+ * hops per round trip where the bare echo has two.
+ */
+async function startBareRelayServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const relay = await startWsServer((wss) => {
+    let echoer: WebSocket | undefined;
+    let pinger: WebSocket | undefined;
+    wss.on("connection", (ws) => {
+      ws.on("error", () => undefined);
+      if (echoer === undefined) echoer = ws;
+      else pinger = ws;
+      ws.on("message", (data: Buffer, isBinary) => (ws === echoer ? pinger : echoer)?.send(data, { binary: isBinary }));
+      ws.on("close", () => {
+        if (ws === echoer) echoer = undefined;
+        if (ws === pinger) pinger = undefined;
+      });
+    });
+  });
+  // The echoing client: sends every message back to the relay.
+  const echoing = new WebSocket(relay.url, { perMessageDeflate: false });
+  echoing.on("message", (data: Buffer, isBinary) => echoing.send(data, { binary: isBinary }));
+  await new Promise<void>((resolve, reject) => {
+    echoing.once("open", () => resolve());
+    echoing.once("error", reject);
+  });
+  return {
+    url: relay.url,
+    close: async () => {
+      echoing.terminate();
+      await relay.close();
+    },
+  };
+}
+
+async function startWsServer(wire: (wss: WebSocketServer) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  wire(wss);
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve);
+    wss.once("error", reject);
+  });
+  const address = wss.address();
+  if (address === null || typeof address === "string") throw new Error("the bare server has no TCP address");
+  return {
+    url: `ws://127.0.0.1:${address.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
 /** An event a setup step waited for. */
 type Load = AsyncLoad & { event_type: number };
 
@@ -444,6 +500,8 @@ interface Setup {
 
 interface Environment {
   bareUrl: string;
+  /** Started on first use: it serves one pinger at a time. */
+  bareRelay?: Promise<{ url: string; close(): Promise<void> }>;
   servers: Map<ServerId, GmnetServer>;
   engines: Engine[];
 }
@@ -526,6 +584,11 @@ async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "rela
 async function setup(env: Environment, config: Config): Promise<Setup> {
   if (config.kind === "bare") {
     const client = await BareEchoClient.open(env.bareUrl);
+    return { path: client, close: async () => client.ws.close() };
+  }
+  if (config.kind === "bare-relay") {
+    env.bareRelay ??= startBareRelayServer();
+    const client = await BareEchoClient.open((await env.bareRelay).url);
     return { path: client, close: async () => client.ws.close() };
   }
   if (config.kind === "dc") {
@@ -813,6 +876,7 @@ async function main(): Promise<void> {
     for (const gm of env.engines) gm.network_shutdown();
     await Promise.all([...env.servers.values()].map((server) => server.close()));
     await bareServer.close();
+    if (env.bareRelay !== undefined) await (await env.bareRelay).close();
   }
 
   const rows = configs.map((config) => summarize(config, rounds, options.sizes));

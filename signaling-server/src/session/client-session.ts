@@ -47,6 +47,8 @@ export interface SessionLink {
 /** Received sequenced frames are acknowledged after this many, or this long after the first unacknowledged one. */
 const ACK_EVERY_FRAMES = 64;
 const ACK_DELAY_MS = 100;
+/** An outgoing batch carries an ACK once this many received frames are unacknowledged. */
+const ACK_PIGGYBACK_FRAMES = 8;
 /** While a client is above maxQueuedBytes, how often to look whether it drained. */
 const SLOW_CHECK_MS = 250;
 
@@ -185,8 +187,9 @@ export class ClientSession implements Session {
     if (replay !== undefined) {
       for (const frame of frames) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
       if (replay.bytes > this.peakReplayBytes) this.peakReplayBytes = replay.bytes;
-      // Piggyback the acknowledgement on whatever goes out anyway.
-      if (this.received !== this.acknowledged) {
+      // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
+      // of a trickle, so a ping-pong does not pay for an ACK in every message).
+      if (((this.received - this.acknowledged) >>> 0) >= ACK_PIGGYBACK_FRAMES) {
         this.acknowledged = this.received;
         frames.push(encodeAckFrame(this.received));
       }

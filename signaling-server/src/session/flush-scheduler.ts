@@ -81,9 +81,8 @@ export class FlushScheduler {
 
   private run(schedule: Schedule): void {
     schedule.pending = false;
-    if (schedule.dirty.size === 0) return;
-    const targets = [...schedule.dirty];
+    // A flush only writes to its own socket, so nothing is added to `dirty` while it runs.
+    for (const target of schedule.dirty) target.flush(schedule.mask);
     schedule.dirty.clear();
-    for (const target of targets) target.flush(schedule.mask);
   }
 }

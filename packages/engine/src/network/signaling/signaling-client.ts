@@ -75,6 +75,8 @@ export const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
 /** Received sequenced frames are acknowledged after this many, or this long after the first unacknowledged one. */
 const ACK_EVERY_FRAMES = 64;
 const ACK_DELAY_MS = 100;
+/** An outgoing batch carries an ACK once this many received frames are unacknowledged. */
+const ACK_PIGGYBACK_FRAMES = 8;
 /** ws reports a connection that ended without a close frame (network loss) with this code. */
 const ABNORMAL_CLOSURE = 1006;
 
@@ -252,6 +254,7 @@ export class SignalingClient {
    * connection (1009) on a message over its maxMessageSize. A frame larger than the cap goes alone.
    */
   private sendInBatches(frames: Uint8Array[], send: (batch: Uint8Array[], bytes: number) => void): void {
+    if (frames.length === 1) return send(frames, frames[0]!.length);
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < frames.length; i++) {
@@ -271,8 +274,9 @@ export class SignalingClient {
     let batch = frames;
     if (replay !== undefined) {
       for (const frame of batch) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
-      // Piggyback the acknowledgement on whatever goes out anyway.
-      if (this.received !== this.acknowledged) {
+      // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
+      // of a trickle, so a ping-pong does not pay for an ACK in every message).
+      if (((this.received - this.acknowledged) >>> 0) >= ACK_PIGGYBACK_FRAMES) {
         this.acknowledged = this.received;
         const ack = encodeAckFrame(this.received);
         batch = [...batch, ack];

@@ -126,7 +126,8 @@ export class ClientSession implements Session {
 
   send(channel: number, type: number, priority: number, payload: Uint8Array): void {
     if (this.state === "closed") return;
-    const frame = encodeFrame(channel, type, priority, payload);
+    // A Buffer of its own (never a slice of the shared pool, which a held frame would pin).
+    const frame = encodeFrame(channel, type, priority, payload, 0, Buffer.allocUnsafeSlow);
     const { config, metrics } = this.context;
     if (this.link === undefined) return this.hold(frame, priority);
     // Everything this client has not taken yet: our queue plus what ws could not hand to the kernel.

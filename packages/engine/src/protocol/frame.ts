@@ -51,8 +51,12 @@ function writeHeader(target: Uint8Array, offset: number, channel: number, type: 
   target[offset + 11] = length >>> 24;
 }
 
-export function encodeFrame(channel: number, type: number, priority: number, payload: Uint8Array, flags = 0): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
+/**
+ * One frame. `allocate` lets a Node server hand `ws` a Buffer it need not convert (the bytes are
+ * the same either way).
+ */
+export function encodeFrame(channel: number, type: number, priority: number, payload: Uint8Array, flags = 0, allocate: (size: number) => Uint8Array = newBytes): Uint8Array {
+  const out = allocate(FRAME_HEADER_SIZE + payload.length);
   writeHeader(out, 0, channel, type, priority, flags, payload.length);
   out.set(payload, FRAME_HEADER_SIZE);
   return out;
@@ -68,6 +72,8 @@ export function encodeAckFrame(received: number): Uint8Array {
   out[15] = received >>> 24;
   return out;
 }
+
+const newBytes = (size: number): Uint8Array => new Uint8Array(size);
 
 /** Shared by every decoder with nothing pending (never written to). */
 const NOTHING = new Uint8Array(0);

@@ -320,26 +320,13 @@ class DataChannelEchoClient implements EchoPath {
 }
 
 /** A bare `ws` server that sends every message back to its sender. */
-async function startBareEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
-  wss.on("connection", (ws) => {
-    ws.on("error", () => undefined);
-    ws.on("message", (data: Buffer, isBinary) => ws.send(data, { binary: isBinary }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    wss.once("listening", resolve);
-    wss.once("error", reject);
-  });
-  const address = wss.address();
-  if (address === null || typeof address === "string") throw new Error("the bare echo server has no TCP address");
-  return {
-    url: `ws://127.0.0.1:${address.port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        wss.close(() => resolve());
-      }),
-  };
+function startBareEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
+  return startWsServer((wss) =>
+    wss.on("connection", (ws) => {
+      ws.on("error", () => undefined);
+      ws.on("message", (data: Buffer, isBinary) => ws.send(data, { binary: isBinary }));
+    }),
+  );
 }
 
 /**

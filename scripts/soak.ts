@@ -9,8 +9,7 @@
  *   npm run soak -- --drops 200
  */
 import { parseArgs } from "node:util";
-import { WebSocket } from "ws";
-import { Channel, ChannelAssigned, ChannelRegister, ControlType, FrameDecoder, Hello, PROTOCOL_VERSION, Priority, concatFrames, encodeFrame } from "../packages/engine/src/protocol/index.js";
+import { appChannelClient } from "../packages/engine/test/support/app-channel-traffic.js";
 import { startFaultProxy, type FaultProxy } from "../packages/engine/test/support/fault-proxy.js";
 import { runStreamSoak } from "../packages/engine/test/support/stream-soak.js";
 import { createServer } from "../signaling-server/src/index.js";
@@ -30,58 +29,8 @@ const server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLev
 await server.ready;
 const proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
 
-/**
- * Raw clients on one app channel, sending a frame every 10 ms: one straight to the server, one
- * through the proxy (a legacy session: each drop ends it, and it comes back and registers again).
- */
-function appChannelClient(url: string, secret: string) {
-  const stats = { sent: 0, received: 0, reconnects: 0 };
-  let ws: WebSocket | undefined;
-  let channel = 0;
-  let stopped = false;
-  const open = (): void => {
-    const socket = new WebSocket(url);
-    ws = socket;
-    channel = 0;
-    const decoder = new FrameDecoder({ maxPayload: 1 << 20 });
-    socket.on("open", () => {
-      const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: APP_KEY, secret, token: "" }));
-      const register = encodeFrame(Channel.CONTROL, ControlType.CHANNEL_REGISTER, Priority.HIGH, ChannelRegister.encode({ name: "soak" }));
-      socket.send(concatFrames([hello, register]));
-    });
-    socket.on("message", (data: Buffer) => {
-      for (const frame of decoder.push(new Uint8Array(data))) {
-        if (frame.channel === Channel.CONTROL && frame.type === ControlType.CHANNEL_ASSIGNED) channel = ChannelAssigned.decode(frame.payload).channel;
-        else if (frame.channel >= Channel.FIRST_APP) stats.received++;
-        else if (frame.channel === Channel.CONTROL && frame.type === ControlType.PING) socket.send(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, frame.payload));
-      }
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      if (stopped) return;
-      stats.reconnects++;
-      setTimeout(open, 20);
-    });
-  };
-  open();
-  const timer = setInterval(() => {
-    if (ws?.readyState !== WebSocket.OPEN || channel === 0) return;
-    ws.send(encodeFrame(channel, 1, Priority.NORMAL, new Uint8Array(24)));
-    stats.sent++;
-  }, 10);
-  return {
-    stats,
-    stop(): void {
-      stopped = true;
-      clearInterval(timer);
-      ws?.terminate();
-    },
-  };
-}
-
-const secret = (n: number) => `soak-app-channel-secret-${n}`.padEnd(32, "x");
-const appDirect = appChannelClient(server.address().wsUrl, secret(1));
-const appBehindProxy = appChannelClient(proxy.wsUrl("/ws"), secret(2));
+const appDirect = appChannelClient(server.address().wsUrl, APP_KEY);
+const appBehindProxy = appChannelClient(proxy.wsUrl("/ws"), APP_KEY);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();

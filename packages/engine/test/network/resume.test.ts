@@ -10,6 +10,7 @@ import wrtc from "@roamhq/wrtc";
 import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
 import { createEngine, createMemoryStorage } from "../../src/index.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
+import { appChannelClient } from "../support/app-channel-traffic.js";
 import { runStreamSoak } from "../support/stream-soak.js";
 import { EventLog } from "./support.js";
 
@@ -37,13 +38,20 @@ async function metric(s: GmnetServer, name: string): Promise<number> {
 describe("resume with replay", () => {
   it("carries a stream through 50 forced drops of every kind: every packet once, in order, no disconnect event", async () => {
     const { server, proxy } = await start({ replayBytesPerSession: 1024 * 1024 });
+    // App-channel traffic alongside, one raw client behind the same proxy: it must not disturb anything.
+    const appDirect = appChannelClient(server.address().wsUrl, "soak-test");
+    const appBehindProxy = appChannelClient(proxy.wsUrl("/ws"), "soak-test");
     const report = await runStreamSoak({
       serverUrl: server.address().wsUrl,
       proxy,
+      appKey: "soak-test",
       drops: 50,
       faults: ["reset", "drop", "stall", "half-open-to-server", "half-open-to-client"],
       gapMs: 60,
       datagrams: true,
+    }).finally(() => {
+      appDirect.stop();
+      appBehindProxy.stop();
     });
     expect(report.drops).toBe(50);
     expect(report.disconnectEvents).toEqual([]);
@@ -56,6 +64,11 @@ describe("resume with replay", () => {
     // Nothing ever held more for one session than its bound, and a healthy stream keeps little.
     expect(await metric(server, "gmnet_replay_peak_session_bytes")).toBeLessThanOrEqual(1024 * 1024);
     expect(await metric(server, "gmnet_sessions_detached")).toBe(0);
+    expect(appDirect.stats.received).toBeGreaterThan(0);
+    expect(appBehindProxy.stats.received).toBeGreaterThan(0);
+    // Everyone has gone: the server holds no session and nothing for replay (no leak).
+    await expect.poll(async () => ((await (await fetch(server.address().url + "/healthz")).json()) as { sessions: number }).sessions).toBe(0);
+    expect(await metric(server, "gmnet_replay_bytes")).toBe(0);
   }, 60_000);
 
   it("past the resume window gives both scripts a disconnect event with a documented code, then a fresh session", async () => {

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FRAME_HEADER_SIZE, type Frame, FrameDecoder, FrameError, ProtocolError, concatFrames, encodeFrame } from "../src/protocol/index.js";
+import { Ack, ArbitraryData, Channel, ControlType, FRAME_HEADER_SIZE, type Frame, FrameDecoder, FrameError, Priority, ProtocolError, VSocketType, concatFrames, encodeAckFrame, encodeArbitraryDataFrame, encodeFrame } from "../src/protocol/index.js";
 
 /** A frame as the encoder takes it (flags are always 0: no flag bit is defined yet). */
 interface FrameSpec {
@@ -298,5 +298,25 @@ describe("frame codec: fixtures and header checks", () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe("FrameError");
     expect(error.message).toMatch(/flags/);
+  });
+});
+
+describe("hand-written hot-path frames", () => {
+  // The reference is the general path: the message's schema codec inside encodeFrame.
+  it("encodeArbitraryDataFrame writes the bytes of ArbitraryData.encode inside encodeFrame", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 3 }), (connId, seq, data, priority) => {
+        const reference = encodeFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, priority, ArbitraryData.encode({ connId, seq, data }));
+        expect(encodeArbitraryDataFrame(connId, seq, data, priority)).toEqual(reference);
+      }),
+    );
+  });
+
+  it("encodeAckFrame writes the bytes of Ack.encode inside a Critical CONTROL frame", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffffffff }), (received) => {
+        expect(encodeAckFrame(received)).toEqual(encodeFrame(Channel.CONTROL, ControlType.ACK, Priority.CRITICAL, Ack.encode({ received })));
+      }),
+    );
   });
 });

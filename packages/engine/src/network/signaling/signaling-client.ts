@@ -199,10 +199,14 @@ export class SignalingClient {
    * there is no session, or when holding it would pass maxHeldBytes (the session is then given up).
    */
   send(channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): boolean {
+    return this.sendFrame(encodeFrame(channel, type, priority, payload));
+  }
+
+  /** send() for a frame already encoded (the stream data hot path); its priority is read from the header. */
+  sendFrame(frame: Uint8Array): boolean {
     const open = this.state === "open";
     if (!open && !this.suspended) return false;
-    if (!open && priority === Priority.LOW) return true;
-    const frame = encodeFrame(channel, type, priority, payload);
+    if (!open && frame[4] === Priority.LOW) return true;
     this.outgoing.push(frame);
     this.outgoingBytes += frame.length;
     if (open) this.scheduleFlush();

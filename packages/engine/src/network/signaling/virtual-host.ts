@@ -28,7 +28,7 @@ import {
   SocketStatusResponse,
   UdpBind,
   VSocketType,
-  ArbitraryData,
+  FrameError,
   parseIpv4,
 } from "../../protocol/index.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -278,8 +278,10 @@ export class VirtualHost {
   }
 
   private onData(payload: Uint8Array): void {
-    const { connId, data } = ArbitraryData.decode(payload);
-    this.streams.get(connId)?.receive(data);
+    // The hot path, read by hand: connId u32, seq u32 (unused: the session layer keeps order), data.
+    if (payload.length < 8) throw new FrameError(ProtocolError.MALFORMED_PAYLOAD, `ArbitraryData needs 8 bytes, got ${payload.length}`);
+    const connId = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
+    this.streams.get(connId)?.receive(payload.subarray(8));
   }
 
   private onClosed(payload: Uint8Array): void {

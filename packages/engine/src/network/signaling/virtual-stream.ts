@@ -3,7 +3,7 @@
  * the signaling server. A message longer than one frame carries is split over several frames,
  * as TCP would split it; the GameMaker wire format reassembles packets either way.
  */
-import { ArbitraryData, CloseReason, SocketClosed, VSocketType, Channel } from "../../protocol/index.js";
+import { CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { StreamBase } from "../transport/byte-stream.js";
 import type { SignalingClient } from "./signaling-client.js";
@@ -33,8 +33,7 @@ export class VirtualStream extends StreamBase {
     let at = 0;
     do {
       this.seq = (this.seq + 1) >>> 0;
-      const frame = ArbitraryData.encode({ connId: this.connId, seq: this.seq, data: data.subarray(at, at + chunk) });
-      sent = this.signaling.send(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, frame) && sent;
+      sent = this.signaling.sendFrame(encodeArbitraryDataFrame(this.connId, this.seq, data.subarray(at, at + chunk))) && sent;
       at += chunk;
     } while (at < data.length);
     return sent;

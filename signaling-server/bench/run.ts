@@ -6,11 +6,11 @@
  *   --markdown        also print a Markdown table
  *   --rounds N        rounds of every configuration (default 3); figures are medians over them
  *   --duration MS     measured time per configuration (default 2500), after --warmup MS (default 500)
- *   --pairs N         sender/receiver pairs (default 8)
- *   --window N        messages in flight per pair (default 1024; enough to saturate the server.
- *                     Under "tickRate 60" a pair delivers at most window × 60 msg/s, so 256 would
- *                     cap it at 15,360; the default config flushes at the end of every event-loop
- *                     turn and has no such cap)
+ *   --pairs N         sender/receiver pairs (default 10)
+ *   --window N        messages in flight per pair (default 128: with 10 pairs, the saturation test
+ *                     of issue 12. Under "tickRate 60" a pair delivers at most window × 60 msg/s;
+ *                     the default config flushes at the end of every event-loop turn and has no
+ *                     such cap)
  *   --size BYTES      application bytes per message (default 64)
  *   --only bare,default,unbatched,tick60  configurations to run (default all four):
  *                     bare       a `ws` server that forwards each message of a pair's A to its B
@@ -21,9 +21,10 @@
  *                     socket if the server implements them, else an app channel, and says so)
  *   --session resumable|plain  gmnet sessions (default resumable, as the engine opens them:
  *                     HELLO + RESUME, and ACKs of the server's sequenced frames; plain: HELLO alone)
- *   --sender message|task  how gmnet senders write (default message: every message its own
- *                     WebSocket message, as the bare clients must; task: what one task sends as one
- *                     WebSocket message, as the engine does)
+ *   --sender message|task  how gmnet senders write (default task: what one task sends as one
+ *                     WebSocket message, as the engine does; message: every message its own
+ *                     WebSocket message, as the bare clients must, so the server reads as many
+ *                     messages as the bare forwarder does)
  *   --server-cpu-prof DIR  write a V8 CPU profile of every server's measured time to
  *                     DIR/<configuration>-<round>.cpuprofile (open in Chrome DevTools); the
  *                     profiler costs some CPU, so figures from such a run are not comparable
@@ -54,14 +55,14 @@ function parseOptions(argv: readonly string[]): Options {
     markdown: false,
     rounds: 3,
     only: CONFIGS.map((c) => c.id),
-    pairs: 8,
-    window: 1024,
+    pairs: 10,
+    window: 128,
     size: 64,
     warmupMs: 500,
     durationMs: 2500,
     relay: "auto",
     session: "resumable",
-    sender: "message",
+    sender: "task",
     profileDir: undefined,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -29,6 +29,16 @@ async function start(options: Parameters<typeof createServer>[0] = {}): Promise<
   return { server, proxy };
 }
 
+/** An engine straight to the server, with the default liveness (a busy test machine must not make it give up its socket). */
+function direct(s: GmnetServer, appKey: string) {
+  return createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: s.address().wsUrl, appKey } });
+}
+
+/** An engine behind the fault proxy, quick to notice a dead path and to come back. */
+function behind(p: FaultProxy, appKey: string) {
+  return createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: p.wsUrl("/ws"), appKey, reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+}
+
 async function metric(s: GmnetServer, name: string): Promise<number> {
   const text = await (await fetch(s.address().url + "/metrics")).text();
   const line = text.split("\n").find((l) => l.startsWith(name + " "));
@@ -74,10 +84,8 @@ describe("resume with replay", () => {
 
   it("past the resume window gives both scripts a disconnect event with a documented code, then a fresh session", async () => {
     const { server, proxy } = await start({ resumeWindowMs: 300 });
-    const engine = (url: string, extra = {}) =>
-      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "window", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100, ...extra } });
-    const host = engine(server.address().wsUrl);
-    const client = engine(proxy.wsUrl("/ws"));
+    const host = direct(server, "window");
+    const client = behind(proxy, "window");
     const hostLog = new EventLog(host);
     const clientLog = new EventLog(client);
     try {
@@ -110,10 +118,8 @@ describe("resume with replay", () => {
 
   it("keeps the master login, room and party through a drop: chat sent meanwhile arrives, nobody is logged out", async () => {
     const { server, proxy } = await start({ scryptCost: 1024, scryptParallelism: 1 });
-    const make = (url: string) =>
-      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "master-resume", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
-    const ann = make(server.address().wsUrl);
-    const bob = make(proxy.wsUrl("/ws"));
+    const ann = direct(server, "master-resume");
+    const bob = behind(proxy, "master-resume");
     const annLog = new EventLog(ann);
     const bobLog = new EventLog(bob);
     const must = async (gm: typeof ann, log: EventLog, id: number) => {
@@ -158,10 +164,8 @@ describe("resume with replay", () => {
 
   it("replays megabytes that were unacknowledged at the drop, and sends what was written while away, intact and in order", async () => {
     const { server, proxy } = await start();
-    const make = (url: string) =>
-      createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey: "bulk", reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
-    const host = make(server.address().wsUrl);
-    const client = make(proxy.wsUrl("/ws"));
+    const host = direct(server, "bulk");
+    const client = behind(proxy, "bulk");
     const hostLog = new EventLog(host);
     const clientLog = new EventLog(client);
     try {

@@ -67,7 +67,24 @@ describe("buffer_fill", () => {
     gm.buffer_fill(b, 0, buffer_u8, 0xff, 10);
     expect(hexOf(gm, b)).toBe("ff 00 00 00 ff 00 00 00 ff 00");
     expect(buffer_tell(b)).toBe(0);
-    expect(buffer_get_used_size(b)).toBe(9);
+    // The gap after the last item (byte 9, cut at the range's end) is zeroed, so it counts as used.
+    expect(buffer_get_used_size(b)).toBe(10);
+  });
+
+  // Fixtures from GameMaker's HTML5 runner (yyb_fill with gaps filled).
+  it("zeroes the leading alignment gap also when the alignment is not larger than the item", () => {
+    const b = buffer_create(8, buffer_fixed, 2);
+    buffer_poke(b, 1, buffer_u8, 255);
+    expect(buffer_fill(b, 1, buffer_u16, 0x1234, 5)).toBe(0);
+    expect(hexOf(gm, b)).toBe("00 00 34 12 34 12 00 00");
+    expect(buffer_get_used_size(b)).toBe(6);
+  });
+
+  it("counts the alignment gaps it zeroes in the used size", () => {
+    const b = buffer_create(16, buffer_fixed, 4);
+    expect(buffer_fill(b, 0, buffer_s16, 1, 8)).toBe(0);
+    expect(hexOf(gm, b)).toBe("01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00");
+    expect(buffer_get_used_size(b)).toBe(8);
   });
 
   it("stops before an item that does not fit and clamps to fixed buffers", () => {
@@ -121,6 +138,22 @@ describe("buffer_copy", () => {
     expect(hexOf(gm, b)).toBe("01 02 01 02 03 04");
     expect(buffer_copy(b, 4, 100, b, 0)).toBe(2);
     expect(hexOf(gm, b)).toBe("03 04 01 02 03 04");
+  });
+
+  it("copying 0 bytes leaves the destination's size and used size unchanged", () => {
+    // A negative size copies nothing (buffer_copy clamps it to 0).
+    const wrap = buffer_create(16, buffer_wrap, 1);
+    expect(buffer_copy(wrap, 0, -1, wrap, 12)).toBe(0);
+    expect([buffer_get_size(wrap), buffer_get_used_size(wrap)]).toEqual([16, 0]);
+    expect(hexOf(gm, wrap)).toBe("00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
+    const src = buffer_create(4, buffer_fixed, 1);
+    const grow = buffer_create(8, buffer_grow, 1);
+    expect(buffer_copy(src, 0, -1, grow, 10)).toBe(0);
+    expect([buffer_get_size(grow), buffer_get_used_size(grow)]).toEqual([8, 0]);
+    expect(buffer_copy(src, 0, 0, grow, 10)).toBe(0);
+    expect(buffer_copy(src, 4, 4, grow, 10)).toBe(0);
+    expect([buffer_get_size(grow), buffer_get_used_size(grow)]).toEqual([8, 0]);
+    expect(hexOf(gm, grow)).toBe("00 00 00 00 00 00 00 00");
   });
 });
 

@@ -179,6 +179,20 @@ describe("fixed, fast and vertex buffers", () => {
     expect(() => buffer_create(4, buffer_fast, 4)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
   });
 
+  it("buffer_fast refuses string reads with E_INVALID_TYPE and stays put", () => {
+    const empty = buffer_create(0, buffer_fast, 1);
+    expect(() => buffer_read(empty, buffer_text)).toThrow(expect.objectContaining({ code: "E_INVALID_TYPE" }));
+    expect(() => buffer_read(empty, buffer_string)).toThrow(expect.objectContaining({ code: "E_INVALID_TYPE" }));
+    const b = buffer_create(4, buffer_fast, 1);
+    buffer_write(b, buffer_u8, 0x68);
+    buffer_write(b, buffer_u8, 0x69);
+    buffer_seek(b, buffer_seek_start, 0);
+    expect(() => buffer_read(b, buffer_string)).toThrow(expect.objectContaining({ code: "E_INVALID_TYPE" }));
+    expect(() => buffer_read(b, buffer_text)).toThrow(expect.objectContaining({ code: "E_INVALID_TYPE" }));
+    expect(buffer_tell(b)).toBe(0);
+    expect(hexOf(gm, b)).toBe("68 69 00 00");
+  });
+
   it("buffer_vbuffer keeps its size like a fixed buffer", () => {
     const b = buffer_create(2, buffer_vbuffer, 1);
     expect(buffer_write(b, buffer_u16, 5)).toBe(0);
@@ -209,6 +223,19 @@ describe("wrap buffers", () => {
     buffer_seek(b, buffer_seek_start, 3);
     expect(buffer_read(b, buffer_u16)).toBe(0x0201);
     expect(buffer_tell(b)).toBe(2);
+  });
+
+  // Fixture from GameMaker's HTML5 runner: an aligned string read landing on the end wraps.
+  it("wrap a string read whose aligned position is exactly the end", () => {
+    const b = buffer_create(8, buffer_wrap, 4);
+    expect(buffer_write(b, buffer_string, "hi")).toBe(0);
+    expect(hexOf(gm, b)).toBe("68 69 00 00 00 00 00 00");
+    expect(buffer_seek(b, buffer_seek_start, 7)).toBe(7);
+    expect(buffer_read(b, buffer_string)).toBe("hi");
+    expect(buffer_tell(b)).toBe(3);
+    buffer_seek(b, buffer_seek_start, 5);
+    expect(buffer_read(b, buffer_text)).toBe("hi");
+    expect(buffer_tell(b)).toBe(3);
   });
 
   it("refuse a single value larger than the whole buffer", () => {

@@ -103,11 +103,10 @@ export class GmBuffer {
 
   private readSlow(type: number): BufferValue | undefined {
     const width = DATA_TYPE_WIDTH[type];
-    if (width === undefined || width === 0) {
-      if (type === buffer_string || type === buffer_text) return this.readString();
-      throw invalidDataType(type);
-    }
+    if (width === undefined || (width === 0 && type !== buffer_string && type !== buffer_text)) throw invalidDataType(type);
+    // Strings too: buffer_fast holds only buffer_u8, for reads as for writes and peeks.
     if (this.type === buffer_fast && type !== buffer_u8) throw fastOnlyU8(type);
+    if (width === 0) return this.readString();
     const at = this.placeRead(this.alignUp(this.position), width);
     if (at < 0) return undefined;
     this.moveTo(at + width);
@@ -165,6 +164,8 @@ export class GmBuffer {
   /**
    * Repeats `value` over `size` bytes from `offset`, each item at an aligned position, stopping
    * before an item that would not fit. Grow buffers expand; the others are filled up to their end.
+   * Alignment gaps (from `offset` or an item's end to the next aligned position, cut at the
+   * range's end) are zeroed and count as written, as GameMaker's runner does.
    */
   fill(offset: number, type: number, value: unknown, size: number): number {
     const width = DATA_TYPE_WIDTH[type];
@@ -184,11 +185,16 @@ export class GmBuffer {
         last = end;
       }
     } else if (pattern.length > 0 && end > start) {
-      // Alignment gaps between items are zeroed, so the region holds only the pattern.
-      if (this.alignment > pattern.length) bytes.fill(0, start, end);
-      for (let at = this.alignUp(start); at + pattern.length <= end; at = this.alignUp(at + pattern.length)) {
-        bytes.set(pattern, at);
-        last = at + pattern.length;
+      for (let at = start; ; ) {
+        // The gap before the next aligned position, the leading one included, is zeroed.
+        const aligned = Math.min(this.alignUp(at), end);
+        if (aligned > at) {
+          bytes.fill(0, at, aligned);
+          last = aligned;
+        }
+        if (aligned + pattern.length > end) break;
+        bytes.set(pattern, aligned);
+        at = last = aligned + pattern.length;
       }
     }
     if (last > 0) this.wrote(last);
@@ -213,6 +219,8 @@ export class GmBuffer {
    * Returns the number of bytes that landed.
    */
   writeBytes(offset: number, data: Uint8Array): number {
+    // Nothing to copy: the destination keeps its size and used size (no growth, no used-size bump).
+    if (data.length === 0) return 0;
     let at = toIndex(offset);
     if (this.type === buffer_wrap) {
       if (this.size === 0) return 0;
@@ -292,7 +300,9 @@ export class GmBuffer {
 
   /** Strings read up to a NUL (which is consumed) or the used size; "" when nothing is left. */
   private readString(): string {
-    const start = this.alignUp(this.position);
+    let start = this.alignUp(this.position);
+    // Wrap buffers: an aligned position at (or past) the end continues at the start, as placeRead.
+    if (this.type === buffer_wrap && start >= this.size) start = 0;
     if (start >= this.used) return "";
     const { text, next } = this.decodeStringAt(start);
     this.moveTo(next);

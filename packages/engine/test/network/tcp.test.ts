@@ -110,6 +110,32 @@ describe("virtual TCP sockets", () => {
     expect(c.gm.network_get_config(c.gm.network_config_connected)).toBe(1);
   });
 
+  it("delivers what a script sends on the line after network_connect, in order, once connected (as GameMaker scripts do)", async () => {
+    const h = await host(6900);
+    const gm = network.engine();
+    const log = new EventLog(gm);
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect(socket, h.ip, 6900)).toBe(0);
+    // Still connecting: each send is taken (its size returned) and queued.
+    expect(["one", "two", "three"].map((word) => send(gm, socket, word))).toEqual([3, 3, 5]);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect })).toMatchObject({ id: socket, succeeded: 1 });
+    await h.log.next({ type: h.gm.network_type_connect });
+    const words: string[] = [];
+    for (let i = 0; i < 3; i++) words.push(text((await h.log.next({ type: h.gm.network_type_data })).bytes));
+    expect(words).toEqual(["one", "two", "three"]);
+  });
+
+  it("reports in the failed connect event how many bytes sent while connecting were dropped", async () => {
+    const gm = network.engine();
+    const log = new EventLog(gm);
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_async(socket, "10.255.255.254", 7000)).toBe(0);
+    expect(send(gm, socket, "hello")).toBe(5);
+    expect(send(gm, socket, "goodbye")).toBe(7);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_OFFLINE", bytes_dropped: 12 });
+    expect(send(gm, socket, "late")).toBe(-1);
+  });
+
   it("refuses clients past max_client, and reports unknown hosts and closed ports", async () => {
     const h = await host(7000, 1);
     const first = await client(h.ip, 7000);

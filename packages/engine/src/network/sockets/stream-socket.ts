@@ -20,6 +20,9 @@ import type { ServerSocket } from "./server-socket.js";
 
 export type StreamState = "idle" | "connecting" | "open" | "closed";
 
+/** What a client may send while its connect is under way: the default message size limit (1 MiB) four times over. */
+export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+
 export class StreamSocket {
   readonly kind = "stream";
   state: StreamState = "idle";
@@ -38,6 +41,12 @@ export class StreamSocket {
   private connectTimer: unknown;
   private readTimer: unknown;
   private writeTimer: unknown;
+  /**
+   * What the script sent while its connect was under way (GameMaker scripts send on the line after
+   * network_connect): delivered in order once connected, or counted as dropped if the connect fails.
+   */
+  private pending: Array<{ data: Uint8Array; packet: boolean; text: boolean }> = [];
+  private pendingBytes = 0;
   /** Releases what the socket holds elsewhere (its TCP port); set by whoever opened it. */
   onRelease: () => void = () => {};
 
@@ -82,9 +91,10 @@ export class StreamSocket {
 
   private connectFailed(problem: NetworkFault): void {
     if (this.state !== "connecting") return;
+    const dropped = this.pendingBytes;
     this.cancelConnect?.();
     this.finish();
-    this.net.emit({ type: network_type_non_blocking_connect, id: this.id, socket: this.id, ip: this.remoteIp, port: this.remotePort, succeeded: 0, ...faultKeys(problem) });
+    this.net.emit({ type: network_type_non_blocking_connect, id: this.id, socket: this.id, ip: this.remoteIp, port: this.remotePort, succeeded: 0, bytes_dropped: dropped, ...faultKeys(problem) });
   }
 
   // ------------------------------------------------------------ both sides
@@ -117,6 +127,10 @@ export class StreamSocket {
     this.armReadTimer();
     if (this.server !== undefined) return this.server.clientEstablished(this);
     this.net.emit({ type: network_type_non_blocking_connect, id: this.id, socket: this.id, ip: this.remoteIp, port: this.remotePort, succeeded: 1 });
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const { data, packet, text } of pending) if (this.state === "open") this.send(data, packet, text);
   }
 
   private received(data: Uint8Array, text: boolean): void {
@@ -139,9 +153,18 @@ export class StreamSocket {
     this.net.emit({ type: network_type_disconnect, id: this.id, socket: this.id, ip: this.remoteIp, port: this.remotePort, ...faultKeys(problem) });
   }
 
-  /** network_send_packet / network_send_raw. Returns false when not connected. */
+  /**
+   * network_send_packet / network_send_raw. While this client's connect is under way the data is
+   * queued (up to MAX_PENDING_BYTES) and sent once connected. Returns false when it cannot be sent.
+   */
   send(data: Uint8Array, packet: boolean, text: boolean): boolean {
     const connection = this.connection;
+    if (this.state === "connecting" && this.server === undefined) {
+      if (this.pendingBytes + data.length > MAX_PENDING_BYTES) return false;
+      this.pending.push({ data: data.slice(), packet, text });
+      this.pendingBytes += data.length;
+      return true;
+    }
     if (this.state !== "open" || connection === undefined) return false;
     this.stats.sent(data.length);
     this.net.totals.sent(data.length);
@@ -163,6 +186,8 @@ export class StreamSocket {
 
   private finish(): void {
     this.state = "closed";
+    this.pending = [];
+    this.pendingBytes = 0;
     this.clearConnectTimer();
     for (const timer of [this.readTimer, this.writeTimer]) if (timer !== undefined) this.context.clock.clearTimeout(timer);
     this.readTimer = this.writeTimer = undefined;

@@ -28,7 +28,7 @@ export const VALUES_PER_ITERATION = 1000;
 
 export interface BenchCase {
   readonly name: string;
-  /** Numeric cases carry the performance target (gmnet ≥ 0.5× baseline). */
+  /** A fixed-width number type (its baseline is a DataView loop), rather than a string. */
   readonly numeric: boolean;
   /** One iteration through gmnet's buffer_* functions; returns a checksum of the values read. */
   readonly gmnet: () => number;

@@ -394,8 +394,9 @@ function allocate(size: number): Uint8Array {
   }
 }
 
+/** Non-string values written as strings: their String() form; `undefined` gives "undefined", as in GameMaker. */
 function stringify(value: unknown): string {
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || value === undefined) return String(value);
   throw new GmnetError(ErrorCode.INVALID_VALUE, `cannot write ${value === null ? "null" : typeof value} as a string`);
 }
 

@@ -86,8 +86,8 @@ export function writeFixed(view: DataView, offset: number, type: number, value: 
       return view.setFloat32(offset, number, true);
     case 10: // buffer_f64
       return view.setFloat64(offset, number, true);
-    case 11: // buffer_bool
-      return view.setUint8(offset, number ? 1 : 0);
+    case 11: // buffer_bool: GML's truth rule, a real is true when > 0.5 (−1, 0.3, 0.5 and NaN store 0)
+      return view.setUint8(offset, number > 0.5 ? 1 : 0);
   }
 }
 

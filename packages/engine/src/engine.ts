@@ -8,6 +8,7 @@ import * as bufferConstants from "./buffer/constants.js";
 import { createBufferDataApi } from "./buffer/data-api.js";
 import { createBufferFileApi } from "./buffer/file-api.js";
 import type { GmBuffer } from "./buffer/gm-buffer.js";
+import { createDsApi } from "./ds/api.js";
 import { createAsyncEventApi } from "./events/api.js";
 import { AsyncEventQueue, ev_async_save_load, ev_async_social, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
 import { createHttpApi } from "./http/api.js";
@@ -71,6 +72,7 @@ export function createEngine(options: EngineOptions = {}) {
     ...createHttpApi(context),
     ...createNetworkApi(context, network),
     ...createMasterApi(context, network),
+    ...createDsApi(context),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * @gmnet/engine — GameMaker-style functions for browser (and Node) games: buffer_*, http_*,
- * network_* and the master services' master_*.
+ * network_* and the master services' master_*, and the ds_map/ds_list/ds_queue functions networking code uses.
  *
  * Every function and constant is a named export bound to one default engine, so game code reads
  * like GML: `const b = buffer_create(16, buffer_grow, 1)`. `createEngine()` makes further
@@ -10,6 +10,8 @@
 import { type Engine, createEngine } from "./engine.js";
 
 export * from "./buffer/constants.js";
+export * from "./ds/constants.js";
+export type { DsKey, DsMapLike } from "./ds/api.js";
 export type { BufferValue } from "./buffer/gm-buffer.js";
 export { ErrorCode, GmnetError } from "./errors.js";
 export { ev_async_save_load, ev_async_social, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
@@ -132,6 +134,40 @@ export const {
   master_get_token,
   master_get_room,
   master_get_party,
+  ds_exists,
+  ds_map_create,
+  ds_map_destroy,
+  ds_map_add,
+  ds_map_replace,
+  ds_map_set,
+  ds_map_find_value,
+  ds_map_exists,
+  ds_map_delete,
+  ds_map_size,
+  ds_map_clear,
+  ds_map_keys_to_array,
+  ds_map_find_first,
+  ds_map_find_next,
+  ds_list_create,
+  ds_list_destroy,
+  ds_list_add,
+  ds_list_delete,
+  ds_list_find_index,
+  ds_list_find_value,
+  ds_list_size,
+  ds_list_clear,
+  ds_list_insert,
+  ds_list_replace,
+  ds_list_set,
+  ds_queue_create,
+  ds_queue_destroy,
+  ds_queue_enqueue,
+  ds_queue_dequeue,
+  ds_queue_head,
+  ds_queue_tail,
+  ds_queue_size,
+  ds_queue_empty,
+  ds_queue_clear,
 } = defaultEngine;
 
 /**

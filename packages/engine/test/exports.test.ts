@@ -28,6 +28,12 @@ const expectedFunctions = [
   "master_party_leave", "master_presence_list", "master_presence_subscribe", "master_request", "master_set_timeout",
   "master_get_timeout", "master_logged_in", "master_get_username", "master_get_account_id", "master_get_token",
   "master_get_room", "master_get_party",
+  "ds_exists", "ds_map_create", "ds_map_destroy", "ds_map_add", "ds_map_replace", "ds_map_set", "ds_map_find_value",
+  "ds_map_exists", "ds_map_delete", "ds_map_size", "ds_map_clear", "ds_map_keys_to_array", "ds_map_find_first",
+  "ds_map_find_next", "ds_list_create", "ds_list_destroy", "ds_list_add", "ds_list_delete", "ds_list_find_index",
+  "ds_list_find_value", "ds_list_size", "ds_list_clear", "ds_list_insert", "ds_list_replace", "ds_list_set",
+  "ds_queue_create", "ds_queue_destroy", "ds_queue_enqueue", "ds_queue_dequeue", "ds_queue_head", "ds_queue_tail",
+  "ds_queue_size", "ds_queue_empty", "ds_queue_clear",
 ];
 
 describe("package exports", () => {
@@ -48,7 +54,7 @@ describe("package exports", () => {
   it("installGlobals puts every function and constant on the target", () => {
     const target: Record<string, unknown> = {};
     const names = engine.installGlobals(target);
-    expect(names).toEqual(expect.arrayContaining([...expectedFunctions, "buffer_grow", "buffer_u64", "ev_async_save_load", "ev_async_social", "master_type_response", "master_chat_whisper"]));
+    expect(names).toEqual(expect.arrayContaining([...expectedFunctions, "buffer_grow", "buffer_u64", "ev_async_save_load", "ev_async_social", "master_type_response", "master_chat_whisper", "ds_type_map", "ds_type_list", "ds_type_queue"]));
     const create = target.buffer_create as typeof engine.buffer_create;
     expect(engine.buffer_exists(create(4, target.buffer_grow as number, 1))).toBe(true);
   });

@@ -32,8 +32,8 @@ export interface ServerContext {
   readonly flushes: FlushScheduler;
   /** Every session that is open or detached, by id (RESUME names one). */
   readonly sessions: Map<string, ClientSession>;
-  sessionOpened(session: Session): void;
-  sessionClosed(session: Session, cause: SessionCloseCause): void;
+  sessionOpened(session: ClientSession): void;
+  sessionClosed(session: ClientSession, cause: SessionCloseCause): void;
   /** Called by Session.moveTo before the address changes. */
   sessionMoving(session: Session): void;
   /** A detached session was resumed on a new connection. */

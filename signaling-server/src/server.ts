@@ -23,7 +23,7 @@ import { createSignalingService } from "./services/signaling.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 import { createVirtualSocketService } from "./services/virtual-sockets.js";
 import { clientAddress } from "./session/client-address.js";
-import { ClientSession } from "./session/client-session.js";
+import type { ClientSession } from "./session/client-session.js";
 import { Connection } from "./session/connection.js";
 import { FlushScheduler } from "./session/flush-scheduler.js";
 import type { SessionLifecycle } from "./session/session.js";
@@ -77,13 +77,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     sessions,
     sessionOpened: (session) => {
       logger.debug({ session: session.id, appKey: session.appKey, ip: session.virtualIp }, "session open");
-      if (session instanceof ClientSession) sessions.set(session.id, session);
+      sessions.set(session.id, session);
       for (const service of services) service.onSessionOpen?.(session);
     },
     sessionClosed: (session, cause) => {
       logger.debug({ session: session.id, cause }, "session closed");
       sessions.delete(session.id);
-      if (session instanceof ClientSession) rememberReplayPeak(session);
+      rememberReplayPeak(session);
       for (const service of services) service.onSessionClose?.(session, cause);
     },
     sessionMoving: (session) => {
@@ -252,14 +252,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
 /** What the server holds for replay (PROTOCOL.md §14), computed when /metrics is read rather than on every frame. */
 function registerReplayGauges(metrics: Metrics, sessions: ReadonlyMap<string, ClientSession>): (ended: ClientSession) => void {
   let peakOfEnded = 0;
-  const live = (): Iterable<ClientSession> => sessions.values();
   new Gauge({
     name: "gmnet_replay_bytes",
     help: "Bytes held for replay by all sessions (sent and unacknowledged, plus queued while detached)",
     registers: [metrics.registry],
     collect() {
       let total = 0;
-      for (const session of live()) total += session.replayBytes;
+      for (const session of sessions.values()) total += session.replayBytes;
       this.set(total);
     },
   });
@@ -269,7 +268,7 @@ function registerReplayGauges(metrics: Metrics, sessions: ReadonlyMap<string, Cl
     registers: [metrics.registry],
     collect() {
       let peak = peakOfEnded;
-      for (const session of live()) peak = Math.max(peak, session.peakReplayBytes);
+      for (const session of sessions.values()) peak = Math.max(peak, session.peakReplayBytes);
       this.set(peak);
     },
   });

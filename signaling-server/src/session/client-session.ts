@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
+  AckPolicy,
   Channel,
   CloseCode,
   ControlType,
@@ -25,6 +26,7 @@ import {
   encodeAckFrame,
   encodeFrame,
   isSequenced,
+  isSequencedFrame,
   nameOf,
 } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
@@ -44,11 +46,6 @@ export interface SessionLink {
   cutSocket(cause: SessionCloseCause): void;
 }
 
-/** Received sequenced frames are acknowledged after this many, or this long after the first unacknowledged one. */
-const ACK_EVERY_FRAMES = 64;
-const ACK_DELAY_MS = 100;
-/** An outgoing batch carries an ACK once this many received frames are unacknowledged. */
-const ACK_PIGGYBACK_FRAMES = 8;
 /** While a client is above maxQueuedBytes, how often to look whether it drained. */
 const SLOW_CHECK_MS = 250;
 
@@ -167,7 +164,7 @@ export class ClientSession implements Session {
 
   /** Enough received frames are unacknowledged that an ACK goes out at the next flush even if nothing else does. */
   private get ackDue(): boolean {
-    return ((this.received - this.acknowledged) >>> 0) >= ACK_EVERY_FRAMES;
+    return ((this.received - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES;
   }
 
   /** A frame for a client that is away: kept for it within the session's replay bound, datagrams excepted. */
@@ -186,11 +183,11 @@ export class ClientSession implements Session {
   private transmit(frames: Uint8Array[]): void {
     const replay = this.replay;
     if (replay !== undefined) {
-      for (const frame of frames) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
+      for (const frame of frames) if (isSequencedFrame(frame)) replay.record(frame);
       if (replay.bytes > this.peakReplayBytes) this.peakReplayBytes = replay.bytes;
       // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
       // of a trickle, so a ping-pong does not pay for an ACK in every message).
-      if (((this.received - this.acknowledged) >>> 0) >= ACK_PIGGYBACK_FRAMES) {
+      if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.PIGGYBACK_FRAMES) {
         this.acknowledged = this.received;
         frames.push(encodeAckFrame(this.received));
       }
@@ -223,14 +220,14 @@ export class ClientSession implements Session {
 
   /**
    * The client sent a frame on this session: count it if sequenced. The ACK rides on the next
-   * batch; with nothing to send it goes at the end of the turn once ACK_EVERY_FRAMES are due, or
-   * when the timer (armed at most once per ACK_DELAY_MS, never per frame) finds some unacknowledged.
+   * batch; with nothing to send it goes at the end of the turn once AckPolicy.EVERY_FRAMES are due, or
+   * when the timer (armed at most once per AckPolicy.DELAY_MS, never per frame) finds some unacknowledged.
    */
   countReceived(channel: number, type: number): void {
     if (this.replay === undefined || !isSequenced(channel, type)) return;
     this.received = (this.received + 1) >>> 0;
     if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
-    else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
+    else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
   }
 
   /** The client acknowledged our frames up to `received`. */

@@ -40,7 +40,7 @@ export interface NetworkOptions {
   resume?: boolean;
   /** How often the round trip to the server is measured (ms); default 2000. */
   echoIntervalMs?: number;
-  /** A server silent for this long is taken as gone and the connection is resumed on a new socket; default 3 echo intervals. */
+  /** A server that leaves the ECHO probes unanswered this long is taken as gone (also a stalled or half-open path), and the session is resumed on a new socket; default 3 echo intervals. */
   livenessTimeoutMs?: number;
   /** First reconnect delay (ms, with jitter, doubling up to 15 s); default 500. */
   reconnectDelayMs?: number;

@@ -109,6 +109,21 @@ export function isSequenced(channel: number, type: number): boolean {
   return channel !== Channel.VSOCKET || (type !== VSocketType.DATAGRAM && type !== VSocketType.BROADCAST);
 }
 
+/** isSequenced for an encoded frame, read from its header (channel u16 at 0, type u16 at 2). */
+export function isSequencedFrame(frame: Uint8Array): boolean {
+  return isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8));
+}
+
+/** When each end of a resumable session acknowledges what it received (PROTOCOL.md §14.1): the same rule both ways. */
+export const AckPolicy = {
+  /** An outgoing batch carries an ACK once this many received frames are unacknowledged. */
+  PIGGYBACK_FRAMES: 8,
+  /** An ACK goes out on its own once this many are unacknowledged… */
+  EVERY_FRAMES: 64,
+  /** …or this long after the first unacknowledged one. */
+  DELAY_MS: 100,
+} as const;
+
 /** Reasons carried by REQUEST_FAILED. */
 export const FailReason = {
   /** No client holds the target virtual IP (or it belongs to another app key). */

@@ -68,12 +68,20 @@ export function encodeFrame(channel: number, type: number, priority: number, pay
  * exactly ArbitraryData.encode's inside encodeFrame's (the protocol tests check both).
  */
 export function encodeArbitraryDataFrame(connId: number, seq: number, data: Uint8Array, priority: number = Priority.NORMAL): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_SIZE + 8 + data.length);
-  writeHeader(out, 0, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, priority, 0, 8 + data.length);
-  writeU32(out, 12, connId);
-  writeU32(out, 16, seq);
-  out.set(data, 20);
+  const out = new Uint8Array(FRAME_HEADER_SIZE + ARBITRARY_DATA_HEADER + data.length);
+  writeHeader(out, 0, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, priority, 0, ARBITRARY_DATA_HEADER + data.length);
+  writeU32(out, FRAME_HEADER_SIZE, connId);
+  writeU32(out, FRAME_HEADER_SIZE + 4, seq);
+  out.set(data, FRAME_HEADER_SIZE + ARBITRARY_DATA_HEADER);
   return out;
+}
+
+/** ArbitraryData's fixed fields before the data: connId u32, seq u32. */
+export const ARBITRARY_DATA_HEADER = 8;
+
+/** The connId of an ArbitraryData payload of at least ARBITRARY_DATA_HEADER bytes, read without decoding the rest. */
+export function arbitraryDataConnId(payload: Uint8Array): number {
+  return (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
 }
 
 function writeU32(target: Uint8Array, offset: number, value: number): void {

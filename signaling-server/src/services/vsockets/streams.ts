@@ -3,13 +3,10 @@
  * relaying ARBITRARY_DATA between exactly those two ends, and closing. Lookups are by connId
  * (one Map get per data frame); a per-session index makes cleanup O(own streams).
  */
-import { Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType } from "@gmnet/engine/protocol";
+import { ARBITRARY_DATA_HEADER, Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType, arbitraryDataConnId } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../../server-context.js";
 import type { Session, SessionCloseCause } from "../../session/session.js";
 import { IdAllocator } from "./ids.js";
-
-/** connId u32 + seq u32 precede the data of ARBITRARY_DATA. */
-const ARBITRARY_DATA_HEADER = 8;
 
 interface Stream {
   readonly connId: number;
@@ -73,7 +70,7 @@ export function createStreams(context: ServerContext): Streams {
     if (payload.length < ARBITRARY_DATA_HEADER) {
       return session.sendError(ProtocolError.MALFORMED_PAYLOAD, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, 0, `ArbitraryData needs at least ${ARBITRARY_DATA_HEADER} bytes, got ${payload.length}`);
     }
-    const connId = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
+    const connId = arbitraryDataConnId(payload);
     const stream = byConnId.get(connId);
     const peer = peerOf(stream, session);
     if (peer === undefined) {

@@ -20,6 +20,7 @@ import {
   ControlType,
   Echo,
   Ack,
+  AckPolicy,
   ErrorMessage,
   FrameDecoder,
   FrameError,
@@ -37,6 +38,7 @@ import {
   encodeAckFrame,
   encodeFrame,
   isSequenced,
+  isSequencedFrame,
 } from "../../protocol/index.js";
 import type { MessageOf } from "../../protocol/schema.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -72,11 +74,6 @@ export type SignalingState = "idle" | "connecting" | "open" | "closed";
 
 /** Default bound of what is held while suspended (and of the replay buffer). */
 export const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
-/** Received sequenced frames are acknowledged after this many, or this long after the first unacknowledged one. */
-const ACK_EVERY_FRAMES = 64;
-const ACK_DELAY_MS = 100;
-/** An outgoing batch carries an ACK once this many received frames are unacknowledged. */
-const ACK_PIGGYBACK_FRAMES = 8;
 /** ws reports a connection that ended without a close frame (network loss) with this code. */
 const ABNORMAL_CLOSURE = 1006;
 
@@ -223,17 +220,8 @@ export class SignalingClient {
 
   /** Closes the connection on purpose, and forgets the session; onClose is not called. */
   close(): void {
-    const socket = this.socket;
-    this.teardown();
     this.forgetSession();
-    this.state = "closed";
-    if (socket === undefined) return;
-    socket.onclose = null;
-    try {
-      socket.close(1000, "closed by the engine");
-    } catch {
-      // already closing
-    }
+    this.dropSocket(1000, "closed by the engine");
   }
 
   private scheduleFlush(): void {
@@ -277,10 +265,10 @@ export class SignalingClient {
     const replay = this.replay;
     let batch = frames;
     if (replay !== undefined) {
-      for (const frame of batch) if (isSequenced(frame[0]! | (frame[1]! << 8), frame[2]! | (frame[3]! << 8))) replay.record(frame);
+      for (const frame of batch) if (isSequencedFrame(frame)) replay.record(frame);
       // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
       // of a trickle, so a ping-pong does not pay for an ACK in every message).
-      if (((this.received - this.acknowledged) >>> 0) >= ACK_PIGGYBACK_FRAMES) {
+      if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.PIGGYBACK_FRAMES) {
         this.acknowledged = this.received;
         const ack = encodeAckFrame(this.received);
         batch = [...batch, ack];
@@ -327,11 +315,11 @@ export class SignalingClient {
     this.scheduleAck();
   }
 
-  /** The ACK rides on our next batch; alone only past ACK_EVERY_FRAMES, or when the timer (armed once per ACK_DELAY_MS, not per message) finds some due. */
+  /** The ACK rides on our next batch; alone only past AckPolicy.EVERY_FRAMES, or when the timer (armed once per AckPolicy.DELAY_MS, not per message) finds some due. */
   private scheduleAck(): void {
     if (this.replay === undefined || this.state !== "open" || this.received === this.acknowledged) return;
-    if (((this.received - this.acknowledged) >>> 0) >= ACK_EVERY_FRAMES) return this.acknowledgeNow();
-    this.ackTimer ??= this.options.clock.setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
+    if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES) return this.acknowledgeNow();
+    this.ackTimer ??= this.options.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
   }
 
   private dispatch(channel: number, type: number, payload: Uint8Array): void {
@@ -457,7 +445,7 @@ export class SignalingClient {
     if (this.watchdog !== undefined) this.options.clock.clearTimeout(this.watchdog);
     const heartbeat = welcome.heartbeatIntervalMs + welcome.heartbeatTimeoutMs + WATCHDOG_SLACK_MS;
     const limit = Math.min(heartbeat, this.options.livenessTimeoutMs ?? 3 * (this.options.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS));
-    this.watchdog = this.options.clock.setTimeout(() => this.abort(fault(NetworkError.SIGNALING, `the signaling server was silent for ${limit} ms`)), limit);
+    this.watchdog = this.options.clock.setTimeout(() => this.abort(fault(NetworkError.SIGNALING, `the signaling server left ${limit} ms without an answer`)), limit);
   }
 
   private abort(problem: NetworkFault): void {
@@ -536,12 +524,6 @@ export class SignalingClient {
     this.sessionId = "";
     this.replay = undefined;
     this.received = this.acknowledged = 0;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-  }
-
-  private teardown(): void {
-    this.teardownSocket();
     this.outgoing = [];
     this.outgoingBytes = 0;
   }

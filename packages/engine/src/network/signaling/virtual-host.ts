@@ -28,7 +28,9 @@ import {
   SocketStatusResponse,
   UdpBind,
   VSocketType,
+  ARBITRARY_DATA_HEADER,
   FrameError,
+  arbitraryDataConnId,
   parseIpv4,
 } from "../../protocol/index.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -279,9 +281,8 @@ export class VirtualHost {
 
   private onData(payload: Uint8Array): void {
     // The hot path, read by hand: connId u32, seq u32 (unused: the session layer keeps order), data.
-    if (payload.length < 8) throw new FrameError(ProtocolError.MALFORMED_PAYLOAD, `ArbitraryData needs 8 bytes, got ${payload.length}`);
-    const connId = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
-    this.streams.get(connId)?.receive(payload.subarray(8));
+    if (payload.length < ARBITRARY_DATA_HEADER) throw new FrameError(ProtocolError.MALFORMED_PAYLOAD, `ArbitraryData needs ${ARBITRARY_DATA_HEADER} bytes, got ${payload.length}`);
+    this.streams.get(arbitraryDataConnId(payload))?.receive(payload.subarray(ARBITRARY_DATA_HEADER));
   }
 
   private onClosed(payload: Uint8Array): void {

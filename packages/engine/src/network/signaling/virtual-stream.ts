@@ -3,13 +3,11 @@
  * the signaling server. A message longer than one frame carries is split over several frames,
  * as TCP would split it; the GameMaker wire format reassembles packets either way.
  */
-import { CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
+import { ARBITRARY_DATA_HEADER, CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { StreamBase } from "../transport/byte-stream.js";
 import type { SignalingClient } from "./signaling-client.js";
 
-/** ArbitraryData's fixed fields: connId u32, seq u32. */
-const DATA_HEADER = 8;
 
 export class VirtualStream extends StreamBase {
   private seq = 0;
@@ -28,7 +26,7 @@ export class VirtualStream extends StreamBase {
 
   send(data: Uint8Array): boolean {
     if (this.closed) return false;
-    const chunk = Math.max(1, (this.signaling.welcome?.maxFrameSize ?? 65536) - DATA_HEADER);
+    const chunk = Math.max(1, (this.signaling.welcome?.maxFrameSize ?? 65536) - ARBITRARY_DATA_HEADER);
     let sent = true;
     let at = 0;
     do {

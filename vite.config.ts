@@ -42,6 +42,7 @@ export default defineConfig({
       { find: /^@gmnet\/engine$/, replacement: fromRoot("./packages/engine/src/index.ts") },
       { find: /^@gmnet\/engine\/globals$/, replacement: fromRoot("./packages/engine/src/globals.ts") },
       { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol/index.ts") },
+      { find: /^@gmnet\/engine\/debug$/, replacement: fromRoot("./packages/engine/src/debug/index.ts") },
     ],
   },
   build: {

@@ -8,6 +8,7 @@ import * as bufferConstants from "./buffer/constants.js";
 import { createBufferDataApi } from "./buffer/data-api.js";
 import { createBufferFileApi } from "./buffer/file-api.js";
 import type { GmBuffer } from "./buffer/gm-buffer.js";
+import { type EngineOutput, createDebugApi, defaultOutput } from "./debug/api.js";
 import { createDsApi } from "./ds/api.js";
 import { createAsyncEventApi } from "./events/api.js";
 import { AsyncEventQueue, ev_async_save_load, ev_async_social, ev_async_web, ev_async_web_networking } from "./events/async-events.js";
@@ -34,6 +35,8 @@ export interface EngineOptions {
   fetch?: typeof fetch;
   /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_* and master_*. */
   network?: NetworkOptions;
+  /** Where show_debug_message and show_message write. Default: console.log, and alert() in browsers for show_message. */
+  output?: Partial<EngineOutput>;
 }
 
 const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
@@ -73,6 +76,7 @@ export function createEngine(options: EngineOptions = {}) {
     ...createNetworkApi(context, network),
     ...createMasterApi(context, network),
     ...createDsApi(context),
+    ...createDebugApi({ ...defaultOutput, ...options.output }),
   };
 }
 

@@ -28,6 +28,7 @@ export type { WebSocketConstructor } from "./network/transport/websocket-like.js
 export type { WebRtcImplementation } from "./network/udp/signal-port.js";
 export type { HttpHeaderMap } from "./http/api.js";
 export type { Engine, EngineOptions } from "./engine.js";
+export type { EngineOutput } from "./debug/api.js";
 export type { Clock } from "./runtime/clock.js";
 export { createBrowserStorage } from "./storage/browser-storage.js";
 export type { BrowserStorageOptions } from "./storage/browser-storage.js";
@@ -168,6 +169,9 @@ export const {
   ds_queue_size,
   ds_queue_empty,
   ds_queue_clear,
+  show_debug_message,
+  show_debug_message_ext,
+  show_message,
 } = defaultEngine;
 
 /**

@@ -34,6 +34,7 @@ const expectedFunctions = [
   "ds_list_find_value", "ds_list_size", "ds_list_clear", "ds_list_insert", "ds_list_replace", "ds_list_set",
   "ds_queue_create", "ds_queue_destroy", "ds_queue_enqueue", "ds_queue_dequeue", "ds_queue_head", "ds_queue_tail",
   "ds_queue_size", "ds_queue_empty", "ds_queue_clear",
+  "show_debug_message", "show_debug_message_ext", "show_message",
 ];
 
 describe("package exports", () => {

@@ -1,13 +1,14 @@
 /**
  * The free identifiers of a playground script: every export of @gmnet/engine, the engine's
- * functions wrapped so the run knows what the script created (RunResources), plus
- * show_debug_message and timers that Stop clears.
+ * functions wrapped so the run knows what the script created (RunResources), the show_* functions
+ * writing to the page's console, and timers that Stop clears.
  *
  * Every wrapped function first checks that its run is still going: a timer or promise left over
  * from a stopped run that calls into the engine gets a ScriptStoppedError instead of creating
  * sockets nobody will clean up.
  */
 import { type AsyncEventHandler, type Engine, ErrorCode, GmnetError } from "@gmnet/engine";
+import { createDebugApi } from "@gmnet/engine/debug";
 import type { Phase } from "./problems.js";
 import { type EngineModule, type RunResources, socketKind } from "./resources.js";
 import { isScriptIdentifier } from "./compile.js";
@@ -26,8 +27,8 @@ export interface ScopeHost {
   readonly resources: RunResources;
   /** Throws ScriptStoppedError once the run is over. */
   ensureActive(what: string): void;
-  /** show_debug_message. */
-  print(values: readonly unknown[]): void;
+  /** A line of show_debug_message (or show_message, which the page prints instead of a modal box). */
+  print(text: string): void;
   /** The script's own async_event_dispatch(handler): through the runner, so the log and panels still see every event. */
   dispatch(handler: AsyncEventHandler): number;
   /** A callback the script handed to a timer threw: the run fails. */
@@ -40,7 +41,7 @@ export interface Scope {
 }
 
 /** Names the scope adds to the engine's exports. */
-export const EXTRA_NAMES = ["show_debug_message", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] as const;
+export const EXTRA_NAMES = ["setTimeout", "setInterval", "clearTimeout", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] as const;
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -59,7 +60,7 @@ const PARTY_JOINS = new Set(["master_party_create", "master_party_accept"]);
 
 /** Whether an export is one of the engine's GameMaker-style functions (not a class such as GmnetError). */
 function isEngineFunction(name: string, value: unknown): value is AnyFunction {
-  return typeof value === "function" && /^(buffer|network|http|master|async_event)_/.test(name);
+  return typeof value === "function" && /^(buffer|network|http|master|async_event|ds|show)_/.test(name);
 }
 
 export function buildScope(engine: EngineModule, host: ScopeHost): Scope {
@@ -136,10 +137,14 @@ export function buildScope(engine: EngineModule, host: ScopeHost): Scope {
     return engine.installGlobals(target, target_engine);
   });
 
-  scope.set("show_debug_message", (...values: unknown[]): void => {
-    host.ensureActive("show_debug_message");
-    host.print(values);
-  });
+  // The show_* functions write to the page's console; show_message too, where a modal box would stop the page.
+  const shows = createDebugApi({ debug: (text) => host.print(text), message: (text) => host.print(`[show_message] ${text}`) });
+  for (const [name, show] of Object.entries(shows) as Array<[string, AnyFunction]>) {
+    scope.set(name, (...args: unknown[]): unknown => {
+      host.ensureActive(name);
+      return show(...args);
+    });
+  }
 
   // Timers the run owns: Stop clears them, and a callback that throws fails the run (with its line).
   const guarded =
@@ -202,6 +207,5 @@ export function scopeNames(engine: EngineModule): Array<[string, "function" | "c
     else if (typeof value === "number" || typeof value === "string") names.push([name, "constant"]);
     else names.push([name, "variable"]);
   }
-  names.push(["show_debug_message", "function"]);
   return names;
 }

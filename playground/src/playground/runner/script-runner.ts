@@ -15,7 +15,7 @@
 import type { AsyncEventHandler, AsyncLoad } from "@gmnet/engine";
 import type { TrackedSocket } from "../panel-host.js";
 import { type CompiledScript, type ScriptHooks, compileScript, scriptLineOf, thrownByScript } from "./compile.js";
-import { EventNamer, type LoggedEvent, formatDebugMessage } from "./format.js";
+import { EventNamer, type LoggedEvent } from "./format.js";
 import { type Phase, type Problem, describeProblem, problemPlace } from "./problems.js";
 import { type EngineModule, type Released, RunResources } from "./resources.js";
 import { type ScopeHost, ScriptStoppedError, buildScope } from "./scope.js";
@@ -62,8 +62,8 @@ class Run implements ScopeHost {
     if (!this.active) throw new ScriptStoppedError(what);
   }
 
-  print(values: readonly unknown[]): void {
-    this.runner.printFor(this, { level: "info", text: formatDebugMessage(values) });
+  print(text: string): void {
+    this.runner.printFor(this, { level: "info", text });
   }
 
   dispatch(handler: AsyncEventHandler): number {

@@ -186,12 +186,12 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   };
 
   /** Sends to a virtual address, resolving a name first when needed (datagrams to unknown names are dropped, as UDP's are). */
-  const udpSend = (socketId: number, url: string, port: number, data: Uint8Array): number => {
+  const udpSend = (socketId: number, url: string, port: number, data: Uint8Array, payloadSize = data.length): number => {
     const socket = sockets.get(socketId);
     if (!(socket instanceof UdpSocket)) return NETWORK_SEND_FAILED;
     if (data.length > MAX_DATAGRAM_SIZE || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
     const known = net.host.cachedAddress(url);
-    if (known !== undefined && (net.online || net.host.isLocal(known))) return socket.send(known, port, data) ? data.length : NETWORK_SEND_FAILED;
+    if (known !== undefined && (net.online || net.host.isLocal(known))) return socket.send(known, port, data, payloadSize) ? data.length : NETWORK_SEND_FAILED;
     // Not connected yet (a socket made this step): hold a bounded number until WELCOME, instead
     // of losing the first datagrams of every game.
     if (!net.online) {
@@ -202,13 +202,13 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
       net.whenOnline(() => {
         release();
         const ip = known ?? net.host.cachedAddress(url);
-        if (ip !== undefined) socket.send(ip, port, copy);
-        else net.host.resolve(url, (resolved) => void (resolved !== 0 && socket.send(resolved, port, copy)));
+        if (ip !== undefined) socket.send(ip, port, copy, payloadSize);
+        else net.host.resolve(url, (resolved) => void (resolved !== 0 && socket.send(resolved, port, copy, payloadSize)));
       }, release);
       return data.length;
     }
     const copy = data.slice();
-    net.whenOnline(() => net.host.resolve(url, (ip) => void (ip !== 0 && socket.send(ip, port, copy))), () => {});
+    net.whenOnline(() => net.host.resolve(url, (ip) => void (ip !== 0 && socket.send(ip, port, copy, payloadSize))), () => {});
     return data.length;
   };
 
@@ -279,12 +279,12 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
       const udp = socketOf(socket, UdpSocket);
       if (udp === undefined) return NETWORK_SEND_FAILED;
       if (data.length > MAX_DATAGRAM_SIZE - 12 || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
-      return udp.broadcast(portNumber, encodeGmPacket(data)) ? data.length : NETWORK_SEND_FAILED;
+      return udp.broadcast(portNumber, encodeGmPacket(data), data.length) ? data.length : NETWORK_SEND_FAILED;
     },
 
     network_send_udp(socket: number, url: string, port: number, buffer: number, size: number): number {
       const data = bufferBytes(buffer, size, "network_send_udp");
-      const sent = udpSend(socket, requireString(url, "url", "network_send_udp"), portArg(port, "network_send_udp", 1), encodeGmPacket(data));
+      const sent = udpSend(socket, requireString(url, "url", "network_send_udp"), portArg(port, "network_send_udp", 1), encodeGmPacket(data), data.length);
       return sent < 0 ? sent : data.length;
     },
 

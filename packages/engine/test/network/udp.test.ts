@@ -100,6 +100,22 @@ describe("UDP sockets", () => {
     expect(stats).toMatchObject({ p2p_packets_sent: 0, relay_packets_sent: 20, packets_sent: 20 });
   });
 
+  it("counts payload bytes on both sides: network_send_udp's 12-byte header is in neither bytes_sent nor bytes_received", async () => {
+    const a = await peer(7100);
+    const b = await peer(7200);
+    a.gm.network_set_config(a.gm.network_config_enable_webrtc, 0);
+    for (let i = 0; i < 5; i++) expect(sendUdp(a, b, 7200, `seven ${i}`)).toBe(7);
+    for (let i = 0; i < 5; i++) await b.log.next({ type: b.gm.network_type_data });
+    const raw = bufferOf(a.gm, "raw");
+    expect(a.gm.network_send_udp_raw(a.socket, b.ip, 7200, raw, 3)).toBe(3);
+    await b.log.next({ type: b.gm.network_type_data });
+    expect(a.gm.network_send_broadcast(a.socket, 7200, raw, 3)).toBe(3);
+    await b.log.next({ type: b.gm.network_type_data });
+    // 5 × 7 + 3 raw + 3 broadcast, counted the same way by the sender and the receiver.
+    expect(a.gm.network_get_stats(a.socket)).toMatchObject({ bytes_sent: 41, packets_sent: 7 });
+    expect(b.gm.network_get_stats(b.socket)).toMatchObject({ bytes_received: 41, packets_received: 7 });
+  });
+
   it("falls back to the relay when the other side has no WebRTC", async () => {
     const a = await peer(7100);
     const b = await peer(7200, { wrtc: undefined });

@@ -40,8 +40,12 @@ export class UdpSocket {
     net.host.bindUdp(port, (peerIp, peerPort, data, via) => this.received(peerIp, peerPort, data, via));
   }
 
-  /** Sends one datagram to peerIp:peerPort; false only when this socket is closed. */
-  send(peerIp: number, peerPort: number, data: Uint8Array): boolean {
+  /**
+   * Sends one datagram to peerIp:peerPort; false only when this socket is closed. `payloadSize` is
+   * what the stats count: the script's bytes, without the GameMaker header network_send_udp adds
+   * (the receiving side strips it before counting, so both sides count the same bytes).
+   */
+  send(peerIp: number, peerPort: number, data: Uint8Array, payloadSize = data.length): boolean {
     if (this.closed) return false;
     const { net } = this;
     this.lastPeer = peerIp;
@@ -52,8 +56,8 @@ export class UdpSocket {
       const p2p = !net.host.isLocal(peerIp) && net.links.trySend(peerIp, this.port, peerPort, copy, reliable);
       const via: DatagramPath = p2p ? "p2p" : net.host.isLocal(peerIp) ? "local" : "relay";
       if (!p2p) net.host.sendDatagram(peerIp, peerPort, this.port, copy);
-      this.stats.sent(copy.length, via);
-      net.totals.sent(copy.length, via);
+      this.stats.sent(payloadSize, via);
+      net.totals.sent(payloadSize, via);
     });
     if (!scheduled) {
       this.stats.simulatedLoss++;
@@ -62,13 +66,13 @@ export class UdpSocket {
     return true;
   }
 
-  broadcast(port: number, data: Uint8Array): boolean {
+  broadcast(port: number, data: Uint8Array, payloadSize = data.length): boolean {
     if (this.closed) return false;
     this.net.conditioner.datagram(() => {
       if (this.closed) return;
       this.net.host.broadcast(port, this.port, data);
-      this.stats.sent(data.length, "relay");
-      this.net.totals.sent(data.length, "relay");
+      this.stats.sent(payloadSize, "relay");
+      this.net.totals.sent(payloadSize, "relay");
     });
     return true;
   }

@@ -74,7 +74,7 @@ describe("stream data", () => {
 describe("closing a stream", () => {
   async function closeFrom(pair: Pair, closer: Client, other: Client): Promise<void> {
     sendV(closer, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason: CloseReason.PEER_GONE });
-    // Whatever reason the closer claims, the peer is told of an orderly close.
+    // A reason the closer may not give (PEER_GONE is the server's to say) is an orderly close to the peer.
     expect(await nextV(other, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.CLOSED });
     await expectUnknownSocket(closer, pair.connId);
     await expectUnknownSocket(other, pair.connId);
@@ -95,6 +95,20 @@ describe("closing a stream", () => {
   it("closes from the target's side", async () => {
     const pair = await connectPair(await net.client(), await net.client());
     await closeFrom(pair, pair.b, pair.a);
+  });
+
+  it("passes on MESSAGE_TOO_LARGE, the one reason a closer may give (it refused an oversized message)", async () => {
+    const pair = await connectPair(await net.client(), await net.client());
+    sendV(pair.b, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason: CloseReason.MESSAGE_TOO_LARGE });
+    expect(await nextV(pair.a, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: 5 });
+  });
+
+  it("turns SHUTDOWN and unknown reasons claimed by a closer into CLOSED", async () => {
+    for (const claimed of [CloseReason.SHUTDOWN, CloseReason.NOT_RECOVERED, 200]) {
+      const pair = await connectPair(await net.client(), await net.client());
+      sendV(pair.a, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason: claimed });
+      expect(await nextV(pair.b, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.CLOSED });
+    }
   });
 
   it("delivers data sent before the close, then the close", async () => {

@@ -148,6 +148,8 @@ export const CloseReason = {
   SHUTDOWN: 3,
   /** This end's session could not be resumed (past the resume window or a replay bound): data may be lost. */
   NOT_RECOVERED: 4,
+  /** The peer refused a message over its size limit (network_config_message_size_limit) and closed the stream. */
+  MESSAGE_TOO_LARGE: 5,
 } as const;
 
 /** Error codes carried by ERROR frames; see PROTOCOL.md for when each is sent. */

@@ -180,6 +180,30 @@ describe("virtual TCP sockets", () => {
     expect([...framed.bytes!.subarray(0, 4)]).toEqual([0xde, 0xc0, 0xad, 0xde]);
   });
 
+  it("ends the stream with E_NETWORK_MESSAGE_TOO_LARGE on both sides when the receiver refuses a packet over its limit", async () => {
+    const h = await host();
+    h.gm.network_set_config(h.gm.network_config_message_size_limit, 100);
+    const c = await client(h.ip);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    const buffer = c.gm.buffer_create(101, c.gm.buffer_fixed, 1);
+    expect(c.gm.network_send_packet(c.socket, buffer, 101)).toBe(101);
+    expect(await h.log.next({ type: h.gm.network_type_disconnect })).toMatchObject({ socket: accepted.socket, error: "E_NETWORK_MESSAGE_TOO_LARGE" });
+    expect(await c.log.next({ type: c.gm.network_type_disconnect })).toMatchObject({ id: c.socket, error: "E_NETWORK_MESSAGE_TOO_LARGE" });
+  });
+
+  it("tells a loopback sender too that its packet was refused as too large", async () => {
+    const h = await host(6701);
+    const self = h.gm.network_create_socket(h.gm.network_socket_tcp);
+    h.gm.network_connect(self, "127.0.0.1", 6701);
+    await h.log.next({ type: h.gm.network_type_non_blocking_connect, id: self, succeeded: 1 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    h.gm.network_set_config(h.gm.network_config_message_size_limit, accepted.socket as number, 10);
+    expect(send(h.gm, self, "eleven char")).toBe(11);
+    expect(await h.log.next({ type: h.gm.network_type_disconnect, socket: accepted.socket })).toMatchObject({ error: "E_NETWORK_MESSAGE_TOO_LARGE" });
+    expect(await h.log.next({ type: h.gm.network_type_disconnect, id: self })).toMatchObject({ error: "E_NETWORK_MESSAGE_TOO_LARGE" });
+  });
+
   it("connects by host name and to itself through loopback", async () => {
     const h = await host(6700);
     const claim = h.gm.network_set_config(h.gm.network_config_hostname, "arena");

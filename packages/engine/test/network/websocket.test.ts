@@ -94,6 +94,19 @@ describe("ws sockets speaking GameMaker's wire format", () => {
     expect(gm.network_get_config(gm.network_config_message_size_limit, socket)).toBe(100);
     server.sendPacket(new Uint8Array(101));
     expect(await log.next({ type: gm.network_type_disconnect })).toMatchObject({ id: socket, error: "E_NETWORK_MESSAGE_TOO_LARGE" });
+    // The server is told why: RFC 6455's 1009 "message too big", not an ordinary close.
+    expect(await server.nextEvent("close")).toMatchObject({ code: 1009 });
+  });
+
+  it("reports E_NETWORK_MESSAGE_TOO_LARGE when the server refuses a packet as too big (close 1009)", async () => {
+    const server = await gmServer({ maxPacketSize: 64 });
+    const { gm, log } = engine();
+    const socket = gm.network_create_socket(gm.network_socket_ws);
+    gm.network_connect(socket, "127.0.0.1", server.port);
+    await log.next({ type: gm.network_type_non_blocking_connect, succeeded: 1 });
+    const buffer = gm.buffer_create(65, gm.buffer_fixed, 1);
+    expect(gm.network_send_packet(socket, buffer, 65)).toBe(65);
+    expect(await log.next({ type: gm.network_type_disconnect })).toMatchObject({ id: socket, error: "E_NETWORK_MESSAGE_TOO_LARGE" });
   });
 });
 

@@ -103,15 +103,16 @@ export function createStreams(context: ServerContext): Streams {
   };
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, (session, payload) => {
-    const { connId } = SocketClosed.decode(payload);
+    const { connId, reason } = SocketClosed.decode(payload);
     const stream = byConnId.get(connId);
     const peer = peerOf(stream, session);
     // Both ends may close at once, so an unknown connId is normal and silently ignored; a
     // connId of someone else's stream is treated the same, so it cannot be closed by a stranger.
     if (stream === undefined || peer === undefined) return;
     remove(stream);
-    // The reason the client gave is not trusted: to the peer this is always an orderly close.
-    notifyClosed(peer, connId, CloseReason.CLOSED);
+    // The reason the client gave is trusted only to say it refused an oversized message (that is
+    // about its own limit); anything else is an orderly close to the peer.
+    notifyClosed(peer, connId, reason === CloseReason.MESSAGE_TOO_LARGE ? reason : CloseReason.CLOSED);
   });
 
   return {

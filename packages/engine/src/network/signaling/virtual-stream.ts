@@ -5,7 +5,7 @@
  */
 import { ARBITRARY_DATA_HEADER, CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import { StreamBase } from "../transport/byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "../transport/byte-stream.js";
 import type { SignalingClient } from "./signaling-client.js";
 
 
@@ -37,8 +37,9 @@ export class VirtualStream extends StreamBase {
     return sent;
   }
 
-  protected closeTransport(): void {
-    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
+  protected closeTransport(reason: StreamCloseReason): void {
+    const code = reason === "too-large" ? CloseReason.MESSAGE_TOO_LARGE : CloseReason.CLOSED;
+    this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: code }));
     this.forget(this.connId);
   }
 
@@ -60,6 +61,8 @@ export function closeReasonFault(reason: number): NetworkFault {
       return fault(NetworkError.PEER_GONE, "the other end lost its connection to the server");
     case CloseReason.SHUTDOWN:
       return fault(NetworkError.SHUTDOWN, "the signaling server shut down");
+    case CloseReason.MESSAGE_TOO_LARGE:
+      return peerRefusedTooLarge();
     case CloseReason.NOT_RECOVERED:
       return fault(NetworkError.NOT_RECOVERED, "this engine was away from the signaling server too long, or was sent more meanwhile than the server holds");
     default:

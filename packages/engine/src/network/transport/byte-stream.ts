@@ -7,7 +7,15 @@
  * Messages that arrive before the owner calls `start` are held, so nothing is lost between the
  * moment a transport opens and the moment a socket takes it over.
  */
-import type { NetworkFault } from "../errors.js";
+import { NetworkError, type NetworkFault, fault } from "../errors.js";
+
+/** Why this end closes a stream, as the other end is told: an ordinary close, or a refused oversized message. */
+export type StreamCloseReason = "closed" | "too-large";
+
+/** What the other end of a stream closed with "too-large" sees, whatever the transport. */
+export function peerRefusedTooLarge(): NetworkFault {
+  return fault(NetworkError.MESSAGE_TOO_LARGE, "the other end refused a message over its size limit (its network_config_message_size_limit) and closed the connection");
+}
 
 export interface StreamHandlers {
   onMessage(data: Uint8Array, text: boolean): void;
@@ -20,8 +28,8 @@ export interface ByteStream {
   start(handlers: StreamHandlers): void;
   /** Sends one message (split in several if longer than the transport carries). False when closed. */
   send(data: Uint8Array, text?: boolean): boolean;
-  /** Closes the stream; idempotent, never throws. */
-  close(): void;
+  /** Closes the stream (telling the other end why, where the transport can); idempotent, never throws. */
+  close(reason?: StreamCloseReason): void;
   readonly closed: boolean;
   /** Bytes accepted by send but not yet handed to the network. */
   readonly bufferedAmount: number;
@@ -37,7 +45,7 @@ export abstract class StreamBase implements ByteStream {
   abstract send(data: Uint8Array, text?: boolean): boolean;
   abstract get bufferedAmount(): number;
   /** Transport-specific close; called once. */
-  protected abstract closeTransport(): void;
+  protected abstract closeTransport(reason: StreamCloseReason): void;
 
   start(handlers: StreamHandlers): void {
     this.handlers = handlers;
@@ -47,11 +55,11 @@ export abstract class StreamBase implements ByteStream {
     if (this.heldClose !== undefined) handlers.onClose(this.heldClose);
   }
 
-  close(): void {
+  close(reason: StreamCloseReason = "closed"): void {
     if (this.closed) return;
     this.closed = true;
     this.held = [];
-    this.closeTransport();
+    this.closeTransport(reason);
   }
 
   /** For the transport: a message arrived. */

@@ -5,7 +5,7 @@
  * receiver's code from inside the sender's call.
  */
 import { NetworkError, fault } from "../errors.js";
-import { StreamBase } from "./byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "./byte-stream.js";
 
 class LoopbackEnd extends StreamBase {
   other: LoopbackEnd | undefined;
@@ -26,13 +26,13 @@ class LoopbackEnd extends StreamBase {
     this.deliver(data, text);
   }
 
-  protected closeTransport(): void {
+  protected closeTransport(reason: StreamCloseReason): void {
     const other = this.other;
-    if (other !== undefined) queueMicrotask(() => other.farClosed());
+    if (other !== undefined) queueMicrotask(() => other.farClosed(reason));
   }
 
-  farClosed(): void {
-    this.ended(fault(NetworkError.CLOSED, "the other end closed the connection"));
+  farClosed(reason: StreamCloseReason): void {
+    this.ended(reason === "too-large" ? peerRefusedTooLarge() : fault(NetworkError.CLOSED, "the other end closed the connection"));
   }
 }
 

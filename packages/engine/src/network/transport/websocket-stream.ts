@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import { StreamBase } from "./byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "./byte-stream.js";
 import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, messageBytes } from "./websocket-like.js";
 
 export class WebSocketStream extends StreamBase {
@@ -28,11 +28,12 @@ export class WebSocketStream extends StreamBase {
     return true;
   }
 
-  protected closeTransport(): void {
+  protected closeTransport(reason: StreamCloseReason): void {
     this.socket.onclose = null;
     this.socket.onmessage = null;
     try {
-      this.socket.close(1000, "network_destroy");
+      if (reason === "too-large") this.socket.close(MESSAGE_TOO_BIG, "message over the size limit");
+      else this.socket.close(1000, "network_destroy");
     } catch {
       // already closing
     }
@@ -97,7 +98,11 @@ export function openWebSocket(request: WebSocketOpenRequest): () => void {
   return () => void abandon();
 }
 
+/** RFC 6455's close code for "a message too big for me to process". */
+const MESSAGE_TOO_BIG = 1009;
+
 function closeFault(event: CloseEventLike, prefix = "the WebSocket closed"): NetworkFault {
+  if (event.code === MESSAGE_TOO_BIG) return peerRefusedTooLarge();
   const detail = `${prefix} (${event.code}${event.reason ? ` ${event.reason}` : ""})`;
   return event.code === 1000 || event.code === 1001 ? fault(NetworkError.CLOSED, detail) : fault(NetworkError.WEBSOCKET, detail);
 }

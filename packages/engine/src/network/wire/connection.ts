@@ -11,7 +11,7 @@
  * exactly as in GameMaker (mixing them is the script's mistake, and shows as malformed data).
  */
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import type { ByteStream } from "../transport/byte-stream.js";
+import type { ByteStream, StreamCloseReason } from "../transport/byte-stream.js";
 import { GmClientHandshake, type GmDecoded, GmPacketDecoder, GmServerHandshake, encodeGmPacket } from "./gm-wire.js";
 
 export type WireMode = "gm" | "raw";
@@ -143,13 +143,14 @@ export class SocketConnection {
   }
 
   private tooLarge(size: number): void {
-    this.fail(fault(NetworkError.MESSAGE_TOO_LARGE, `an incoming message of ${size} bytes is over the limit of ${this.options.maxMessageSize}`));
+    // The other end is told why (E_NETWORK_MESSAGE_TOO_LARGE there too), not just that the stream ended.
+    this.fail(fault(NetworkError.MESSAGE_TOO_LARGE, `an incoming message of ${size} bytes is over the limit of ${this.options.maxMessageSize}`), "too-large");
   }
 
-  private fail(problem: NetworkFault): void {
+  private fail(problem: NetworkFault, reason: StreamCloseReason = "closed"): void {
     if (this.phase === "closed") return;
     this.phase = "closed";
-    this.stream.close();
+    this.stream.close(reason);
     this.options.events.closed(problem);
   }
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { GmnetError, createEngine, createMemoryStorage } from "../../src/index.js";
 import { WebSocket } from "ws";
-import { EventLog } from "./support.js";
+import { EventLog, startNetwork } from "./support.js";
 
 /** An engine whose signaling server cannot be reached (nothing listens on port 9 of 127.0.0.1). */
 const offlineEngine = () => createEngine({ storage: createMemoryStorage(), network: { WebSocket, signalingUrl: "ws://127.0.0.1:9/ws" } });
@@ -115,6 +115,29 @@ describe("network_* contract", () => {
     const lookup = gm.network_resolve_async("somewhere");
     expect(await log.next({ type: gm.network_type_resolve, id: lookup })).toMatchObject({ succeeded: 0, ip: "" });
     gm.network_shutdown();
+  });
+
+  it("names the URL and the cause when the signaling server cannot be reached: a wrong port, a wrong path", async () => {
+    const gm = offlineEngine();
+    const log = new EventLog(gm);
+    gm.network_create_server(gm.network_socket_tcp, 80, 1);
+    const refused = await log.next({ type: gm.network_type_up_failed });
+    expect(refused.message).toMatch(/^could not connect to ws:\/\/127\.0\.0\.1:9\/ws: .*ECONNREFUSED/);
+    gm.network_shutdown();
+
+    const network = await startNetwork();
+    try {
+      const wrongPath = network.url.replace(/\/ws$/, "/wrong");
+      const other = createEngine({ storage: createMemoryStorage(), network: { WebSocket, signalingUrl: wrongPath } });
+      const otherLog = new EventLog(other);
+      other.network_create_server(other.network_socket_tcp, 80, 1);
+      const failed = await otherLog.next({ type: other.network_type_up_failed });
+      expect(failed.message).toContain(`could not connect to ${wrongPath}: Unexpected server response`);
+      expect(failed.message).not.toMatch(/connection to the signaling server ended/);
+      other.network_shutdown();
+    } finally {
+      await network.close();
+    }
   });
 
   it("reports a missing signaling URL (Node without configuration) the same way", async () => {

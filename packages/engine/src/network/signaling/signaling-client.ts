@@ -175,7 +175,9 @@ export class SignalingClient {
     }
     this.socket = socket;
     socket.binaryType = "arraybuffer";
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" }));
       if (this.options.resume === false) return this.sendNow(hello);
       // RESUME rides in the same message as HELLO; "" asks for a new resumable session.
@@ -183,8 +185,14 @@ export class SignalingClient {
       this.sendNow(concatFrames([hello, resume]));
     };
     socket.onmessage = (event: MessageEventLike) => this.receive(event.data);
-    socket.onclose = (event: CloseEventLike) => this.ended(event.code, event.reason);
-    socket.onerror = () => {}; // onclose follows and carries the code
+    // Node's ws says why a socket never opened ("connect ECONNREFUSED …", "Unexpected server
+    // response: 404") in its error event; browsers say nothing. onclose follows either way.
+    let notOpened: string | undefined;
+    socket.onerror = (event: unknown) => void (notOpened = errorMessageOf(event));
+    socket.onclose = (event: CloseEventLike) => {
+      if (!opened) this.unreachable(event.code, notOpened);
+      else this.ended(event.code, event.reason);
+    };
     this.connectTimer = this.options.clock.setTimeout(() => {
       if (this.state === "connecting") this.abort(fault(NetworkError.SIGNALING, `no answer from ${this.options.url} within ${this.options.connectTimeoutMs} ms`));
     }, this.options.connectTimeoutMs);
@@ -453,6 +461,12 @@ export class SignalingClient {
     this.lost(problem, 0);
   }
 
+  /** The WebSocket closed before it opened: the URL is wrong (host, port, path) or nothing serves it. */
+  private unreachable(code: number, detail: string | undefined): void {
+    const why = detail ?? "no WebSocket server accepted the connection there (wrong host, port or path, or the server is down)";
+    this.lost(fault(NetworkError.SIGNALING, `could not connect to ${this.options.url}: ${why} (${code})`), code);
+  }
+
   private ended(code: number, reason: string): void {
     if (this.state === "closed") return;
     const code4xxx = code >= 4000 ? ` (${code}${reason ? ` ${reason}` : ""})` : ` (${code})`;
@@ -543,4 +557,10 @@ export class SignalingClient {
     }
     this.socket = undefined;
   }
+}
+
+/** The text of a WebSocket error event where the implementation gives one (ws does; browsers do not). */
+function errorMessageOf(event: unknown): string | undefined {
+  const message = (event as { message?: unknown } | null)?.message;
+  return typeof message === "string" && message !== "" ? message : undefined;
 }

@@ -204,6 +204,33 @@ describe("virtual TCP sockets", () => {
     expect(await h.log.next({ type: h.gm.network_type_disconnect, id: self })).toMatchObject({ error: "E_NETWORK_MESSAGE_TOO_LARGE" });
   });
 
+  it("finishes a connect under way when a master login moves the engine to its account's address, in either order", async () => {
+    const h = await host();
+    for (const order of ["connect, then log in", "log in, then connect"] as const) {
+      const c = network.engine();
+      const log = new EventLog(c);
+      const socket = c.network_create_socket(c.network_socket_tcp);
+      let login: number;
+      if (order === "connect, then log in") {
+        expect(c.network_connect(socket, h.ip, 6510)).toBe(0);
+        login = c.master_login_guest();
+      } else {
+        login = c.master_login_guest();
+        expect(c.network_connect(socket, h.ip, 6510)).toBe(0);
+      }
+      expect(send(c, socket, order)).toBe(order.length);
+      const response = await log.next({ type: c.master_type_response, id: login });
+      expect(response.status, order).toBe(c.master_status_success);
+      const connected = await log.next({ type: c.network_type_non_blocking_connect, id: socket });
+      expect(connected, order).toMatchObject({ succeeded: 1, ip: h.ip });
+      // The host sees the client at its account's address, and the packet sent while connecting.
+      const accepted = await h.log.next({ type: h.gm.network_type_connect });
+      expect(accepted.ip, order).toBe(c.network_get_config(c.network_config_virtual_ip));
+      const data = await h.log.next({ type: h.gm.network_type_data, id: accepted.socket });
+      expect(text(data.bytes), order).toBe(order);
+    }
+  });
+
   it("connects by host name and to itself through loopback", async () => {
     const h = await host(6700);
     const claim = h.gm.network_set_config(h.gm.network_config_hostname, "arena");

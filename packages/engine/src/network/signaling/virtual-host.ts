@@ -432,13 +432,14 @@ export class VirtualHost {
   /**
    * The server moved this connection to another virtual IP (VSOCKET VIRTUAL_IP: a master login,
    * logout or resume; PROTOCOL.md §16.3) and dropped everything bound to the old one. The
-   * connection itself stays, so name lookups still get their answers; streams and connects end
-   * as after a lost connection, and bindings and the host name are made again as after a
-   * reconnect. Listeners stay: listening is this engine's own business. Call after the new
-   * address is in place (localIp).
+   * connection itself stays, so name lookups still get their answers; streams end as after a
+   * lost connection, and bindings and the host name are made again as after a reconnect.
+   * Connects under way start again from the new address, so a script that logs in while it
+   * connects (in whichever order its calls happen to run) still gets its connection. Listeners
+   * stay: listening is this engine's own business. Call after the new address is in place (localIp).
    */
   addressChanged(problem: NetworkFault): void {
-    this.endConnections(problem);
+    this.endConnections(problem, "restart connects");
     // A claim the server handled before the move was dropped with the old address; one handled
     // after it stands. Which of the two is unknown here, so ask again: a repeated claim of a
     // name this connection holds is answered ok, and only the first answer counts.
@@ -446,12 +447,26 @@ export class VirtualHost {
     this.signalingOpened();
   }
 
-  /** Ends what belongs to the connection's address: streams, connects under way, places held for incoming connects. */
-  private endConnections(problem: NetworkFault): void {
+  /**
+   * Ends what belongs to the connection's address: streams, places held for incoming connects,
+   * and connects under way — or, after a move, asks for those again under new request ids (an
+   * answer to an old id is then ignored, and a stream it opened is closed as unwanted).
+   */
+  private endConnections(problem: NetworkFault, connects: "fail connects" | "restart connects" = "fail connects"): void {
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const stream of streams) stream.end(problem);
-    for (const reqId of [...this.outgoing.keys()]) this.fail(reqId, problem);
+    for (const [reqId, request] of [...this.outgoing]) {
+      if (connects === "fail connects") {
+        this.fail(reqId, problem);
+        continue;
+      }
+      this.outgoing.delete(reqId);
+      const next = this.requestId();
+      request.stage = "status";
+      this.outgoing.set(next, request);
+      this.sendRequest(VSocketType.SOCKET_STATUS_REQUEST, next, request);
+    }
     for (const [reqId, reservation] of this.incoming) {
       this.clock.clearTimeout(reservation.timer);
       reservation.listener.abandoned();

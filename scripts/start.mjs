@@ -1,4 +1,4 @@
-// `npm start` (after `npm run build`, which the script runs first): the signaling server alone,
+// `npm start` (after scripts/build.mjs, which builds what changed): the signaling server alone,
 // serving the built playground (playground/dist) beside its WebSocket (/ws), REST API (/api),
 // /healthz and /metrics, so one URL is all there is. Identities live in embedded SQLite under
 // ./data. PORT (default 8080) picks the port and GMNET_HOST the interface (default 127.0.0.1: this

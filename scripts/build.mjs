@@ -1,0 +1,88 @@
+// Builds what changed: the engine (tsc → packages/engine/dist), the signaling server (tsc →
+// signaling-server/dist) and the playground (vite → playground/dist), each only when the files it
+// is built from differ from those of its last build. A fingerprint (SHA-256 over the paths and
+// contents of its inputs) is kept in the output folder, so deleting the output rebuilds it, and a
+// failed build leaves no fingerprint behind. `npm start` on an unchanged tree so starts at once.
+//
+//   node scripts/build.mjs [engine] [server] [playground] [--force]   (no step named: all three)
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const STAMP = ".build-fingerprint";
+const SHARED = ["package-lock.json", "tsconfig.json"];
+const ENGINE = ["packages/engine/src", "packages/engine/package.json", "packages/engine/tsconfig.build.json"];
+const SERVER = ["signaling-server/src", "signaling-server/package.json", "signaling-server/tsconfig.build.json"];
+
+const tsc = (project) => () => execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: root, stdio: "inherit" });
+
+/** Each step: what it is built from, where it goes, and how. Later steps may use earlier outputs. */
+const STEPS = {
+  engine: { inputs: [...SHARED, ...ENGINE], output: "packages/engine/dist", run: tsc("packages/engine/tsconfig.build.json") },
+  server: {
+    // The server's build reads the engine's declarations, so an engine change rebuilds it too.
+    inputs: [...SHARED, ...ENGINE, ...SERVER],
+    output: "signaling-server/dist",
+    run: () => {
+      tsc("signaling-server/tsconfig.build.json")();
+      chmodSync(join(root, "signaling-server/dist/cli.js"), 0o755);
+    },
+  },
+  playground: {
+    inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/engine/src", "docs"],
+    output: "playground/dist",
+    run: () => execFileSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" }),
+  },
+};
+
+/** Files under `path` (or `path` itself), sorted; build outputs, dependencies and tests left out. */
+function files(path) {
+  const full = join(root, path);
+  if (!existsSync(full)) return [];
+  if (!statSync(full).isDirectory()) return [full];
+  return readdirSync(full, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => !/[\\/](node_modules|dist|test|\.vite)[\\/]/.test(relative(root, file)))
+    .sort();
+}
+
+function fingerprint(inputs) {
+  const hash = createHash("sha256");
+  for (const file of inputs.flatMap(files)) hash.update(relative(root, file)).update("\0").update(readFileSync(file)).update("\0");
+  return hash.digest("hex");
+}
+
+const { values, positionals } = parseArgs({ options: { force: { type: "boolean", default: false } }, allowPositionals: true });
+const unknown = positionals.filter((name) => !(name in STEPS));
+if (unknown.length > 0) {
+  console.error(`build: unknown step ${unknown.join(", ")} (steps: ${Object.keys(STEPS).join(", ")})`);
+  process.exit(2);
+}
+const chosen = positionals.length > 0 ? Object.keys(STEPS).filter((name) => positionals.includes(name)) : Object.keys(STEPS);
+
+for (const name of chosen) {
+  const step = STEPS[name];
+  const stamp = join(root, step.output, STAMP);
+  const wanted = fingerprint(step.inputs);
+  if (!values.force && existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) {
+    console.log(`build: ${name} is up to date`);
+    continue;
+  }
+  const started = performance.now();
+  // A clean output folder, so files of deleted sources never linger in a build.
+  rmSync(join(root, step.output), { recursive: true, force: true });
+  try {
+    step.run();
+  } catch {
+    // The tool has printed why; no fingerprint is written, so the next run tries again.
+    console.error(`build: ${name} failed`);
+    process.exit(1);
+  }
+  writeFileSync(stamp, wanted);
+  console.log(`build: ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}

@@ -145,8 +145,8 @@ export class GmBuffer {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
     if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
-    if (!(offset >= 0)) return buffer_error_out_of_space;
-    const at = this.type === buffer_wrap ? this.randomAccess(offset) : toIndex(offset);
+    // Wrap buffers wrap the offset both ways, as peek and seek do; others refuse what lies before 0.
+    const at = this.type === buffer_wrap ? this.wrapped(offset) : offset >= 0 ? toIndex(offset) : -1;
     if (at < 0) return buffer_error_out_of_space;
     if (width === 0) {
       const encoded = encodeString(value, type === buffer_string);
@@ -162,42 +162,41 @@ export class GmBuffer {
   }
 
   /**
-   * Repeats `value` over `size` bytes from `offset`, each item at an aligned position, stopping
-   * before an item that would not fit. Grow buffers expand; the others are filled up to their end.
-   * Alignment gaps (from `offset` or an item's end to the next aligned position, cut at the
+   * Repeats `value` over `size` bytes from `offset` (a negative size: to the buffer's end), each
+   * item at an aligned position, stopping before an item that would not fit. Grow buffers expand;
+   * wrap buffers continue at their start, at most once round; the others are filled up to their
+   * end. Alignment gaps (from `offset` or an item's end to the next aligned position, cut at the
    * range's end) are zeroed and count as written, as GameMaker's runner does.
+   * -2 when `offset` lies outside the buffer: nothing is filled.
    */
   fill(offset: number, type: number, value: unknown, size: number): number {
     const width = DATA_TYPE_WIDTH[type];
     if (width === undefined || (this.type === buffer_fast && type !== buffer_u8)) return buffer_error_invalid_type;
     if (width === 0 && type !== buffer_string && type !== buffer_text) return buffer_error_invalid_type;
-    const start = toIndex(offset);
-    let end = start + toIndex(size);
-    if (end > this.size) {
-      if (!this.grows || !this.growTo(end)) end = this.size;
-    }
     const pattern = width === 0 ? encodeString(value, type === buffer_string) : encodeFixed(type, width, value);
-    const bytes = this.bytes;
-    let last = -1;
-    if (pattern.length === 1 && this.alignment === 1) {
-      if (end > start) {
-        bytes.fill(pattern[0]!, start, end);
-        last = end;
-      }
-    } else if (pattern.length > 0 && end > start) {
-      for (let at = start; ; ) {
-        // The gap before the next aligned position, the leading one included, is zeroed.
-        const aligned = Math.min(this.alignUp(at), end);
-        if (aligned > at) {
-          bytes.fill(0, at, aligned);
-          last = aligned;
-        }
-        if (aligned + pattern.length > end) break;
-        bytes.set(pattern, aligned);
-        at = last = aligned + pattern.length;
-      }
+    let start: number;
+    let end: number;
+    if (this.type === buffer_wrap) {
+      start = this.wrapped(offset);
+      if (start < 0) return buffer_error_out_of_space;
+      end = start + (size < 0 ? this.size - start : Math.min(toIndex(size), this.size));
+    } else {
+      if (!(offset >= 0)) return buffer_error_out_of_space;
+      start = toIndex(offset);
+      end = size < 0 ? this.size : start + toIndex(size);
+      if (end > start && end > this.size && this.grows) this.growTo(end);
+      if (start >= this.size) return buffer_error_out_of_space;
+      end = Math.min(end, this.size);
     }
-    if (last > 0) this.wrote(last);
+    // A wrap fill running past the end is laid out as if the buffer repeated (so alignment
+    // counts on), then wrapped in at the start.
+    if (end > this.size) {
+      const laid = new Uint8Array(end - start);
+      this.writeRing(start, laid.subarray(0, this.layOut(laid, start, end, pattern) - start));
+      return 0;
+    }
+    const last = this.layOut(this.bytes.subarray(start), start, end, pattern);
+    if (last > start) this.wrote(last);
     return 0;
   }
 
@@ -215,28 +214,20 @@ export class GmBuffer {
 
   /**
    * Copies `data` in at `offset` as buffer_copy and the load functions do: grow buffers expand,
-   * wrap buffers continue at their start, fixed and fast buffers keep only what fits.
+   * wrap buffers wrap the offset (both ways) and continue at their start, fixed and fast buffers
+   * keep only what fits; elsewhere a negative offset counts as 0, as in GameMaker.
    * Returns the number of bytes that landed.
    */
   writeBytes(offset: number, data: Uint8Array): number {
     // Nothing to copy: the destination keeps its size and used size (no growth, no used-size bump).
     if (data.length === 0) return 0;
-    let at = toIndex(offset);
     if (this.type === buffer_wrap) {
-      if (this.size === 0) return 0;
-      at %= this.size;
-      // Only the last `size` bytes can survive a wrap-around copy.
-      const source = data.length > this.size ? data.subarray(data.length - this.size) : data;
-      const skipped = data.length - source.length;
-      at = (at + skipped) % this.size;
-      const first = Math.min(source.length, this.size - at);
-      this.bytes.set(source.subarray(0, first), at);
-      if (first < source.length) {
-        this.bytes.set(source.subarray(first), 0);
-        this.used = this.size;
-      } else this.wrote(at + first);
+      const at = this.wrapped(offset);
+      if (at < 0) return 0;
+      this.writeRing(at, data);
       return data.length;
     }
+    const at = toIndex(offset);
     if (at + data.length > this.size && this.grows) this.growTo(at + data.length);
     const count = Math.max(0, Math.min(data.length, this.size - at));
     if (count === 0) return 0;
@@ -246,24 +237,25 @@ export class GmBuffer {
   }
 
   /**
-   * The bytes of [offset, offset+size) as a view (no copy), clamped to the buffer: a negative or
-   * missing size means "to the end". Wrap buffers read on past their end from their start.
+   * The bytes of [offset, offset+size) as a view (no copy), clamped to the buffer: a negative
+   * size means "to the end". Wrap buffers wrap the offset (both ways) and read on past their end
+   * from their start, at most once round: a range never holds a byte twice, so a tiny buffer
+   * cannot be made into a huge hash input or base64 string.
    */
   range(offset: number, size: number): Uint8Array {
-    const start = Math.min(toIndex(offset), this.size);
-    // A wrapped range goes round at most once: beyond that it would only repeat bytes.
-    const wanted = size < 0 ? this.size - start : Math.min(toIndex(size), this.type === buffer_wrap ? this.size : this.size - start);
-    if (this.type === buffer_wrap && wanted > this.size - start) {
-      const out = new Uint8Array(wanted);
-      for (let done = 0, at = start; done < wanted; ) {
-        const chunk = Math.min(wanted - done, this.size - at);
-        out.set(this.bytes.subarray(at, at + chunk), done);
-        done += chunk;
-        at = 0;
-      }
-      return out;
+    if (this.type !== buffer_wrap) {
+      const start = Math.min(toIndex(offset), this.size);
+      return this.bytes.subarray(start, size < 0 ? this.size : start + Math.min(toIndex(size), this.size - start));
     }
-    return this.bytes.subarray(start, start + wanted);
+    const start = this.wrapped(offset);
+    if (start < 0) return new Uint8Array(0);
+    const wanted = size < 0 ? this.size - start : Math.min(toIndex(size), this.size);
+    const tail = this.size - start;
+    if (wanted <= tail) return this.bytes.subarray(start, start + wanted);
+    const out = new Uint8Array(wanted);
+    out.set(this.bytes.subarray(start));
+    out.set(this.bytes.subarray(0, wanted - tail), tail);
+    return out;
   }
 
   setUsed(size: number): void {
@@ -338,12 +330,61 @@ export class GmBuffer {
     return -1;
   }
 
-  /** Offsets for peek/poke: wrap buffers wrap them, others must be inside the buffer. */
+  /** Offsets for peek: wrap buffers wrap them, others must be inside the buffer. */
   private randomAccess(offset: number): number {
-    if (!Number.isFinite(offset) || (offset < 0 && this.type !== buffer_wrap)) return -1;
+    if (this.type === buffer_wrap) return this.wrapped(offset);
+    if (!Number.isFinite(offset) || offset < 0) return -1;
     const at = Math.trunc(offset);
-    if (this.type === buffer_wrap) return this.size === 0 ? -1 : ((at % this.size) + this.size) % this.size;
     return at < this.size ? at : -1;
+  }
+
+  /**
+   * A wrap buffer's offset taken modulo its size, both ways (−1 is the last byte); -1 for an
+   * empty buffer or a non-finite offset, which names no byte (it must not alias offset 0).
+   */
+  private wrapped(offset: number): number {
+    const size = this.size;
+    if (size === 0 || !Number.isFinite(offset)) return -1;
+    return ((Math.trunc(offset) % size) + size) % size;
+  }
+
+  /**
+   * Lays buffer_fill's items out over positions [from, to) into `target`, whose index 0 is
+   * position `from`: `pattern` at each aligned position, zeros in the gaps before them.
+   * Returns the end of the last byte laid (`from` if none).
+   */
+  private layOut(target: Uint8Array, from: number, to: number, pattern: Uint8Array): number {
+    // An empty pattern (buffer_text "") has nothing to repeat; looping on it would never end.
+    if (pattern.length === 0 || to <= from) return from;
+    if (pattern.length === 1 && this.alignment === 1) {
+      target.fill(pattern[0]!, 0, to - from);
+      return to;
+    }
+    let last = from;
+    for (let at = from; ; ) {
+      const aligned = Math.min(this.alignUp(at), to);
+      if (aligned > at) {
+        target.fill(0, at - from, aligned - from);
+        last = aligned;
+      }
+      if (aligned + pattern.length > to) return last;
+      target.set(pattern, aligned - from);
+      at = last = aligned + pattern.length;
+    }
+  }
+
+  /** Puts `data` into a wrap buffer from `at`, continuing at its start; only the last `size` bytes survive. */
+  private writeRing(at: number, data: Uint8Array): void {
+    if (data.length === 0) return;
+    const size = this.size;
+    const source = data.length > size ? data.subarray(data.length - size) : data;
+    const from = (at + data.length - source.length) % size;
+    const first = Math.min(source.length, size - from);
+    this.bytes.set(source.subarray(0, first), from);
+    if (first < source.length) {
+      this.bytes.set(source.subarray(first), 0);
+      this.used = size;
+    } else this.wrote(from + first);
   }
 
   private ensureRoom(at: number, width: number): boolean {

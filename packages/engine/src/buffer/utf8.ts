@@ -1,10 +1,13 @@
 /**
  * UTF-8 for buffer_string / buffer_text. Short ASCII strings (the common case in game packets:
  * names, commands, JSON keys) take a char-code loop; everything else goes through the platform's
- * TextEncoder/TextDecoder, which also turns lone surrogates and invalid bytes into U+FFFD.
+ * TextEncoder/TextDecoder, which also turns lone surrogates into U+FFFD and every maximal
+ * invalid byte sequence (WHATWG "maximal subpart" rule) into one U+FFFD.
  */
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8");
+// ignoreBOM: a leading U+FEFF is part of the string, not a byte-order mark to drop; otherwise a
+// string starting with it would not read back as written.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Below this many bytes a plain loop beats the TextDecoder call overhead. */
 const SHORT_STRING = 32;

@@ -30,8 +30,10 @@ function describe(value: unknown): string {
 }
 
 /**
- * u64 accepts numbers and bigints. Integers are stored exactly; negative values wrap to two's
- * complement, fractions truncate, NaN and ±Infinity store 0 (as a DataView would for u32).
+ * u64 accepts numbers and bigints. Integers are stored modulo 2^64, the rule every other integer
+ * type follows: negative values wrap to two's complement, 2^64 + 5 stores 5, fractions truncate,
+ * NaN and ±Infinity store 0 (as a DataView does for u32). Not GameMaker's HTML5 saturation: it
+ * clamps to the *signed* range, so it would corrupt the valid u64 values 2^63 … 2^64 − 1.
  */
 export function writeU64(view: DataView, offset: number, value: unknown): void {
   if (typeof value === "number" && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {

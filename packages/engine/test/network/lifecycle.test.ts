@@ -19,10 +19,14 @@ describe("signaling connection lifecycle", () => {
     client.network_connect(socket, ip, 6000);
     await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
     await hostLog.next({ type: host.network_type_connect, id: server });
+    await expect.poll(() => host.network_get_stats(-1)!.rtt).toBeGreaterThanOrEqual(0);
 
     await network.server.close();
     expect(await clientLog.next({ type: client.network_type_disconnect, id: socket })).toMatchObject({ error: "E_NETWORK_SHUTDOWN" });
     expect(await hostLog.next({ type: host.network_type_down })).toMatchObject({ id: -1, error: "E_NETWORK_SHUTDOWN" });
+    // No round trip to show while the server is gone (not the last one measured).
+    expect(host.network_get_stats(-1)!.rtt).toBe(-1);
+    expect(host.network_get_stats(server)!.rtt).toBe(-1);
 
     // A new server on another port; the host keeps its listening socket and reconnects by itself.
     const next = await startNetwork();

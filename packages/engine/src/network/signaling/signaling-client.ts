@@ -91,7 +91,10 @@ const WATCHDOG_SLACK_MS = 5000;
 export class SignalingClient {
   state: SignalingState = "idle";
   welcome: WelcomeMessage | undefined;
-  /** Latest ECHO round trip in ms, and a smoothed one (as TCP's SRTT: 7/8 old + 1/8 new). */
+  /**
+   * Latest ECHO round trip in ms, and a smoothed one (as TCP's SRTT: 7/8 old + 1/8 new); both
+   * undefined while there is no socket, so nobody shows the round trip of a connection that is gone.
+   */
   rtt: number | undefined;
   smoothedRtt: number | undefined;
   bytesSent = 0;
@@ -549,6 +552,7 @@ export class SignalingClient {
     this.pendingWelcome = undefined;
     this.flushScheduled = false;
     this.echoSentAt.clear();
+    this.rtt = this.smoothedRtt = undefined;
     if (this.socket !== undefined) {
       this.socket.onopen = null;
       this.socket.onmessage = null;

@@ -17,11 +17,20 @@ import { ProtocolError } from "./protocol.js";
 
 export type Level = "info" | "warn" | "error";
 
+/**
+ * What makes a message obsolete: being connected to the signaling server again ("online"), or
+ * being in a game again ("in-game", which also means online). A banner about a lost connection
+ * that stays up after the game has recovered only misleads.
+ */
+export type Recovery = "online" | "in-game";
+
 /** What the page shows: a short code (the engine's or the server's), and a sentence. */
 export interface Message {
   readonly level: Level;
   readonly code: string;
   readonly text: string;
+  /** Taken off the page once this recovery happens; without it, the message stays until dismissed. */
+  readonly until?: Recovery;
 }
 
 /** Anything thrown: GmnetError and DemoError keep their codes; our own protocol errors and the rest get a name. */

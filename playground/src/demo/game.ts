@@ -18,7 +18,7 @@ import {
   network_type_up,
   network_type_up_failed,
 } from "@gmnet/engine";
-import { type Message, describeNetworkFault, describeThrown } from "./errors.js";
+import { type Message, type Recovery, describeNetworkFault, describeThrown } from "./errors.js";
 import { GuestSession } from "./guest.js";
 import { HostSession } from "./host.js";
 import { type JoinedRoom, Matchmaker } from "./matchmaking.js";
@@ -41,6 +41,8 @@ export interface GameHooks {
   chat(from: string, text: string, local: boolean): void;
   /** The status line's "what is happening" text changed. */
   status(text: string): void;
+  /** The game is back online, or in a game again: messages about the trouble are obsolete. */
+  recovered(recovery: Recovery): void;
 }
 
 export class Game {
@@ -66,6 +68,7 @@ export class Game {
         this.roomId = roomId;
         this.phase = "host";
         hooks.status(`hosting room ${roomId}: waiting for players`);
+        hooks.recovered("in-game");
       },
       closeServer: () => this.endSession(),
       joined: (room) => this.connectTo(room),
@@ -116,7 +119,7 @@ export class Game {
         if (load.reason === "updated") this.hooks.message({ level: "info", code: "room", text: `Room ${String(load.room_id)} was updated` });
         break;
       case master_type_session:
-        if (load.state !== "resumed") this.hooks.message({ level: "error", code: String(load.reason ?? load.state), text: `The guest login ended (${String(load.state)})` });
+        if (load.state !== "resumed") this.hooks.message({ level: "error", code: String(load.reason ?? load.state), text: `The guest login ended (${String(load.state)})`, until: "in-game" });
         break;
     }
   }
@@ -125,13 +128,14 @@ export class Game {
     switch (load.type) {
       case network_type_up:
         this.world.local.ip = String(load.ip);
+        this.hooks.recovered("online");
         return;
       case network_type_up_failed:
-        this.hooks.message(describeNetworkFault(load, "No connection"));
+        this.hooks.message({ ...describeNetworkFault(load, "No connection"), until: "online" });
         return;
       case network_type_down:
         // Rooms do not survive a lost connection: start over once the engine is back.
-        this.hooks.message(describeNetworkFault(load, "Lost the connection to the signaling server"));
+        this.hooks.message({ ...describeNetworkFault(load, "Lost the connection to the signaling server"), until: "online" });
         if (this.session !== undefined) this.findGame(REJOIN_DELAY_MS);
         return;
     }
@@ -146,6 +150,7 @@ export class Game {
       ready: () => {
         this.phase = "guest";
         this.hooks.status(`playing in room ${this.roomId}`);
+        this.hooks.recovered("in-game");
       },
       ended: (why) => this.hostLeft(why),
     };
@@ -181,7 +186,7 @@ export class Game {
   /** The host left, or the connection to it failed or broke: say so, and look for a game again. */
   private hostLeft(why: Message): void {
     if (this.session === undefined) return;
-    this.hooks.message(why);
+    this.hooks.message({ ...why, until: why.until ?? "in-game" });
     this.hooks.status("looking for another game…");
     this.findGame(REJOIN_DELAY_MS);
   }

@@ -44,6 +44,7 @@ const game = new Game(lobby, {
   message: showMessage,
   chat: (from, text, local) => chat.add(from, text, local ? "local" : "remote"),
   status: (text) => status.setActivity(text),
+  recovered: (recovery) => messages.clear(recovery),
 });
 
 const canvas = byTestId("arena", HTMLCanvasElement);

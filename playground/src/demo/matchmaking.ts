@@ -107,7 +107,7 @@ export class Matchmaker {
   }
 
   private retry(load: AsyncLoad): void {
-    this.hooks.message(describeMasterFailure(load));
+    this.hooks.message({ ...describeMasterFailure(load), until: "in-game" });
     this.hooks.status(`retrying in ${RETRY_MS / 1000} s…`);
     this.start(RETRY_MS);
   }
@@ -166,7 +166,7 @@ export class Matchmaker {
         this.ask(master_room_leave(), join, join);
       },
       // Not being able to check is no reason to stop hosting.
-      (load) => this.hooks.message(describeMasterFailure(load, "warn")),
+      (load) => this.hooks.message({ ...describeMasterFailure(load, "warn"), until: "in-game" }),
     );
   }
 

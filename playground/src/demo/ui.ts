@@ -4,7 +4,7 @@
  * shown. Everything a test reads has a data-testid.
  */
 import { type NetworkStats, network_config_virtual_ip, network_get_config, network_get_stats } from "@gmnet/engine";
-import type { Message } from "./errors.js";
+import type { Message, Recovery } from "./errors.js";
 import type { Game } from "./game.js";
 import { type PlayerView, playerColour } from "./world.js";
 
@@ -39,6 +39,7 @@ export class MessageList {
     const item = document.createElement("li");
     item.dataset.level = message.level;
     item.dataset.key = key;
+    if (message.until !== undefined) item.dataset.until = message.until;
     item.className = message.level === "error" ? "message error-banner" : `message ${message.level}`;
     const code = document.createElement("strong");
     code.dataset.testid = "message-code";
@@ -58,6 +59,15 @@ export class MessageList {
     this.list.prepend(item);
     while (this.list.children.length > MAX_MESSAGES) this.list.lastElementChild?.remove();
     if (message.level === "info") setTimeout(() => item.remove(), INFO_LIFETIME_MS);
+  }
+
+  /** Takes off the messages this recovery makes obsolete (being in a game also means being online). */
+  clear(recovery: Recovery): void {
+    for (const item of [...this.list.children]) {
+      if (!(item instanceof HTMLElement)) continue;
+      const until = item.dataset.until;
+      if (until === recovery || (recovery === "in-game" && until === "online")) item.remove();
+    }
   }
 }
 

@@ -1,13 +1,15 @@
 // Builds what changed: the engine (tsc → packages/engine/dist), the signaling server (tsc →
-// signaling-server/dist) and the playground (vite → playground/dist), each only when the files it
-// is built from differ from those of its last build. A fingerprint (SHA-256 over the paths and
-// contents of its inputs) is kept in the output folder, so deleting the output rebuilds it, and a
-// failed build leaves no fingerprint behind. `npm start` on an unchanged tree so starts at once.
+// signaling-server/dist), the playground (vite → playground/dist) and the docs site (VitePress →
+// docs/.vitepress/dist, then copied to playground/dist/docs, which the server serves as /docs/),
+// each only when the files it is built from differ from those of its last build. A fingerprint
+// (SHA-256 over the paths and contents of its inputs) is kept in the output folder, so deleting the
+// output rebuilds it, and a failed build leaves no fingerprint behind. `npm start` on an unchanged
+// tree so starts at once.
 //
-//   node scripts/build.mjs [engine] [server] [playground] [--force]   (no step named: all three)
+//   node scripts/build.mjs [engine] [server] [playground] [docs] [--force]   (no step named: all four)
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -33,11 +35,20 @@ const STEPS = {
     },
   },
   playground: {
-    inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/engine/src", "docs"],
+    inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/engine/src"],
     output: "playground/dist",
     run: () => execFileSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" }),
   },
+  docs: {
+    // The pages, PROTOCOL.md, and the engine's sources: its API reference lists the engine's exports.
+    inputs: [...SHARED, "package.json", "docs", "PROTOCOL.md", "packages/engine/src", "scripts/build-docs.mjs"],
+    output: "docs/.vitepress/dist",
+    run: () => execFileSync(process.execPath, [join(root, "scripts/build-docs.mjs"), join(root, "docs/.vitepress/dist")], { cwd: root, stdio: "inherit" }),
+  },
 };
+
+/** Where the server finds the docs site: inside the playground's build, which each playground build replaces. */
+const DOCS_SITE = { from: "docs/.vitepress/dist", to: "playground/dist/docs" };
 
 /** Files under `path` (or `path` itself), sorted; build outputs, dependencies and tests left out. */
 function files(path) {
@@ -85,4 +96,16 @@ for (const name of chosen) {
   }
   writeFileSync(stamp, wanted);
   console.log(`build: ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+// The docs site into the playground's build, when either was built or the copy there is not the
+// latest docs build (the copy carries that build's fingerprint). A copy takes a fraction of a second.
+if (chosen.includes("playground") || chosen.includes("docs")) {
+  const built = join(root, DOCS_SITE.from, STAMP);
+  const copied = join(root, DOCS_SITE.to, STAMP);
+  if (existsSync(built) && existsSync(join(root, "playground/dist")) && (!existsSync(copied) || readFileSync(copied, "utf8") !== readFileSync(built, "utf8"))) {
+    rmSync(join(root, DOCS_SITE.to), { recursive: true, force: true });
+    cpSync(join(root, DOCS_SITE.from), join(root, DOCS_SITE.to), { recursive: true });
+    console.log(`build: docs copied to ${DOCS_SITE.to}`);
+  }
 }

@@ -1,9 +1,9 @@
 // `npm start` (after scripts/build.mjs, which builds what changed): the signaling server alone,
-// serving the built playground (playground/dist) beside its WebSocket (/ws), REST API (/api),
-// /healthz and /metrics, so one URL is all there is. Identities live in embedded SQLite under
-// ./data. PORT (default 8080) picks the port and GMNET_HOST the interface (default 127.0.0.1: this
-// machine only); every other gmnet-server flag (npm start -- --tick-rate 30) and GMNET_* variable
-// works too: see gmnet-server --help.
+// serving the built playground (playground/dist, the docs site in it at /docs/) beside its
+// WebSocket (/ws), REST API (/api), /healthz and /metrics, so one URL is all there is. Identities
+// live in embedded SQLite under ./data. PORT (default 8080) picks the port and GMNET_HOST the
+// interface (default 127.0.0.1: this machine only); every other gmnet-server flag (npm start --
+// --tick-rate 30) and GMNET_* variable works too: see gmnet-server --help.
 import { fileURLToPath } from "node:url";
 import { ConfigError, configFromArgs, createServer } from "@gmnet/signaling-server";
 
@@ -21,7 +21,7 @@ try {
   process.exit(error instanceof ConfigError ? 2 : 1);
 }
 
-console.log(`gmnet: playground, WebSocket (/ws) and REST API (/api) at ${server.address().url}`);
+console.log(`gmnet: playground, docs (/docs/), WebSocket (/ws) and REST API (/api) at ${server.address().url}`);
 
 // The server drains on the first signal (clients are told to reconnect); a second one exits at once.
 let stopping = false;

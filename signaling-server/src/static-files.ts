@@ -13,8 +13,8 @@ import type { Readable } from "node:stream";
 import sirv from "sirv";
 import type { Logger } from "./observability/logger.js";
 
-/** Vite names everything under /assets/ by its content hash: a changed file is a new URL. */
-const HASHED_ASSETS = "/assets/";
+/** Vite names everything under /assets/ (the playground's) and /docs/assets/ (the docs site's, VitePress) by its content hash: a changed file is a new URL. */
+const HASHED_ASSETS = /^\/(?:docs\/)?assets\//;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 /** Pages keep their URL across builds, so the browser must revalidate them (ETag) every time. */
 const REVALIDATE = "no-cache";
@@ -29,8 +29,8 @@ export function createStaticFiles(dir: string, logger: Logger): StaticFiles {
     dotfiles: false,
     etag: true,
     setHeaders: (res, pathname) => {
-      res.setHeader("cache-control", pathname.startsWith(HASHED_ASSETS) ? IMMUTABLE : REVALIDATE);
-      // The docs the playground links to: browsers download text/markdown but show plain text.
+      res.setHeader("cache-control", HASHED_ASSETS.test(pathname) ? IMMUTABLE : REVALIDATE);
+      // A Markdown file, should the directory have one: browsers download text/markdown but show plain text.
       if (pathname.endsWith(".md")) res.setHeader("content-type", "text/plain; charset=utf-8");
     },
   });
@@ -41,6 +41,7 @@ export function createStaticFiles(dir: string, logger: Logger): StaticFiles {
       res.end("method not allowed\n");
       return;
     }
+    if (redirectDocsRoot(req, res)) return;
     // sirv pipes a file stream into the response without an error listener: a file deleted since
     // startup would throw from that stream and take the whole process down. Cut this response instead.
     res.once("pipe", (source: Readable) => {
@@ -49,6 +50,37 @@ export function createStaticFiles(dir: string, logger: Logger): StaticFiles {
         res.destroy();
       });
     });
-    serve(req, res, notFound);
+    serve(req, res, () => {
+      if (!redirectMarkdown(req, res)) notFound();
+    });
   };
+}
+
+/**
+ * /docs is the docs site's index only as /docs/: its pages link relative to that folder, and its
+ * router knows no page outside it.
+ */
+function redirectDocsRoot(req: IncomingMessage, res: ServerResponse): boolean {
+  const [path = "", query] = (req.url ?? "").split(/\?(.*)/s, 2);
+  if (path !== "/docs") return false;
+  redirect(res, query === undefined ? "/docs/" : `/docs/?${query}`);
+  return true;
+}
+
+/**
+ * The docs site (/docs/) renders docs/NETWORK.md as /docs/NETWORK, and links written before it
+ * (/docs/NETWORK.md, bookmarks, the playground's old Docs menu) name the Markdown file: a missing
+ * `<name>.md` is answered with a permanent redirect to `<name>`, which is then the page or a 404.
+ */
+function redirectMarkdown(req: IncomingMessage, res: ServerResponse): boolean {
+  const [path = "", query] = (req.url ?? "").split(/\?(.*)/s, 2);
+  const page = /^(\/(?:[\w-]+\/)*[\w-]+)\.md$/.exec(path)?.[1];
+  if (page === undefined) return false;
+  redirect(res, query === undefined ? page : `${page}?${query}`);
+  return true;
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(301, { location, "cache-control": REVALIDATE, "content-type": "text/plain" });
+  res.end(`moved to ${location}\n`);
 }

@@ -16,6 +16,8 @@ const DEMO_HTML = "<!doctype html><title>demo</title>";
 const SCRIPT = "console.log('main');";
 const STYLE = "body { margin: 0 }";
 const SECRET = "secret outside the static directory";
+const DOCS_INDEX_HTML = "<!doctype html><title>docs</title>";
+const DOCS_NETWORK_HTML = "<!doctype html><title>Networking</title>";
 
 let root: string;
 let server: GmnetServer;
@@ -32,8 +34,12 @@ beforeEach(async () => {
   await writeFile(join(dir, "assets", "main-3f2a1b.js"), SCRIPT);
   await writeFile(join(dir, "assets", "main-9c8d7e.css"), STYLE);
   await writeFile(join(dir, "favicon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
-  await mkdir(join(dir, "docs"));
-  await writeFile(join(dir, "docs", "NETWORK.md"), "# Network");
+  // The docs site as VitePress builds it (clean URLs: NETWORK.html is /docs/NETWORK), and one Markdown file.
+  await mkdir(join(dir, "docs", "assets"), { recursive: true });
+  await writeFile(join(dir, "docs", "index.html"), DOCS_INDEX_HTML);
+  await writeFile(join(dir, "docs", "NETWORK.html"), DOCS_NETWORK_HTML);
+  await writeFile(join(dir, "docs", "assets", "app.B1c2D3e4.js"), SCRIPT);
+  await writeFile(join(dir, "docs", "notes.md"), "# Notes");
   await writeFile(join(dir, ".env"), SECRET);
   await writeFile(join(dir, ".hidden", "notes.txt"), SECRET);
   // Files named like the server's own paths: the server's answers must win.
@@ -192,12 +198,50 @@ describe("the server's own paths keep priority", () => {
   });
 });
 
-describe("reference docs", () => {
-  it("serves Markdown as plain text, so a browser shows it instead of downloading it", async () => {
-    const response = await fetch(url("/docs/NETWORK.md"));
+describe("the docs site", () => {
+  it("serves its index at /docs/ and /docs/index.html, and its pages with and without .html", async () => {
+    for (const [path, body] of [["/docs/", DOCS_INDEX_HTML], ["/docs/index.html", DOCS_INDEX_HTML], ["/docs/NETWORK", DOCS_NETWORK_HTML], ["/docs/NETWORK.html", DOCS_NETWORK_HTML]] as const) {
+      const response = await fetch(url(path));
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type"), path).toBe("text/html;charset=utf-8");
+      expect(response.headers.get("cache-control"), path).toBe("no-cache");
+      expect(await response.text(), path).toBe(body);
+    }
+  });
+
+  it("redirects /docs to /docs/, where its relative links and its router work", async () => {
+    for (const [path, location] of [["/docs", "/docs/"], ["/docs?q=1", "/docs/?q=1"]] as const) {
+      const response = await fetch(url(path), { redirect: "manual" });
+      expect(response.status, path).toBe(301);
+      expect(response.headers.get("location"), path).toBe(location);
+    }
+  });
+
+  it("caches its hashed assets for a year as immutable", async () => {
+    const response = await fetch(url("/docs/assets/app.B1c2D3e4.js"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+  });
+
+  it("redirects the old Markdown URLs (/docs/NETWORK.md) permanently to the rendered page, query kept", async () => {
+    for (const [path, location] of [["/docs/NETWORK.md", "/docs/NETWORK"], ["/docs/NETWORK.md?x=1", "/docs/NETWORK?x=1"]] as const) {
+      const response = await fetch(url(path), { redirect: "manual" });
+      expect(response.status, path).toBe(301);
+      expect(response.headers.get("location"), path).toBe(location);
+    }
+    const followed = await fetch(url("/docs/NETWORK.md"));
+    expect(followed.status).toBe(200);
+    expect(await followed.text()).toBe(DOCS_NETWORK_HTML);
+    // A redirect to nothing ends in the usual 404.
+    const missing = await fetch(url("/docs/MISSING.md"));
+    expect(missing.status).toBe(404);
+  });
+
+  it("serves a Markdown file that exists as plain text, so a browser shows it instead of downloading it", async () => {
+    const response = await fetch(url("/docs/notes.md"));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(response.headers.get("cache-control")).toBe("no-cache");
-    expect(await response.text()).toBe("# Network");
+    expect(await response.text()).toBe("# Notes");
   });
 });

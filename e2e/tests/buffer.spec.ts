@@ -1,7 +1,8 @@
 /**
  * The playground's buffer page and the engine's buffer_* functions, in Chromium. Every expected
  * value is computed here in Node (node:crypto, node:zlib, Buffer) from independently built bytes,
- * never taken from the engine.
+ * never taken from the engine. The page wears the site's theme (the playground's header, nav and
+ * colours) and shows an error beside the input that caused it.
  */
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
@@ -71,6 +72,8 @@ test("the page writes the text and numbers, and shows their bytes, digests and v
   await page.getByTestId("inspect-button").click();
   await expect(page.getByTestId("inspect-result")).toHaveText(new RegExp(`size \\d+, used ${bytes.length}, md5 ${md5(bytes)}$`));
   await expect(page.getByTestId("error")).toBeHidden();
+  await expect(page.getByTestId("inspect-error")).toBeHidden();
+  await expect(page.getByTestId("text-error")).toBeHidden();
 });
 
 test("globalThis.gmnet writes, reads and hashes a buffer like Node does", async ({ playground: page }) => {
@@ -168,10 +171,69 @@ test("an invalid buffer id is a GmnetError E_INVALID_BUFFER, thrown to scripts a
     deletedId: expect.any(Number),
   });
 
-  await page.getByTestId("inspect-id").fill("424242");
+  // The error shows right under the inspect input, which is marked invalid; not in a global area.
+  const input = page.getByTestId("inspect-id");
+  const fieldError = page.getByTestId("inspect-error");
+  await input.fill("424242");
   await page.getByTestId("inspect-button").click();
-  await expect(page.getByTestId("error")).toBeVisible();
-  await expect(page.getByTestId("error-code")).toHaveText("E_INVALID_BUFFER");
-  await expect(page.getByTestId("error-message")).toContainText("424242 is not a live buffer");
+  await expect(fieldError).toBeVisible();
+  await expect(fieldError.getByTestId("field-error-code")).toHaveText("E_INVALID_BUFFER");
+  await expect(fieldError.getByTestId("field-error-message")).toContainText("424242 is not a live buffer");
+  await expect(input).toHaveAttribute("aria-invalid", "true");
+  await expect(input).toHaveAttribute("aria-describedby", "inspect-error");
   await expect(page.getByTestId("inspect-result")).toHaveText("");
+  await expect(page.getByTestId("error"), "no global error").toBeHidden();
+  await expect(page.getByTestId("text-error"), "the other form's error stays hidden").toBeHidden();
+  // Beside its input: right below the row that holds it, inside the same form.
+  const [inputBox, errorBox] = await Promise.all([input.boundingBox(), fieldError.boundingBox()]);
+  expect(errorBox!.y, "below the input").toBeGreaterThanOrEqual(inputBox!.y + inputBox!.height);
+  expect(errorBox!.y - (inputBox!.y + inputBox!.height), "right below it").toBeLessThan(40);
+  expect(await fieldError.evaluate((box) => box.closest("form")?.id)).toBe("inspect-form");
+
+  // An empty id is the page's own error, in the same place; a good id clears it.
+  await input.fill("");
+  await page.getByTestId("inspect-button").click();
+  await expect(fieldError.getByTestId("field-error-code")).toHaveText("E_INPUT");
+  await expect(fieldError.getByTestId("field-error-message")).toContainText("type a buffer id");
+  const written = await page.getByTestId("buffer-info").textContent();
+  const id = /^buffer (\d+):/.exec(written ?? "")?.[1];
+  expect(id, "the page's own buffer").toMatch(/^\d+$/);
+  await input.fill(id!);
+  await page.getByTestId("inspect-button").click();
+  await expect(fieldError).toBeHidden();
+  await expect(input).not.toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByTestId("inspect-result")).toHaveText(new RegExp(`^buffer ${id}: size \\d+, used \\d+, md5 [0-9a-f]{32}$`));
+});
+
+test("the buffer page wears the site's theme: the playground's header, nav, colours and cards", async ({ playground: page }) => {
+  const look = () =>
+    page.evaluate(() => {
+      const style = (selector: string) => {
+        const element = document.querySelector(selector);
+        if (element === null) return undefined;
+        const computed = getComputedStyle(element);
+        return { color: computed.color, background: computed.backgroundColor, backgroundImage: computed.backgroundImage, font: computed.fontFamily, border: computed.borderTopColor };
+      };
+      return { body: style("body"), header: style(".pg-header"), logo: style(".logo-net"), nav: style(".pg-nav > a"), card: style(".card") };
+    });
+  const buffers = await look();
+  await page.goto("/");
+  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
+  const playground = await look();
+  for (const part of ["body", "header", "logo", "nav", "card"] as const) {
+    expect(buffers[part], `${part} exists on the buffer page`).toBeDefined();
+    expect(buffers[part], `${part} looks the same on both pages`).toEqual(playground[part]);
+  }
+
+  await page.goto("/buffers.html");
+  await playgroundReady(page);
+  await expect(page.locator(".brand-tag")).toHaveText("buffers");
+  await expect(page.getByTestId("home-link")).toHaveAttribute("href", "./");
+  await expect(page.getByTestId("link-playground")).toBeVisible();
+  await expect(page.getByTestId("link-demo")).toHaveAttribute("href", "demo.html");
+  await page.getByTestId("link-playground").click();
+  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
+  await page.getByTestId("link-buffers").click();
+  await playgroundReady(page);
+  await expect(page.getByTestId("write-button")).toBeVisible();
 });

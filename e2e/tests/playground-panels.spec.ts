@@ -1,7 +1,8 @@
 /**
  * The playground's live panels (playground/src/playground/panels/) on the production build of
- * "/": "This tab" (connection, virtual IP, the script's sockets), network condition sliders wired
- * to network_set_config, the stats plots fed by network_get_stats(-1), and the hex inspector.
+ * "/": "This tab" (connection, virtual IP, the script's sockets with their state — connecting,
+ * open, closed, failed — and rtt), network condition sliders wired to network_set_config, the
+ * stats plots fed by network_get_stats(-1), and the hex inspector.
  * The pure modules behind them (hex-format.ts, stats-series.ts) have unit tests in playground/test/.
  *
  * The sockets and buffer lists show only what the SCRIPT made (the runner tracks them), so one test
@@ -10,13 +11,18 @@
  * first use, so the tests that need an address make a socket first). Every wait is a condition
  * (toHaveText, expect.poll); nothing sleeps.
  */
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
 import { expect, playgroundReady, test } from "../fixtures.js";
 import { typeScript } from "../support/editor.js";
 
+const SCREENSHOTS = fileURLToPath(new URL("../artifacts/screenshots/", import.meta.url));
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 /** Connecting, a first stats sample a second later and a few more: room for a busy 2-core machine. */
 const NETWORK_TIMEOUT_MS = 15_000;
+/** A closed or failed socket leaves the list 5 s after it ended (LINGER_MS, runner/socket-tracker.ts), with room to spare. */
+const LINGER_TIMEOUT_MS = 15_000;
 
 /** The playground page ("/"), with its live panels mounted. */
 async function openPlayground(page: Page): Promise<void> {
@@ -70,16 +76,23 @@ test.describe("live panels", () => {
     await expect(rows).toHaveCount(2);
     await expect(sockets.getByTestId("sockets-empty")).toBeHidden();
     await expect(rows.nth(0).getByTestId("socket-kind")).toHaveText("tcp");
-    await expect(rows.nth(0).getByTestId("socket-role")).toHaveText("server");
+    await expect(rows.nth(0)).toHaveAttribute("data-role", "server");
     await expect(rows.nth(0).getByTestId("socket-port")).toHaveText(String(tcpPort));
+    await expect(rows.nth(0)).toHaveAttribute("data-state", "open");
+    await expect(rows.nth(0).getByTestId("socket-state")).toHaveText("listening");
     await expect(rows.nth(1).getByTestId("socket-kind")).toHaveText("udp");
-    await expect(rows.nth(1).getByTestId("socket-role")).toHaveText("socket");
+    await expect(rows.nth(1)).toHaveAttribute("data-role", "socket");
     await expect(rows.nth(1).getByTestId("socket-port")).toHaveText(String(udpPort));
+    await expect(rows.nth(1).getByTestId("socket-state")).toHaveText("open");
     // The datagram the script sent to itself: its 13 bytes, sent and received, in network_get_stats(udp).
     await expect(rows.nth(1).getByTestId("socket-sent")).toHaveText("13 B");
     await expect(rows.nth(1).getByTestId("socket-received")).toHaveText("13 B");
     await expect(sockets.getByTestId("connection-state")).toHaveText("connected", { timeout: NETWORK_TIMEOUT_MS });
     await expect(sockets.getByTestId("virtual-ip")).toHaveText(DOTTED_QUAD);
+    // Neither has a round trip of its own: the TCP server's and the UDP socket's (to itself, never peer to peer) is the server's.
+    await expect(rows.nth(0).getByTestId("socket-rtt")).toHaveText("server");
+    await expect(rows.nth(1).getByTestId("socket-rtt")).toHaveText("server");
+    await expect(rows.nth(1).getByTestId("socket-rtt")).toHaveAttribute("title", /signaling server/);
 
     // The hex inspector follows the script's newest buffer until one is picked.
     const buffer = await hex.getByTestId("hex-buffer-id").inputValue();
@@ -88,13 +101,87 @@ test.describe("live panels", () => {
     await expect(hex.getByTestId("hex-dump")).toContainText("|live panels!....|");
     await expect(hex.getByTestId("hex-tell")).toHaveText("13");
 
+    // Stop: the sockets show as closed, fading, then leave the list.
     await page.getByTestId("stop").click();
     await expect(page.getByTestId("run-state")).toHaveText("idle");
-    await expect(rows).toHaveCount(0);
+    await expect(rows).toHaveCount(2);
+    for (const row of [rows.nth(0), rows.nth(1)]) {
+      await expect(row).toHaveAttribute("data-state", "closed");
+      await expect(row.getByTestId("socket-state")).toHaveText("closed");
+    }
+    await expect(rows.nth(1).getByTestId("socket-sent"), "a closed socket keeps its last numbers").toHaveText("13 B");
+    await expect.poll(() => rows.nth(0).evaluate((row) => Number(getComputedStyle(row).opacity))).toBeLessThan(0.75);
+    await expect(rows).toHaveCount(0, { timeout: LINGER_TIMEOUT_MS });
     await expect(sockets.getByTestId("sockets-empty")).toBeVisible();
     await expect(hex.getByTestId("hex-buffer-id")).toHaveValue("");
     await expect(hex.getByTestId("hex-dump")).toHaveText("");
     await expect(hex.getByTestId("hex-error")).toBeHidden();
+  });
+
+  test("socket states: connecting, open, failed and closed, as the script's calls and the engine's events tell them", async ({ playground: page }, testInfo) => {
+    await openPlayground(page);
+    const panel = page.getByTestId("panel-sockets");
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    // A server, a client that connects to it, and a client whose connect fails (nothing listens on port + 1).
+    await typeScript(
+      page,
+      [
+        `const server = network_create_server(network_socket_tcp, ${port}, 4);`,
+        "const good = network_create_socket(network_socket_tcp);",
+        "const bad = network_create_socket(network_socket_tcp);",
+        `network_connect_async(good, "127.0.0.1", ${port});`,
+        `network_connect_async(bad, "127.0.0.1", ${port + 1});`,
+        'show_debug_message("sockets {0} {1} {2}", server, good, bad);',
+        "function async_event(async_load, event_type) {",
+        "  if (async_load.type === network_type_non_blocking_connect && async_load.succeeded === 1) {",
+        '    show_debug_message("connected; closing {0}", async_load.socket);',
+        "    network_destroy(async_load.socket);",
+        "  }",
+        "}",
+      ].join("\n"),
+    );
+    await page.getByTestId("run").click();
+    await expect(page.getByTestId("run-state")).toHaveText("running");
+    let ids: string[] = [];
+    await expect
+      .poll(async () => {
+        const line = (await page.getByTestId("console-line").allTextContents()).find((text) => /sockets \d+ \d+ \d+/.test(text));
+        ids = /sockets (\d+) (\d+) (\d+)/.exec(line ?? "")?.slice(1) ?? [];
+        return ids.length;
+      })
+      .toBe(3);
+    const [server, good, bad] = ids as [string, string, string];
+    const row = (id: string) => panel.locator(`[data-testid="socket-row"][data-socket-id="${id}"]`);
+
+    // The failed connect: failed, with the engine's reason in the tooltip.
+    await expect(row(bad)).toHaveAttribute("data-state", "failed", { timeout: NETWORK_TIMEOUT_MS });
+    await expect(row(bad).getByTestId("socket-state")).toHaveText("failed");
+    await expect(row(bad).getByTestId("socket-state")).toHaveAttribute("title", /^Failed: E_NETWORK_[A-Z_]+\.$/);
+    // The good one connected (the server accepted it: a new row, open) and was destroyed: closed.
+    await expect(row(good)).toHaveAttribute("data-state", "closed", { timeout: NETWORK_TIMEOUT_MS });
+    await expect(row(good).getByTestId("socket-state")).toHaveAttribute("title", "Closed: destroyed.");
+    await expect(row(server)).toHaveAttribute("data-state", "open");
+    const accepted = panel.locator(`[data-testid="socket-row"]${[server, good, bad].map((id) => `:not([data-socket-id="${id}"])`).join("")}`);
+    // The server's client for it: open, then closed once the other end went away.
+    await expect(accepted).toHaveCount(1);
+    await expect(accepted).toHaveAttribute("data-state", "closed");
+    await expect(accepted).toHaveAttribute("data-role", "socket");
+    await expect(accepted.getByTestId("socket-port")).toHaveText(String(port));
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const path = `${SCREENSHOTS}playground-sockets.png`;
+    await panel.screenshot({ path });
+    await testInfo.attach("playground-sockets", { path, contentType: "image/png" });
+
+    // Ended sockets fade out and leave the list; the live server stays.
+    await expect.poll(() => row(bad).evaluate((element) => Number(getComputedStyle(element).opacity))).toBeLessThan(0.75);
+    await expect(panel.getByTestId("socket-row")).toHaveCount(1, { timeout: LINGER_TIMEOUT_MS });
+    await expect(row(server)).toHaveAttribute("data-state", "open");
+
+    // The next run starts with an empty list, whatever the last one left.
+    await typeScript(page, "show_debug_message('nothing');");
+    await page.getByTestId("run").click();
+    await expect(panel.getByTestId("socket-row")).toHaveCount(0);
+    await expect(panel.getByTestId("sockets-empty")).toBeVisible();
   });
 
   test("this tab: connection state and virtual IP once the engine is online; empty state without script sockets", async ({ playground: page }) => {

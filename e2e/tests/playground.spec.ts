@@ -4,8 +4,12 @@
  * console must show real values — the chat's echoed text, numeric RTTs, the known md5 of a known
  * string, the room id the server gave back in the room list. A script error must show in the page
  * with its GmnetError code and line, the async-event log must show async_load maps, and Stop must
- * give back what a run created. A screenshot of the playground after a run is saved to
- * e2e/artifacts/screenshots/playground.png and attached to the report.
+ * give back what a run created — and put every engine-wide setting back to the engine's defaults,
+ * which the next run sees and the condition sliders show. Runs are numbered ("▶ Run 2"), with a
+ * separator in the console and the event log; "New script" starts a script of one's own, and an
+ * edited example reads as one's own script. Screenshots of the playground after a run are saved
+ * to e2e/artifacts/screenshots/ (playground.png, playground-new-script.png,
+ * playground-run-reset.png) and attached to the report.
  *
  * Every wait is a condition (expect.poll, toHaveText …); nothing sleeps. Each test opens the page
  * in a browser context of its own (openPeer), which fails the test on any uncaught page error or
@@ -203,6 +207,18 @@ test("login + rooms: a guest login hosts a room and finds it in the room list", 
   // The login moved the tab to its account's address: the room points there.
   expect(await page.evaluate(() => globalThis.gmnet.network_get_config(globalThis.gmnet.network_config_virtual_ip))).toBe(created[3]);
 
+  // The session token is a bearer credential: the example prints its first 4 characters only,
+  // and the event log masks it the same way. Neither the console nor the log holds it whole.
+  const token = String(await page.evaluate(() => globalThis.gmnet.master_get_token()));
+  expect(token.length, "a real token").toBeGreaterThan(8);
+  const [, shown] = await waitForLine(page, /^session token (\S+) \(masked\)$/);
+  expect(shown).toBe(`${token.slice(0, 4)}…`);
+  const loginRow = page.getByTestId("event-row").filter({ has: page.locator('.kv[data-key="token"]') }).first();
+  await expect(loginRow.locator('.kv[data-key="token"] .v')).toHaveText(`"${token.slice(0, 4)}…"`);
+  expect(await page.getByTestId("console").textContent()).not.toContain(token);
+  expect(await page.getByTestId("event-log").textContent()).not.toContain(token);
+  expect(await page.getByTestId("event-log").evaluate((log) => log.innerHTML)).not.toContain(token);
+
   expect(await stop(page)).toMatch(/left its room, logged out$/);
   await expect.poll(() => page.evaluate(() => globalThis.gmnet.master_logged_in())).toBe(false);
 });
@@ -286,6 +302,185 @@ test("the Docs menu's links reach the reference docs the server serves beside th
   for (const link of links) {
     const response = await request.get(link);
     expect(response.status(), link).toBe(200);
-    expect(await response.text(), link).toMatch(/^# /);
+    // The doc itself: its Markdown, or the docs site's page rendered from it.
+    expect(await response.text(), link).toMatch(/^# |<h1[\s>]/);
   }
+});
+
+/** The values a script reads back with network_get_config and the other getters, as JSON. */
+const READ_SETTINGS = `JSON.stringify({
+  latency: network_get_config(network_config_simulate_latency),
+  jitter: network_get_config(network_config_simulate_jitter),
+  loss: network_get_config(network_config_simulate_loss),
+  limit: network_get_config(network_config_message_size_limit),
+  timeout: network_get_config(network_config_connect_timeout),
+  tickRate: network_get_config(network_config_tick_rate),
+  webrtc: network_get_config(network_config_enable_webrtc),
+  protocol: network_get_config(network_config_websocket_protocol),
+  appKey: network_get_config(network_config_app_key),
+  httpTimeout: http_get_connect_timeout(),
+  masterTimeout: master_get_timeout(),
+})`;
+
+test("every run starts from the engine's defaults: what a run set is put back when it ends, and the sliders show it", async ({ openPeer }, testInfo) => {
+  const page = await openPlayground(openPeer);
+  // The defaults, as a fresh engine of this page has them.
+  const defaults = await page.evaluate(() => {
+    const gm = globalThis.gmnet.createEngine();
+    return {
+      latency: gm.network_get_config(gm.network_config_simulate_latency),
+      jitter: gm.network_get_config(gm.network_config_simulate_jitter),
+      loss: gm.network_get_config(gm.network_config_simulate_loss),
+      limit: gm.network_get_config(gm.network_config_message_size_limit),
+      timeout: gm.network_get_config(gm.network_config_connect_timeout),
+      tickRate: gm.network_get_config(gm.network_config_tick_rate),
+      webrtc: gm.network_get_config(gm.network_config_enable_webrtc),
+      protocol: gm.network_get_config(gm.network_config_websocket_protocol),
+      appKey: gm.network_get_config(gm.network_config_app_key),
+      httpTimeout: gm.http_get_connect_timeout(),
+      masterTimeout: gm.master_get_timeout(),
+    };
+  });
+  expect(defaults).toMatchObject({ latency: 0, jitter: 0, loss: 0, webrtc: 1, appKey: "gmnet" });
+
+  // Run 1 changes every kind of setting, and reads them back.
+  await typeScript(
+    page,
+    [
+      "network_set_config(network_config_simulate_latency, 150);",
+      "network_set_config(network_config_simulate_jitter, 20);",
+      "network_set_config(network_config_simulate_loss, 0.3);",
+      "network_set_config(network_config_message_size_limit, 1000);",
+      "network_set_config(network_config_connect_timeout, 2500);",
+      "network_set_config(network_config_tick_rate, 30);",
+      "network_set_config(network_config_enable_webrtc, 0);",
+      'network_set_config(network_config_websocket_protocol, "chat");',
+      'network_set_config(network_config_app_key, "run-one");',
+      "http_set_connect_timeout(1500);",
+      "master_set_timeout(700);",
+      `show_debug_message("settings " + ${READ_SETTINGS});`,
+    ].join("\n"),
+  );
+  await page.getByTestId("run").click();
+  const [, during] = await waitForLine(page, /^settings (\{.*\})$/);
+  expect(JSON.parse(during!)).toEqual({ latency: 150, jitter: 20, loss: 0.3, limit: 1000, timeout: 2500, tickRate: 30, webrtc: 0, protocol: "chat", appKey: "run-one", httpTimeout: 1500, masterTimeout: 700 });
+  // The condition sliders follow what the script set…
+  const conditions = page.getByTestId("panel-conditions");
+  await expect(conditions.getByTestId("latency-value")).toHaveText("150 ms");
+  await expect(conditions.getByTestId("jitter-value")).toHaveText("20 ms");
+  await expect(conditions.getByTestId("loss-value")).toHaveText("30 %");
+  await expect(conditions.getByTestId("loss-slider")).toHaveValue("30");
+
+  // …and Stop puts everything back (and says so); the sliders show the defaults.
+  const stopped = await stop(page);
+  expect(stopped).toMatch(/reset latency, jitter, loss, message size limit, connect timeout, tick rate, WebRTC, WebSocket protocol, app key, http connect timeout, master timeout to their defaults$/);
+  await expect(conditions.getByTestId("latency-value")).toHaveText("0 ms");
+  await expect(conditions.getByTestId("jitter-value")).toHaveText("0 ms");
+  await expect(conditions.getByTestId("loss-value")).toHaveText("0 %");
+  await expect(conditions.getByTestId("latency-slider")).toHaveValue("0");
+  await expect(conditions.getByTestId("loss-slider")).toHaveValue("0");
+
+  // Run 2 sets the simulation again, and Run 3 (Run again, no Stop) sees the defaults.
+  await typeScript(page, ["network_set_config(network_config_simulate_latency, 80);", "network_set_config(network_config_message_size_limit, 10);", "function step() {}"].join("\n"));
+  await page.getByTestId("run").click();
+  await expect(conditions.getByTestId("latency-value")).toHaveText("80 ms");
+  await typeScript(page, `show_debug_message("next run sees " + ${READ_SETTINGS});`);
+  await page.getByTestId("run").click();
+  const [, after] = await waitForLine(page, /^next run sees (\{.*\})$/);
+  expect(JSON.parse(after!)).toEqual(defaults);
+  await expect(conditions.getByTestId("latency-value")).toHaveText("0 ms");
+  await expect(conditions.getByTestId("latency-slider")).toHaveValue("0");
+  await waitForLine(page, /^■ Stopped after [\d.]+ s: reset latency, message size limit to their defaults$/);
+
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}playground-run-reset.png`;
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach("playground-run-reset", { path, contentType: "image/png" });
+});
+
+test("New script: a blank template to write one's own script in; an edited example becomes My script", async ({ openPeer }, testInfo) => {
+  const page = await openPlayground(openPeer);
+  const select = page.getByTestId("example-select");
+  const summary = page.getByTestId("example-summary");
+  await expect(select.locator("option").first()).toHaveText("New script");
+
+  // Editing an example makes it the user's script, not "the example, edited".
+  await expect(select).toHaveValue("tcp-chat");
+  await expect(select.locator("option:checked")).toHaveText("TCP chat: server + client");
+  await page.getByTestId("editor-content").click();
+  await page.keyboard.press("ControlOrMeta+End");
+  await page.keyboard.insertText("\n// my change");
+  await expect(select.locator("option:checked")).toHaveText("My script (from TCP chat: server + client)");
+  await expect(summary).toHaveAttribute("data-mine", "true");
+  await expect(summary).toContainText("Your own script, started from the “TCP chat: server + client” example.");
+  // Reset puts the example back, under its own name.
+  await page.getByTestId("reset-example").click();
+  await expect(select.locator("option:checked")).toHaveText("TCP chat: server + client");
+  await expect(summary).toHaveAttribute("data-mine", "false");
+
+  // Pick New script: the template, ready to run.
+  await select.selectOption("new");
+  await expect(select.locator("option:checked")).toHaveText("New script");
+  await expect(page).toHaveURL(/#new$/);
+  await expect(page.getByTestId("editor-content")).toContainText("function step()");
+  await expect(page.getByTestId("editor-content")).toContainText("function async_event(async_load, event_type)");
+
+  // Type one's own script and run it.
+  await typeScript(page, ['const b = buffer_create(4, buffer_fixed, 1);', "buffer_write(b, buffer_u32, 0xC0FFEE);", 'show_debug_message("mine: {0}", buffer_peek(b, 0, buffer_u32));'].join("\n"));
+  await expect(select.locator("option:checked")).toHaveText("My script");
+  await expect(summary).toHaveAttribute("data-mine", "true");
+  await page.getByTestId("run").click();
+  await waitForLine(page, /^mine: 12648430$/);
+  await expect(page.getByTestId("script-error")).toBeHidden();
+
+  // The script is kept in this browser: after a reload, #new is still the user's script.
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
+  await expect(select).toHaveValue("new");
+  await expect(select.locator("option:checked")).toHaveText("My script");
+  await expect(page.getByTestId("editor-content")).toContainText("0xC0FFEE");
+  await page.getByTestId("run").click();
+  await waitForLine(page, /^mine: 12648430$/);
+
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}playground-new-script.png`;
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach("playground-new-script", { path, contentType: "image/png" });
+});
+
+test("runs are numbered: a ▶ Run n separator in the console and the event log, and times since the run started", async ({ openPeer }) => {
+  const page = await openPlayground(openPeer);
+  const script = (name: string): string =>
+    [`show_debug_message("${name} says hi");`, `const request = buffer_save_async(buffer_create(4, buffer_fixed, 1), "run-${name}.sav", 0, 4);`].join("\n");
+
+  for (const [run, name] of [[1, "one"], [2, "two"], [3, "three"]] as const) {
+    await typeScript(page, script(name));
+    await page.getByTestId("run").click();
+    await waitForLine(page, new RegExp(`^${name} says hi$`));
+    // Its own event arrives (ev_async_save_load) and is logged under the run.
+    await expect(page.locator(`[data-testid="event-row"][data-run="${run}"][data-event-type="ev_async_save_load"]`)).toHaveCount(1);
+  }
+  await stop(page);
+
+  // The console: one "▶ Run n" separator per run, and every line tagged with its run.
+  const separators = page.locator('[data-testid="console-line"].run-start');
+  await expect(separators.locator(".text")).toHaveText(["▶ Run 1", "▶ Run 2", "▶ Run 3"]);
+  expect(await separators.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-run")))).toEqual(["1", "2", "3"]);
+  for (const run of [1, 2, 3]) {
+    const lines = page.locator(`[data-testid="console-line"][data-run="${run}"]`);
+    // Each run's times start again near zero: its first line (the separator) at +0.0…s.
+    await expect(lines.first().locator(".time")).toHaveText(/^\+0\.0\d\ds$/);
+    for (const time of await lines.locator(".time").allTextContents()) expect(time).toMatch(/^\+\d+\.\d{3}s$/);
+  }
+  await expect(page.locator('[data-testid="console-line"][data-run="2"] .text').filter({ hasText: "says hi" })).toHaveText("two says hi");
+
+  // The event log: a separator before each run's events, not counted as events.
+  const eventSeparators = page.getByTestId("event-separator");
+  await expect(eventSeparators.locator(".label")).toHaveText(["▶ Run 1", "▶ Run 2", "▶ Run 3"]);
+  const rows = await page.locator('[data-testid="event-log"] > li').evaluateAll((items) => items.map((item) => item.getAttribute("data-testid") === "event-separator" ? `sep ${item.getAttribute("data-run")}` : `event ${item.getAttribute("data-run") ?? "idle"}`));
+  expect(rows.filter((row) => row.startsWith("sep"))).toEqual(["sep 1", "sep 2", "sep 3"]);
+  for (const run of [1, 2, 3]) expect(rows.indexOf(`event ${run}`), `run ${run}'s event comes after its separator`).toBeGreaterThan(rows.indexOf(`sep ${run}`));
+  await expect(page.getByTestId("event-count")).toHaveText(String(rows.filter((row) => row.startsWith("event")).length));
+  for (const time of await page.locator('[data-testid="event-row"][data-run] .time').allTextContents()) expect(time).toMatch(/^\+\d+\.\d{3}s$/);
+  await expect(page.getByTestId("run-state")).toHaveAttribute("data-run", "3");
 });

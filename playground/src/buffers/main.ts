@@ -1,8 +1,12 @@
 /**
  * The playground's buffer page: writes the text field and a few numbers into a grow buffer, then
- * shows the bytes, the values read back, and the digests.
+ * shows the bytes, the values read back, and the digests. It looks like the other pages (the
+ * shared theme, header and nav), and an error shows beside the input that caused it.
  */
 import "../shared/expose-engine.js";
+import "../shared/theme.css";
+import "../shared/page.css";
+import "./style.css";
 import { describeError } from "../shared/describe-error.js";
 import { hexDump } from "../shared/hex-format.js";
 import {
@@ -51,7 +55,7 @@ const NUMBERS: readonly Sample[] = [
 
 function element<T extends HTMLElement>(selector: string, kind: { new (): T; prototype: T }): T {
   const found = document.querySelector(selector);
-  if (!(found instanceof kind)) throw new Error(`playground: ${selector} is missing from index.html`);
+  if (!(found instanceof kind)) throw new Error(`playground: ${selector} is missing from buffers.html`);
   return found;
 }
 
@@ -63,6 +67,8 @@ const ui = {
   inspectForm: element("#inspect-form", HTMLFormElement),
   inspectId: element("#inspect-id", HTMLInputElement),
   inspectResult: byTestId("inspect-result"),
+  textError: byTestId("text-error"),
+  inspectError: byTestId("inspect-error"),
   values: element("#values", HTMLTableSectionElement),
   bufferInfo: byTestId("buffer-info"),
   dump: byTestId("hex-dump"),
@@ -71,9 +77,6 @@ const ui = {
   crc32: byTestId("crc32"),
   base64: byTestId("base64"),
   compressedSize: byTestId("compressed-size"),
-  error: byTestId("error"),
-  errorCode: byTestId("error-code"),
-  errorMessage: byTestId("error-message"),
 };
 
 /** The buffer of the last run; kept alive so it can be inspected by id, deleted by the next run. */
@@ -133,37 +136,58 @@ function show(value: BufferValue): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
-function inspect(id: number): void {
+/** A mistake in what was typed, shown beside the input like the engine's errors. */
+class InputError extends Error {
+  override readonly name = "InputError";
+  readonly code = "E_INPUT";
+}
+
+function inspect(value: string): void {
+  if (value.trim() === "") throw new InputError("type a buffer id, such as the one “Write buffer” made");
+  const id = Number(value);
   const used = buffer_get_used_size(id);
   ui.inspectResult.textContent = `buffer ${id}: size ${buffer_get_size(id)}, used ${used}, md5 ${buffer_md5(id, 0, used)}`;
 }
 
-function showError(error: unknown): void {
+/** Shows `error` in `box`, beside `input`, and marks the input invalid; undefined clears both. */
+function showFieldError(box: HTMLElement, input: HTMLInputElement, error: unknown): void {
+  if (error === undefined) {
+    box.hidden = true;
+    box.replaceChildren();
+    input.removeAttribute("aria-invalid");
+    return;
+  }
   const { code, message } = describeError(error);
-  ui.errorCode.textContent = code;
-  ui.errorMessage.textContent = message;
-  ui.error.hidden = false;
+  const strong = document.createElement("strong");
+  strong.dataset.testid = "field-error-code";
+  strong.textContent = code;
+  const text = document.createElement("span");
+  text.dataset.testid = "field-error-message";
+  text.textContent = message;
+  box.replaceChildren(strong, text);
+  box.hidden = false;
+  input.setAttribute("aria-invalid", "true");
 }
 
-/** Runs a UI action, showing any error in the page instead of only in the console. */
-function guarded(action: () => void): (event: Event) => void {
+/** Runs a form's action; an error it throws shows beside the form's input (never only in the console). */
+function guarded(input: HTMLInputElement, errorBox: HTMLElement, action: () => void): (event: Event) => void {
   return (event) => {
     event.preventDefault();
-    ui.error.hidden = true;
+    showFieldError(errorBox, input, undefined);
     try {
       action();
     } catch (error) {
-      showError(error);
+      showFieldError(errorBox, input, error);
     }
   };
 }
 
-ui.writeForm.addEventListener("submit", guarded(() => writeBuffer(ui.text.value)));
+ui.writeForm.addEventListener("submit", guarded(ui.text, ui.textError, () => writeBuffer(ui.text.value)));
 ui.inspectForm.addEventListener(
   "submit",
-  guarded(() => {
+  guarded(ui.inspectId, ui.inspectError, () => {
     ui.inspectResult.textContent = "";
-    inspect(ui.inspectId.valueAsNumber);
+    inspect(ui.inspectId.value);
   }),
 );
 // Show something straight away: the default text, written once.

@@ -8,10 +8,11 @@ import "../shared/expose-engine.js";
  * event to the log, the panels and the script's async_event().
  */
 import "../shared/theme.css";
+import "../shared/page.css";
 import "./playground.css";
 import * as engine from "@gmnet/engine";
 import { type ScriptEditor, createEditor } from "./editor/editor.js";
-import { DEFAULT_EXAMPLE, EXAMPLES, type Example, exampleById } from "./examples/index.js";
+import { DEFAULT_EXAMPLE, EXAMPLES, type Example, NEW_SCRIPT, exampleById, scriptSummary, scriptTitle } from "./examples/index.js";
 import type { PanelHost } from "./panel-host.js";
 import { PANELS } from "./panels/index.js";
 import { type Problem, problemPlace } from "./runner/problems.js";
@@ -30,7 +31,12 @@ function byTestId<T extends HTMLElement>(testId: string, type: new () => T): T {
 // ------------------------------------------------------------------ output
 
 const outputConsole = new OutputConsole(byTestId("console", HTMLOListElement), byTestId("console-count", HTMLElement));
-const eventLog = new EventLog(byTestId("event-log", HTMLOListElement), byTestId("event-count", HTMLElement), () => runner.elapsed());
+const eventLog: EventLog = new EventLog(
+  byTestId("event-log", HTMLOListElement),
+  byTestId("event-count", HTMLElement),
+  () => runner.elapsed(),
+  () => (runner.state === "running" ? runner.runNumber : undefined),
+);
 
 const errorBanner = byTestId("script-error", HTMLDivElement);
 const errorCode = byTestId("script-error-code", HTMLElement);
@@ -73,15 +79,17 @@ const runState = byTestId("run-state", HTMLElement);
 
 function showState(state: RunState): void {
   runState.dataset.state = state;
+  runState.dataset.run = String(runner.runNumber);
   runState.textContent = state === "running" ? "running" : state === "failed" ? "stopped by an error" : "idle";
   stopButton.disabled = state !== "running";
   runButton.classList.toggle("again", state === "running");
 }
 
-const runner = new ScriptRunner(engine, {
+const runner: ScriptRunner = new ScriptRunner(engine, {
   print: (line) => outputConsole.add(line),
   problem: showProblem,
   event: (entry) => eventLog.add(entry),
+  runStart: (run) => eventLog.runStart(run),
   state: showState,
 });
 
@@ -116,9 +124,18 @@ addEventListener("unhandledrejection", (event) => {
 const STORAGE_PREFIX = "gmnet-playground:script:";
 const select = byTestId("example-select", HTMLSelectElement);
 const summary = byTestId("example-summary", HTMLElement);
-const editedBadge = byTestId("edited-badge", HTMLElement);
 
-for (const example of EXAMPLES) select.append(new Option(example.title, example.id));
+// "New script" first, then the examples; an entry the user has edited reads as their script.
+const options = new Map<string, HTMLOptionElement>();
+const option = (entry: Example): HTMLOptionElement => {
+  const made = new Option(scriptTitle(entry, savedCode(entry) ?? entry.code), entry.id);
+  options.set(entry.id, made);
+  return made;
+};
+const examplesGroup = document.createElement("optgroup");
+examplesGroup.label = "Examples";
+examplesGroup.append(...EXAMPLES.map(option));
+select.append(option(NEW_SCRIPT), examplesGroup);
 
 let current: Example = exampleById(location.hash.slice(1)) ?? DEFAULT_EXAMPLE;
 select.value = current.id;
@@ -140,9 +157,17 @@ function saveCode(example: Example, code: string): void {
   }
 }
 
+/** The picker's text and the line under it for `example` holding `code`. */
+function showTitle(example: Example, code: string): void {
+  const title = scriptTitle(example, code);
+  const entry = options.get(example.id);
+  if (entry !== undefined && entry.text !== title) entry.text = title;
+  summary.textContent = scriptSummary(example, code);
+  summary.dataset.mine = String(code !== example.code);
+}
+
 function showExample(example: Example): void {
-  summary.textContent = example.summary;
-  editedBadge.hidden = editor.code() === example.code;
+  showTitle(example, editor.code());
 }
 
 const editor: ScriptEditor = createEditor(byTestId("editor", HTMLDivElement), {
@@ -151,7 +176,7 @@ const editor: ScriptEditor = createEditor(byTestId("editor", HTMLDivElement), {
   onRun: run,
   onChange: (code) => {
     saveCode(current, code);
-    editedBadge.hidden = code === current.code;
+    showTitle(current, code);
   },
 });
 showExample(current);

@@ -6,8 +6,15 @@
  */
 import type { AsyncLoad } from "@gmnet/engine";
 
-/** A socket the running script created, as the sockets panel lists it. */
-export interface TrackedSocket {
+/**
+ * Where a socket of the script is: "created" (a stream socket not yet asked to connect),
+ * "connecting", "open" (connected; a server listening; a UDP socket bound), "closed" (destroyed,
+ * or the other side ended it cleanly) or "failed" (its connect failed, or a fault ended it).
+ */
+export type SocketState = "created" | "connecting" | "open" | "closed" | "failed";
+
+/** What a socket of the script is made of: how it was created. */
+export interface SocketInfo {
   readonly id: number;
   /** "tcp" | "udp" | "ws" | "wss" — the network_socket_* kind it was made with. */
   readonly kind: string;
@@ -17,8 +24,20 @@ export interface TrackedSocket {
   readonly port: number | undefined;
 }
 
+/** A socket the script created, as the sockets panel lists it. */
+export interface TrackedSocket extends SocketInfo {
+  readonly state: SocketState;
+  /** Why it is closed or failed (an error code such as E_NETWORK_REFUSED, "destroyed", "stopped"); undefined otherwise. */
+  readonly detail: string | undefined;
+  /** performance.now() when it closed or failed; undefined while it is not. */
+  readonly endedAt: number | undefined;
+}
+
 export interface PanelHost {
-  /** Sockets the running script created and has not destroyed, oldest first. */
+  /**
+   * The sockets of the running script (or of the run that just ended), oldest first: the live
+   * ones, and closed or failed ones for a few seconds after they ended (until the next run).
+   */
   sockets(): readonly TrackedSocket[];
   /** Ids of buffers the running script created that still exist, oldest first. */
   buffers(): readonly number[];

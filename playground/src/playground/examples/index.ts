@@ -5,6 +5,9 @@
  * docs/PORTING.md, also works across two tabs; e2e/tests/porting.spec.ts runs it both ways, and
  * playground/test/porting-example.test.ts keeps the doc's copy of it identical to the file.
  *
+ * Before them in the picker, NEW_SCRIPT: a blank template to write one's own script in. An entry
+ * the user has edited is shown as their own script ("My script", scriptTitle), not as the example.
+ *
  * The scripts are plain text files (not .js: they use the engine's names as free identifiers, which
  * no linter or type checker of this repository could resolve).
  */
@@ -12,6 +15,7 @@ import broadcast from "./broadcast.txt?raw";
 import bufferHashing from "./buffer-hashing.txt?raw";
 import httpGet from "./http-get.txt?raw";
 import loginRooms from "./login-rooms.txt?raw";
+import newScript from "./new-script.txt?raw";
 import portedChat from "./ported-chat.txt?raw";
 import tcpChat from "./tcp-chat.txt?raw";
 import udpPing from "./udp-ping.txt?raw";
@@ -35,8 +39,38 @@ export const EXAMPLES: readonly Example[] = [
   { id: "ported-chat", title: "Ported GameMaker chat (1 or 2 tabs)", summary: "The chat of docs/PORTING.md: the first tab claims a host name and serves, a second tab joins it by name. Works alone too.", code: portedChat },
 ];
 
+/** The blank template: the picker's first entry. */
+export const NEW_SCRIPT: Example = {
+  id: "new",
+  title: "New script",
+  summary: "A blank script of your own: the top level, step() and async_event() are ready to fill in.",
+  code: newScript,
+};
+
+/** Everything the picker offers: the new script, then the examples. */
+export const ENTRIES: readonly Example[] = [NEW_SCRIPT, ...EXAMPLES];
+
 export const DEFAULT_EXAMPLE: Example = EXAMPLES[0]!;
 
 export function exampleById(id: string): Example | undefined {
-  return EXAMPLES.find((example) => example.id === id);
+  return ENTRIES.find((example) => example.id === id);
+}
+
+/**
+ * What the picker and the page call an entry whose editor holds `code`: the example's own title
+ * while it is unchanged; once edited, it is the user's script — "My script", or "My script (from
+ * TCP chat: server + client)" for an edited example.
+ */
+export function scriptTitle(entry: Example, code: string): string {
+  if (code === entry.code) return entry.title;
+  return entry.id === NEW_SCRIPT.id ? "My script" : `My script (from ${entry.title})`;
+}
+
+/** The line under the picker for `entry` holding `code`. */
+export function scriptSummary(entry: Example, code: string): string {
+  if (code === entry.code) return entry.summary;
+  const kept = "Kept in this browser.";
+  return entry.id === NEW_SCRIPT.id
+    ? `Your own script. ${kept} Reset gives you a blank one.`
+    : `Your own script, started from the “${entry.title}” example. ${kept} Reset puts the example back.`;
 }

@@ -5,10 +5,12 @@
  * slider shows percent and sends percent / 100. Streams are delayed but never lose data.
  *
  * The values shown are always read back with network_get_config (a few times a second too), so
- * a script that sets them itself is reflected here. Mounting changes nothing: the panel only
- * writes when a slider moves or "reset" is pressed.
+ * a script that sets them itself is reflected here — and so is the end of a run, which puts them
+ * back to the engine's defaults (runner/engine-settings.ts). Mounting changes nothing: the panel
+ * only writes when a slider moves or "Reset" is pressed, which sets the defaults of a fresh engine.
  */
 import {
+  createEngine,
   network_config_simulate_jitter,
   network_config_simulate_latency,
   network_config_simulate_loss,
@@ -101,17 +103,26 @@ export const mountConditions: MountPanel = (container, host) => {
     return { condition, slider, value, row };
   });
 
-  const reset = el("button", { className: "secondary", testId: "conditions-reset", text: "Reset", title: "No latency, jitter or loss" });
+  const reset = el("button", { className: "secondary", testId: "conditions-reset", text: "Reset", title: "The engine's defaults: no latency, jitter or loss" });
   reset.type = "button";
   reset.addEventListener("click", () => {
-    for (const { condition } of controls) apply(condition, 0);
+    // The defaults of an engine nobody has configured (it is never used for anything else).
+    const fresh = createEngine();
+    for (const { condition } of controls) applyEngineValue(condition, fresh.network_get_config(condition.config));
     refresh();
   });
-  container.append(...controls.map((control) => control.row), el("div", { className: "lp-row lp-row-end" }, el("p", { className: "lp-note", text: "Applies to what this tab sends." }), reset));
+  container.append(
+    ...controls.map((control) => control.row),
+    el("div", { className: "lp-row lp-row-end" }, el("p", { className: "lp-note", text: "Applies to what this tab sends. The end of a run puts the defaults back." }), reset),
+  );
 
   function apply(condition: Condition, value: number): void {
+    applyEngineValue(condition, condition.toEngine(value));
+  }
+
+  function applyEngineValue(condition: Condition, value: unknown): void {
     try {
-      network_set_config(condition.config, condition.toEngine(value));
+      network_set_config(condition.config, value);
     } catch (error) {
       host.showError(error);
     }

@@ -1,7 +1,10 @@
 /**
  * "This tab": the engine's connection to the signaling server, its virtual IP and host name, and
- * the sockets the running script created with their traffic (network_get_stats(socket)), plus the
- * engine's totals (network_get_stats(-1)). Refreshed four times a second from the tick.
+ * the sockets the running script created with their state (runner/socket-tracker.ts) and traffic
+ * (network_get_stats(socket)), plus the engine's totals (network_get_stats(-1)). Refreshed four
+ * times a second from the tick. A socket that closed or failed fades out and leaves the list a few
+ * seconds later (or when the next run starts). The rtt column is the socket's own round trip only
+ * where it has one (peer-to-peer UDP); otherwise it says "server" (socket-view.ts).
  *
  * The engine opens its signaling connection on first use (docs/NETWORK.md), so until the script
  * creates a socket or a server the panel says so instead of showing an address.
@@ -15,7 +18,8 @@ import {
   network_get_stats,
 } from "@gmnet/engine";
 import type { MountPanel, TrackedSocket } from "../panel-host.js";
-import { el, formatBytes, formatRtt, setText, showErrorIn, throttled } from "./format.js";
+import { el, formatBytes, setText, showErrorIn, throttled } from "./format.js";
+import { RouteTracker, rttCell, stateCell } from "./socket-view.js";
 import "./panels.css";
 
 const REFRESH_MS = 250;
@@ -23,6 +27,10 @@ const REFRESH_MS = 250;
 /** The cells of one socket row the refresh rewrites. */
 interface SocketRow {
   readonly row: HTMLTableRowElement;
+  readonly state: HTMLTableCellElement;
+  readonly route: RouteTracker;
+  /** Whether the traffic cells were filled once (a closed socket keeps its last numbers). */
+  filled: boolean;
   readonly sent: HTMLTableCellElement;
   readonly received: HTMLTableCellElement;
   readonly path: HTMLTableCellElement;
@@ -59,13 +67,13 @@ export const mountSockets: MountPanel = (container, host) => {
   const headRow = el("tr");
   for (const [label, title] of [
     ["id", "socket id"],
-    ["kind", "network_socket_* kind"],
-    ["role", "server or socket"],
+    ["kind", "network_socket_* kind (hover: server or socket)"],
     ["port", "listening or bound port"],
+    ["state", "created, connecting, open (listening: a server), closed or failed — hover for why"],
+    ["rtt", "the socket's own round trip (WebRTC, for peer-to-peer UDP); \"server\" when its traffic is relayed and only the signaling server's round trip is known"],
     ["sent", "payload bytes sent (hover a cell for the packet count)"],
     ["recv", "payload bytes received (hover a cell for the packet count)"],
-    ["p2p/relay", "datagrams sent + received: peer to peer / through the relay"],
-    ["rtt", "round trip (WebRTC for peer-to-peer UDP, else to the signaling server)"],
+    ["p2p/rly", "datagrams sent + received: peer to peer / through the relay"],
   ] as const) {
     headRow.append(el("th", { text: label, title }));
   }
@@ -81,6 +89,7 @@ export const mountSockets: MountPanel = (container, host) => {
 
   const makeRow = (socket: TrackedSocket): SocketRow => {
     const cell = (text: string, testId: string): HTMLTableCellElement => el("td", { text, testId });
+    const state = cell("", "socket-state");
     const sent = cell("", "socket-sent");
     const received = cell("", "socket-received");
     const path = cell("", "socket-path");
@@ -89,29 +98,43 @@ export const mountSockets: MountPanel = (container, host) => {
       "tr",
       { testId: "socket-row" },
       cell(String(socket.id), "socket-id"),
-      cell(socket.kind, "socket-kind"),
-      cell(socket.role, "socket-role"),
+      Object.assign(cell(socket.kind, "socket-kind"), { title: socket.role === "server" ? `${socket.kind} server (network_create_server)` : `${socket.kind} socket` }),
       cell(socket.port === undefined ? "—" : String(socket.port), "socket-port"),
+      state,
+      rtt,
       sent,
       received,
       path,
-      rtt,
     );
     row.dataset.socketId = String(socket.id);
-    return { row, sent, received, path, rtt };
+    // The role (server or socket) is the row's: an open server's state reads "listening".
+    row.dataset.role = socket.role;
+    return { row, state, sent, received, path, rtt, route: new RouteTracker(), filled: false };
   };
 
-  const showStats = (row: SocketRow, stats: NetworkStats | undefined): void => {
+  const showState = (row: SocketRow, socket: TrackedSocket): void => {
+    const { text, title } = stateCell(socket);
+    setText(row.state, text);
+    if (row.state.title !== title) row.state.title = title;
+    if (row.row.dataset.state !== socket.state) row.row.dataset.state = socket.state;
+  };
+
+  const showStats = (row: SocketRow, socket: TrackedSocket, stats: NetworkStats | undefined): void => {
     if (stats === undefined) {
-      for (const cell of [row.sent, row.received, row.path, row.rtt]) setText(cell, "—");
+      // Destroyed: a closed socket keeps the numbers it last had.
+      if (!row.filled) for (const cell of [row.sent, row.received, row.path, row.rtt]) setText(cell, "—");
       return;
     }
+    row.filled = true;
     setText(row.sent, formatBytes(stats.bytes_sent));
     setText(row.received, formatBytes(stats.bytes_received));
     row.sent.title = `${stats.bytes_sent} bytes in ${stats.packets_sent} packets`;
     row.received.title = `${stats.bytes_received} bytes in ${stats.packets_received} packets`;
-    setText(row.path, `${stats.p2p_packets_sent + stats.p2p_packets_received} / ${stats.relay_packets_sent + stats.relay_packets_received}`);
-    setText(row.rtt, formatRtt(stats.rtt));
+    setText(row.path, `${stats.p2p_packets_sent + stats.p2p_packets_received}/${stats.relay_packets_sent + stats.relay_packets_received}`);
+    const rtt = rttCell(socket.kind, stats.rtt, row.route.update(stats));
+    setText(row.rtt, rtt.text);
+    if (row.rtt.title !== rtt.title) row.rtt.title = rtt.title;
+    row.rtt.dataset.rtt = rtt.text === "server" || rtt.text === "—" ? rtt.text : String(stats.rtt);
     row.sent.dataset.bytes = String(stats.bytes_sent);
     row.received.dataset.bytes = String(stats.bytes_received);
   };
@@ -145,7 +168,11 @@ export const mountSockets: MountPanel = (container, host) => {
         empty.hidden = sockets.length > 0;
         tableWrap.hidden = sockets.length === 0;
       }
-      for (const socket of sockets) showStats(rows.get(socket.id)!, network_get_stats(socket.id));
+      for (const socket of sockets) {
+        const row = rows.get(socket.id)!;
+        showState(row, socket);
+        showStats(row, socket, network_get_stats(socket.id));
+      }
       showErrorIn(error, undefined);
     } catch (problem) {
       // A failing read is shown in the panel (once per distinct message), not thrown into the tick loop.

@@ -13,6 +13,22 @@ export type EngineExports = Readonly<Record<string, unknown>>;
 /** Longest text a value is shown with before it is cut (the full text goes into a tooltip). */
 const MAX_VALUE_CHARS = 120;
 
+/** Characters of a secret the log shows before "…". */
+const SHOWN_SECRET_CHARS = 4;
+
+/**
+ * Keys of async_load whose string values are credentials: a master session token logs in as its
+ * account to whoever holds it (a bearer credential), so the log never shows one whole.
+ */
+export function isSecretKey(key: string): boolean {
+  return /(^|_)(token|secret|password)$/i.test(key);
+}
+
+/** A secret as the log (and the examples) show it: its first 4 characters and "…"; a short one only as "…". */
+export function maskSecret(secret: string): string {
+  return secret.length > SHOWN_SECRET_CHARS * 2 ? `${secret.slice(0, SHOWN_SECRET_CHARS)}…` : "…";
+}
+
 /** The names of the engine's constants with a prefix, by value: `ev_async_` → {68: "ev_async_web_networking", …}. */
 export function constantNames(engine: EngineExports, prefix: string): ReadonlyMap<number, string> {
   const names = new Map<number, string>();
@@ -98,6 +114,10 @@ export class EventNamer {
       if (typeof value === "number") {
         const meaning = this.meaning(eventType, key, value);
         fields.push(meaning === undefined ? { key, value: describeValue(value) } : { key, value: meaning, title: `${key} = ${value}` });
+        continue;
+      }
+      if (typeof value === "string" && value !== "" && isSecretKey(key)) {
+        fields.push({ key, value: describeValue(maskSecret(value)), title: `${key}: masked, a credential (${value.length} characters)` });
         continue;
       }
       const text = describeValue(value);

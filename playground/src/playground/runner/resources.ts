@@ -7,7 +7,8 @@
  */
 import type * as EngineNamespace from "@gmnet/engine";
 import type { AsyncLoad, Engine } from "@gmnet/engine";
-import type { TrackedSocket } from "../panel-host.js";
+import type { SocketInfo, TrackedSocket } from "../panel-host.js";
+import { SocketTracker } from "./socket-tracker.js";
 
 /** The @gmnet/engine module namespace (injected, so nothing here imports the default engine by itself). */
 export type EngineModule = typeof EngineNamespace;
@@ -32,9 +33,7 @@ export interface Released {
 type TimerKind = "timeout" | "interval" | "frame";
 
 export class RunResources {
-  private readonly live = new Map<number, TrackedSocket>();
-  /** Accepted sockets (network_type_connect on a server of this run) → their server. */
-  private readonly acceptedBy = new Map<number, number>();
+  private readonly socketTracker: SocketTracker;
   private readonly liveBuffers = new Set<number>();
   /** Every socket id this run ever had, destroyed ones included: their late events are not for the next run. */
   readonly everSockets = new Set<number>();
@@ -46,48 +45,40 @@ export class RunResources {
   joinedRoom = false;
   joinedParty = false;
 
-  constructor(private readonly engine: EngineModule) {}
+  constructor(private readonly engine: EngineModule) {
+    this.socketTracker = new SocketTracker(engine);
+  }
 
   // ------------------------------------------------------------------ sockets
 
-  /** Sockets the script has and has not destroyed, oldest first (accepted ones included). */
+  /** The run's sockets as the sockets panel lists them (closed and failed ones for a few seconds), oldest first. */
   sockets(): readonly TrackedSocket[] {
-    return [...this.live.values()];
+    return this.socketTracker.list();
   }
 
-  addSocket(socket: TrackedSocket): void {
-    this.live.set(socket.id, socket);
+  addSocket(socket: SocketInfo): void {
+    this.socketTracker.add(socket);
     this.everSockets.add(socket.id);
   }
 
+  /** network_connect* on `id` returned `result`. */
+  connecting(id: unknown, result: unknown): void {
+    if (typeof id === "number") this.socketTracker.connecting(id, result);
+  }
+
   removeSocket(id: number): void {
-    this.live.delete(id);
-    this.acceptedBy.delete(id);
-    // A server takes its accepted clients with it.
-    for (const [client, server] of [...this.acceptedBy]) {
-      if (server !== id) continue;
-      this.acceptedBy.delete(client);
-      this.live.delete(client);
-    }
+    this.socketTracker.destroyed(id);
   }
 
   clearSockets(): void {
-    this.live.clear();
-    this.acceptedBy.clear();
+    this.socketTracker.destroyAll("network_shutdown");
   }
 
-  /** Follows a server's clients: network_type_connect adds the accepted socket, its disconnect removes it. */
+  /** Follows the sockets' events: connects, a server's clients coming and going, disconnects. */
   observe(load: AsyncLoad, eventType: number): void {
-    const e = this.engine;
-    if (eventType !== e.ev_async_web_networking || typeof load.server !== "number" || typeof load.socket !== "number") return;
-    const server = this.live.get(load.server);
-    if (server === undefined || server.role !== "server") return;
-    if (load.type === e.network_type_connect) {
-      this.addSocket({ id: load.socket, kind: server.kind, role: "socket", port: server.port });
-      this.acceptedBy.set(load.socket, server.id);
-    } else if (load.type === e.network_type_disconnect && this.acceptedBy.has(load.socket)) {
-      this.removeSocket(load.socket);
-    }
+    const known = typeof load.socket === "number" && this.socketTracker.has(load.socket);
+    this.socketTracker.observe(load, eventType);
+    if (!known && typeof load.socket === "number" && this.socketTracker.has(load.socket)) this.everSockets.add(load.socket);
   }
 
   // ------------------------------------------------------------------ buffers
@@ -156,11 +147,11 @@ export class RunResources {
     for (const engine of this.engines) attempt(() => engine.network_shutdown());
     this.engines.length = 0;
 
-    const sockets = this.sockets().filter((socket) => !this.acceptedBy.has(socket.id));
+    const sockets = this.socketTracker.existing();
     for (const socket of [...sockets].sort((a, b) => Number(a.role === "server") - Number(b.role === "server") || b.id - a.id)) {
       attempt(() => e.network_destroy(socket.id));
     }
-    this.clearSockets();
+    this.socketTracker.destroyAll("stopped");
 
     const buffers = this.buffers();
     for (const id of buffers) attempt(() => e.buffer_delete(id));

@@ -54,6 +54,7 @@ function returnsRequestId(name: string): boolean {
 const BUFFER_MAKERS = new Set(["buffer_create", "buffer_base64_decode", "buffer_compress", "buffer_decompress", "buffer_load"]);
 const SERVER_MAKERS = new Set(["network_create_server", "network_create_server_raw"]);
 const SOCKET_MAKERS = new Set(["network_create_socket", "network_create_socket_ext"]);
+const CONNECTS = new Set(["network_connect", "network_connect_async", "network_connect_raw", "network_connect_raw_async"]);
 const LOGINS = new Set(["master_login", "master_login_guest", "master_resume"]);
 const ROOM_JOINS = new Set(["master_room_create", "master_room_join"]);
 const PARTY_JOINS = new Set(["master_party_create", "master_party_accept"]);
@@ -100,6 +101,7 @@ export function buildScope(engine: EngineModule, host: ScopeHost): Scope {
         resources.addSocket({ id: result, kind: socketKind(type), role: "socket", port: bound });
       };
     }
+    if (CONNECTS.has(name)) return (result, [id]) => resources.connecting(id, result);
     if (name === "network_destroy") return (_result, [id]) => typeof id === "number" && resources.removeSocket(id);
     if (name === "network_shutdown") return () => resources.clearSockets();
     if (BUFFER_MAKERS.has(name)) return (result) => resources.addBuffer(result);

@@ -7,14 +7,18 @@
  *
  * Stop — and a new Run, and a script error — ends the run: its timers are cleared, its extra
  * engines shut down, its sockets destroyed, its buffers deleted, its room, party and login left,
- * and late events about any of them are logged as "stale" instead of reaching the next run.
- * Ticks go on while no script runs, so the log and the panels keep showing what the engine does.
+ * every engine-wide setting (network_set_config, the http_* and master_* timeouts) put back to
+ * the engine's defaults (engine-settings.ts), and late events about any of them are logged as
+ * "stale" instead of reaching the next run. Runs are numbered from 1: the console and the event
+ * log mark where each one starts. Ticks go on while no script runs, so the log and the panels keep
+ * showing what the engine does.
  *
  * Nothing here touches the DOM: the page gets lines, problems and events through RunnerOutput.
  */
 import type { AsyncEventHandler, AsyncLoad } from "@gmnet/engine";
 import type { TrackedSocket } from "../panel-host.js";
 import { type CompiledScript, type ScriptHooks, compileScript, scriptLineOf, thrownByScript } from "./compile.js";
+import { type RestoredSettings, type SettingsSnapshot, defaultSettings, restoreSettings } from "./engine-settings.js";
 import { EventNamer, type LoggedEvent } from "./format.js";
 import { type Phase, type Problem, describeProblem, problemPlace } from "./problems.js";
 import { type EngineModule, type Released, RunResources } from "./resources.js";
@@ -29,6 +33,10 @@ export interface ConsoleLine {
   readonly text: string;
   /** ms since the run started; undefined outside a run. */
   readonly elapsed: number | undefined;
+  /** The number of the run it belongs to (1, 2 …); undefined outside a run. */
+  readonly run: number | undefined;
+  /** The line that starts a run ("▶ Run 3"): the console draws a separator above it. */
+  readonly separator?: boolean;
   /** The error code of an error line. */
   readonly code?: string;
 }
@@ -40,6 +48,8 @@ export interface RunnerOutput {
   problem(problem: Problem): void;
   /** A dispatched async event, for the event log. */
   event(entry: LoggedEvent): void;
+  /** Run number `run` starts (before its first line and event): where the event log draws its separator. */
+  runStart(run: number): void;
   state(state: RunState): void;
 }
 
@@ -51,6 +61,7 @@ class Run implements ScopeHost {
   readonly startedAt = performance.now();
 
   constructor(
+    readonly number: number,
     readonly code: string,
     engine: EngineModule,
     private readonly runner: ScriptRunner,
@@ -77,7 +88,12 @@ class Run implements ScopeHost {
 
 export class ScriptRunner {
   private run: Run | undefined;
+  /** The run that ended last, until the next one starts: the sockets panel still shows its sockets fading out. */
+  private previous: Run | undefined;
+  private runs = 0;
   private lastState: RunState = "idle";
+  /** The engine's defaults of every engine-wide setting, from a fresh engine: each run ends by putting them back. */
+  private readonly defaults: SettingsSnapshot;
   /** Sockets and request ids of runs that ended: their late events are not the current run's. */
   private readonly retiredSockets = new Set<number>();
   private readonly retiredRequests = new Set<number>();
@@ -90,6 +106,12 @@ export class ScriptRunner {
     private readonly output: RunnerOutput,
   ) {
     this.namer = new EventNamer(engine as unknown as Record<string, unknown>);
+    this.defaults = defaultSettings(() => engine.createEngine());
+  }
+
+  /** The number of the current run, or of the last one while none runs (0 before the first). */
+  get runNumber(): number {
+    return this.runs;
   }
 
   get state(): RunState {
@@ -101,11 +123,13 @@ export class ScriptRunner {
     this.stop();
     // Whatever is still queued happened before this run: log it, but do not hand it to the new script.
     this.dispatch(undefined);
-    const run = new Run(code, this.engine, this);
+    const run = new Run(++this.runs, code, this.engine, this);
     this.run = run;
+    this.previous = undefined;
     const scope = buildScope(this.engine, run);
+    this.output.runStart(run.number);
     this.setState("running");
-    this.printFor(run, { level: "system", text: "▶ Run" });
+    this.printFor(run, { level: "system", text: `▶ Run ${run.number}`, separator: true });
     let script: CompiledScript | undefined;
     try {
       script = compileScript(code, scope.names);
@@ -166,7 +190,7 @@ export class ScriptRunner {
   // ------------------------------------------------------------------ PanelHost
 
   sockets(): readonly TrackedSocket[] {
-    return this.run?.resources.sockets() ?? [];
+    return (this.run ?? this.previous)?.resources.sockets() ?? [];
   }
 
   buffers(): readonly number[] {
@@ -189,7 +213,7 @@ export class ScriptRunner {
   showError(error: unknown): void {
     if (error instanceof ScriptStoppedError) return;
     const problem = describeProblem(error, "page", undefined);
-    this.output.print({ level: "error", code: problem.code, text: problem.message, elapsed: this.elapsed() });
+    this.output.print({ level: "error", code: problem.code, text: problem.message, elapsed: this.elapsed(), run: this.run?.number });
   }
 
   /**
@@ -211,8 +235,8 @@ export class ScriptRunner {
 
   // ------------------------------------------------------------------ for Run
 
-  printFor(run: Run, line: Omit<ConsoleLine, "elapsed">): void {
-    this.output.print({ ...line, elapsed: performance.now() - run.startedAt });
+  printFor(run: Run, line: Omit<ConsoleLine, "elapsed" | "run">): void {
+    this.output.print({ ...line, elapsed: performance.now() - run.startedAt, run: run.number });
   }
 
   dispatchFor(run: Run, handler: AsyncEventHandler): number {
@@ -239,13 +263,38 @@ export class ScriptRunner {
   private finish(run: Run): void {
     if (this.run !== run) return;
     this.run = undefined;
+    this.previous = run;
     run.active = false;
     const released = run.resources.release();
+    const settings = this.restoreSettings(run);
     for (const id of run.resources.everSockets) this.retiredSockets.add(id);
     for (const id of run.resources.requests) this.retiredRequests.add(id);
     const seconds = ((performance.now() - run.startedAt) / 1000).toFixed(1);
-    this.printFor(run, { level: "system", text: `${run.failed ? "✗ Failed" : "■ Stopped"} after ${seconds} s${describeRelease(released)}` });
+    this.printFor(run, { level: "system", text: `${run.failed ? "✗ Failed" : "■ Stopped"} after ${seconds} s${describeRelease(released, settings)}` });
     this.setState(run.failed ? "failed" : "idle");
+  }
+
+  /**
+   * Puts every engine-wide setting back to the engine's default. A changed signaling URL or app
+   * key only applies to the next connection, so the engine's connection (made, or being made,
+   * with the run's) is closed with network_shutdown — which also closes sockets made outside the
+   * script, from the devtools — and the engine reconnects with the defaults on next use.
+   */
+  private restoreSettings(run: Run): RestoredSettings {
+    const e = this.engine;
+    const settings = restoreSettings(e, this.defaults);
+    for (const { setting, error } of settings.failed) {
+      const problem = describeProblem(error, "page", undefined);
+      this.printFor(run, { level: "error", code: problem.code, text: `could not put ${setting.name} back to its default: ${problem.message}` });
+    }
+    if (settings.identity) {
+      try {
+        e.network_shutdown();
+      } catch (error) {
+        this.showError(error);
+      }
+    }
+    return settings;
   }
 
   private setState(state: RunState): void {
@@ -305,13 +354,15 @@ export class ScriptRunner {
   }
 }
 
-function describeRelease(released: Released): string {
+function describeRelease(released: Released, settings: RestoredSettings): string {
   const parts: string[] = [];
   const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   if (released.sockets > 0) parts.push(`closed ${count(released.sockets, "socket", "sockets")}`);
   if (released.buffers > 0) parts.push(`deleted ${count(released.buffers, "buffer", "buffers")}`);
   if (released.engines > 0) parts.push(`shut down ${count(released.engines, "extra engine", "extra engines")}`);
   if (released.timers > 0) parts.push(`cleared ${count(released.timers, "timer", "timers")}`);
+  const restored = settings.restored.map((setting) => setting.label);
+  if (restored.length > 0) parts.push(`reset ${restored.join(", ")} to ${restored.length === 1 ? "its default" : "their defaults"}`);
   parts.push(...released.master);
   return parts.length === 0 ? "" : `: ${parts.join(", ")}`;
 }

@@ -5,12 +5,14 @@
  */
 export class ScrollLog {
   private rows = 0;
+  /** Rows the counter counts (separators are not). */
+  private counted = 0;
 
   constructor(
     readonly list: HTMLElement,
     /** Oldest rows are removed beyond this many. */
     private readonly cap: number,
-    /** Shows the row count, if given. */
+    /** Shows the count of counted rows, if given. */
     private readonly counter?: HTMLElement,
   ) {
     this.updateCount();
@@ -20,13 +22,18 @@ export class ScrollLog {
     return this.rows;
   }
 
-  append(row: HTMLElement): void {
+  /** Adds `row` at the bottom; `counted` false for a row that is not an entry of the log (a separator). */
+  append(row: HTMLElement, counted = true): void {
     const scroller = this.list;
     const following = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+    if (!counted) row.dataset.uncounted = "";
     scroller.append(row);
     this.rows++;
+    if (counted) this.counted++;
     while (this.rows > this.cap && scroller.firstElementChild !== null) {
-      scroller.firstElementChild.remove();
+      const oldest = scroller.firstElementChild as HTMLElement;
+      if (oldest.dataset.uncounted === undefined) this.counted--;
+      oldest.remove();
       this.rows--;
     }
     if (following) scroller.scrollTop = scroller.scrollHeight;
@@ -36,15 +43,16 @@ export class ScrollLog {
   clear(): void {
     this.list.replaceChildren();
     this.rows = 0;
+    this.counted = 0;
     this.updateCount();
   }
 
   private updateCount(): void {
-    if (this.counter !== undefined) this.counter.textContent = String(this.rows);
+    if (this.counter !== undefined) this.counter.textContent = String(this.counted);
   }
 }
 
-/** `+1.234 s` since the run started, or the clock time outside a run. */
+/** `+1.234s` since the run started, or the clock time (hh:mm:ss) outside a run. */
 export function timeLabel(elapsed: number | undefined): string {
   if (elapsed !== undefined) return `+${(elapsed / 1000).toFixed(3)}s`;
   const now = new Date();

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import { build } from "vite";
-import { BASE_URL_ENV } from "./env.js";
+import { BASE_URL_ENV, STATIC_DIR_ENV } from "./env.js";
 
 const configFile = fileURLToPath(new URL("../vite.config.ts", import.meta.url));
 const buildDocs = fileURLToPath(new URL("../scripts/build-docs.mjs", import.meta.url));
@@ -48,6 +48,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", staticDir: outDir });
     await server.ready;
     process.env[BASE_URL_ENV] = `${server.address().url}/`;
+    process.env[STATIC_DIR_ENV] = outDir;
     return teardown;
   } catch (error) {
     await teardown();

@@ -6,13 +6,20 @@
  * and a chat line typed in one page appears in the other (TCP, through the host). Screenshots of
  * both pages are saved to e2e/artifacts/screenshots/ and attached to the report.
  *
+ * A third test restarts a signaling server of its own under a hosting page: the banner about the
+ * lost connection must go once the game is back, and no stale round trip may show meanwhile.
+ *
  * Positions are read from the page's players list (data-testid="player", with data-x / data-y
  * refreshed five times a second), not from the canvas. Every wait is a condition (expect.poll,
  * toHaveText); nothing sleeps.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Page } from "@playwright/test";
+import type { Page, TestInfo } from "@playwright/test";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
+import { STATIC_DIR_ENV } from "../env.js";
 import { type Peer, type PeerOptions, expect, test } from "../support/network.js";
 
 /**
@@ -155,10 +162,59 @@ test("two contexts: one hosts, one joins, each sees the other move under 100 ms 
     await expect(peer.page.locator('[data-testid="messages"] [data-level="error"]'), `${peer.name}: errors shown in the page`).toHaveCount(0);
   }
 
-  await mkdir(SCREENSHOTS, { recursive: true });
-  for (const peer of [host, guest]) {
-    const path = `${SCREENSHOTS}demo-${peer.name}.png`;
-    await peer.page.screenshot({ path, fullPage: true });
-    await testInfo.attach(`demo-${peer.name}`, { path, contentType: "image/png" });
+  for (const peer of [host, guest]) await screenshot(peer.page, `demo-${peer.name}`, testInfo);
+});
+
+test("a server restart under a hosting page: the connection banner shows, no stale round trip meanwhile, and the banner goes once it hosts again", async ({ openPeer }, testInfo) => {
+  test.setTimeout(90_000);
+  const staticDir = process.env[STATIC_DIR_ENV];
+  if (staticDir === undefined) throw new Error(`${STATIC_DIR_ENV} is not set: run with --config e2e/playwright.config.ts`);
+  // A server of this test's own (the shared one must not go down under other tests), with its
+  // identities in a file, so the page comes back with its identity and guest login as a real restart would.
+  const dataDir = await mkdtemp(join(tmpdir(), "gmnet-e2e-restart-"));
+  const options = { host: "127.0.0.1", db: join(dataDir, "gmnet.db"), logLevel: "silent" as const, staticDir };
+  let server: GmnetServer = createServer({ ...options, port: 0 });
+  try {
+    await server.ready;
+    const { port, url } = server.address();
+    const lobby = `e2e-${Math.random().toString(36).slice(2, 10)}`;
+    const peer = await openPeer("restart", WEBRTC);
+    const page = peer.page;
+    await page.goto(`${url}/demo.html?lobby=${lobby}`);
+    const role = page.getByTestId("role");
+    const rtt = page.getByTestId("rtt");
+    const banners = page.locator('[data-testid="messages"] [data-level="error"]');
+    await expect(role).toHaveText("host", { timeout: JOIN_TIMEOUT_MS });
+    await expect(rtt).toHaveText(/^\d+ ms \(server\)$/, { timeout: MOVE_TIMEOUT_MS });
+
+    await server.close();
+    await expect(banners.filter({ hasText: "Lost the connection to the signaling server" })).toHaveCount(1);
+    await expect(banners.getByTestId("message-code")).toHaveText(["E_NETWORK_SHUTDOWN"]);
+    // Refreshed five times a second: the last round trip must not linger while nothing answers.
+    await expect(rtt).toHaveText("–");
+    await expect(role).not.toHaveText("host");
+    await screenshot(page, "demo-server-down", testInfo);
+
+    // The same port again: the page's engine reconnects by itself (backoff), logs in again and hosts.
+    server = createServer({ ...options, port });
+    await server.ready;
+    await expect(role).toHaveText("host", { timeout: JOIN_TIMEOUT_MS });
+    await expect(banners).toHaveCount(0);
+    await expect(rtt).toHaveText(/^\d+ ms \(server\)$/, { timeout: MOVE_TIMEOUT_MS });
+    await screenshot(page, "demo-server-back", testInfo);
+    // Chromium itself logs each refused reconnect attempt ("WebSocket connection to … failed"):
+    // expected while the server is down, and not the page's doing.
+    const refused = /WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed/;
+    peer.problems.splice(0, peer.problems.length, ...peer.problems.filter((problem) => !refused.test(problem)));
+  } finally {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+async function screenshot(page: Page, name: string, testInfo: TestInfo): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach(name, { path, contentType: "image/png" });
+}

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
 import { type Peer, type PeerOptions, expect, test } from "../support/network.js";
 import { typeScript } from "../support/editor.js";
+import { consoleTexts, gotoPlayground, runExample, stop, waitForLine } from "../support/playground.js";
 
 const SCREENSHOTS = fileURLToPath(new URL("../artifacts/screenshots/", import.meta.url));
 
@@ -36,37 +37,8 @@ const FOX = {
 
 async function openPlayground(openPeer: (name: string, options?: PeerOptions) => Promise<Peer>, hash = ""): Promise<Page> {
   const peer = await openPeer("playground");
-  const page = peer.page;
-  await page.goto(`/${hash}`);
-  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
-  await expect(page.getByTestId("run-state")).toHaveText("idle");
-  return page;
-}
-
-/** The texts of the output console's lines (without their time stamps), oldest first. */
-function consoleTexts(page: Page): Promise<string[]> {
-  return page.getByTestId("console-line").evaluateAll((rows) => rows.map((row) => row.querySelector(".text")?.textContent ?? ""));
-}
-
-/** Waits until a console line matches `pattern`, and returns its match. */
-async function waitForLine(page: Page, pattern: RegExp, timeout = 10_000): Promise<RegExpMatchArray> {
-  let found: RegExpMatchArray | undefined;
-  await expect
-    .poll(
-      async () => {
-        for (const text of await consoleTexts(page)) {
-          const match = pattern.exec(text);
-          if (match !== null) {
-            found = match;
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: `a console line matching ${pattern}`, timeout },
-    )
-    .toBe(true);
-  return found!;
+  await gotoPlayground(peer.page, hash);
+  return peer.page;
 }
 
 /** Every console line matching `pattern` (global), as matches. */
@@ -75,19 +47,6 @@ async function allLines(page: Page, pattern: RegExp): Promise<RegExpMatchArray[]
     const match = pattern.exec(text);
     return match === null ? [] : [match];
   });
-}
-
-async function runExample(page: Page, id: string): Promise<void> {
-  await page.getByTestId("example-select").selectOption(id);
-  await expect(page.getByTestId("example-summary")).not.toBeEmpty();
-  await page.getByTestId("run").click();
-  await expect(page.getByTestId("run-state")).toHaveText("running");
-}
-
-async function stop(page: Page): Promise<string> {
-  await page.getByTestId("stop").click();
-  await expect(page.getByTestId("run-state")).toHaveText("idle");
-  return (await waitForLine(page, /^■ Stopped after [\d.]+ s.*$/))[0];
 }
 
 test("TCP chat: server and client in one tab exchange packets; the event log shows the async_load maps; Stop frees the port", async ({ openPeer }, testInfo) => {

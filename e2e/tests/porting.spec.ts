@@ -18,6 +18,7 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "@playwright/test";
 import { type Peer, type PeerOptions, expect, test } from "../support/network.js";
+import { gotoPlayground, runExample, stop, waitForLine } from "../support/playground.js";
 
 /** The example's host name, port and the lines its client says (ported-chat.txt). */
 const HOST = "gmnet-chat";
@@ -43,9 +44,7 @@ function appKey(): string {
 async function openPlayground(openPeer: (name: string, options?: PeerOptions) => Promise<Peer>, name: string, key: string): Promise<Page> {
   const peer = await openPeer(name);
   const page = peer.page;
-  await page.goto("/");
-  await expect(page.locator("html")).toHaveAttribute("data-playground", "ready");
-  await expect(page.getByTestId("run-state")).toHaveText("idle");
+  await gotoPlayground(page);
   const before = await page.evaluate((key) => {
     const gm = globalThis.gmnet;
     const connected = gm.network_get_config(gm.network_config_connected);
@@ -54,46 +53,6 @@ async function openPlayground(openPeer: (name: string, options?: PeerOptions) =>
   }, key);
   expect(before, `${name}: not connected yet, so the app key applies`).toEqual({ connected: 0, ip: "", key });
   return page;
-}
-
-/** The texts of the output console's lines (without their time stamps), oldest first. */
-function consoleTexts(page: Page): Promise<string[]> {
-  return page.getByTestId("console-line").evaluateAll((rows) => rows.map((row) => row.querySelector(".text")?.textContent ?? ""));
-}
-
-/** Waits until a console line matches `pattern`, and returns its match and its position in the console. */
-async function waitForLine(page: Page, pattern: RegExp, timeout = 10_000): Promise<RegExpMatchArray & { line: number }> {
-  let found: (RegExpMatchArray & { line: number }) | undefined;
-  await expect
-    .poll(
-      async () => {
-        const texts = await consoleTexts(page);
-        for (const [line, text] of texts.entries()) {
-          const match = pattern.exec(text);
-          if (match !== null) {
-            found = Object.assign(match, { line });
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: `a console line matching ${pattern}`, timeout },
-    )
-    .toBe(true);
-  return found!;
-}
-
-async function runExample(page: Page): Promise<void> {
-  await page.getByTestId("example-select").selectOption("ported-chat");
-  await expect(page.getByTestId("example-summary")).not.toBeEmpty();
-  await page.getByTestId("run").click();
-  await expect(page.getByTestId("run-state")).toHaveText("running");
-}
-
-async function stop(page: Page): Promise<string> {
-  await page.getByTestId("stop").click();
-  await expect(page.getByTestId("run-state")).toHaveText("idle");
-  return (await waitForLine(page, /^■ Stopped after [\d.]+ s.*$/))[0];
 }
 
 /** The page's virtual IP, once its engine is online. */
@@ -128,7 +87,7 @@ async function expectServes(page: Page): Promise<string> {
 
 test("the ported chat alone in one tab: it claims the host name, serves, and chats with itself through the loopback", async ({ openPeer }) => {
   const page = await openPlayground(openPeer, "alone", appKey());
-  await runExample(page);
+  await runExample(page, "ported-chat");
   const ip = await expectServes(page);
   await waitForLine(page, new RegExp(`^\\[client\\] host@${escape(ip)} joined, 1 online$`));
   // The server and the client (destroying the server closes the socket it accepted).
@@ -142,10 +101,10 @@ test("the ported chat in two tabs: the second joins the first by host name, and 
   const second = await openPlayground(openPeer, "second", key);
 
   // The first tab claims the name and serves (and chats with itself) before the second starts.
-  await runExample(first);
+  await runExample(first, "ported-chat");
   const ipFirst = await expectServes(first);
 
-  await runExample(second);
+  await runExample(second, "ported-chat");
   await waitForLine(second, new RegExp(`^${HOST} is taken: another tab is the server, joining it$`), NETWORK_TIMEOUT_MS);
   const ipSecond = await virtualIp(second);
   expect(ipSecond, "two contexts, two virtual machines").not.toBe(ipFirst);

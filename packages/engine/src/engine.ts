@@ -33,7 +33,7 @@ export interface EngineOptions {
   maxDecompressedSize?: number;
   /** What http_* use to reach the network. Default: the platform's fetch (globalThis.fetch, looked up per request). */
   fetch?: typeof fetch;
-  /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_* and master_*. */
+  /** WebSocket and WebRTC implementations, signaling server, app key and identity for network_* and master_*; in Node, `listen` gives servers real ports. */
   network?: NetworkOptions;
   /** Where show_debug_message and show_message write. Default: console.log, and alert() in browsers for show_message. */
   output?: Partial<EngineOutput>;

@@ -103,13 +103,18 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
 
   const createServer = (type: number, port: number, maxClients: number, mode: WireMode): number => {
     if (type === network_socket_udp) return createUdp(type, port, true);
-    // Browsers cannot accept WebSocket connections; virtual servers are network_socket_tcp.
-    if (type !== network_socket_tcp) return -1;
+    // Browsers cannot accept WebSocket connections: virtual servers are network_socket_tcp. With
+    // the `listen` option (Node), network_socket_ws servers take WebSockets on their real port, and
+    // virtual TCP clients on the virtual IP as tcp servers do.
+    const listen = net.listenOptions;
+    if (type !== network_socket_tcp && !(type === network_socket_ws && listen !== undefined)) return -1;
     if (net.host.takeTcpPort(port) === 0) return -1;
     let server!: ServerSocket;
     const id = sockets.addWith((id) => (server = new ServerSocket(id, type, port, maxClients, mode, sockets, context, net)));
     net.host.listen(port, server);
-    net.whenOnline(() => {}, () => {});
+    if (listen !== undefined) server.listenOnRealPort({ host: listen.host, port: listen.port?.(port, type) ?? port, WebSocketServer: listen.WebSocketServer });
+    // A Node host for real clients only (no signaling server set) does not try to reach one.
+    if (listen === undefined || net.settings.signalingUrl !== undefined) net.whenOnline(() => {}, () => {});
     return id;
   };
 

@@ -29,6 +29,8 @@ export const network_type_down = 7;
 export const network_type_resolve = 100;
 /** gmnet: the answer to a host name claim (network_set_config(network_config_hostname, name)). */
 export const network_type_hostname = 101;
+/** gmnet: a server's real port is listening, or could not be (Node with the `listen` engine option). */
+export const network_type_listen = 102;
 
 // network_send_raw options and async_load[? "message_type"].
 export const network_send_binary = 1;

@@ -38,6 +38,8 @@ export const NetworkError = {
   WEBSOCKET: "E_NETWORK_WEBSOCKET",
   /** The GameMaker handshake (GM:Studio-Connect) failed: the other side is not a GameMaker peer. */
   HANDSHAKE: "E_NETWORK_HANDSHAKE",
+  /** A server could not listen on its real port (Node with the `listen` option): the port is in use, not permitted, or Node's modules are missing. */
+  LISTEN: "E_NETWORK_LISTEN",
   /** An incoming message was larger than network_config_message_size_limit. */
   MESSAGE_TOO_LARGE: "E_NETWORK_MESSAGE_TOO_LARGE",
 } as const;

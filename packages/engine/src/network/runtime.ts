@@ -15,6 +15,7 @@ import { defaultSignalingUrl, randomSecret, tabSecret } from "./identity.js";
 import { SignalingClient } from "./signaling/signaling-client.js";
 import { VirtualHost } from "./signaling/virtual-host.js";
 import { TrafficStats } from "./stats.js";
+import type { WebSocketServerConstructor } from "./transport/node-listener.js";
 import { type WebSocketConstructor, platformWebSocket } from "./transport/websocket-like.js";
 import { PeerLinks } from "./udp/peer-links.js";
 import type { IceServer, SignalPort, WebRtcImplementation } from "./udp/signal-port.js";
@@ -46,6 +47,24 @@ export interface NetworkOptions {
   reconnectDelayMs?: number;
   /** Bytes held while the connection is down, and kept until the server acknowledges them; default 8 MiB. */
   maxHeldBytes?: number;
+  /**
+   * Node only, off by default: servers also listen on a real port (docs/NETWORK.md "Real ports"),
+   * network_socket_tcp for native GameMaker clients, network_socket_ws for WebSocket clients
+   * (GameMaker's HTML5 runner), besides the virtual IP. `true` is `{}`.
+   */
+  listen?: boolean | ListenOptions;
+}
+
+export interface ListenOptions {
+  /** The interface to listen on; default "0.0.0.0" (every IPv4 address). "::" adds IPv6, "127.0.0.1" keeps it to this machine. */
+  host?: string;
+  /**
+   * The real port for a server created on `port` (its network_socket_* `type`); default: the same
+   * port. 0 picks a free one; network_type_listen tells which.
+   */
+  port?: (port: number, type: number) => number;
+  /** The `ws` package's WebSocketServer, for network_socket_ws servers; default: imported from "ws" when first needed. */
+  WebSocketServer?: WebSocketServerConstructor;
 }
 
 export interface NetworkSettings {
@@ -156,6 +175,13 @@ export class NetworkRuntime {
       this.iceRequests.delete(reqId);
       done?.(parseIceServers(json) ?? []);
     });
+  }
+
+  /** The `listen` option with its defaults, or undefined when servers listen on the virtual IP only. */
+  get listenOptions(): (ListenOptions & { host: string }) | undefined {
+    const listen = this.options.listen;
+    if (listen === undefined || listen === false) return undefined;
+    return { host: "0.0.0.0", ...(listen === true ? {} : listen) };
   }
 
   /** Connected, or suspended (a dropped connection that is being resumed: sends are held for it). */

@@ -7,8 +7,19 @@ import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "./byte-stream.js";
 import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, messageBytes } from "./websocket-like.js";
 
+export interface WebSocketStreamOptions {
+  /**
+   * Send a copy of each message: for ws's server-side sockets, which may hold the caller's bytes
+   * until the kernel takes them (a browser's WebSocket and ws's client copy them anyway).
+   */
+  copySends?: boolean;
+}
+
 export class WebSocketStream extends StreamBase {
-  constructor(private readonly socket: WebSocketLike) {
+  constructor(
+    private readonly socket: WebSocketLike,
+    private readonly options: WebSocketStreamOptions = {},
+  ) {
     super();
     socket.onmessage = (event: MessageEventLike) => {
       const message = messageBytes(event.data);
@@ -24,7 +35,7 @@ export class WebSocketStream extends StreamBase {
 
   send(data: Uint8Array, text = false): boolean {
     if (this.closed || this.socket.readyState !== WS_OPEN) return false;
-    this.socket.send(text ? new TextDecoder().decode(data) : data);
+    this.socket.send(text ? new TextDecoder().decode(data) : this.options.copySends === true ? data.slice() : data);
     return true;
   }
 

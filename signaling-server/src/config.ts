@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { FRAME_HEADER_SIZE } from "@gmnet/engine/protocol";
+import { type GmBridgeSpec, formatGmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 
 /**
@@ -110,6 +111,19 @@ export interface ServerConfig {
    * (/ws, /healthz, /metrics, /api): the built playground under `npm start`. None serves nothing.
    */
   staticDir: string | undefined;
+  /**
+   * GameMaker bridges (docs/GAMEMAKER.md): real TCP ports on `host` whose connections become
+   * virtual streams to a tab's network_create_server. `--gm-bridge 6510=arena:6510@my-app`, repeatable.
+   */
+  gmBridges: GmBridgeSpec[];
+  /** Open connections one bridge takes at once; more are closed at accept. At most 16384 (its ephemeral virtual ports). */
+  gmBridgeMaxConnections: number;
+  /** Open bridged connections one client address may have at once, over all bridges. */
+  gmBridgeMaxPerAddress: number;
+  /** How long the target may take to accept a bridged connection before it is closed. */
+  gmBridgeConnectTimeoutMs: number;
+  /** A bridged connection with no data either way for this long is closed; 0 (the default) never (games may sit idle). */
+  gmBridgeIdleTimeoutMs: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -169,10 +183,18 @@ export const defaultConfig: ServerConfig = {
   chatRateLimit: 10,
   maxPartySize: 8,
   staticDir: undefined,
+  gmBridges: [],
+  gmBridgeMaxConnections: 256,
+  gmBridgeMaxPerAddress: 16,
+  gmBridgeConnectTimeoutMs: 10_000,
+  gmBridgeIdleTimeoutMs: 0,
 };
 
+/** Ephemeral virtual ports a bridge hands out, one per open connection (49152–65535). */
+export const GM_BRIDGE_EPHEMERAL_PORTS = 65536 - 49152;
+
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
-const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" }> = {
+const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" }> = {
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
@@ -226,6 +248,11 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "chat-rate-limit": { key: "chatRateLimit", env: "GMNET_CHAT_RATE_LIMIT", kind: "number" },
   "max-party-size": { key: "maxPartySize", env: "GMNET_MAX_PARTY_SIZE", kind: "number" },
   "static-dir": { key: "staticDir", env: "GMNET_STATIC_DIR", kind: "string" },
+  "gm-bridge": { key: "gmBridges", env: "GMNET_GM_BRIDGES", kind: "bridges" },
+  "gm-bridge-max-connections": { key: "gmBridgeMaxConnections", env: "GMNET_GM_BRIDGE_MAX_CONNECTIONS", kind: "number" },
+  "gm-bridge-max-per-address": { key: "gmBridgeMaxPerAddress", env: "GMNET_GM_BRIDGE_MAX_PER_ADDRESS", kind: "number" },
+  "gm-bridge-connect-timeout": { key: "gmBridgeConnectTimeoutMs", env: "GMNET_GM_BRIDGE_CONNECT_TIMEOUT_MS", kind: "number" },
+  "gm-bridge-idle-timeout": { key: "gmBridgeIdleTimeoutMs", env: "GMNET_GM_BRIDGE_IDLE_TIMEOUT_MS", kind: "number" },
 };
 
 /** `gmnet-server --help`: every flag with its environment variable and default. */
@@ -235,7 +262,9 @@ export function usage(): string {
     const shown = value === undefined ? "" : ` (default ${typeof value === "string" ? value : JSON.stringify(value)})`;
     return `  --${flag.padEnd(22)} ${spec.env}${shown}`;
   });
-  return ["usage: gmnet-server [--flag value | --flag=value]...", "", "Flags override environment variables, which override defaults:", ...lines, ""].join("\n");
+  return ["usage: gmnet-server [--flag value | --flag=value]...", "", "Flags override environment variables, which override defaults:", ...lines, "",
+    "--gm-bridge takes <real port>=<host name or virtual IP>:<virtual port>[@<app key>] (app key default gmnet)",
+    "and may be repeated; GMNET_GM_BRIDGES takes a comma-separated list. See docs/GAMEMAKER.md.", ""].join("\n");
 }
 
 export class ConfigError extends Error {
@@ -245,10 +274,17 @@ export class ConfigError extends Error {
 /** Reads `--flag value` / `--flag=value` arguments over environment variables over defaults. */
 export function configFromArgs(argv: readonly string[], env: Record<string, string | undefined>): ServerConfig {
   const config: ServerConfig = { ...defaultConfig };
-  const set = (flag: string, raw: string): void => {
+  // A repeatable flag (--gm-bridge) adds to what earlier occurrences on the command line gave,
+  // and its first occurrence replaces the environment's list.
+  const repeated = new Set<string>();
+  const set = (flag: string, raw: string, fromArgs = false): void => {
     const spec = FLAGS[flag];
     if (spec === undefined) throw new ConfigError(`unknown option --${flag} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
-    (config as unknown as Record<string, unknown>)[spec.key] = parseValue(flag, spec.kind, raw);
+    const value = parseValue(flag, spec.kind, raw);
+    const target = config as unknown as Record<string, unknown>;
+    if (spec.kind === "bridges" && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
+    else target[spec.key] = value;
+    if (fromArgs) repeated.add(flag);
   };
   for (const [flag, spec] of Object.entries(FLAGS)) {
     const raw = env[spec.env];
@@ -261,7 +297,7 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${flag} needs a value`);
-    set(flag, value);
+    set(flag, value, true);
   }
   return validateConfig(config);
 }
@@ -278,6 +314,13 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
     throw new ConfigError(`--${flag} must be true or false, not ${JSON.stringify(raw)}`);
   }
   if (kind === "list") return raw.split(",").map((item) => item.trim()).filter(Boolean);
+  if (kind === "bridges") {
+    try {
+      return raw.split(",").map((item) => item.trim()).filter(Boolean).map(parseGmBridgeSpec);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
   if (kind === "json") {
     try {
       return JSON.parse(raw);
@@ -366,7 +409,28 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   }
   validateIceServers(config);
   validateStaticDir(config.staticDir);
+  validateGmBridges(config);
   return config;
+}
+
+function validateGmBridges(config: ServerConfig): void {
+  if (!Array.isArray(config.gmBridges)) throw new ConfigError("gmBridges must be a list of bridges like { port: 6510, target: \"arena\", targetPort: 6510, appKey: \"gmnet\" }");
+  const ports = new Set<number>();
+  for (const spec of config.gmBridges) {
+    try {
+      validateGmBridgeSpec(spec);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    if (spec.port !== 0 && (ports.has(spec.port) || spec.port === config.port)) throw new ConfigError(`gm-bridge ${formatGmBridgeSpec(spec)}: port ${spec.port} is already used by the server or another bridge`);
+    ports.add(spec.port);
+  }
+  for (const key of ["gmBridgeMaxConnections", "gmBridgeMaxPerAddress", "gmBridgeConnectTimeoutMs"] as const) {
+    const value = config[key];
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${key} must be a whole number ≥ 1, not ${String(value)}`);
+  }
+  if (config.gmBridgeMaxConnections > GM_BRIDGE_EPHEMERAL_PORTS) throw new ConfigError(`gmBridgeMaxConnections cannot exceed ${GM_BRIDGE_EPHEMERAL_PORTS} (one ephemeral virtual port per connection)`);
+  if (!Number.isFinite(config.gmBridgeIdleTimeoutMs) || config.gmBridgeIdleTimeoutMs < 0) throw new ConfigError(`gmBridgeIdleTimeoutMs must be ≥ 0 (0: never), not ${String(config.gmBridgeIdleTimeoutMs)}`);
 }
 
 /** Checked at startup, so a missing build is a clear error now rather than every page a 404 later. */

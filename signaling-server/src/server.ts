@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
+import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
 import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
@@ -39,6 +40,8 @@ export interface GmnetServer {
   /** Resolves once the server listens. */
   readonly ready: Promise<void>;
   address(): { host: string; port: number; url: string; wsUrl: string };
+  /** The GameMaker bridges (--gm-bridge) with their real ports and virtual IPs, once ready. */
+  gmBridges(): GmBridgeInfo[];
   /** Stops accepting, tells clients to reconnect (DRAIN), closes them, then stops. */
   close(): Promise<void>;
   readonly config: ServerConfig;
@@ -96,7 +99,10 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     },
   };
   const master = createMasterService(context);
-  services.push(createControlService(context), createVirtualSocketService(context), createSignalingService(context), master);
+  const virtualSockets = createVirtualSocketService(context);
+  services.push(createControlService(context), virtualSockets, createSignalingService(context), master);
+  // Bridged connections only ever use virtual sockets, so only that service hears them leave.
+  const bridges = createGmBridges(context, virtualSockets);
 
   const http = config.tlsCert && config.tlsKey
     ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (req, res) => handleHttp(req, res))
@@ -182,7 +188,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     });
   });
 
-  const ready = new Promise<void>((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => {
       http.off("error", reject);
@@ -192,6 +198,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       resolve();
     });
   });
+  const ready = Promise.all([listening, bridges.ready]).then(() => undefined);
 
   function address() {
     const info = http.address() as AddressInfo | null;
@@ -206,6 +213,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     closing ??= (async () => {
       draining = true;
       await ready.catch(() => undefined);
+      const bridgesClosed = bridges.close();
       for (const connection of connections) connection.drain(config.drainRetryAfterMs);
       // Detached sessions have no connection to drain; their streams' peers hear SHUTDOWN.
       for (const session of [...sessions.values()]) session.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
@@ -239,6 +247,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
         whenAllGone();
       });
       wss.close();
+      await bridgesClosed;
       master.close();
       store.close();
       logger.info("gmnet server stopped");
@@ -246,7 +255,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     return closing;
   }
 
-  return { ready, address, close, config };
+  return { ready, address, gmBridges: () => bridges.list(), close, config };
 }
 
 /** What the server holds for replay (PROTOCOL.md §14), computed when /metrics is read rather than on every frame. */

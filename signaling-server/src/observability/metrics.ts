@@ -48,6 +48,11 @@ export function createMetrics(options: { defaultMetrics: boolean }) {
     sessionsEnded: counter("gmnet_sessions_ended_total", "Sessions ended, by cause", ["cause"]),
     resumes: counter("gmnet_resumes_total", "RESUME attempts, by result (resumed, refused)", ["result"]),
     streamsNotRecovered: counter("gmnet_streams_not_recovered_total", "Streams ended because a detached end passed replayBytesPerStream"),
+    gmBridgeConnections: new Gauge({ name: "gmnet_gm_bridge_connections", help: "Open connections on each GameMaker bridge", labelNames: ["bridge"], registers: [registry] }),
+    gmBridgeConnectionsTotal: counter("gmnet_gm_bridge_connections_total", "Connections accepted by each GameMaker bridge", ["bridge"]),
+    gmBridgeRefused: counter("gmnet_gm_bridge_refused_total", "GameMaker bridge connections closed before the target accepted, by reason", ["bridge", "reason"]),
+    gmBridgeBytesIn: counter("gmnet_gm_bridge_bytes_in_total", "Bytes from native GameMaker clients to their tabs, per bridge", ["bridge"]),
+    gmBridgeBytesOut: counter("gmnet_gm_bridge_bytes_out_total", "Bytes from tabs to native GameMaker clients, per bridge", ["bridge"]),
     masterRequests: counter("gmnet_master_requests_total", "Master requests answered, by transport, operation and status", ["via", "op", "status"]),
   };
 }

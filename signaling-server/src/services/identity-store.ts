@@ -20,6 +20,8 @@ export interface IdentityStore {
   identify(appKey: string, secret: string): Identity;
   /** The permanent identity (and virtual IP) of a master account, created the first time. */
   accountIdentity(appKey: string, accountId: number): Identity;
+  /** The permanent identity (and virtual IP) of a server-side endpoint such as a GameMaker bridge, created the first time. */
+  serviceIdentity(appKey: string, name: string): Identity;
   /** The database, shared with the master services' tables. */
   readonly db: Database.Database;
   close(): void;
@@ -91,8 +93,12 @@ export function openIdentityStore(options: IdentityStoreOptions): IdentityStore 
   // secret can ever hash to it, and the address stays the account's across devices and restarts.
   const accountIdentity = db.transaction((appKey: string, accountId: number): Identity => identifyHash(appKey, `account:${accountId}`));
 
+  // Likewise "service:<name>": no client secret can claim a bridge's address.
+  const serviceIdentity = db.transaction((appKey: string, name: string): Identity => identifyHash(appKey, `service:${name}`));
+
   return {
     identify: (appKey, secret) => identify.immediate(appKey, secret),
+    serviceIdentity: (appKey, name) => serviceIdentity.immediate(appKey, name),
     accountIdentity: (appKey, accountId) => accountIdentity.immediate(appKey, accountId),
     db,
     close: () => db.close(),

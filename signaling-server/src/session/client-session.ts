@@ -119,6 +119,11 @@ export class ClientSession implements Session {
     return this.replay === undefined ? 0 : this.replay.bytes + (this.state === "detached" ? this.queue.bytes : 0);
   }
 
+  /** Bytes queued for this client and not yet taken by it (our queue plus the socket's buffer). */
+  get backlogBytes(): number {
+    return this.queue.bytes + (this.link?.bufferedAmount ?? 0);
+  }
+
   // ------------------------------------------------------------------ sending
 
   send(channel: number, type: number, priority: number, payload: Uint8Array): void {

@@ -1,12 +1,13 @@
 // Builds what changed: the engine (tsc → packages/engine/dist), the signaling server (tsc →
 // signaling-server/dist), the playground (vite → playground/dist) and the docs site (VitePress →
-// docs/.vitepress/dist, then copied to playground/dist/docs, which the server serves as /docs/),
+// docs/.vitepress/dist, then copied to playground/dist/docs, which the server serves as /docs/)
+// and the GameMaker extension (vite → packages/gamemaker/dist),
 // each only when the files it is built from differ from those of its last build. A fingerprint
 // (SHA-256 over the paths and contents of its inputs) is kept in the output folder, so deleting the
 // output rebuilds it, and a failed build leaves no fingerprint behind. `npm start` on an unchanged
 // tree so starts at once.
 //
-//   node scripts/build.mjs [engine] [server] [playground] [docs] [--force]   (no step named: all four)
+//   node scripts/build.mjs [engine] [server] [playground] [gamemaker] [docs] [--force]   (no step named: all)
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -38,6 +39,12 @@ const STEPS = {
     inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/engine/src"],
     output: "playground/dist",
     run: () => execFileSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" }),
+  },
+  gamemaker: {
+    // The GameMaker extension (the engine bundled with its GML glue) and the `gmnet` command.
+    inputs: [...SHARED, ...ENGINE, "packages/gamemaker/src", "packages/gamemaker/package.json"],
+    output: "packages/gamemaker/dist",
+    run: () => execFileSync(process.execPath, ["--import", "tsx", "src/build-main.ts"], { cwd: join(root, "packages/gamemaker"), stdio: "inherit" }),
   },
   docs: {
     // The pages, PROTOCOL.md, and the engine's sources: its API reference lists the engine's exports.

@@ -7,7 +7,7 @@
  *
  *   --markdown          also print Markdown tables for the README
  *   --rounds N          rounds of every configuration (default 3); figures are medians over them
- *   --configs a,b       configurations to run (default all): bare, tcp, tcp60, dc, p2p, relay, relay60
+ *   --configs a,b       configurations to run (default all): bare, bare-relay, tcp, tcp60, bridge, dc, p2p, relay, relay60
  *   --pings N           sequential round trips per latency measurement (default 1000) …
  *   --latency-time MS   … or fewer when they take longer than this (default 500)
  *   --sizes 64,1024     payload sizes of the throughput measurement (default 64,1024; 4–16384,
@@ -55,23 +55,29 @@ import wrtc from "@roamhq/wrtc";
 import { type AsyncLoad, type Engine, createEngine, createMemoryStorage } from "@gmnet/engine";
 import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
 import WebSocket, { WebSocketServer } from "ws";
+import { type Socket, connect } from "node:net";
 
 // ------------------------------------------------------------------ options
 
-type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "dc" | "p2p" | "relay" | "relay60";
+type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "bridge" | "dc" | "p2p" | "relay" | "relay60";
 
 /** The signaling servers the gmnet configurations run on: what each changes of the server's defaults. */
-type ServerId = "default" | "tick60";
+type ServerId = "default" | "tick60" | "bridge";
+/** The host name engine A claims in the bridge configuration, and the bridge's virtual port. */
+const BRIDGE_HOST = "bench-host";
+const BRIDGE_PORT = 6520;
 const SERVERS: Readonly<Record<ServerId, Partial<ServerOptions>>> = {
   default: {},
   tick60: { tickRate: 60 },
+  // Defaults plus one GameMaker bridge: a real TCP port (picked by the system) to A's server.
+  bridge: { gmBridges: [{ port: 0, target: BRIDGE_HOST, targetPort: BRIDGE_PORT, appKey: "network-bench" }] },
 };
 
 interface Config {
   readonly id: ConfigId;
   readonly label: string;
   readonly path: string;
-  readonly kind: "bare" | "bare-relay" | "dc" | "tcp" | "udp";
+  readonly kind: "bare" | "bare-relay" | "dc" | "tcp" | "bridge" | "udp";
   /** The signaling server (gmnet configurations). */
   readonly server?: ServerId;
   /** The path UDP data events must report (`async_load.via`). */
@@ -83,6 +89,7 @@ const CONFIGS: readonly Config[] = [
   { id: "bare-relay", label: "bare ws relay to an echoing client (gmnet's topology)", path: "ws message, relayed", kind: "bare-relay" },
   { id: "tcp", label: "network_send_packet, virtual TCP, default config", path: "server, batched per turn", kind: "tcp", server: "default" },
   { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60", path: "server, batched per tick", kind: "tcp", server: "tick60" },
+  { id: "bridge", label: "native GameMaker TCP client → --gm-bridge → engine server, default config", path: "TCP, then server, batched per turn", kind: "bridge", server: "bridge" },
   { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc" },
   { id: "p2p", label: "network_send_udp, P2P, default config", path: "WebRTC DataChannel", kind: "udp", server: "default", via: "p2p" },
   { id: "relay", label: "network_send_udp, relay, default config", path: "server, batched per turn", kind: "udp", server: "default", via: "relay" },
@@ -319,6 +326,76 @@ class DataChannelEchoClient implements EchoPath {
   }
 }
 
+/**
+ * A native GameMaker client on real TCP, written here from GameMaker's documented wire format (not
+ * the engine's codec): read the greeting "GM:Studio-Connect\0", answer 0xCAFEBABE 0xDEADB00B 16 0,
+ * read the 12-byte 0xDEAFBEAD 0xF00DBEEB 12 confirm; then every packet is a 12-byte header
+ * (0xDEADC0DE, 12, payload length, little-endian) and the payload.
+ */
+class NativeGmClient implements EchoPath {
+  offPath = 0;
+  private readonly inbox = new EchoInbox();
+  private readonly template = Buffer.alloc(12 + 65536);
+  private pending: Buffer = Buffer.alloc(0);
+
+  private constructor(readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      while (this.pending.length >= 12) {
+        const size = this.pending.readUInt32LE(8);
+        if (this.pending.readUInt32LE(0) !== 0xdeadc0de || this.pending.readUInt32LE(4) !== 12) return this.inbox.close("native client: a packet without GameMaker's header");
+        if (this.pending.length < 12 + size) break;
+        this.inbox.push(this.pending.readUInt32LE(12));
+        this.pending = this.pending.subarray(12 + size);
+      }
+    });
+    socket.on("close", () => this.inbox.close("native client: the bridge closed the TCP connection"));
+    this.template.writeUInt32LE(0xdeadc0de, 0);
+    this.template.writeUInt32LE(12, 4);
+  }
+
+  static async open(port: number): Promise<NativeGmClient> {
+    const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+    socket.on("error", () => undefined); // "close" follows
+    let received = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no GameMaker handshake through the bridge within ${SETUP_TIMEOUT_MS} ms`)), SETUP_TIMEOUT_MS);
+      const greeting = Buffer.from("GM:Studio-Connect\0", "latin1");
+      let greeted = false;
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk]);
+        if (!greeted && received.length >= greeting.length) {
+          if (!received.subarray(0, greeting.length).equals(greeting)) return reject(new Error("the bridged server did not greet with GM:Studio-Connect"));
+          greeted = true;
+          received = received.subarray(greeting.length);
+          const reply = Buffer.alloc(16);
+          [0xcafebabe, 0xdeadb00b, 16, 0].forEach((word, i) => reply.writeUInt32LE(word, i * 4));
+          socket.write(reply);
+        }
+        if (greeted && received.length >= 12) {
+          if (received.readUInt32LE(0) !== 0xdeafbead || received.readUInt32LE(4) !== 0xf00dbeeb) return reject(new Error("the bridged server's handshake confirm is wrong"));
+          clearTimeout(timer);
+          socket.off("data", onData);
+          resolve();
+        }
+      };
+      socket.on("data", onData);
+    });
+    return new NativeGmClient(socket);
+  }
+
+  send(seq: number, size: number): void {
+    this.template.writeUInt32LE(size, 8);
+    this.template.writeUInt32LE(seq >>> 0, 12);
+    // Node copies nothing on write: the template is reused, so hand it a copy.
+    this.socket.write(Buffer.from(this.template.subarray(0, 12 + size)));
+  }
+
+  receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    return this.inbox.receive(timeoutMs, onEcho);
+  }
+}
+
 /** A bare `ws` server that sends every message back to its sender. */
 function startBareEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
   return startWsServer((wss) =>
@@ -532,6 +609,39 @@ async function tcpSetup(env: Environment, serverId: ServerId): Promise<Setup> {
   return { path: client, close: () => closePair(env, loop, [a, b]) };
 }
 
+/**
+ * A listens (network_create_server) under a host name the server's GameMaker bridge points at;
+ * B is a native GameMaker client on the bridge's real TCP port; A echoes every packet.
+ */
+async function bridgeSetup(env: Environment): Promise<Setup> {
+  const server = env.servers.get("bridge");
+  if (server === undefined) throw new Error('no signaling server "bridge"');
+  const a = engineOn(env, "bridge");
+  if (a.network_create_server(a.network_socket_tcp, BRIDGE_PORT, 4) < 0) throw new Error("network_create_server failed");
+  // The previous round's A may still hold the name for a moment while the server ends its session.
+  const deadline = now() + SETUP_TIMEOUT_MS;
+  for (;;) {
+    const claim = a.network_set_config(a.network_config_hostname, BRIDGE_HOST);
+    const claimed = await nextEvent(a, "A's host name", (load) => load.type === a.network_type_hostname && load.id === claim);
+    if (claimed.succeeded === 1) break;
+    if (now() > deadline) throw new Error(`A could not claim ${BRIDGE_HOST} within ${SETUP_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const bridge = server.gmBridges()[0]!;
+  const client = await NativeGmClient.open(bridge.port);
+  await nextEvent(a, "A's network_type_connect", (load) => load.type === a.network_type_connect);
+  const loop = new EventLoop(a, (load) => {
+    if (load.type === a.network_type_data) a.network_send_packet(load.id as number, load.buffer as number, load.size as number);
+  });
+  return {
+    path: client,
+    close: async () => {
+      client.socket.destroy();
+      await closePair(env, loop, [a]);
+    },
+  };
+}
+
 /** UDP sockets on A and B; A echoes every datagram to where it came from with network_send_udp. */
 async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "relay"): Promise<Setup> {
   const a = engineOn(env, serverId);
@@ -583,6 +693,7 @@ async function setup(env: Environment, config: Config): Promise<Setup> {
     return { path: client, close: async () => client.close() };
   }
   if (config.kind === "tcp") return tcpSetup(env, config.server!);
+  if (config.kind === "bridge") return bridgeSetup(env);
   return udpSetup(env, config.server!, config.via!);
 }
 

@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { FRAME_HEADER_SIZE } from "@gmnet/engine/protocol";
+import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
+import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, formatGmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 
@@ -124,6 +125,16 @@ export interface ServerConfig {
   gmBridgeConnectTimeoutMs: number;
   /** A bridged connection with no data either way for this long is closed; 0 (the default) never (games may sit idle). */
   gmBridgeIdleTimeoutMs: number;
+  /**
+   * The outbound bridge (docs/GAMEMAKER.md "Browser client → native GameMaker server"): the real
+   * `host:port` destinations engines may network_connect to through the server. Exact matches only;
+   * empty (the default) allows none. `--gm-bridge-allow 127.0.0.1:6510`, repeatable.
+   */
+  gmBridgeAllow: string[];
+  /** Outbound bridged connections (dialing or open) at once, over all clients. */
+  gmBridgeOutboundMaxConnections: number;
+  /** Outbound bridged connections (dialing or open) one client may have at once. */
+  gmBridgeOutboundMaxPerClient: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -188,13 +199,16 @@ export const defaultConfig: ServerConfig = {
   gmBridgeMaxPerAddress: 16,
   gmBridgeConnectTimeoutMs: 10_000,
   gmBridgeIdleTimeoutMs: 0,
+  gmBridgeAllow: [],
+  gmBridgeOutboundMaxConnections: 256,
+  gmBridgeOutboundMaxPerClient: 8,
 };
 
 /** Ephemeral virtual ports a bridge hands out, one per open connection (49152–65535). */
 export const GM_BRIDGE_EPHEMERAL_PORTS = 65536 - 49152;
 
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
-const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" }> = {
+const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" | "allow" }> = {
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
@@ -253,6 +267,9 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "gm-bridge-max-per-address": { key: "gmBridgeMaxPerAddress", env: "GMNET_GM_BRIDGE_MAX_PER_ADDRESS", kind: "number" },
   "gm-bridge-connect-timeout": { key: "gmBridgeConnectTimeoutMs", env: "GMNET_GM_BRIDGE_CONNECT_TIMEOUT_MS", kind: "number" },
   "gm-bridge-idle-timeout": { key: "gmBridgeIdleTimeoutMs", env: "GMNET_GM_BRIDGE_IDLE_TIMEOUT_MS", kind: "number" },
+  "gm-bridge-allow": { key: "gmBridgeAllow", env: "GMNET_GM_BRIDGE_ALLOW", kind: "allow" },
+  "gm-bridge-outbound-max-connections": { key: "gmBridgeOutboundMaxConnections", env: "GMNET_GM_BRIDGE_OUTBOUND_MAX_CONNECTIONS", kind: "number" },
+  "gm-bridge-outbound-max-per-client": { key: "gmBridgeOutboundMaxPerClient", env: "GMNET_GM_BRIDGE_OUTBOUND_MAX_PER_CLIENT", kind: "number" },
 };
 
 /** `gmnet-server --help`: every flag with its environment variable and default. */
@@ -264,7 +281,9 @@ export function usage(): string {
   });
   return ["usage: gmnet-server [--flag value | --flag=value]...", "", "Flags override environment variables, which override defaults:", ...lines, "",
     "--gm-bridge takes <real port>=<host name or virtual IP>:<virtual port>[@<app key>] (app key default gmnet)",
-    "and may be repeated; GMNET_GM_BRIDGES takes a comma-separated list. See docs/GAMEMAKER.md.", ""].join("\n");
+    "and may be repeated; GMNET_GM_BRIDGES takes a comma-separated list. See docs/GAMEMAKER.md.",
+    "--gm-bridge-allow takes host:port (exact; [ipv6]:port), a real destination engines may network_connect to",
+    "through the server; repeatable, GMNET_GM_BRIDGE_ALLOW comma-separated; none by default.", ""].join("\n");
 }
 
 export class ConfigError extends Error {
@@ -282,7 +301,7 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
     if (spec === undefined) throw new ConfigError(`unknown option --${flag} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
     const value = parseValue(flag, spec.kind, raw);
     const target = config as unknown as Record<string, unknown>;
-    if (spec.kind === "bridges" && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
+    if ((spec.kind === "bridges" || spec.kind === "allow") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
     else target[spec.key] = value;
     if (fromArgs) repeated.add(flag);
   };
@@ -320,6 +339,15 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
+  }
+  if (kind === "allow") {
+    const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
+    try {
+      for (const entry of entries) parseAllowEntry(entry);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    return entries;
   }
   if (kind === "json") {
     try {
@@ -431,6 +459,30 @@ function validateGmBridges(config: ServerConfig): void {
   }
   if (config.gmBridgeMaxConnections > GM_BRIDGE_EPHEMERAL_PORTS) throw new ConfigError(`gmBridgeMaxConnections cannot exceed ${GM_BRIDGE_EPHEMERAL_PORTS} (one ephemeral virtual port per connection)`);
   if (!Number.isFinite(config.gmBridgeIdleTimeoutMs) || config.gmBridgeIdleTimeoutMs < 0) throw new ConfigError(`gmBridgeIdleTimeoutMs must be ≥ 0 (0: never), not ${String(config.gmBridgeIdleTimeoutMs)}`);
+  validateGmBridgeAllow(config);
+}
+
+function validateGmBridgeAllow(config: ServerConfig): void {
+  if (!Array.isArray(config.gmBridgeAllow) || !config.gmBridgeAllow.every((entry) => typeof entry === "string")) {
+    throw new ConfigError("gmBridgeAllow must be a list of host:port strings like \"127.0.0.1:6510\"");
+  }
+  const network = parseVirtualNetwork(config.virtualNetwork);
+  for (const text of config.gmBridgeAllow) {
+    let entry;
+    try {
+      entry = parseAllowEntry(text);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    const ip = entry.family === 4 ? parseIpv4(entry.host) : undefined;
+    if (ip !== undefined && ip >= network.first - 1 && ip <= network.last + 1) {
+      throw new ConfigError(`--gm-bridge-allow ${text}: ${entry.host} is inside the virtual network ${config.virtualNetwork}, where addresses name engines; move the virtual network (--virtual-network) to reach it`);
+    }
+  }
+  for (const key of ["gmBridgeOutboundMaxConnections", "gmBridgeOutboundMaxPerClient"] as const) {
+    const value = config[key];
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${key} must be a whole number ≥ 1, not ${String(value)}`);
+  }
 }
 
 /** Checked at startup, so a missing build is a clear error now rather than every page a 404 later. */

@@ -11,6 +11,7 @@ import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, enc
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
+import { createOutboundBridge } from "./bridge/outbound.js";
 import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
@@ -100,7 +101,9 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   };
   const master = createMasterService(context);
   const virtualSockets = createVirtualSocketService(context);
-  services.push(createControlService(context), virtualSockets, createSignalingService(context), master);
+  // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
+  const outbound = createOutboundBridge(context, virtualSockets);
+  services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound);
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.
   const bridges = createGmBridges(context, virtualSockets);
 
@@ -214,6 +217,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       draining = true;
       await ready.catch(() => undefined);
       const bridgesClosed = bridges.close();
+      const outboundClosed = outbound.close();
       for (const connection of connections) connection.drain(config.drainRetryAfterMs);
       // Detached sessions have no connection to drain; their streams' peers hear SHUTDOWN.
       for (const session of [...sessions.values()]) session.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
@@ -248,6 +252,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       });
       wss.close();
       await bridgesClosed;
+      await outboundClosed;
       master.close();
       store.close();
       logger.info("gmnet server stopped");

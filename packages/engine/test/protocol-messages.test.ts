@@ -54,6 +54,7 @@ const LAYOUTS: Record<string, Layout> = {
   ArbitraryData: [["connId", "u32"], ["seq", "u32"], ["data", "rest"]],
   SocketClosed: [["connId", "u32"], ["reason", "u8"]],
   StreamAck: [["connId", "u32"], ["seq", "u32"]],
+  BridgeConnect: [["reqId", "u32"], ["host", { str: 255 }], ["port", "u16"], ["localPort", "u16"]],
   UdpBind: [["port", "u16"]],
   Datagram: [["peerIp", "u32"], ["peerPort", "u16"], ["localPort", "u16"], ["data", "rest"]],
   Broadcast: [["port", "u16"], ["localPort", "u16"], ["data", "rest"]],

@@ -8,15 +8,21 @@ import type { SessionLifecycle } from "../session/session.js";
 import { createDatagrams } from "./vsockets/datagrams.js";
 import { createHandshakes } from "./vsockets/handshake.js";
 import { registerNameHandlers } from "./vsockets/names.js";
-import { createStreams } from "./vsockets/streams.js";
+import { type Streams, createStreams } from "./vsockets/streams.js";
 
-export function createVirtualSocketService(context: ServerContext): SessionLifecycle {
+export interface VirtualSocketService extends SessionLifecycle {
+  /** The established streams, for server-side stream ends (the outbound GameMaker bridge). */
+  readonly streams: Streams;
+}
+
+export function createVirtualSocketService(context: ServerContext): VirtualSocketService {
   registerNameHandlers(context);
   const streams = createStreams(context);
   const handshakes = createHandshakes(context, streams);
   const datagrams = createDatagrams(context);
   // Host names need no hook: the Directory releases them when the session leaves it.
   return {
+    streams,
     onSessionClose(session, cause) {
       handshakes.onSessionClose(session);
       streams.onSessionClose(session, cause);

@@ -6,7 +6,7 @@
  * network arrive as ev_async_web_networking events. docs/NETWORK.md has every table.
  */
 import { ErrorCode, GmnetError } from "../errors.js";
-import { formatIpv4 } from "../protocol/index.js";
+import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "../protocol/index.js";
 import { type EngineContext, liveBuffer, requireNumber, requireString } from "../runtime/context.js";
 import { HandleTable } from "../runtime/handle-table.js";
 import {
@@ -40,10 +40,11 @@ import {
   network_type_hostname,
   network_type_resolve,
 } from "./constants.js";
-import { NetworkError, fault } from "./errors.js";
+import { NetworkError, type NetworkFault, fault } from "./errors.js";
 import { type NetworkRuntime, isIceServerList, parseIceServers } from "./runtime.js";
 import type { NetSocket } from "./sockets/net-socket.js";
 import { ServerSocket } from "./sockets/server-socket.js";
+import { LOOPBACK_IP } from "./signaling/virtual-host.js";
 import { StreamSocket } from "./sockets/stream-socket.js";
 import { MAX_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
 import type { NetworkStats } from "./stats.js";
@@ -158,9 +159,29 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
     socket.beginConnect(mode, target, portNumber, (done) => {
       let cancel: (() => void) | undefined;
       let cancelled = false;
+      // A real destination through the server's outbound GameMaker bridge (PROTOCOL.md §8.4):
+      // tried only when the virtual network has no such host (docs/NETWORK.md "Real servers").
+      const bridge = (notAllowed: NetworkFault, unsupported: NetworkFault): void => {
+        if (cancelled) return;
+        socket.remoteIp = target;
+        cancel = net.host.connectBridge(target, portNumber, localPort, done, { notAllowed, unsupported });
+      };
+      const literal = parseIpv4(target);
       const reach = (ip: number): void => {
         socket.remoteIp = formatIpv4(ip);
-        cancel = net.host.connect(ip, portNumber, localPort, done);
+        const failed = (problem: NetworkFault): void => {
+          if (cancelled) return;
+          // An address no engine holds may be a real host; the server answers OFFLINE again for the virtual network's own addresses.
+          if (literal !== undefined && problem.code === NetworkError.OFFLINE && !net.host.isLocal(ip)) {
+            return bridge(fault(NetworkError.REFUSED, `${target}:${portNumber} is neither a virtual host nor an allowed bridge destination (--gm-bridge-allow on the server)`), problem);
+          }
+          // 127.0.0.1 is this engine; only when nothing here listens on that port may it be the server's own loopback, if the operator listed it.
+          if (literal === LOOPBACK_IP && problem.code === NetworkError.NOT_LISTENING && net.settings.signalingUrl !== undefined) {
+            return net.whenOnline(() => bridge(problem, problem), () => done.failed(problem));
+          }
+          done.failed(problem);
+        };
+        cancel = net.host.connect(ip, portNumber, localPort, { opened: done.opened, failed });
       };
       const known = net.host.cachedAddress(target);
       if (known !== undefined && net.host.isLocal(known)) reach(known);
@@ -168,10 +189,14 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
         net.whenOnline(() => {
           if (cancelled) return;
           if (known !== undefined) return reach(known);
+          const unknown = `no host is called "${target}"`;
+          const notAllowed = fault(NetworkError.UNKNOWN_HOST, `${unknown}: no engine claimed that name, and ${target}:${portNumber} is not an allowed bridge destination (--gm-bridge-allow on the server)`);
+          // No virtual host name is longer than 63 characters: a longer one can only be a real host.
+          if (new TextEncoder().encode(target).length > MAX_VIRTUAL_NAME_BYTES) return bridge(notAllowed, fault(NetworkError.UNKNOWN_HOST, unknown));
           net.host.resolve(target, (ip) => {
             if (cancelled) return;
-            if (ip === 0) done.failed(fault(NetworkError.UNKNOWN_HOST, `no host is called "${target}"`));
-            else reach(ip);
+            if (ip !== 0) return reach(ip);
+            bridge(notAllowed, fault(NetworkError.UNKNOWN_HOST, unknown));
           });
         }, done.failed);
       }

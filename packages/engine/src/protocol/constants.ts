@@ -86,6 +86,12 @@ export const VSocketType = {
   UDP_UNBIND: 21,
   DATAGRAM: 22,
   BROADCAST: 23,
+  /**
+   * Client → server: open a stream to a real TCP host:port through the outbound GameMaker bridge
+   * (PROTOCOL.md §8.4), only to destinations the operator allows. Answered with SOCKET_CONNECTED
+   * or REQUEST_FAILED, as SOCKET_CONNECTION_REQUEST is.
+   */
+  BRIDGE_CONNECT: 24,
 } as const;
 
 /** Packet types on Channel.SIGNAL (WebRTC offer/answer/candidates between two virtual IPs). */
@@ -136,6 +142,10 @@ export const FailReason = {
   TIMEOUT: 4,
   /** The target went away during the handshake. */
   GONE: 5,
+  /** BRIDGE_CONNECT: the destination is not on the server's allow list (--gm-bridge-allow), or resolves to an address it may not reach. */
+  NOT_ALLOWED: 6,
+  /** BRIDGE_CONNECT: the destination is allowed but could not be reached (DNS failure, network or host unreachable). */
+  UNREACHABLE: 7,
 } as const;
 
 /** Reasons carried by SOCKET_CLOSED. */

@@ -10,6 +10,8 @@ import { type MessageOf, bool, f64, message, rest, str, u16, u32, u8 } from "./s
 
 /** Longest app key, host name, channel name. */
 export const MAX_NAME_BYTES = 64;
+/** Longest host of a BRIDGE_CONNECT (a DNS name is at most 253 characters). */
+export const MAX_BRIDGE_HOST_BYTES = 255;
 
 // ------------------------------------------------------------------ Channel.CONTROL
 
@@ -70,6 +72,11 @@ export const ArbitraryData = message("ArbitraryData", { connId: u32, seq: u32, d
 export const SocketClosed = message("SocketClosed", { connId: u32, reason: u8 });
 /** Reserved and unused (resume acknowledges whole sessions with CONTROL ACK): every frame up to `seq` arrived. */
 export const StreamAck = message("StreamAck", { connId: u32, seq: u32 });
+/**
+ * BRIDGE_CONNECT: "connect my localPort to the real TCP host:port" (PROTOCOL.md §8.4). `host` is a
+ * DNS name, a dotted IPv4 address or an IPv6 address (with or without brackets), as the script gave it.
+ */
+export const BridgeConnect = message("BridgeConnect", { reqId: u32, host: str(MAX_BRIDGE_HOST_BYTES), port: u16, localPort: u16 });
 export const UdpBind = message("UdpBind", { port: u16 });
 /** From a client: send to peerIp:peerPort from localPort. To a client: from peerIp:peerPort (stamped) to localPort. */
 export const Datagram = message("Datagram", { peerIp: u32, peerPort: u16, localPort: u16, data: rest });

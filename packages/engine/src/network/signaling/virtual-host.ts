@@ -9,6 +9,7 @@
  * same batch as SOCKET_CONNECTED is never lost.
  */
 import {
+  BridgeConnect,
   Broadcast,
   Channel,
   CloseReason,
@@ -30,6 +31,7 @@ import {
   VSocketType,
   ARBITRARY_DATA_HEADER,
   FrameError,
+  MAX_BRIDGE_HOST_BYTES,
   arbitraryDataConnId,
   parseIpv4,
 } from "../../protocol/index.js";
@@ -67,6 +69,18 @@ interface OutgoingRequest {
   stage: "status" | "connect";
 }
 
+/** A BRIDGE_CONNECT under way (PROTOCOL.md §8.4). */
+interface BridgeRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly localPort: number;
+  readonly callbacks: ConnectCallbacks;
+  /** What to report when the server will not bridge to host:port (FailReason.NOT_ALLOWED). */
+  readonly notAllowed: NetworkFault;
+  /** What to report when the server does not know BRIDGE_CONNECT (a server older than the bridge). */
+  readonly unsupported: NetworkFault;
+}
+
 interface IncomingReservation {
   readonly listener: Listener;
   readonly peerIp: number;
@@ -90,6 +104,7 @@ export class VirtualHost {
   private readonly listeners = new Map<number, Listener>();
   private readonly streams = new Map<number, VirtualStream>();
   private readonly outgoing = new Map<number, OutgoingRequest>();
+  private readonly bridging = new Map<number, BridgeRequest>();
   private readonly incoming = new Map<number, IncomingReservation>();
   private readonly udp = new Map<number, DatagramSink>();
   private readonly tcpPortsInUse = new Set<number>();
@@ -201,6 +216,33 @@ export class VirtualHost {
     return () => this.cancel(request);
   }
 
+  /**
+   * Connects localPort to a real TCP host:port through the server's outbound GameMaker bridge
+   * (PROTOCOL.md §8.4). As connect(): exactly one callback runs, never synchronously; returns a cancel function.
+   */
+  connectBridge(host: string, port: number, localPort: number, callbacks: ConnectCallbacks, faults: { notAllowed: NetworkFault; unsupported: NetworkFault }): () => void {
+    const reqId = this.requestId();
+    const request: BridgeRequest = { host, port, localPort, callbacks, ...faults };
+    this.bridging.set(reqId, request);
+    this.sendBridge(reqId, request);
+    return () => {
+      for (const [id, candidate] of this.bridging) if (candidate === request) this.bridging.delete(id);
+    };
+  }
+
+  private sendBridge(reqId: number, request: BridgeRequest): void {
+    if (new TextEncoder().encode(request.host).length > MAX_BRIDGE_HOST_BYTES) return this.failBridge(reqId, request.notAllowed);
+    const payload = BridgeConnect.encode({ reqId, host: request.host, port: request.port, localPort: request.localPort });
+    if (!this.signaling.send(Channel.VSOCKET, VSocketType.BRIDGE_CONNECT, payload)) this.failBridge(reqId, fault(NetworkError.SIGNALING, "not connected to the signaling server"));
+  }
+
+  private failBridge(reqId: number, problem: NetworkFault): void {
+    const request = this.bridging.get(reqId);
+    if (request === undefined) return;
+    this.bridging.delete(reqId);
+    queueMicrotask(() => request.callbacks.failed(problem));
+  }
+
   private connectLocally(peerPort: number, localPort: number, callbacks: ConnectCallbacks): () => void {
     let cancelled = false;
     queueMicrotask(() => {
@@ -253,11 +295,18 @@ export class VirtualHost {
 
   private onRequestFailed(payload: Uint8Array): void {
     const { reqId, reason } = RequestFailed.decode(payload);
+    const bridge = this.bridging.get(reqId);
+    if (bridge !== undefined) return this.failBridge(reqId, bridgeFailFault(reason, bridge));
     this.fail(reqId, failReasonFault(reason));
   }
 
   private onConnected(payload: Uint8Array): void {
     const message = SocketConnected.decode(payload);
+    const bridge = this.bridging.get(message.reqId);
+    if (bridge !== undefined) {
+      this.bridging.delete(message.reqId);
+      return bridge.callbacks.opened(this.openStream(message.connId));
+    }
     const request = this.outgoing.get(message.reqId);
     if (request !== undefined && request.stage === "connect") {
       this.outgoing.delete(message.reqId);
@@ -299,6 +348,15 @@ export class VirtualHost {
     if (error.refType === VSocketType.SOCKET_STATUS_REQUEST || error.refType === VSocketType.SOCKET_CONNECTION_REQUEST) {
       const code = error.code === ProtocolError.INVALID_PORT ? NetworkError.NOT_LISTENING : NetworkError.LIMIT;
       this.fail(error.refId, fault(code, `the server refused the request: ${error.message}`));
+      return true;
+    }
+    if (error.refType === VSocketType.BRIDGE_CONNECT) {
+      const bridge = this.bridging.get(error.refId);
+      if (bridge === undefined) return true;
+      const problem = error.code === ProtocolError.UNKNOWN_PACKET_TYPE
+        ? bridge.unsupported
+        : fault(error.code === ProtocolError.INVALID_PORT ? NetworkError.NOT_LISTENING : NetworkError.LIMIT, `the server refused the request: ${error.message}`);
+      this.failBridge(error.refId, problem);
       return true;
     }
     if (error.refType === VSocketType.HOSTNAME_CLAIM) {
@@ -467,11 +525,42 @@ export class VirtualHost {
       this.outgoing.set(next, request);
       this.sendRequest(VSocketType.SOCKET_STATUS_REQUEST, next, request);
     }
+    for (const [reqId, request] of [...this.bridging]) {
+      if (connects === "fail connects") {
+        this.failBridge(reqId, problem);
+        continue;
+      }
+      this.bridging.delete(reqId);
+      const next = this.requestId();
+      this.bridging.set(next, request);
+      this.sendBridge(next, request);
+    }
     for (const [reqId, reservation] of this.incoming) {
       this.clock.clearTimeout(reservation.timer);
       reservation.listener.abandoned();
       this.incoming.delete(reqId);
     }
+  }
+}
+
+/** What a REQUEST_FAILED for a BRIDGE_CONNECT means for the socket (docs/ERRORS.md). */
+function bridgeFailFault(reason: number, request: BridgeRequest): NetworkFault {
+  const where = `${request.host}:${request.port}`;
+  switch (reason) {
+    case FailReason.NOT_ALLOWED:
+      return request.notAllowed;
+    case FailReason.NOT_LISTENING:
+      return fault(NetworkError.NOT_LISTENING, `nothing listens on ${where} (the bridge's connection was refused)`);
+    case FailReason.TIMEOUT:
+      return fault(NetworkError.TIMEOUT, `${where} did not answer the bridge in time`);
+    case FailReason.UNREACHABLE:
+      return fault(NetworkError.OFFLINE, `the bridge could not reach ${where} (name not found, or host or network unreachable)`);
+    case FailReason.OFFLINE:
+      return fault(NetworkError.OFFLINE, "no client of this app holds that address");
+    case FailReason.GONE:
+      return fault(NetworkError.GONE, "the server stopped while the bridge was connecting");
+    default:
+      return fault(NetworkError.REFUSED, `the bridge could not connect to ${where} (reason ${reason})`);
   }
 }
 

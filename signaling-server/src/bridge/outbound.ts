@@ -1,0 +1,450 @@
+/**
+ * The outbound GameMaker bridge (docs/GAMEMAKER.md "Browser client → native GameMaker server",
+ * PROTOCOL.md §8.4): an engine sends VSOCKET BRIDGE_CONNECT {reqId, host, port, localPort}; if
+ * host:port is on the allow list (outbound-allow.ts) the server dials it over TCP and opens an
+ * ordinary virtual stream between the engine and an OutboundConnection — a server-side Session
+ * like BridgedConnection, never in the Directory — so streams.ts relays ARBITRARY_DATA and
+ * SOCKET_CLOSED as for any stream, and resume keeps working on the engine's side. Bytes pass
+ * unchanged both ways: the engine does GameMaker's handshake itself, as a client.
+ */
+import { randomBytes } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { type Socket, connect as tcpConnect } from "node:net";
+import {
+  ARBITRARY_DATA_HEADER,
+  BridgeConnect,
+  Channel,
+  CloseReason,
+  ControlType,
+  ErrorMessage,
+  FailReason,
+  Priority,
+  ProtocolError,
+  RequestFailed,
+  SocketClosed,
+  VSocketType,
+  nameOf,
+  parseIpv4,
+} from "@gmnet/engine/protocol";
+import { Counter, Gauge } from "prom-client";
+import type { ServerContext } from "../server-context.js";
+import type { Identity } from "../services/identity-store.js";
+import { parseVirtualNetwork } from "../services/virtual-network.js";
+import type { VirtualSocketService } from "../services/virtual-sockets.js";
+import { RateLimiter } from "../session/rate-limiter.js";
+import type { Session, SessionCloseCause, SessionLifecycle } from "../session/session.js";
+import { type AllowEntry, AllowList, canonicalHost, formatAllowEntry, parseAllowEntry } from "./outbound-allow.js";
+
+/** While the engine's queue is over its bound, how often to look whether it drained. */
+const BACKPRESSURE_CHECK_MS = 20;
+/** As the WebSocket path charges per message (session/connection.ts). */
+const MESSAGE_COST_BYTES = 64;
+/** After shutdown, sockets that do not close are cut after this long. */
+const SHUTDOWN_GRACE_MS = 2500;
+
+export interface OutboundBridge extends SessionLifecycle {
+  /** Outbound connections dialing or open now. */
+  readonly size: number;
+  /** Ends every outbound connection (engines hear SHUTDOWN). */
+  close(): Promise<void>;
+}
+
+/** Why an outbound connection ended or was refused, as logged and as a metric label. */
+export type OutboundEndReason =
+  | "not-allowed"
+  | "offline"
+  | "limit"
+  | "unreachable"
+  | "not-listening"
+  | "timeout"
+  | "engine-closed"
+  | "engine-gone"
+  | "remote-closed"
+  | "remote-error"
+  | "idle"
+  | "slow-consumer"
+  | "protocol-error"
+  | "shutdown";
+
+interface WithBacklog {
+  readonly backlogBytes?: number;
+}
+
+interface OutboundMetrics {
+  readonly open: Gauge;
+  readonly total: Counter;
+  readonly refused: Counter;
+  readonly bytesIn: Counter;
+  readonly bytesOut: Counter;
+}
+
+export function createOutboundBridge(context: ServerContext, virtualSockets: VirtualSocketService): OutboundBridge {
+  const { config, router, logger } = context;
+  const allow = new AllowList(config.gmBridgeAllow.map(parseAllowEntry));
+  const network = parseVirtualNetwork(config.virtualNetwork);
+  const registers = [context.metrics.registry];
+  const metrics: OutboundMetrics = {
+    open: new Gauge({ name: "gmnet_gm_bridge_outbound_connections", help: "Outbound GameMaker bridge connections dialing or open", registers }),
+    total: new Counter({ name: "gmnet_gm_bridge_outbound_connections_total", help: "Outbound GameMaker bridge connections established, per destination", labelNames: ["destination"], registers }),
+    refused: new Counter({ name: "gmnet_gm_bridge_outbound_refused_total", help: "Outbound GameMaker bridge requests that did not become a connection, by reason", labelNames: ["reason"], registers }),
+    bytesIn: new Counter({ name: "gmnet_gm_bridge_outbound_bytes_in_total", help: "Bytes from native GameMaker servers to engines, per destination", labelNames: ["destination"], registers }),
+    bytesOut: new Counter({ name: "gmnet_gm_bridge_outbound_bytes_out_total", help: "Bytes from engines to native GameMaker servers, per destination", labelNames: ["destination"], registers }),
+  };
+  const all = new Set<OutboundConnection>();
+  const byRequester = new Map<Session, Set<OutboundConnection>>();
+  let closing = false;
+
+  const refuse = (session: Session, reqId: number, reason: number, label: OutboundEndReason, host: string, port: number): void => {
+    metrics.refused.inc({ reason: label });
+    logger.info({ session: session.id, appKey: session.appKey, destination: `${host}:${port}`, reason: label }, "gm bridge outbound: request refused");
+    session.send(Channel.VSOCKET, VSocketType.REQUEST_FAILED, Priority.NORMAL, RequestFailed.encode({ reqId, reason }));
+  };
+
+  const host: OutboundHost = {
+    metrics,
+    allow,
+    ended(connection, cause) {
+      if (!all.delete(connection)) return;
+      const mine = byRequester.get(connection.requester);
+      mine?.delete(connection);
+      if (mine?.size === 0) byRequester.delete(connection.requester);
+      metrics.open.dec();
+      // A stream still open ends as if a client had left (SHUTDOWN or PEER_GONE to the engine).
+      virtualSockets.onSessionClose?.(connection, cause);
+    },
+  };
+
+  router.on(Channel.VSOCKET, VSocketType.BRIDGE_CONNECT, (session, payload) => {
+    const request = BridgeConnect.decode(payload);
+    const type = VSocketType.BRIDGE_CONNECT;
+    if (request.port === 0 || request.localPort === 0) {
+      return session.sendError(ProtocolError.INVALID_PORT, Channel.VSOCKET, type, request.reqId, "ports are 1–65535; 0 names no socket");
+    }
+    const mine = byRequester.get(session)?.size ?? 0;
+    if (mine >= config.gmBridgeOutboundMaxPerClient) {
+      metrics.refused.inc({ reason: "limit" });
+      return session.sendError(ProtocolError.TOO_MANY_STREAMS, Channel.VSOCKET, type, request.reqId, `at most ${config.gmBridgeOutboundMaxPerClient} outbound bridge connections per client`);
+    }
+    if (all.size >= config.gmBridgeOutboundMaxConnections || closing) {
+      metrics.refused.inc({ reason: "limit" });
+      return session.sendError(ProtocolError.TOO_MANY_STREAMS, Channel.VSOCKET, type, request.reqId, "the server's outbound bridge is at its connection limit");
+    }
+    if (virtualSockets.streams.count(session) >= config.maxStreamsPerSession) {
+      metrics.refused.inc({ reason: "limit" });
+      return session.sendError(ProtocolError.TOO_MANY_STREAMS, Channel.VSOCKET, type, request.reqId, `at most ${config.maxStreamsPerSession} open streams per connection`);
+    }
+    const canonical = canonicalHost(request.host);
+    if (canonical === undefined) return refuse(session, request.reqId, FailReason.NOT_ALLOWED, "not-allowed", request.host, request.port);
+    // An address of the virtual network names an engine, never a real host (outbound-allow.ts rule 4).
+    const ip = canonical.family === 4 ? parseIpv4(canonical.host) : undefined;
+    if (ip !== undefined && ip >= network.first - 1 && ip <= network.last + 1) {
+      return refuse(session, request.reqId, FailReason.OFFLINE, "offline", canonical.host, request.port);
+    }
+    const entry = allow.match(canonical, request.port);
+    if (entry === undefined) return refuse(session, request.reqId, FailReason.NOT_ALLOWED, "not-allowed", formatAllowEntry({ ...canonical, port: request.port }), request.port);
+    const connection = new OutboundConnection(context, host, session, entry, request.reqId, request.localPort, virtualSockets);
+    all.add(connection);
+    let set = byRequester.get(session);
+    if (set === undefined) byRequester.set(session, (set = new Set()));
+    set.add(connection);
+    metrics.open.inc();
+    connection.start();
+  });
+
+  /** The engine left or moved: its dials end (a stream already open ends through streams.ts). */
+  const requesterGone = (session: Session): void => {
+    for (const connection of [...(byRequester.get(session) ?? [])]) connection.requesterGone();
+  };
+
+  return {
+    get size() {
+      return all.size;
+    },
+    onSessionClose: requesterGone,
+    onSessionMove: requesterGone,
+    async close() {
+      closing = true;
+      const sockets = [...all].map((connection) => connection.socket).filter((socket): socket is Socket => socket !== undefined);
+      for (const connection of [...all]) connection.finish("shutdown");
+      if (sockets.length === 0) return;
+      const grace = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, SHUTDOWN_GRACE_MS);
+      grace.unref();
+    },
+  };
+}
+
+interface OutboundHost {
+  readonly metrics: OutboundMetrics;
+  readonly allow: AllowList;
+  ended(connection: OutboundConnection, cause: SessionCloseCause): void;
+}
+
+type State = "dialing" | "open" | "closed";
+
+/**
+ * One outbound connection: the real TCP socket, seen by the stream machinery as a session. Its
+ * virtualIp is the dialed IPv4 address (0 for IPv6) and its port the real port, so the engine's
+ * SOCKET_CONNECTED names the real destination.
+ */
+class OutboundConnection implements Session {
+  readonly id = randomBytes(12).toString("base64url");
+  readonly helloToken = "";
+  readonly detached = false;
+  readonly remoteAddress: string;
+  socket: Socket | undefined;
+  private state: State = "dialing";
+  private connId = 0;
+  private address = 0;
+  private connectTimer: unknown;
+  private pollTimer: unknown;
+  private throttleTimer: unknown;
+  private slowTimer: unknown;
+  private readonly limiter: RateLimiter;
+  private readonly destination: string;
+  endReason: OutboundEndReason | undefined;
+
+  constructor(
+    private readonly context: ServerContext,
+    private readonly host: OutboundHost,
+    readonly requester: Session,
+    private readonly entry: AllowEntry,
+    private readonly reqId: number,
+    private readonly localPort: number,
+    private readonly virtualSockets: VirtualSocketService,
+  ) {
+    this.destination = formatAllowEntry(entry);
+    this.remoteAddress = this.destination;
+    this.limiter = new RateLimiter(context.config.rateLimitBytes, context.config.rateLimitBytes * 2, context.clock.now());
+  }
+
+  get appKey(): string {
+    return this.requester.appKey;
+  }
+
+  get identityId(): number {
+    return this.requester.identityId;
+  }
+
+  get virtualIp(): number {
+    return this.address;
+  }
+
+  get deviceIdentity(): Identity {
+    return this.requester.deviceIdentity;
+  }
+
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  private get logFields(): Record<string, unknown> {
+    return { session: this.requester.id, appKey: this.requester.appKey, destination: this.destination, connId: this.connId || undefined };
+  }
+
+  /** Resolves (names only), checks the address, and dials, all within gmBridgeConnectTimeoutMs. */
+  start(): void {
+    const { config, clock } = this.context;
+    this.connectTimer = clock.setTimeout(() => this.finish("timeout"), config.gmBridgeConnectTimeoutMs);
+    if (this.entry.family !== 0) return this.dial(this.entry.host, this.entry.family);
+    lookup(this.entry.host, { all: true, verbatim: true }).then(
+      (addresses) => {
+        if (this.state !== "dialing") return;
+        const usable = addresses.find((candidate) => (candidate.family === 4 || candidate.family === 6) && this.host.allow.addressAllowed(candidate.address, candidate.family, this.entry.port));
+        if (usable === undefined) {
+          this.context.logger.warn({ ...this.logFields, addresses: addresses.map((a) => a.address) }, "gm bridge outbound: the name resolves only to non-public addresses that are not listed");
+          return this.finish("not-allowed");
+        }
+        this.dial(usable.address, usable.family as 4 | 6);
+      },
+      () => this.finish("unreachable"),
+    );
+  }
+
+  private dial(address: string, family: 4 | 6): void {
+    if (this.state !== "dialing") return;
+    this.address = family === 4 ? (parseIpv4(address) ?? 0) : 0;
+    const socket = tcpConnect({ host: address, port: this.entry.port, family, noDelay: true });
+    this.socket = socket;
+    socket.on("error", (error: NodeJS.ErrnoException) => this.finish(this.state === "dialing" ? dialFailure(error.code) : "remote-error"));
+    socket.on("close", () => this.finish("remote-closed"));
+    socket.once("connect", () => this.connected());
+  }
+
+  private connected(): void {
+    const { config, clock, logger } = this.context;
+    const socket = this.socket!;
+    if (this.state !== "dialing") return;
+    if (this.requester.closed) return this.finish("engine-gone");
+    clock.clearTimeout(this.connectTimer);
+    this.state = "open";
+    this.connId = this.virtualSockets.streams.open(
+      { session: this.requester, port: this.localPort, reqId: this.reqId },
+      { session: this, port: this.entry.port, reqId: 0 },
+    );
+    this.host.metrics.total.inc({ destination: this.destination });
+    logger.info(this.logFields, "gm bridge outbound: connection open");
+    socket.on("data", (chunk: Buffer) => this.forward(chunk));
+    socket.on("end", () => this.finish("remote-closed"));
+    if (config.gmBridgeIdleTimeoutMs > 0) {
+      socket.setTimeout(config.gmBridgeIdleTimeoutMs);
+      socket.on("timeout", () => this.finish("idle"));
+    }
+  }
+
+  // ------------------------------------------------------------------ from the services
+
+  send(channel: number, type: number, _priority: number, payload: Uint8Array): void {
+    if (this.state === "closed") return;
+    if (channel === Channel.CONTROL && type === ControlType.ERROR) {
+      const error = ErrorMessage.decode(payload);
+      this.context.logger.warn({ ...this.logFields, code: nameOf(ProtocolError, error.code), message: error.message }, "gm bridge outbound: the server refused a frame");
+      return queueMicrotask(() => this.finish("protocol-error"));
+    }
+    if (channel !== Channel.VSOCKET) return;
+    if (type === VSocketType.ARBITRARY_DATA) return this.onData(payload);
+    if (type === VSocketType.SOCKET_CLOSED) {
+      const { connId, reason } = SocketClosed.decode(payload);
+      if (connId !== this.connId) return;
+      // The stream is gone on the services' side already: nothing to tell the engine.
+      this.connId = 0;
+      const why: OutboundEndReason = reason === CloseReason.CLOSED || reason === CloseReason.MESSAGE_TOO_LARGE ? "engine-closed" : reason === CloseReason.SHUTDOWN ? "shutdown" : "engine-gone";
+      return queueMicrotask(() => this.finish(why));
+    }
+    // SOCKET_CONNECTED (our own stream being opened) needs nothing: streams.open returned the connId.
+  }
+
+  sendError(code: number, channel: number, type: number, refId: number, message: string): void {
+    this.send(Channel.CONTROL, ControlType.ERROR, 0, ErrorMessage.encode({ code, refChannel: channel, refType: type, refId, message }));
+  }
+
+  close(code: number, reason: string): void {
+    this.context.logger.debug({ ...this.logFields, code, reason }, "gm bridge outbound: session closed by the server");
+    this.finish("shutdown");
+  }
+
+  /** An outbound connection's address never moves. */
+  moveTo(): void {}
+
+  /** The engine left or moved to another address while this was still dialing. */
+  requesterGone(): void {
+    if (this.state === "dialing") this.finish("engine-gone");
+  }
+
+  /** Engine → native server. */
+  private onData(payload: Uint8Array): void {
+    if (this.state !== "open" || this.socket === undefined) return;
+    const data = payload.subarray(ARBITRARY_DATA_HEADER);
+    if (data.length === 0) return;
+    this.host.metrics.bytesOut.inc({ destination: this.destination }, data.length);
+    // A copy: the payload may be a view of the engine's WebSocket message.
+    this.socket.write(Buffer.from(data));
+    this.watchWriteBacklog();
+  }
+
+  /** The native server reads slower than the engine sends: as for a WebSocket client, a burst may pass maxQueuedBytes for slowConsumerMs, four times it never. */
+  private watchWriteBacklog(): void {
+    const { config, clock } = this.context;
+    const backlog = this.socket!.writableLength;
+    if (backlog <= config.maxQueuedBytes) return;
+    if (backlog > 4 * config.maxQueuedBytes) return this.finish("slow-consumer");
+    if (this.slowTimer !== undefined) return;
+    this.slowTimer = clock.setTimeout(() => {
+      this.slowTimer = undefined;
+      if (this.state !== "closed" && (this.socket?.writableLength ?? 0) > config.maxQueuedBytes) this.finish("slow-consumer");
+    }, config.slowConsumerMs);
+  }
+
+  /** Native server → engine, in ARBITRARY_DATA frames of at most maxFrameSize. */
+  private forward(chunk: Buffer): void {
+    const { config, clock, router } = this.context;
+    const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
+    for (let offset = 0; offset < chunk.length && this.state === "open"; offset += room) {
+      const piece = chunk.subarray(offset, Math.min(chunk.length, offset + room));
+      const payload = new Uint8Array(ARBITRARY_DATA_HEADER + piece.length);
+      new DataView(payload.buffer).setUint32(0, this.connId, true);
+      payload.set(piece, ARBITRARY_DATA_HEADER);
+      this.host.metrics.bytesIn.inc({ destination: this.destination }, piece.length);
+      router.dispatch(this, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, payload);
+    }
+    if (this.state !== "open") return;
+    // The per-client rate limit, as for WebSocket clients: over it, reading pauses until the bucket refills.
+    const waitMs = this.limiter.debit(clock.now(), chunk.length + MESSAGE_COST_BYTES);
+    if (waitMs > 0 && this.throttleTimer === undefined) {
+      this.context.metrics.throttled.inc();
+      this.socket!.pause();
+      this.throttleTimer = clock.setTimeout(() => {
+        this.throttleTimer = undefined;
+        this.resumeWhenDrained();
+      }, Math.ceil(waitMs));
+      return;
+    }
+    this.resumeWhenDrained();
+  }
+
+  /** Reads on while the engine takes what it is sent; pauses (and looks again soon) while its queue is over half its bound. */
+  private resumeWhenDrained(): void {
+    if (this.state !== "open" || this.throttleTimer !== undefined) return;
+    const backlog = (this.requester as WithBacklog).backlogBytes ?? 0;
+    if (backlog > this.context.config.maxQueuedBytes / 2) {
+      this.socket!.pause();
+      if (this.pollTimer === undefined) {
+        this.pollTimer = this.context.clock.setTimeout(() => {
+          this.pollTimer = undefined;
+          this.resumeWhenDrained();
+        }, BACKPRESSURE_CHECK_MS);
+      }
+      return;
+    }
+    if (this.pollTimer === undefined) this.socket!.resume();
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** Ends the connection once: answers a pending request or closes the stream, ends or cuts the socket, and releases everything. */
+  finish(reason: OutboundEndReason): void {
+    if (this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    this.endReason = reason;
+    const { clock, router, logger } = this.context;
+    if (wasOpen && this.connId !== 0 && reason !== "shutdown") {
+      // An orderly close to the engine: its socket gets network_type_disconnect.
+      router.dispatch(this, Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
+    }
+    if (!wasOpen && reason !== "engine-gone") {
+      this.requester.send(Channel.VSOCKET, VSocketType.REQUEST_FAILED, Priority.NORMAL, RequestFailed.encode({ reqId: this.reqId, reason: failReasonOf(reason) }));
+    }
+    this.state = "closed";
+    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    if (this.socket !== undefined) {
+      if (!wasOpen || reason === "remote-error" || reason === "slow-consumer") this.socket.destroy();
+      else this.socket.end();
+    }
+    if (!wasOpen) this.host.metrics.refused.inc({ reason });
+    logger.info({ ...this.logFields, reason }, wasOpen ? "gm bridge outbound: connection closed" : "gm bridge outbound: connection failed");
+    const cause: SessionCloseCause = reason === "shutdown" ? "shutdown" : reason === "slow-consumer" ? "slow-consumer" : "closed";
+    queueMicrotask(() => this.host.ended(this, cause));
+  }
+}
+
+function dialFailure(code: string | undefined): OutboundEndReason {
+  if (code === "ECONNREFUSED") return "not-listening";
+  if (code === "ETIMEDOUT") return "timeout";
+  return "unreachable";
+}
+
+function failReasonOf(reason: OutboundEndReason): number {
+  switch (reason) {
+    case "not-allowed":
+      return FailReason.NOT_ALLOWED;
+    case "not-listening":
+      return FailReason.NOT_LISTENING;
+    case "timeout":
+      return FailReason.TIMEOUT;
+    case "shutdown":
+      return FailReason.GONE;
+    default:
+      return FailReason.UNREACHABLE;
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * The outbound GameMaker bridge: an engine network_connect()s to a native GameMaker server on a
+ * real host:port through the signaling server, only where --gm-bridge-allow says it may. The native
+ * server is written here from the documented wire format over node:net (not the engine's codec).
+ */
+import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Engine } from "@gmnet/engine";
+import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import { AllowList, canonicalHost, parseAllowEntry } from "../src/bridge/outbound-allow.js";
+import { ConfigError, configFromArgs } from "../src/config.js";
+
+const APP = "outbound-app";
+const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
+
+function u32s(...values: number[]): Buffer {
+  const out = Buffer.alloc(values.length * 4);
+  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
+  return out;
+}
+
+/** Handshake step 2 (client → server), the part a GameMaker server checks: 0xCAFEBABE 0xDEADB00B 16; a 4th u32 (game id) follows. */
+const CLIENT_REPLY_PREFIX = u32s(0xcafebabe, 0xdeadb00b, 16);
+/** Handshake step 3 (server → client): 0xDEAFBEAD 0xF00DBEEB 12. */
+const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
+
+function packet(payload: Uint8Array): Buffer {
+  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
+}
+
+function pattern(size: number, seed: number): Buffer {
+  let state = seed >>> 0;
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    out[i] = state >>> 24;
+  }
+  return out;
+}
+
+/** One accepted TCP connection of the native server: every byte received is kept, reads wait for enough. */
+class Peer {
+  private received = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  ended = false;
+  readonly closed: Promise<void>;
+
+  constructor(readonly socket: Socket) {
+    socket.on("data", (chunk) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.wake();
+    });
+    socket.on("error", () => undefined);
+    socket.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.closed = new Promise((resolve) =>
+      socket.on("close", () => {
+        this.ended = true;
+        this.wake();
+        resolve();
+      }),
+    );
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+
+  private wait(deadline: number, what: () => string): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(what());
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, left);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async read(count: number, timeoutMs = 20_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received.length < count) {
+      if (this.ended) throw new Error(`connection ended after ${this.received.length} of ${count} bytes`);
+      await this.wait(deadline, () => `only ${this.received.length} of ${count} bytes within ${timeoutMs} ms`);
+    }
+    const out = Buffer.from(this.received.subarray(0, count));
+    this.received = this.received.subarray(count);
+    return out;
+  }
+
+  async readPacket(): Promise<Buffer> {
+    const header = await this.read(12);
+    expect(header.readUInt32LE(0)).toBe(0xdeadc0de);
+    expect(header.readUInt32LE(4)).toBe(12);
+    return this.read(header.readUInt32LE(8));
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(bytes, (error) => (error ? reject(error) : resolve())));
+  }
+
+  async endedByOtherSide(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended) await this.wait(deadline, () => "the connection was not ended");
+  }
+
+  /** GameMaker's server side of the handshake: greeting, the client's 16-byte reply, the 12-byte confirm. */
+  async serverHandshake(): Promise<number> {
+    await this.write(GREETING);
+    const reply = await this.read(16);
+    expect(reply.subarray(0, 12).equals(CLIENT_REPLY_PREFIX)).toBe(true);
+    await this.write(SERVER_CONFIRM);
+    return reply.readUInt32LE(12);
+  }
+}
+
+/** A native server on 127.0.0.1 and a free port; `accepted()` gives its connections in order. */
+class NativeServer {
+  readonly peers: Peer[] = [];
+  private taken = 0;
+  private waiters: Array<() => void> = [];
+  private constructor(readonly server: Server) {
+    server.on("connection", (socket) => {
+      socket.setNoDelay(true);
+      this.peers.push(new Peer(socket));
+      for (const waiter of this.waiters.splice(0)) waiter();
+    });
+  }
+
+  static async start(): Promise<NativeServer> {
+    const server = createTcpServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const native = new NativeServer(server);
+    natives.push(native);
+    return native;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async accepted(timeoutMs = 10_000): Promise<Peer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.peers.length <= this.taken) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("no connection reached the native server");
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.peers[this.taken++]!;
+  }
+
+  close(): Promise<void> {
+    for (const peer of this.peers) peer.socket.destroy();
+    return new Promise((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** A port nothing listens on: one the OS handed out and that was closed again. */
+async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let network: TestNetwork | undefined;
+const natives: NativeServer[] = [];
+afterEach(async () => {
+  await network?.close();
+  network = undefined;
+  for (const native of natives.splice(0)) await native.close();
+});
+
+async function start(allow: string[], options: Record<string, unknown> = {}): Promise<TestNetwork> {
+  network = await startNetwork({ gmBridgeAllow: allow, ...options }, APP);
+  return network;
+}
+
+/** An engine with its event log, connected to the signaling server. */
+async function engine(net: TestNetwork) {
+  const gm = net.engine();
+  const log = new EventLog(gm);
+  return { gm, log };
+}
+
+function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
+  const buffer = bufferOf(gm, bytes);
+  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
+  gm.buffer_delete(buffer);
+  return sent;
+}
+
+async function metricsText(net: TestNetwork): Promise<string> {
+  return (await fetch(`${net.server.address().url}/metrics`)).text();
+}
+
+describe("outbound GameMaker bridge", () => {
+  it("connects an engine (GameMaker mode) to a native GameMaker server on an allowed host:port, packets both ways up to 1 MiB, and disconnects both ways", async () => {
+    const native = await NativeServer.start();
+    const net = await start([`127.0.0.1:${native.port}`]);
+    const { gm, log } = await engine(net);
+
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect(socket, "127.0.0.1", native.port)).toBe(0);
+    const peer = await native.accepted();
+    await peer.serverHandshake();
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 1, ip: "127.0.0.1", port: native.port });
+
+    // Engine → native, then native → engine.
+    expect(send(gm, socket, Buffer.from("hello native"))).toBe(12);
+    expect((await peer.readPacket()).toString()).toBe("hello native");
+    await peer.write(packet(Buffer.from("hello engine")));
+    expect(Buffer.from((await log.next({ type: gm.network_type_data, id: socket })).bytes!).toString()).toBe("hello engine");
+
+    // 1 MiB both ways, and small packets glued into one TCP write.
+    const big = pattern(1 << 20, 1);
+    expect(send(gm, socket, big)).toBe(big.length);
+    expect((await peer.readPacket()).equals(big)).toBe(true);
+    const back = pattern(1 << 20, 2);
+    await peer.write(Buffer.concat([packet(back), packet(Buffer.from("a")), packet(Buffer.from("bc"))]));
+    const got = await log.next({ type: gm.network_type_data, id: socket }, 20_000);
+    expect(got.size).toBe(back.length);
+    expect(Buffer.from(got.bytes!).equals(back)).toBe(true);
+    for (const expected of ["a", "bc"]) expect(Buffer.from((await log.next({ type: gm.network_type_data, id: socket })).bytes!).toString()).toBe(expected);
+
+    // The native server closes: the engine's socket gets network_type_disconnect.
+    peer.socket.end();
+    expect(await log.next({ type: gm.network_type_disconnect, id: socket })).toMatchObject({ error: "E_NETWORK_CLOSED" });
+    await peer.closed;
+
+    // A second connection, closed by the engine: the native server sees the TCP connection end.
+    const second = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect(second, "127.0.0.1", native.port)).toBe(0);
+    const secondPeer = await native.accepted();
+    await secondPeer.serverHandshake();
+    await log.next({ type: gm.network_type_non_blocking_connect, id: second, succeeded: 1 });
+    gm.network_destroy(second);
+    await secondPeer.endedByOtherSide();
+
+    const text = await metricsText(net);
+    expect(text).toContain(`gmnet_gm_bridge_outbound_connections_total{destination="127.0.0.1:${native.port}"} 2`);
+    expect(text).toMatch(/gmnet_gm_bridge_outbound_bytes_in_total\{destination="127\.0\.0\.1:\d+"\} \d+/);
+    expect(text).toMatch(/gmnet_gm_bridge_outbound_bytes_out_total\{destination="127\.0\.0\.1:\d+"\} \d+/);
+  });
+
+  it("passes bytes through unchanged with network_connect_raw", async () => {
+    const native = await NativeServer.start();
+    const net = await start([`127.0.0.1:${native.port}`]);
+    const { gm, log } = await engine(net);
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(socket, "127.0.0.1", native.port)).toBe(0);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 1 });
+    const peer = await native.accepted();
+
+    const out = pattern(300_000, 3);
+    expect(send(gm, socket, out, true)).toBe(out.length);
+    expect((await peer.read(out.length)).equals(out)).toBe(true);
+    const back = pattern(500_000, 4);
+    await peer.write(back);
+    let got = Buffer.alloc(0);
+    while (got.length < back.length) got = Buffer.concat([got, Buffer.from((await log.next({ type: gm.network_type_data, id: socket })).bytes!)]);
+    expect(got.equals(back)).toBe(true);
+
+    gm.network_destroy(socket);
+    await peer.endedByOtherSide();
+  });
+
+  it("refuses destinations that are not on the allow list, with a documented error, and never dials them", async () => {
+    const listed = await NativeServer.start();
+    const unlisted = await NativeServer.start();
+    // localhost is listed by name only: it resolves to loopback, which is not listed for that port.
+    // ("localhost." with its trailing dot: the engine serves plain "localhost" itself, as 127.0.0.1.)
+    const net = await start([`127.0.0.1:${listed.port}`, `localhost:${unlisted.port}`]);
+    const { gm, log } = await engine(net);
+
+    const attempt = async (host: string, port: number) => {
+      const socket = gm.network_create_socket(gm.network_socket_tcp);
+      expect(gm.network_connect(socket, host, port)).toBe(0);
+      return log.next({ type: gm.network_type_non_blocking_connect, id: socket });
+    };
+
+    // An address outside the virtual network, not listed.
+    const refused = await attempt("192.0.2.1", 6510);
+    expect(refused).toMatchObject({ succeeded: 0, error: "E_NETWORK_REFUSED" });
+    expect(refused.message).toContain("allowed bridge destination");
+    // 127.0.0.1 is this engine first: on a port nothing listens on here, and not listed, it stays NOT_LISTENING.
+    expect(await attempt("127.0.0.1", unlisted.port)).toMatchObject({ succeeded: 0, error: "E_NETWORK_NOT_LISTENING" });
+    // A name that is neither a virtual host nor listed.
+    const unknown = await attempt("game.invalid", listed.port);
+    expect(unknown).toMatchObject({ succeeded: 0, error: "E_NETWORK_UNKNOWN_HOST" });
+    expect(unknown.message).toContain("not an allowed bridge destination");
+    // A listed name that resolves only to a non-public address that is not listed itself.
+    expect(await attempt("localhost.", unlisted.port)).toMatchObject({ succeeded: 0, error: "E_NETWORK_UNKNOWN_HOST" });
+    // An address of the virtual network stays a virtual address: OFFLINE, as before.
+    expect(await attempt("10.123.45.67", listed.port)).toMatchObject({ succeeded: 0, error: "E_NETWORK_OFFLINE" });
+    expect(unlisted.peers).toHaveLength(0);
+    expect(listed.peers).toHaveLength(0);
+
+    const text = await metricsText(net);
+    expect(text).toMatch(/gmnet_gm_bridge_outbound_refused_total\{reason="not-allowed"\} 4/);
+    expect(text).toMatch(/gmnet_gm_bridge_outbound_refused_total\{reason="offline"\} 1/);
+  });
+
+  it("dials a listed name when its loopback address is listed too", async () => {
+    const native = await NativeServer.start();
+    const net = await start([`localhost:${native.port}`, `127.0.0.1:${native.port}`]);
+    const { gm, log } = await engine(net);
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(socket, "LOCALHOST.", native.port)).toBe(0);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 1, ip: "LOCALHOST." });
+    const peer = await native.accepted();
+    await peer.write(Buffer.from("hi"));
+    expect(Buffer.from((await log.next({ type: gm.network_type_data, id: socket })).bytes!).toString()).toBe("hi");
+  });
+
+  it("fails cleanly when a listed destination is down, and keeps the per-client limit", async () => {
+    const down = await closedPort();
+    const native = await NativeServer.start();
+    const net = await start([`127.0.0.1:${down}`, `127.0.0.1:${native.port}`], { gmBridgeOutboundMaxPerClient: 1 });
+    const { gm, log } = await engine(net);
+
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect(socket, "127.0.0.1", down)).toBe(0);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 0, error: "E_NETWORK_NOT_LISTENING" });
+
+    const first = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(first, "127.0.0.1", native.port)).toBe(0);
+    await log.next({ type: gm.network_type_non_blocking_connect, id: first, succeeded: 1 });
+    const second = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(second, "127.0.0.1", native.port)).toBe(0);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: second })).toMatchObject({ succeeded: 0, error: "E_NETWORK_LIMIT" });
+    // Once the first is closed, there is room again.
+    const peer = await native.accepted();
+    gm.network_destroy(first);
+    await peer.endedByOtherSide();
+    // The server released the slot before it ended the TCP connection the native side saw end.
+    const third = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(third, "127.0.0.1", native.port)).toBe(0);
+    expect(await log.next({ type: gm.network_type_non_blocking_connect, id: third })).toMatchObject({ succeeded: 1 });
+    const text = await metricsText(net);
+    expect(text).toMatch(/gmnet_gm_bridge_outbound_refused_total\{reason="not-listening"\} 1/);
+  });
+
+  it("tells the engine SHUTDOWN when the server stops, and closes the native connection", async () => {
+    const native = await NativeServer.start();
+    const net = await start([`127.0.0.1:${native.port}`]);
+    const { gm, log } = await engine(net);
+    const socket = gm.network_create_socket(gm.network_socket_tcp);
+    expect(gm.network_connect_raw(socket, "127.0.0.1", native.port)).toBe(0);
+    await log.next({ type: gm.network_type_non_blocking_connect, id: socket, succeeded: 1 });
+    const peer = await native.accepted();
+    const stopping = net.server.close();
+    await peer.endedByOtherSide();
+    await stopping;
+    network = undefined;
+    gm.network_shutdown();
+  });
+});
+
+describe("outbound bridge allow list", () => {
+  it("reads --gm-bridge-allow (repeatable) over GMNET_GM_BRIDGE_ALLOW (comma-separated), and allows nothing by default", () => {
+    expect(configFromArgs([], {}).gmBridgeAllow).toEqual([]);
+    expect(configFromArgs([], { GMNET_GM_BRIDGE_ALLOW: "a.example:1, 127.0.0.1:2" }).gmBridgeAllow).toEqual(["a.example:1", "127.0.0.1:2"]);
+    expect(configFromArgs(["--gm-bridge-allow", "127.0.0.1:1", "--gm-bridge-allow=[::1]:2"], { GMNET_GM_BRIDGE_ALLOW: "x.example:3" }).gmBridgeAllow).toEqual(["127.0.0.1:1", "[::1]:2"]);
+    for (const bad of ["127.0.0.1", "host:0", "host:70000", "*:6510", "a b:1", "::1:6510", "10.1.2.3:6510", "host:*"]) {
+      expect(() => configFromArgs(["--gm-bridge-allow", bad], {}), bad).toThrow(ConfigError);
+    }
+    // Outside a moved virtual network, a 10.x LAN address may be listed.
+    expect(configFromArgs(["--virtual-network", "100.64.0.0/10", "--gm-bridge-allow", "10.1.2.3:6510"], {}).gmBridgeAllow).toEqual(["10.1.2.3:6510"]);
+  });
+
+  it("matches exactly, and lets names lead only to public or listed addresses", () => {
+    const allow = new AllowList(["Game.Example.com.:6510", "127.0.0.1:6510", "[0:0::1]:7000", "lan-box:6510", "192.168.1.20:6510"].map(parseAllowEntry));
+    const match = (host: string, port: number) => {
+      const canonical = canonicalHost(host);
+      return canonical === undefined ? undefined : allow.match(canonical, port);
+    };
+    expect(match("game.example.com", 6510)).toBeDefined();
+    expect(match("GAME.EXAMPLE.COM.", 6510)).toBeDefined();
+    expect(match("game.example.com", 6511)).toBeUndefined();
+    expect(match("www.game.example.com", 6510)).toBeUndefined();
+    expect(match("127.0.0.1", 6510)).toBeDefined();
+    expect(match("localhost", 6510)).toBeUndefined();
+    expect(match("::1", 7000)).toBeDefined();
+    expect(match("[::1]", 7000)).toBeDefined();
+    expect(match("127.0.0.01", 6510)).toBeUndefined();
+    expect(allow.addressAllowed("93.184.216.34", 4, 6510)).toBe(true);
+    expect(allow.addressAllowed("192.168.1.20", 4, 6510)).toBe(true);
+    expect(allow.addressAllowed("192.168.1.21", 4, 6510)).toBe(false);
+    expect(allow.addressAllowed("192.168.1.20", 4, 6511)).toBe(false);
+    expect(allow.addressAllowed("127.0.0.2", 4, 6510)).toBe(false);
+    expect(allow.addressAllowed("169.254.169.254", 4, 80)).toBe(false);
+    expect(allow.addressAllowed("::1", 6, 6510)).toBe(false);
+    expect(allow.addressAllowed("::1", 6, 7000)).toBe(true);
+    expect(allow.addressAllowed("fd00::1", 6, 6510)).toBe(false);
+    expect(allow.addressAllowed("2606:2800:220:1::1", 6, 6510)).toBe(true);
+  });
+});

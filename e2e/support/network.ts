@@ -50,7 +50,7 @@ declare global {
 }
 
 /** Installs globalThis.gmnetE2e (runs in the page). */
-function installEventLog(): void {
+export function installEventLog(): void {
   if (globalThis.gmnetE2e !== undefined) return;
   const gm = globalThis.gmnet;
   const seen: RecordedEvent[] = [];

@@ -5,12 +5,20 @@
  * SOCKET_CONNECTED, ARBITRARY_DATA, SOCKET_CLOSED) becomes TCP writes and closes. Bytes pass
  * through unchanged both ways; the tab's engine does the GameMaker handshake and framing itself.
  *
+ * The client is a plain TCP one (a native export) or a WebSocket one (an HTML5 export), told apart
+ * by its first bytes (ws-upgrade.ts: an HTTP GET asking for `Upgrade: websocket`). Until they
+ * tell, the tab's bytes are held; when the tab speaks first (a GameMaker server greets first and
+ * a native client waits for it), they are held at most SNIFF_GRACE_MS after the accept, and a
+ * client still silent then is plain TCP. A WebSocket client gets the tab's bytes cut into whole
+ * GameMaker handshake steps and packets (gm-framer.ts), one per message.
+ *
  * The session is never in the Directory (nobody can connect to it) and never sends anything but
  * the four VSOCKET frames above, always with the server's own stamping: its app key and virtual IP
  * come from the bridge, not from the TCP client.
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
+import type { WebSocket } from "ws";
 import {
   ARBITRARY_DATA_HEADER,
   Channel,
@@ -31,6 +39,9 @@ import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../services/identity-store.js";
 import { RateLimiter } from "../session/rate-limiter.js";
 import type { Session, SessionCloseCause } from "../session/session.js";
+import { GmFramerError } from "./gm-framer.js";
+import { WsLink } from "./ws-link.js";
+import { sniffClient } from "./ws-upgrade.js";
 
 /** What a bridged connection needs from its bridge. */
 export interface BridgeHost {
@@ -45,6 +56,28 @@ export interface BridgeHost {
   ended(connection: BridgedConnection, cause: SessionCloseCause): void;
   countIn(bytes: number): void;
   countOut(bytes: number): void;
+  /** Parses the WebSocket upgrade request on a paused socket (`head`: bytes already read from it); `done` once answered. */
+  upgradeWebSocket(socket: Socket, head: Buffer, done: (ws: WebSocket) => void): void;
+}
+
+/** The client's side of a bridged connection: a TCP socket, or a WebSocket (ws-link.ts). */
+export interface ClientLink {
+  readonly kind: "tcp" | "websocket";
+  /** Tab → client. May throw GmFramerError (a WebSocket client and a malformed GameMaker stream). */
+  write(bytes: Uint8Array): void;
+  /** Bytes written and not sent yet. */
+  readonly backlog: number;
+  pause(): void;
+  resume(): void;
+  /** An orderly end (TCP FIN; WebSocket close with `code`). */
+  end(code?: number, reason?: string): void;
+  destroy(): void;
+}
+
+/** What a link reports to its connection. */
+export interface ClientLinkEvents {
+  data(chunk: Buffer): void;
+  end(reason: BridgeEndReason): void;
 }
 
 /** Why a bridged connection ended, as logged and as a metric label. */
@@ -60,6 +93,7 @@ export type BridgeEndReason =
   | "idle"
   | "slow-consumer"
   | "protocol-error"
+  | "malformed"
   | "shutdown";
 
 const STATUS_REQ = 1;
@@ -70,6 +104,48 @@ const BACKPRESSURE_CHECK_MS = 20;
 const EARLY_BYTES = 64 * 1024;
 /** As the WebSocket path charges per message (session/connection.ts). */
 const MESSAGE_COST_BYTES = 64;
+/**
+ * When the tab speaks before the client said anything, how long after the accept its bytes wait
+ * for the client's first bytes (a WebSocket client sends its request at once; a native GameMaker
+ * client waits for the greeting). A client still silent then is plain TCP.
+ */
+export const SNIFF_GRACE_MS = 100;
+
+class TcpLink implements ClientLink {
+  readonly kind = "tcp";
+
+  constructor(
+    private readonly socket: Socket,
+    events: ClientLinkEvents,
+  ) {
+    socket.on("data", (chunk: Buffer) => events.data(chunk));
+  }
+
+  write(bytes: Uint8Array): void {
+    // A copy: the payload may be a view of the tab's WebSocket message.
+    this.socket.write(Buffer.from(bytes));
+  }
+
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
 
 type State = "connecting" | "open" | "closed";
 
@@ -92,6 +168,19 @@ export class BridgedConnection implements Session {
   private pollTimer: unknown;
   private throttleTimer: unknown;
   private slowTimer: unknown;
+  private sniffTimer: unknown;
+  /** The client's transport, once its first bytes (or its silence) told. */
+  private link: ClientLink | undefined;
+  /** The client's first bytes, while they do not tell yet. */
+  private sniffed: Buffer = Buffer.alloc(0);
+  private sniffing = true;
+  /** True once SNIFF_GRACE_MS passed since the accept. */
+  private graceOver = false;
+  /** Tab → client bytes held while the transport is not known. */
+  private readonly held: Buffer[] = [];
+  private heldBytes = 0;
+  /** Paused while the client's data waits (early bytes, rate limit, the tab's backlog). */
+  private paused = false;
   private readonly limiter: RateLimiter;
   /** Why the connection ended; set once. */
   endReason: BridgeEndReason | undefined;
@@ -133,7 +222,8 @@ export class BridgedConnection implements Session {
     const { socket } = this;
     const { config, clock } = this.context;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onTcpData(chunk));
+    const sniff = (chunk: Buffer): void => this.onFirstBytes(chunk, sniff);
+    socket.on("data", sniff);
     socket.on("end", () => this.finish("client-closed"));
     socket.on("error", () => this.finish("client-error"));
     socket.on("close", () => this.finish("client-closed"));
@@ -142,10 +232,77 @@ export class BridgedConnection implements Session {
       socket.on("timeout", () => this.finish("idle"));
     }
     this.connectTimer = clock.setTimeout(() => this.finish("timeout"), config.gmBridgeConnectTimeoutMs);
+    this.sniffTimer = clock.setTimeout(() => {
+      this.sniffTimer = undefined;
+      this.graceOver = true;
+      if (this.sniffing && this.sniffed.length === 0 && this.heldBytes > 0) this.useLink(new TcpLink(socket, this.linkEvents));
+    }, SNIFF_GRACE_MS);
     const ip = this.bridge.resolveTarget();
     if (ip === 0) return this.finish("offline");
     this.target = this.context.directory.lookup(this.appKey, ip);
     this.request(VSocketType.SOCKET_STATUS_REQUEST, STATUS_REQ, ip);
+  }
+
+  private readonly linkEvents: ClientLinkEvents = {
+    data: (chunk) => this.onClientData(chunk),
+    end: (reason) => this.finish(reason),
+  };
+
+  /** The client's first bytes, until they tell a plain TCP client from a WebSocket one. */
+  private onFirstBytes(chunk: Buffer, listener: (chunk: Buffer) => void): void {
+    if (this.state === "closed" || !this.sniffing) return;
+    this.sniffed = this.sniffed.length === 0 ? chunk : Buffer.concat([this.sniffed, chunk]);
+    const kind = sniffClient(this.sniffed);
+    if (kind === "more") return;
+    const { socket } = this;
+    socket.off("data", listener);
+    const first = this.sniffed;
+    this.sniffed = Buffer.alloc(0);
+    if (kind === "tcp") {
+      this.useLink(new TcpLink(socket, this.linkEvents));
+      return this.onClientData(first);
+    }
+    this.sniffing = false;
+    socket.pause();
+    this.bridge.upgradeWebSocket(socket, first, (ws) => {
+      if (this.state === "closed") return ws.terminate();
+      // ws turns the socket's timeout off; the bridge's idle timeout still holds.
+      const idle = this.context.config.gmBridgeIdleTimeoutMs;
+      if (idle > 0) socket.setTimeout(idle);
+      this.useLink(new WsLink(ws, this.linkEvents, this.context.config.maxQueuedBytes));
+    });
+  }
+
+  /** The transport is known: the tab's bytes held meanwhile go out, and the client's data flows. */
+  private useLink(link: ClientLink): void {
+    this.sniffing = false;
+    this.link = link;
+    if (this.sniffTimer !== undefined) this.context.clock.clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.context.logger.debug({ bridge: this.bridge.label, client: this.clientLabel, kind: link.kind }, "gm bridge: client transport");
+    const held = this.held.splice(0);
+    this.heldBytes = 0;
+    for (const chunk of held) {
+      if (this.state === "closed") return;
+      this.toClient(chunk);
+    }
+    if (this.paused) link.pause();
+  }
+
+  private get clientLabel(): string {
+    return `${this.remoteAddress}:${this.socket.remotePort ?? 0}`;
+  }
+
+  private pauseClient(): void {
+    this.paused = true;
+    if (this.link !== undefined) this.link.pause();
+    else if (this.sniffing) this.socket.pause();
+  }
+
+  private resumeClient(): void {
+    this.paused = false;
+    if (this.link !== undefined) this.link.resume();
+    else if (this.sniffing) this.socket.resume();
   }
 
   private request(type: number, reqId: number, peerIp: number): void {
@@ -213,55 +370,75 @@ export class BridgedConnection implements Session {
     this.state = "open";
     this.connId = connId;
     this.context.clock.clearTimeout(this.connectTimer);
-    this.context.logger.info({ bridge: this.bridge.label, client: `${this.remoteAddress}:${this.socket.remotePort ?? 0}`, port: this.localPort, connId }, "gm bridge: connection open");
+    this.context.logger.info({ bridge: this.bridge.label, client: this.clientLabel, port: this.localPort, connId }, "gm bridge: connection open");
     const early = this.early.splice(0);
     this.earlyBytes = 0;
     for (const chunk of early) this.forward(chunk);
-    if (this.state === "open" && this.throttleTimer === undefined && this.pollTimer === undefined) this.socket.resume();
+    if (this.state === "open" && this.throttleTimer === undefined && this.pollTimer === undefined) this.resumeClient();
   }
 
-  /** Tab → TCP client. */
+  /** Tab → client. */
   private onData(payload: Uint8Array): void {
     if (this.state !== "open") return;
     const data = payload.subarray(ARBITRARY_DATA_HEADER);
     if (data.length === 0) return;
+    if (this.link === undefined) {
+      // Not known yet whether the client is a WebSocket: held (a copy, as the payload may be a view of the tab's message).
+      this.held.push(Buffer.from(data));
+      this.heldBytes += data.length;
+      if (this.heldBytes > 4 * this.context.config.maxQueuedBytes) return this.finish("slow-consumer");
+      if (this.sniffing && this.graceOver && this.sniffed.length === 0) this.useLink(new TcpLink(this.socket, this.linkEvents));
+      return;
+    }
+    this.toClient(data);
+  }
+
+  private toClient(data: Uint8Array): void {
+    const link = this.link!;
     this.bridge.countOut(data.length);
-    // A copy: the payload may be a view of the tab's WebSocket message.
-    this.socket.write(Buffer.from(data));
+    try {
+      link.write(data);
+    } catch (error) {
+      if (!(error instanceof GmFramerError)) throw error;
+      this.context.logger.warn({ bridge: this.bridge.label, client: this.clientLabel, port: this.localPort, reason: error.message }, "gm bridge: malformed GameMaker stream from the tab");
+      return this.finish("malformed");
+    }
     this.watchWriteBacklog();
   }
 
   /**
-   * The TCP client reads slower than the tab sends: as for a WebSocket client, a burst may pass
+   * The client reads slower than the tab sends: as for a WebSocket client, a burst may pass
    * maxQueuedBytes for slowConsumerMs, and four times it never.
    */
   private watchWriteBacklog(): void {
     const { config, clock } = this.context;
-    const backlog = this.socket.writableLength;
+    const link = this.link;
+    if (link === undefined) return;
+    const backlog = link.backlog;
     if (backlog <= config.maxQueuedBytes) return;
     if (backlog > 4 * config.maxQueuedBytes) return this.finish("slow-consumer");
     if (this.slowTimer !== undefined) return;
     this.slowTimer = clock.setTimeout(() => {
       this.slowTimer = undefined;
-      if (this.state !== "closed" && this.socket.writableLength > config.maxQueuedBytes) this.finish("slow-consumer");
+      if (this.state !== "closed" && link.backlog > config.maxQueuedBytes) this.finish("slow-consumer");
     }, config.slowConsumerMs);
   }
 
-  // ------------------------------------------------------------------ from the TCP client
+  // ------------------------------------------------------------------ from the client
 
-  private onTcpData(chunk: Buffer): void {
-    if (this.state === "closed") return;
+  private onClientData(chunk: Buffer): void {
+    if (this.state === "closed" || chunk.length === 0) return;
     if (this.state === "connecting") {
       // A raw client may talk first; keep it for the target, within a bound.
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
-      if (this.earlyBytes >= EARLY_BYTES) this.socket.pause();
+      if (this.earlyBytes >= EARLY_BYTES) this.pauseClient();
       return;
     }
     this.forward(chunk);
   }
 
-  /** TCP client → tab, in ARBITRARY_DATA frames of at most maxFrameSize. */
+  /** Client → tab, in ARBITRARY_DATA frames of at most maxFrameSize. */
   private forward(chunk: Buffer): void {
     const { config, clock, router } = this.context;
     const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
@@ -279,7 +456,7 @@ export class BridgedConnection implements Session {
     const waitMs = this.limiter.debit(clock.now(), chunk.length + MESSAGE_COST_BYTES);
     if (waitMs > 0 && this.throttleTimer === undefined) {
       this.context.metrics.throttled.inc();
-      this.socket.pause();
+      this.pauseClient();
       this.throttleTimer = clock.setTimeout(() => {
         this.throttleTimer = undefined;
         this.resumeWhenDrained();
@@ -294,7 +471,7 @@ export class BridgedConnection implements Session {
     if (this.state !== "open" || this.throttleTimer !== undefined) return;
     const backlog = (this.target as WithBacklog | undefined)?.backlogBytes ?? 0;
     if (backlog > this.context.config.maxQueuedBytes / 2) {
-      this.socket.pause();
+      this.pauseClient();
       if (this.pollTimer === undefined) {
         this.pollTimer = this.context.clock.setTimeout(() => {
           this.pollTimer = undefined;
@@ -303,16 +480,30 @@ export class BridgedConnection implements Session {
       }
       return;
     }
-    if (this.pollTimer === undefined) this.socket.resume();
+    if (this.pollTimer === undefined) this.resumeClient();
   }
 
   // ------------------------------------------------------------------ ending
+
+  private closeClient(reason: BridgeEndReason): void {
+    const cut = reason === "client-error" || reason === "slow-consumer";
+    const link = this.link;
+    if (link === undefined) {
+      // Still sniffing, or in the WebSocket handshake (the socket is the http parser's then).
+      if (cut || !this.sniffing) this.socket.destroy();
+      else this.socket.end();
+      return;
+    }
+    if (cut) return link.destroy();
+    const [code, text] = wsClose(reason);
+    link.end(code, text);
+  }
 
   private later(action: () => void): void {
     queueMicrotask(action);
   }
 
-  /** Ends the connection once: tells the tab (if the stream is open), ends or cuts the TCP socket, and releases everything. */
+  /** Ends the connection once: tells the tab (if the stream is open), ends or cuts the client's connection, and releases everything. */
   finish(reason: BridgeEndReason): void {
     if (this.state === "closed") return;
     const wasOpen = this.state === "open";
@@ -323,17 +514,34 @@ export class BridgedConnection implements Session {
       router.dispatch(this, Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
     }
     this.state = "closed";
-    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer, this.sniffTimer]) if (timer !== undefined) clock.clearTimeout(timer);
     this.early.length = 0;
-    if (reason === "client-error" || reason === "slow-consumer") this.socket.destroy();
-    else this.socket.end();
+    this.held.length = 0;
+    this.closeClient(reason);
     const cause: SessionCloseCause = reason === "shutdown" ? "shutdown" : reason === "slow-consumer" ? "slow-consumer" : "closed";
     this.context.logger.info(
-      { bridge: this.bridge.label, client: `${this.remoteAddress}:${this.socket.remotePort ?? 0}`, port: this.localPort, reason, established: wasOpen },
+      { bridge: this.bridge.label, client: this.clientLabel, kind: this.link?.kind ?? (this.sniffing ? "unknown" : "websocket"), port: this.localPort, reason, established: wasOpen },
       wasOpen ? "gm bridge: connection closed" : "gm bridge: connection refused",
     );
     // Pending handshakes and a stream the tab did not hear about end after the current handler.
     this.later(() => this.bridge.ended(this, cause));
+  }
+}
+
+/** WebSocket close codes and reasons (at most 123 bytes) by why the connection ended. */
+function wsClose(reason: BridgeEndReason): [number, string] {
+  switch (reason) {
+    case "malformed":
+      return [1011, "malformed GameMaker stream from the server"];
+    case "shutdown":
+      return [1001, "server shutting down"];
+    case "idle":
+      return [1000, "idle timeout"];
+    case "target-closed":
+    case "client-closed":
+      return [1000, ""];
+    default:
+      return [1011, reason];
   }
 }
 

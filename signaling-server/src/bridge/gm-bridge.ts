@@ -7,6 +7,9 @@
  * identity store, keyed by the bridge's real port, so it is the same across restarts), and each
  * connection gets a distinct ephemeral virtual port (49152–65535) while it is open. The tab sees
  * network_type_connect from <bridge IP>:<ephemeral port>.
+ *
+ * Clients: native GameMaker games (plain TCP) and GameMaker HTML5 exports (WebSocket,
+ * network_socket_ws) on the same port, told apart by their first bytes (bridged-connection.ts).
  */
 import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
 import { formatIpv4, parseIpv4 } from "@gmnet/engine/protocol";
@@ -14,8 +17,10 @@ import { GM_BRIDGE_EPHEMERAL_PORTS } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../services/identity-store.js";
 import type { SessionCloseCause, SessionLifecycle } from "../session/session.js";
+import type { WebSocket } from "ws";
 import { type BridgeHost, BridgedConnection } from "./bridged-connection.js";
 import { type GmBridgeSpec, formatGmBridgeSpec } from "./spec.js";
+import { WsUpgrader } from "./ws-upgrade.js";
 
 const FIRST_EPHEMERAL_PORT = 65536 - GM_BRIDGE_EPHEMERAL_PORTS;
 
@@ -74,6 +79,8 @@ class Bridge implements BridgeHost {
   private readonly portsInUse = new Set<number>();
   private nextPort = FIRST_EPHEMERAL_PORT;
   private readonly sockets = new Set<Socket>();
+  /** WebSocket clients' handshakes; their messages are at most maxQueuedBytes. */
+  private readonly upgrader: WsUpgrader;
 
   constructor(
     private readonly context: ServerContext,
@@ -86,6 +93,7 @@ class Bridge implements BridgeHost {
     // Keyed by the real port: the address stays when the target changes. Port 0 (a free port, for
     // tests) has no stable number, so such bridges are told apart by their place in the list.
     this.identity = context.store.serviceIdentity(spec.appKey, spec.port === 0 ? `gm-bridge:0#${index}` : `gm-bridge:${spec.port}`);
+    this.upgrader = new WsUpgrader(context.config.maxQueuedBytes);
     this.server = createTcpServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket));
     this.server.on("error", (error) => context.logger.error({ err: error, bridge: this.label }, "gm bridge: server error"));
   }
@@ -141,6 +149,10 @@ class Bridge implements BridgeHost {
 
   countOut(bytes: number): void {
     this.context.metrics.gmBridgeBytesOut.inc({ bridge: this.label }, bytes);
+  }
+
+  upgradeWebSocket(socket: Socket, head: Buffer, done: (ws: WebSocket) => void): void {
+    this.upgrader.upgrade(socket, head, done);
   }
 
   private accept(socket: Socket): void {

@@ -1,0 +1,349 @@
+/**
+ * WebSocket clients on a bridge port (GameMaker HTML5 exports, network_socket_ws): the client here
+ * is a `ws` WebSocket that, like GameMaker's HTML5 runner, takes each handshake step and each
+ * packet whole in one message and fails the test if one is split across messages or two are glued
+ * into one. The tab is a real engine hosting network_create_server(_raw).
+ */
+import { type Socket, connect } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import type { Engine } from "@gmnet/engine";
+import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import type { GmBridgeSpec } from "../src/bridge/spec.js";
+
+const APP = "bridge-ws-app";
+const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
+
+function u32s(...values: number[]): Buffer {
+  const out = Buffer.alloc(values.length * 4);
+  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
+  return out;
+}
+
+const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 0);
+const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
+
+function packet(payload: Uint8Array): Buffer {
+  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
+}
+
+function pattern(size: number, seed: number): Buffer {
+  let state = seed >>> 0;
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    out[i] = state >>> 24;
+  }
+  return out;
+}
+
+/** Waits for a condition that events make true (no sleeping), failing after `timeoutMs`. */
+class Waiters {
+  private list: Array<() => void> = [];
+  wake(): void {
+    for (const waiter of this.list.splice(0)) waiter();
+  }
+  async until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.list.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/**
+ * A client that behaves like GameMaker's HTML5 runner on network_socket_ws: in GameMaker mode the
+ * first message must be exactly the greeting, the next exactly the confirmation, and every later
+ * one exactly one packet (its header's length matches the message); anything else is recorded as
+ * a violation. In raw mode every message is kept as it came.
+ */
+class Html5Client {
+  readonly messages: Buffer[] = [];
+  readonly violations: string[] = [];
+  closeCode: number | undefined;
+  closeReason = "";
+  private readonly waiters = new Waiters();
+  private taken = 0;
+  private step: "greeting" | "confirm" | "packets" = "greeting";
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly gamemaker: boolean,
+  ) {
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.violations.push("a text message");
+      if (gamemaker) this.check(data);
+      this.messages.push(data);
+      this.waiters.wake();
+    });
+    ws.on("close", (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.waiters.wake();
+    });
+    ws.on("error", () => undefined);
+  }
+
+  private check(data: Buffer): void {
+    if (this.step === "greeting") {
+      if (!data.equals(GREETING)) this.violations.push(`greeting expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
+      this.step = "confirm";
+    } else if (this.step === "confirm") {
+      if (!data.equals(SERVER_CONFIRM)) this.violations.push(`confirmation expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
+      this.step = "packets";
+    } else if (data.length < 12 || data.readUInt32LE(0) !== 0xdeadc0de || data.readUInt32LE(4) !== 12 || data.readUInt32LE(8) !== data.length - 12) {
+      this.violations.push(`one whole packet expected, got ${data.length} bytes ${data.subarray(0, 12).toString("hex")}`);
+    }
+  }
+
+  static open(port: number, gamemaker = true): Promise<Html5Client> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+      const client = new Html5Client(ws, gamemaker);
+      ws.once("error", reject);
+      ws.once("open", () => {
+        ws.off("error", reject);
+        resolve(client);
+      });
+    });
+  }
+
+  async next(timeoutMs = 10_000): Promise<Buffer> {
+    await this.waiters.until(() => this.messages.length > this.taken || this.closeCode !== undefined, "a message", timeoutMs);
+    if (this.messages.length <= this.taken) throw new Error(`closed (${this.closeCode}) instead of a message`);
+    return this.messages[this.taken++]!;
+  }
+
+  async handshake(): Promise<void> {
+    expect(await this.next()).toEqual(GREETING);
+    this.ws.send(CLIENT_REPLY, { binary: true });
+    expect(await this.next()).toEqual(SERVER_CONFIRM);
+  }
+
+  async readPacket(timeoutMs = 10_000): Promise<Buffer> {
+    return (await this.next(timeoutMs)).subarray(12);
+  }
+
+  async closed(timeoutMs = 10_000): Promise<number> {
+    await this.waiters.until(() => this.closeCode !== undefined, "the close", timeoutMs);
+    return this.closeCode!;
+  }
+}
+
+let network: TestNetwork | undefined;
+const clients: Html5Client[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) {
+    expect(client.violations, "messages the HTML5 runner would have choked on").toEqual([]);
+    client.ws.terminate();
+  }
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await network?.close();
+  network = undefined;
+});
+
+async function start(bridges: Array<Partial<GmBridgeSpec>> = [{}], options: Record<string, unknown> = {}) {
+  network = await startNetwork({ gmBridges: bridges.map((bridge) => ({ port: 0, target: "arena", targetPort: 6510, appKey: APP, ...bridge })), ...options }, APP);
+  return network;
+}
+
+async function tab(options: { raw?: boolean; maxClients?: number } = {}) {
+  const gm = network!.engine();
+  const log = new EventLog(gm);
+  const server = options.raw ? gm.network_create_server_raw(gm.network_socket_tcp, 6510, options.maxClients ?? 8) : gm.network_create_server(gm.network_socket_tcp, 6510, options.maxClients ?? 8);
+  expect(server).toBeGreaterThan(0);
+  await log.next({ type: gm.network_type_up });
+  const claim = gm.network_set_config(gm.network_config_hostname, "arena");
+  expect(await log.next({ type: gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
+  return { gm, log, server };
+}
+
+async function html5(port: number, gamemaker = true): Promise<Html5Client> {
+  const client = await Html5Client.open(port, gamemaker);
+  clients.push(client);
+  return client;
+}
+
+function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
+  const buffer = bufferOf(gm, bytes);
+  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
+  gm.buffer_delete(buffer);
+  return sent;
+}
+
+/** A plain TCP connection that resolves once the server closed it. */
+function tcpClosedByServer(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    sockets.push(socket);
+    let received = 0;
+    socket.on("data", (chunk) => (received += chunk.length));
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolve(received));
+    socket.once("connect", () => undefined);
+    setTimeout(() => reject(new Error("the server did not close the TCP connection")), 10_000).unref();
+  });
+}
+
+describe("GameMaker bridge, WebSocket clients", () => {
+  it("does GameMaker's handshake and carries packets of 1 byte to 1 MiB both ways, one whole packet per message", async () => {
+    const net = await start();
+    const [bridge] = net.server.gmBridges();
+    const t = await tab();
+    const client = await html5(bridge!.port);
+    await client.handshake();
+    const accepted = await t.log.next({ type: t.gm.network_type_connect });
+    expect(accepted).toMatchObject({ id: t.server, ip: bridge!.virtualIp });
+    const peer = accepted.socket as number;
+
+    const sizes = [1, 2, 11, 12, 13, 255, 4096, 65_535, 65_536, 300_000, 1 << 20];
+    const payloads = sizes.map((size, i) => pattern(size, i + 1));
+    // Tab → client: sent back to back, so the stream glues them and the server's frames split the big ones.
+    for (const payload of payloads) expect(send(t.gm, peer, payload)).toBe(payload.length);
+    for (const payload of payloads) expect((await client.readPacket(20_000)).equals(payload)).toBe(true);
+
+    // Client → tab: one packet per message, as the runner sends.
+    for (const payload of payloads) client.ws.send(packet(payload), { binary: true });
+    for (const payload of payloads) {
+      const data = await t.log.next({ type: t.gm.network_type_data, id: peer }, 20_000);
+      expect(data.size).toBe(payload.length);
+      expect(Buffer.from(data.bytes!).equals(payload)).toBe(true);
+    }
+    // Messages are a byte stream to the tab: packets glued into one message, or one split over two, arrive whole.
+    const glued = Buffer.concat([packet(Buffer.from("a")), packet(Buffer.from("bc")), packet(Buffer.from("def"))]);
+    client.ws.send(glued.subarray(0, 20));
+    client.ws.send(glued.subarray(20));
+    for (const expected of ["a", "bc", "def"]) expect(Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!).toString()).toBe(expected);
+    expect(client.messages).toHaveLength(2 + payloads.length);
+  });
+
+  it("serves a WebSocket client and a native TCP client on the same port at once", async () => {
+    const net = await start();
+    const port = net.server.gmBridges()[0]!.port;
+    const t = await tab();
+    const web = await html5(port);
+    await web.handshake();
+    const webPeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+
+    const native = connect(port, "127.0.0.1");
+    sockets.push(native);
+    let got = Buffer.alloc(0);
+    const waiters = new Waiters();
+    native.on("data", (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      waiters.wake();
+    });
+    await waiters.until(() => got.length >= GREETING.length, "the greeting over TCP");
+    expect(got.equals(GREETING)).toBe(true);
+    native.write(CLIENT_REPLY);
+    await waiters.until(() => got.length >= GREETING.length + 12, "the confirmation over TCP");
+    const nativePeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+    expect(nativePeer).not.toBe(webPeer);
+
+    send(t.gm, webPeer, Buffer.from("to web"));
+    send(t.gm, nativePeer, Buffer.from("to native"));
+    expect((await web.readPacket()).toString()).toBe("to web");
+    await waiters.until(() => got.length >= 30 + 12 + 9, "a packet over TCP");
+    expect(got.subarray(30).equals(packet(Buffer.from("to native")))).toBe(true);
+  });
+
+  it("passes raw bytes through to a raw server: each chunk the tab sends is one message, text and binary messages arrive as bytes", async () => {
+    const net = await start();
+    const t = await tab({ raw: true });
+    const client = await html5(net.server.gmBridges()[0]!.port, false);
+    const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+
+    client.ws.send("hello ");
+    client.ws.send(Buffer.from("world"), { binary: true });
+    let got = "";
+    while (got.length < 11) got += Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!).toString();
+    expect(got).toBe("hello world");
+
+    // Starts like the greeting, then differs: raw, nothing held back.
+    const chunks = [Buffer.from("GM:Stu"), Buffer.from("dio"), pattern(100_000, 3)];
+    for (const chunk of chunks) expect(send(t.gm, peer, chunk, true)).toBe(chunk.length);
+    let back = Buffer.alloc(0);
+    while (back.length < 100_009) back = Buffer.concat([back, await client.next()]);
+    expect(back.equals(Buffer.concat(chunks))).toBe(true);
+    // What the tab sent as it came (its engine may have glued the sends), the first bytes not held back past the mismatch.
+    expect(client.messages[0]!.subarray(0, 6).toString()).toBe("GM:Stu");
+  });
+
+  it("passes a plain HTTP request (no upgrade) to a raw server as bytes", async () => {
+    const net = await start();
+    const t = await tab({ raw: true });
+    const request = "GET /index.html HTTP/1.1\r\nHost: arena\r\n\r\n";
+    const socket = connect(net.server.gmBridges()[0]!.port, "127.0.0.1");
+    sockets.push(socket);
+    socket.write(request);
+    const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+    let got = "";
+    while (got.length < request.length) got += Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!).toString();
+    expect(got).toBe(request);
+  });
+
+  it("closes both ways: the client leaving disconnects the tab's socket, the tab closing closes the WebSocket", async () => {
+    const net = await start();
+    const port = net.server.gmBridges()[0]!.port;
+    const t = await tab();
+    const leaving = await html5(port);
+    await leaving.handshake();
+    const first = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+    leaving.ws.close(1000);
+    expect(await t.log.next({ type: t.gm.network_type_disconnect })).toMatchObject({ id: t.server, socket: first });
+    expect(await leaving.closed()).toBe(1000);
+
+    const staying = await html5(port);
+    await staying.handshake();
+    const second = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+    t.gm.network_destroy(second);
+    expect(await staying.closed()).toBe(1000);
+  });
+
+  it("closes the WebSocket with a logged reason when the tab's GameMaker stream is malformed", async () => {
+    const net = await start();
+    // A raw server that starts like a GameMaker one, then sends a bad packet header.
+    const t = await tab({ raw: true });
+    const client = await html5(net.server.gmBridges()[0]!.port, false);
+    const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
+    send(t.gm, peer, Buffer.concat([GREETING, SERVER_CONFIRM, packet(Buffer.from("ok")), u32s(0xdeadbeef, 12, 1), Buffer.from("x")]), true);
+    expect(await client.closed()).toBe(1011);
+    expect(client.closeReason).toMatch(/malformed GameMaker stream/);
+    expect(client.messages.map((message) => message.length)).toEqual([GREETING.length, 12, 14]);
+    expect(await t.log.next({ type: t.gm.network_type_disconnect })).toMatchObject({ socket: peer });
+  });
+
+  it("applies the per-address and per-bridge limits to WebSocket clients too", async () => {
+    const net = await start([{}, { targetPort: 6511 }], { gmBridgeMaxPerAddress: 2, gmBridgeMaxConnections: 2 });
+    const [x, y] = net.server.gmBridges();
+    const t = await tab();
+    const a = await html5(x!.port);
+    await a.handshake();
+    const b = await html5(x!.port);
+    await b.handshake();
+    // Bridge x is full: refused at accept, WebSocket or TCP.
+    await expect(Html5Client.open(x!.port)).rejects.toThrow();
+    expect(await tcpClosedByServer(x!.port)).toBe(0);
+    // Bridge y has room, but this address has its two connections.
+    await expect(Html5Client.open(y!.port)).rejects.toThrow();
+    // A slot comes free when a connection ends.
+    a.ws.close();
+    await t.log.next({ type: t.gm.network_type_disconnect });
+    await a.closed();
+    await new Waiters().until(() => net.server.gmBridges()[0]!.connections === 1, "the slot to come free");
+    const c = await html5(x!.port);
+    await c.handshake();
+    const metrics = await (await fetch(`${net.server.address().url}/metrics`)).text();
+    expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-ws-app",reason="max-connections"\} 2/);
+    expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6511@bridge-ws-app",reason="max-per-address"\} 1/);
+  });
+});

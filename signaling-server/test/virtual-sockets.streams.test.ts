@@ -97,10 +97,13 @@ describe("closing a stream", () => {
     await closeFrom(pair, pair.b, pair.a);
   });
 
-  it("passes on MESSAGE_TOO_LARGE, the one reason a closer may give (it refused an oversized message)", async () => {
-    const pair = await connectPair(await net.client(), await net.client());
-    sendV(pair.b, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason: CloseReason.MESSAGE_TOO_LARGE });
-    expect(await nextV(pair.a, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: 5 });
+  it("passes on MESSAGE_TOO_LARGE and HANDSHAKE_FAILED, the reasons a closer may give (what it refused itself)", async () => {
+    for (const reason of [5, 6]) {
+      const pair = await connectPair(await net.client(), await net.client());
+      sendV(pair.b, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason });
+      expect(await nextV(pair.a, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason });
+    }
+    expect([CloseReason.MESSAGE_TOO_LARGE, CloseReason.HANDSHAKE_FAILED]).toEqual([5, 6]);
   });
 
   it("turns SHUTDOWN and unknown reasons claimed by a closer into CLOSED", async () => {

@@ -160,6 +160,8 @@ export const CloseReason = {
   NOT_RECOVERED: 4,
   /** The peer refused a message over its size limit (network_config_message_size_limit) and closed the stream. */
   MESSAGE_TOO_LARGE: 5,
+  /** The peer refused the GameMaker handshake (its network_create_server got no valid client reply, or its network_connect no valid greeting). */
+  HANDSHAKE_FAILED: 6,
 } as const;
 
 /** Error codes carried by ERROR frames; see PROTOCOL.md for when each is sent. */

@@ -192,6 +192,20 @@ describe("virtual TCP sockets", () => {
     expect(await c.log.next({ type: c.gm.network_type_disconnect })).toMatchObject({ id: c.socket, error: "E_NETWORK_MESSAGE_TOO_LARGE" });
   });
 
+  it("tells a client whose GameMaker handshake the server refused: E_NETWORK_HANDSHAKE on both sides' terms, not a plain close", async () => {
+    const h = await host();
+    // A raw client (no handshake of its own) answers the server's greeting with garbage.
+    const c = await client(h.ip, 6510, true);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const greeting = await c.log.next({ type: c.gm.network_type_data });
+    expect(text(greeting.bytes)).toBe("GM:Studio-Connect\0");
+    const junk = bufferOf(c.gm, "not a GameMaker reply!");
+    expect(c.gm.network_send_raw(c.socket, junk, 22)).toBe(22);
+    expect(await c.log.next({ type: c.gm.network_type_disconnect })).toMatchObject({ id: c.socket, error: "E_NETWORK_HANDSHAKE" });
+    // The server never announced the client: its place is free again.
+    expect(h.log.seen.filter((event) => event.type === h.gm.network_type_connect)).toHaveLength(0);
+  });
+
   it("tells a loopback sender too that its packet was refused as too large", async () => {
     const h = await host(6701);
     const self = h.gm.network_create_socket(h.gm.network_socket_tcp);

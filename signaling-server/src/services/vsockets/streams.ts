@@ -110,9 +110,10 @@ export function createStreams(context: ServerContext): Streams {
     // connId of someone else's stream is treated the same, so it cannot be closed by a stranger.
     if (stream === undefined || peer === undefined) return;
     remove(stream);
-    // The reason the client gave is trusted only to say it refused an oversized message (that is
-    // about its own limit); anything else is an orderly close to the peer.
-    notifyClosed(peer, connId, reason === CloseReason.MESSAGE_TOO_LARGE ? reason : CloseReason.CLOSED);
+    // The reason the client gave is trusted only to say what it refused itself (an oversized
+    // message, a bad GameMaker handshake); anything else is an orderly close to the peer.
+    const own = reason === CloseReason.MESSAGE_TOO_LARGE || reason === CloseReason.HANDSHAKE_FAILED;
+    notifyClosed(peer, connId, own ? reason : CloseReason.CLOSED);
   });
 
   return {

@@ -5,7 +5,7 @@
  */
 import { ARBITRARY_DATA_HEADER, CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "../transport/byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerRefusedHandshake, peerRefusedTooLarge } from "../transport/byte-stream.js";
 import type { SignalingClient } from "./signaling-client.js";
 
 
@@ -38,7 +38,7 @@ export class VirtualStream extends StreamBase {
   }
 
   protected closeTransport(reason: StreamCloseReason): void {
-    const code = reason === "too-large" ? CloseReason.MESSAGE_TOO_LARGE : CloseReason.CLOSED;
+    const code = reason === "too-large" ? CloseReason.MESSAGE_TOO_LARGE : reason === "bad-handshake" ? CloseReason.HANDSHAKE_FAILED : CloseReason.CLOSED;
     this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: code }));
     this.forget(this.connId);
   }
@@ -63,6 +63,8 @@ export function closeReasonFault(reason: number): NetworkFault {
       return fault(NetworkError.SHUTDOWN, "the signaling server shut down");
     case CloseReason.MESSAGE_TOO_LARGE:
       return peerRefusedTooLarge();
+    case CloseReason.HANDSHAKE_FAILED:
+      return peerRefusedHandshake();
     case CloseReason.NOT_RECOVERED:
       return fault(NetworkError.NOT_RECOVERED, "this engine was away from the signaling server too long, or was sent more meanwhile than the server holds");
     default:

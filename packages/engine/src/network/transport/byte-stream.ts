@@ -9,12 +9,24 @@
  */
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 
-/** Why this end closes a stream, as the other end is told: an ordinary close, or a refused oversized message. */
-export type StreamCloseReason = "closed" | "too-large";
+/** Why this end closes a stream, as the other end is told: an ordinary close, a refused oversized message, a refused GameMaker handshake. */
+export type StreamCloseReason = "closed" | "too-large" | "bad-handshake";
 
 /** What the other end of a stream closed with "too-large" sees, whatever the transport. */
 export function peerRefusedTooLarge(): NetworkFault {
   return fault(NetworkError.MESSAGE_TOO_LARGE, "the other end refused a message over its size limit (its network_config_message_size_limit) and closed the connection");
+}
+
+/** What the other end of a stream closed with "bad-handshake" sees, whatever the transport. */
+export function peerRefusedHandshake(): NetworkFault {
+  return fault(NetworkError.HANDSHAKE, "the other end refused the GameMaker handshake (is one side connected with network_connect_raw, or not a GameMaker peer?)");
+}
+
+/** The fault the far end's close reason means for this end; undefined for an ordinary close. */
+export function peerCloseFault(reason: StreamCloseReason): NetworkFault | undefined {
+  if (reason === "too-large") return peerRefusedTooLarge();
+  if (reason === "bad-handshake") return peerRefusedHandshake();
+  return undefined;
 }
 
 export interface StreamHandlers {

@@ -5,7 +5,7 @@
  * receiver's code from inside the sender's call.
  */
 import { NetworkError, fault } from "../errors.js";
-import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "./byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerCloseFault } from "./byte-stream.js";
 
 class LoopbackEnd extends StreamBase {
   other: LoopbackEnd | undefined;
@@ -32,7 +32,7 @@ class LoopbackEnd extends StreamBase {
   }
 
   farClosed(reason: StreamCloseReason): void {
-    this.ended(reason === "too-large" ? peerRefusedTooLarge() : fault(NetworkError.CLOSED, "the other end closed the connection"));
+    this.ended(peerCloseFault(reason) ?? fault(NetworkError.CLOSED, "the other end closed the connection"));
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import { StreamBase, type StreamCloseReason, peerRefusedTooLarge } from "./byte-stream.js";
+import { StreamBase, type StreamCloseReason, peerRefusedHandshake, peerRefusedTooLarge } from "./byte-stream.js";
 import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, messageBytes } from "./websocket-like.js";
 
 export interface WebSocketStreamOptions {
@@ -44,6 +44,7 @@ export class WebSocketStream extends StreamBase {
     this.socket.onmessage = null;
     try {
       if (reason === "too-large") this.socket.close(MESSAGE_TOO_BIG, "message over the size limit");
+      else if (reason === "bad-handshake") this.socket.close(PROTOCOL_ERROR, "bad GameMaker handshake");
       else this.socket.close(1000, "network_destroy");
     } catch {
       // already closing
@@ -109,11 +110,13 @@ export function openWebSocket(request: WebSocketOpenRequest): () => void {
   return () => void abandon();
 }
 
-/** RFC 6455's close code for "a message too big for me to process". */
+/** RFC 6455's close codes for "a message too big for me to process" and "a protocol error". */
 const MESSAGE_TOO_BIG = 1009;
+const PROTOCOL_ERROR = 1002;
 
 function closeFault(event: CloseEventLike, prefix = "the WebSocket closed"): NetworkFault {
   if (event.code === MESSAGE_TOO_BIG) return peerRefusedTooLarge();
+  if (event.code === PROTOCOL_ERROR) return peerRefusedHandshake();
   const detail = `${prefix} (${event.code}${event.reason ? ` ${event.reason}` : ""})`;
   return event.code === 1000 || event.code === 1001 ? fault(NetworkError.CLOSED, detail) : fault(NetworkError.WEBSOCKET, detail);
 }

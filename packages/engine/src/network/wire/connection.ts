@@ -112,7 +112,8 @@ export class SocketConnection {
 
   private handshake(data: Uint8Array): void {
     const step = (this.clientHandshake ?? this.serverHandshake)!.push(data);
-    if (step.error !== undefined) return this.fail(fault(NetworkError.HANDSHAKE, `GameMaker handshake failed: ${step.error}`));
+    // The other end is told why (E_NETWORK_HANDSHAKE there too), not just that the stream ended.
+    if (step.error !== undefined) return this.fail(fault(NetworkError.HANDSHAKE, `GameMaker handshake failed: ${step.error}`), "bad-handshake");
     if (step.reply !== undefined) this.write(step.reply);
     if (!step.done) return;
     this.establish();

@@ -12,12 +12,19 @@
  * client still silent then is plain TCP. A WebSocket client gets the tab's bytes cut into whole
  * GameMaker handshake steps and packets (gm-framer.ts), one per message.
  *
+ * TLS: when the server has a certificate (--tls-cert/--tls-key), a client whose first bytes are a
+ * TLS ClientHello gets a server-side TLS socket with that certificate, within
+ * gmBridgeConnectTimeoutMs, and its decrypted bytes are read as above (`wss://`, or TLS TCP); the
+ * sniff grace then counts from the end of the TLS handshake. Without a certificate a ClientHello
+ * is just bytes, passed to the tab like any plain TCP client's.
+ *
  * The session is never in the Directory (nobody can connect to it) and never sends anything but
  * the four VSOCKET frames above, always with the server's own stamping: its app key and virtual IP
  * come from the bridge, not from the TCP client.
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
+import { type SecureContext, TLSSocket } from "node:tls";
 import type { WebSocket } from "ws";
 import {
   ARBITRARY_DATA_HEADER,
@@ -41,7 +48,7 @@ import { RateLimiter } from "../session/rate-limiter.js";
 import type { Session, SessionCloseCause } from "../session/session.js";
 import { GmFramerError } from "./gm-framer.js";
 import { WsLink } from "./ws-link.js";
-import { sniffClient } from "./ws-upgrade.js";
+import { looksLikeTls, sniffClient } from "./ws-upgrade.js";
 
 /** What a bridged connection needs from its bridge. */
 export interface BridgeHost {
@@ -56,6 +63,8 @@ export interface BridgeHost {
   ended(connection: BridgedConnection, cause: SessionCloseCause): void;
   countIn(bytes: number): void;
   countOut(bytes: number): void;
+  /** The server's certificate and key, when TLS is configured: a ClientHello then starts a TLS session. */
+  readonly secureContext: SecureContext | undefined;
   /** Parses the WebSocket upgrade request on a paused socket (`head`: bytes already read from it); `done` once answered. */
   upgradeWebSocket(socket: Socket, head: Buffer, done: (ws: WebSocket) => void): void;
 }
@@ -94,6 +103,8 @@ export type BridgeEndReason =
   | "slow-consumer"
   | "protocol-error"
   | "malformed"
+  | "tls-error"
+  | "tls-timeout"
   | "shutdown";
 
 const STATUS_REQ = 1;
@@ -169,6 +180,14 @@ export class BridgedConnection implements Session {
   private throttleTimer: unknown;
   private slowTimer: unknown;
   private sniffTimer: unknown;
+  private tlsTimer: unknown;
+  /** The client's socket: the accepted one, or the TLS socket over it once a ClientHello came. */
+  private socket: Socket;
+  /** Whether the client talks TLS; `secured` once its handshake finished. */
+  private tls = false;
+  private secured = false;
+  /** The listeners start() put on the accepted socket, taken off when a TLS socket wraps it. */
+  private detachRaw: (() => void) | undefined;
   /** The client's transport, once its first bytes (or its silence) told. */
   private link: ClientLink | undefined;
   /** The client's first bytes, while they do not tell yet. */
@@ -188,10 +207,11 @@ export class BridgedConnection implements Session {
   constructor(
     private readonly context: ServerContext,
     private readonly bridge: BridgeHost,
-    private readonly socket: Socket,
+    socket: Socket,
     /** The ephemeral virtual port the tab sees this connection come from. */
     readonly localPort: number,
   ) {
+    this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "";
     const { config, clock } = context;
     this.limiter = new RateLimiter(config.rateLimitBytes, config.rateLimitBytes * 2, clock.now());
@@ -219,28 +239,96 @@ export class BridgedConnection implements Session {
 
   /** Starts the handshake with the target and reading from the TCP client. */
   start(): void {
-    const { socket } = this;
     const { config, clock } = this.context;
-    socket.setNoDelay(true);
-    const sniff = (chunk: Buffer): void => this.onFirstBytes(chunk, sniff);
-    socket.on("data", sniff);
-    socket.on("end", () => this.finish("client-closed"));
-    socket.on("error", () => this.finish("client-error"));
-    socket.on("close", () => this.finish("client-closed"));
-    if (config.gmBridgeIdleTimeoutMs > 0) {
-      socket.setTimeout(config.gmBridgeIdleTimeoutMs);
-      socket.on("timeout", () => this.finish("idle"));
-    }
+    this.socket.setNoDelay(true);
+    this.detachRaw = this.watch(this.socket);
     this.connectTimer = clock.setTimeout(() => this.finish("timeout"), config.gmBridgeConnectTimeoutMs);
-    this.sniffTimer = clock.setTimeout(() => {
-      this.sniffTimer = undefined;
-      this.graceOver = true;
-      if (this.sniffing && this.sniffed.length === 0 && this.heldBytes > 0) this.useLink(new TcpLink(socket, this.linkEvents));
-    }, SNIFF_GRACE_MS);
+    this.startGrace();
     const ip = this.bridge.resolveTarget();
     if (ip === 0) return this.finish("offline");
     this.target = this.context.directory.lookup(this.appKey, ip);
     this.request(VSocketType.SOCKET_STATUS_REQUEST, STATUS_REQ, ip);
+  }
+
+  /** Reads the first bytes of `socket` and ends the connection with it; returns a function that takes those listeners off. */
+  private watch(socket: Socket): () => void {
+    const idle = this.context.config.gmBridgeIdleTimeoutMs;
+    const sniff = (chunk: Buffer): void => this.onFirstBytes(chunk, sniff);
+    const ended = (): void => this.finish("client-closed");
+    const failed = (): void => this.finish("client-error");
+    const timedOut = (): void => this.finish("idle");
+    socket.on("data", sniff);
+    socket.on("end", ended);
+    socket.on("error", failed);
+    socket.on("close", ended);
+    if (idle > 0) {
+      socket.setTimeout(idle);
+      socket.on("timeout", timedOut);
+    }
+    return () => {
+      socket.off("data", sniff);
+      socket.off("end", ended);
+      socket.off("error", failed);
+      socket.off("close", ended);
+      socket.off("timeout", timedOut);
+      if (idle > 0) socket.setTimeout(0);
+    };
+  }
+
+  /** The tab's bytes wait SNIFF_GRACE_MS for the client's first bytes; a client still silent then is plain TCP. */
+  private startGrace(): void {
+    const { clock } = this.context;
+    if (this.sniffTimer !== undefined) clock.clearTimeout(this.sniffTimer);
+    this.graceOver = false;
+    this.sniffTimer = clock.setTimeout(() => {
+      this.sniffTimer = undefined;
+      this.graceOver = true;
+      if (this.sniffing && this.sniffed.length === 0 && this.heldBytes > 0) this.useLink(new TcpLink(this.socket, this.linkEvents));
+    }, SNIFF_GRACE_MS);
+  }
+
+  /**
+   * A ClientHello came: the accepted socket (its first bytes put back) goes under a server-side
+   * TLS socket, and once the handshake is done its decrypted bytes are sniffed again. Until then
+   * the tab's bytes are held and no grace runs.
+   */
+  private startTls(first: Buffer, secureContext: SecureContext): void {
+    const { clock, config, logger } = this.context;
+    const raw = this.socket;
+    this.tls = true;
+    raw.pause();
+    raw.unshift(first);
+    this.detachRaw?.();
+    this.detachRaw = undefined;
+    if (this.sniffTimer !== undefined) clock.clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.graceOver = false;
+    const secure = new TLSSocket(raw, { isServer: true, secureContext });
+    this.socket = secure;
+    const failed = (why: string): void => {
+      if (this.state === "closed") return;
+      logger.info({ bridge: this.bridge.label, client: this.clientLabel, reason: why }, "gm bridge: TLS handshake failed");
+      this.finish(why === "timeout" ? "tls-timeout" : "tls-error");
+    };
+    const onError = (error: Error & { code?: string }): void => failed(error.code ?? error.message);
+    const onClose = (): void => failed("closed during the handshake");
+    secure.on("error", onError);
+    secure.on("close", onClose);
+    this.tlsTimer = clock.setTimeout(() => failed("timeout"), config.gmBridgeConnectTimeoutMs);
+    secure.once("secure", () => {
+      clock.clearTimeout(this.tlsTimer);
+      this.tlsTimer = undefined;
+      // Closed meanwhile: the handshake listeners stay (they ignore a closed connection) to take the socket's errors.
+      if (this.state === "closed") return;
+      secure.off("error", onError);
+      secure.off("close", onClose);
+      this.secured = true;
+      secure.setNoDelay(true);
+      this.watch(secure);
+      if (this.paused) secure.pause();
+      logger.debug({ bridge: this.bridge.label, client: this.clientLabel, protocol: secure.getProtocol() }, "gm bridge: TLS handshake done");
+      this.startGrace();
+    });
   }
 
   private readonly linkEvents: ClientLinkEvents = {
@@ -252,13 +340,19 @@ export class BridgedConnection implements Session {
   private onFirstBytes(chunk: Buffer, listener: (chunk: Buffer) => void): void {
     if (this.state === "closed" || !this.sniffing) return;
     this.sniffed = this.sniffed.length === 0 ? chunk : Buffer.concat([this.sniffed, chunk]);
-    const kind = sniffClient(this.sniffed);
+    // TLS once, and only with a certificate: otherwise (or TLS inside TLS) a ClientHello is bytes like any others.
+    const secureContext = this.tls ? undefined : this.bridge.secureContext;
+    const kind = sniffClient(this.sniffed, secureContext !== undefined);
     if (kind === "more") return;
     const { socket } = this;
     socket.off("data", listener);
     const first = this.sniffed;
     this.sniffed = Buffer.alloc(0);
+    if (kind === "tls" && secureContext !== undefined) return this.startTls(first, secureContext);
     if (kind === "tcp") {
+      if (!this.tls && secureContext === undefined && looksLikeTls(first)) {
+        this.context.logger.info({ bridge: this.bridge.label, client: this.clientLabel }, "gm bridge: a TLS ClientHello, but the server has no TLS certificate: passed to the tab as plain TCP bytes");
+      }
       this.useLink(new TcpLink(socket, this.linkEvents));
       return this.onClientData(first);
     }
@@ -279,7 +373,7 @@ export class BridgedConnection implements Session {
     this.link = link;
     if (this.sniffTimer !== undefined) this.context.clock.clearTimeout(this.sniffTimer);
     this.sniffTimer = undefined;
-    this.context.logger.debug({ bridge: this.bridge.label, client: this.clientLabel, kind: link.kind }, "gm bridge: client transport");
+    this.context.logger.debug({ bridge: this.bridge.label, client: this.clientLabel, kind: link.kind, tls: this.tls }, "gm bridge: client transport");
     const held = this.held.splice(0);
     this.heldBytes = 0;
     for (const chunk of held) {
@@ -486,11 +580,11 @@ export class BridgedConnection implements Session {
   // ------------------------------------------------------------------ ending
 
   private closeClient(reason: BridgeEndReason): void {
-    const cut = reason === "client-error" || reason === "slow-consumer";
+    const cut = reason === "client-error" || reason === "slow-consumer" || reason === "tls-error" || reason === "tls-timeout";
     const link = this.link;
     if (link === undefined) {
-      // Still sniffing, or in the WebSocket handshake (the socket is the http parser's then).
-      if (cut || !this.sniffing) this.socket.destroy();
+      // Still sniffing, in the TLS handshake, or in the WebSocket handshake (the socket is the http parser's then).
+      if (cut || !this.sniffing || (this.tls && !this.secured)) this.socket.destroy();
       else this.socket.end();
       return;
     }
@@ -514,13 +608,13 @@ export class BridgedConnection implements Session {
       router.dispatch(this, Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
     }
     this.state = "closed";
-    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer, this.sniffTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer, this.sniffTimer, this.tlsTimer]) if (timer !== undefined) clock.clearTimeout(timer);
     this.early.length = 0;
     this.held.length = 0;
     this.closeClient(reason);
     const cause: SessionCloseCause = reason === "shutdown" ? "shutdown" : reason === "slow-consumer" ? "slow-consumer" : "closed";
     this.context.logger.info(
-      { bridge: this.bridge.label, client: this.clientLabel, kind: this.link?.kind ?? (this.sniffing ? "unknown" : "websocket"), port: this.localPort, reason, established: wasOpen },
+      { bridge: this.bridge.label, client: this.clientLabel, kind: this.link?.kind ?? (this.sniffing ? "unknown" : "websocket"), tls: this.tls, port: this.localPort, reason, established: wasOpen },
       wasOpen ? "gm bridge: connection closed" : "gm bridge: connection refused",
     );
     // Pending handshakes and a stream the tab did not hear about end after the current handler.

@@ -10,19 +10,26 @@
  *
  * Clients: native GameMaker games (plain TCP) and GameMaker HTML5 exports (WebSocket,
  * network_socket_ws) on the same port, told apart by their first bytes (bridged-connection.ts).
+ * When the server has TLS configured (--tls-cert/--tls-key), the same port also takes TLS clients
+ * (`wss://` from an HTML5 export served over https, or TLS TCP) with the server's certificate,
+ * read once for every bridge; plain clients keep working beside them.
  */
+import { readFileSync } from "node:fs";
 import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
+import { type SecureContext, createSecureContext } from "node:tls";
 import { formatIpv4, parseIpv4 } from "@gmnet/engine/protocol";
 import { GM_BRIDGE_EPHEMERAL_PORTS } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../services/identity-store.js";
 import type { SessionCloseCause, SessionLifecycle } from "../session/session.js";
 import type { WebSocket } from "ws";
-import { type BridgeHost, BridgedConnection } from "./bridged-connection.js";
+import { type BridgeEndReason, type BridgeHost, BridgedConnection } from "./bridged-connection.js";
 import { type GmBridgeSpec, formatGmBridgeSpec } from "./spec.js";
 import { WsUpgrader } from "./ws-upgrade.js";
 
 const FIRST_EPHEMERAL_PORT = 65536 - GM_BRIDGE_EPHEMERAL_PORTS;
+/** End reasons counted in gmnet_gm_bridge_refused_total (with those refused at accept). */
+const REFUSED: ReadonlySet<BridgeEndReason> = new Set<BridgeEndReason>(["offline", "not-listening", "refused", "timeout", "tls-error", "tls-timeout"]);
 
 /** What the server tells about a bridge once it listens. */
 export interface GmBridgeInfo {
@@ -36,6 +43,8 @@ export interface GmBridgeInfo {
   readonly virtualIp: string;
   /** Connections open now. */
   readonly connections: number;
+  /** Whether the port also takes TLS clients (the server has a certificate). */
+  readonly tls: boolean;
 }
 
 export interface GmBridges {
@@ -49,7 +58,10 @@ export interface GmBridges {
 export function createGmBridges(context: ServerContext, services: SessionLifecycle): GmBridges {
   const { config } = context;
   const perAddress = new Map<string, number>();
-  const bridges = config.gmBridges.map((spec, index) => new Bridge(context, services, spec, index, perAddress));
+  // The main listener's certificate and key, read once for all the bridges.
+  const secureContext =
+    config.gmBridges.length > 0 && config.tlsCert && config.tlsKey ? createSecureContext({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }) : undefined;
+  const bridges = config.gmBridges.map((spec, index) => new Bridge(context, services, spec, index, perAddress, secureContext));
   const servers = bridges.map((bridge) => bridge.server);
   const ready = Promise.all(bridges.map((bridge) => bridge.listen())).then(() => undefined);
   return {
@@ -88,6 +100,7 @@ class Bridge implements BridgeHost {
     private readonly spec: GmBridgeSpec,
     index: number,
     private readonly perAddress: Map<string, number>,
+    readonly secureContext: SecureContext | undefined,
   ) {
     this.label = formatGmBridgeSpec(spec);
     // Keyed by the real port: the address stays when the target changes. Port 0 (a free port, for
@@ -117,7 +130,7 @@ class Bridge implements BridgeHost {
       this.server.listen(this.spec.port, this.context.config.host, () => {
         this.server.off("error", failed);
         const info = this.info();
-        this.context.logger.info({ bridge: this.label, port: info.port, virtualIp: info.virtualIp }, "gm bridge listening");
+        this.context.logger.info({ bridge: this.label, port: info.port, virtualIp: info.virtualIp, tls: info.tls }, "gm bridge listening");
         resolve();
       });
     });
@@ -134,6 +147,7 @@ class Bridge implements BridgeHost {
       appKey: this.spec.appKey,
       virtualIp: formatIpv4(this.identity.virtualIp),
       connections: this.open.size,
+      tls: this.secureContext !== undefined,
     };
   }
 
@@ -190,7 +204,7 @@ class Bridge implements BridgeHost {
     const { metrics } = this.context;
     metrics.gmBridgeConnections.dec({ bridge: this.label });
     const reason = connection.endReason ?? "client-closed";
-    if (reason === "offline" || reason === "not-listening" || reason === "refused" || reason === "timeout") metrics.gmBridgeRefused.inc({ bridge: this.label, reason });
+    if (REFUSED.has(reason)) metrics.gmBridgeRefused.inc({ bridge: this.label, reason });
     // Handshakes it started and a stream still open end as if a client had left.
     this.services.onSessionClose?.(connection, cause);
   }

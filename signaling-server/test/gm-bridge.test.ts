@@ -328,6 +328,20 @@ describe("GameMaker bridge", () => {
     expect(text).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:7000@bridge-app",reason="not-listening"\} 1/);
   });
 
+  it("closes a native client whose GameMaker handshake reply the tab's server refuses, and counts it as bad-handshake", async () => {
+    const net = await start([{}]);
+    const [bridge] = net.server.gmBridges();
+    const t = await tab();
+    const client = await native(bridge!.port);
+    expect((await client.read(18)).toString("latin1")).toBe("GM:Studio-Connect\0");
+    // A reply that is not 0xCAFEBABE 0xDEADB00B 16 …: the tab's server refuses it.
+    await client.write(u32s(0x12345678, 0x9abcdef0, 16, 0));
+    expect(await client.endedByServer()).toBe(0);
+    await expect.poll(() => metricsText(net)).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-app",reason="bad-handshake"\} 1/);
+    // The tab never announced the client.
+    expect(t.log.seen.filter((event) => event.type === t.gm.network_type_connect)).toHaveLength(0);
+  });
+
   it("limits connections per client address and per bridge", async () => {
     const net = await start([{}], { gmBridgeMaxPerAddress: 2 });
     const t = await tab();

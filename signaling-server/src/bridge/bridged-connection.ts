@@ -103,6 +103,7 @@ export type BridgeEndReason =
   | "slow-consumer"
   | "protocol-error"
   | "malformed"
+  | "bad-handshake"
   | "tls-error"
   | "tls-timeout"
   | "shutdown";
@@ -443,7 +444,7 @@ export class BridgedConnection implements Session {
         if (connId !== this.connId) return;
         // The stream is gone on the services' side already: nothing to tell the tab.
         this.connId = 0;
-        return this.later(() => this.finish(reason === CloseReason.CLOSED || reason === CloseReason.MESSAGE_TOO_LARGE ? "target-closed" : reason === CloseReason.SHUTDOWN ? "shutdown" : "target-gone"));
+        return this.later(() => this.finish(closedBecause(reason)));
       }
     }
   }
@@ -627,6 +628,8 @@ function wsClose(reason: BridgeEndReason): [number, string] {
   switch (reason) {
     case "malformed":
       return [1011, "malformed GameMaker stream from the server"];
+    case "bad-handshake":
+      return [1002, "bad GameMaker handshake"];
     case "shutdown":
       return [1001, "server shutting down"];
     case "idle":
@@ -636,6 +639,21 @@ function wsClose(reason: BridgeEndReason): [number, string] {
       return [1000, ""];
     default:
       return [1011, reason];
+  }
+}
+
+/** Why the tab's side ended the stream: the tab's server refused the client's GameMaker handshake is worth its own name. */
+function closedBecause(reason: number): BridgeEndReason {
+  switch (reason) {
+    case CloseReason.HANDSHAKE_FAILED:
+      return "bad-handshake";
+    case CloseReason.CLOSED:
+    case CloseReason.MESSAGE_TOO_LARGE:
+      return "target-closed";
+    case CloseReason.SHUTDOWN:
+      return "shutdown";
+    default:
+      return "target-gone";
   }
 }
 

@@ -29,7 +29,7 @@ import { WsUpgrader } from "./ws-upgrade.js";
 
 const FIRST_EPHEMERAL_PORT = 65536 - GM_BRIDGE_EPHEMERAL_PORTS;
 /** End reasons counted in gmnet_gm_bridge_refused_total (with those refused at accept). */
-const REFUSED: ReadonlySet<BridgeEndReason> = new Set<BridgeEndReason>(["offline", "not-listening", "refused", "timeout", "tls-error", "tls-timeout"]);
+const REFUSED: ReadonlySet<BridgeEndReason> = new Set<BridgeEndReason>(["offline", "not-listening", "refused", "timeout", "bad-handshake", "tls-error", "tls-timeout"]);
 
 /** What the server tells about a bridge once it listens. */
 export interface GmBridgeInfo {

@@ -1,8 +1,9 @@
 /**
  * The GameMaker bridge with a real browser tab: the page hosts network_create_server (GameMaker
- * mode) and claims a host name; a native-style GameMaker client written here over node:net (the
- * documented wire format, independent of the engine's codec) connects to the bridge's real TCP
- * port and chats with the page, which sees it come from the bridge's virtual IP.
+ * mode) and claims a host name; a native-style GameMaker client over node:net (the documented
+ * wire format, signaling-server/test/support/gm-native.ts, independent of the engine's codec)
+ * connects to the bridge's real TCP port and chats with the page, which sees it come from the
+ * bridge's virtual IP.
  *
  * The shared server of global-setup.ts has no bridge, so this test runs a server of its own (port
  * 0, the built pages from GMNET_E2E_STATIC_DIR) with a bridge on a free port, and loads the page
@@ -10,99 +11,17 @@
  * is saved to e2e/artifacts/screenshots/gm-bridge.png.
  */
 import { mkdir } from "node:fs/promises";
-import { type Socket, connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type GmnetServer, createServer } from "@gmnet/signaling-server";
+import { NativeStream, packet } from "../../signaling-server/test/support/gm-native.js";
 import { STATIC_DIR_ENV } from "../env.js";
 import { playgroundReady } from "../fixtures.js";
 import { ev_async_web_networking, expect, installEventLog, network_type_connect, network_type_data, network_type_disconnect, network_type_up, nextEvent, sendText, test } from "../support/network.js";
 
 const SCREENSHOTS = fileURLToPath(new URL("../artifacts/screenshots/", import.meta.url));
 
-const u32s = (...values: number[]): Buffer => {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
-  return out;
-};
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 0);
-const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
-const packet = (payload: Buffer): Buffer => Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
 /** buffer_write(buffer_string): UTF-8 and a NUL. */
 const gmString = (text: string): Buffer => Buffer.concat([Buffer.from(text, "utf8"), Buffer.of(0)]);
-
-/** A native GameMaker client: reads wait (by condition, with a deadline) until enough bytes arrived. */
-class NativeClient {
-  private received = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  private ended = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      this.ended = true;
-      this.wake();
-    });
-  }
-
-  static open(port: number): Promise<NativeClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.setNoDelay(true);
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve(new NativeClient(socket));
-      });
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  private async until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (${this.received.length} bytes held)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async read(count: number): Promise<Buffer> {
-    await this.until(() => this.received.length >= count || this.ended, `${count} bytes`);
-    if (this.received.length < count) throw new Error(`the connection ended after ${this.received.length} of ${count} bytes`);
-    const out = Buffer.from(this.received.subarray(0, count));
-    this.received = this.received.subarray(count);
-    return out;
-  }
-
-  async readPacket(): Promise<Buffer> {
-    const header = await this.read(12);
-    expect(header.readUInt32LE(0), "packet magic").toBe(0xdeadc0de);
-    expect(header.readUInt32LE(4), "header size").toBe(12);
-    return this.read(header.readUInt32LE(8));
-  }
-
-  write(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  async endedByServer(): Promise<void> {
-    await this.until(() => this.ended, "the server to close the connection");
-  }
-}
 
 test("a native GameMaker client reaches a page's network_create_server through a bridge port and chats with it", async ({ openPeer }, testInfo) => {
   const staticDir = process.env[STATIC_DIR_ENV];
@@ -119,7 +38,7 @@ test("a native GameMaker client reaches a page's network_create_server through a
     staticDir,
     gmBridges: [{ port: 0, target: hostName, targetPort: virtualPort, appKey }],
   });
-  let client: NativeClient | undefined;
+  let client: NativeStream | undefined;
   try {
     await server.ready;
     const [bridge] = server.gmBridges();
@@ -146,23 +65,21 @@ test("a native GameMaker client reaches a page's network_create_server through a
     expect(await nextEvent(peer, { type: hostnameType, id: claim as number })).toMatchObject({ succeeded: 1 });
 
     // The native client: GameMaker's handshake, as a native export does it.
-    client = await NativeClient.open(bridge!.port);
-    expect(await client.read(GREETING.length)).toEqual(GREETING);
-    client.write(CLIENT_REPLY);
-    expect(await client.read(SERVER_CONFIRM.length)).toEqual(SERVER_CONFIRM);
+    client = await NativeStream.connect(bridge!.port);
+    await client.handshake();
     const accepted = await nextEvent(peer, { type: network_type_connect, id: hosted });
     expect(accepted).toMatchObject({ event_type: ev_async_web_networking, ip: bridge!.virtualIp, socket: expect.any(Number) });
     expect(accepted.port as number).toBeGreaterThanOrEqual(49152);
     const socket = accepted.socket as number;
 
     // Native → page.
-    client.write(packet(gmString("hello from a native game")));
+    await client.write(packet(gmString("hello from a native game")));
     expect(await nextEvent(peer, { type: network_type_data, id: socket })).toMatchObject({ text: "hello from a native game" });
     // Two packets glued in one write, and one split over two writes: the page gets each whole.
-    client.write(Buffer.concat([packet(gmString("one")), packet(gmString("two"))]));
+    await client.write(Buffer.concat([packet(gmString("one")), packet(gmString("two"))]));
     const split = packet(gmString("three, split"));
-    client.write(split.subarray(0, 7));
-    client.socket.write(split.subarray(7));
+    await client.write(split.subarray(0, 7));
+    await client.write(split.subarray(7));
     for (const text of ["one", "two", "three, split"]) expect(await nextEvent(peer, { type: network_type_data, id: socket })).toMatchObject({ text });
 
     // Page → native.
@@ -187,14 +104,12 @@ test("a native GameMaker client reaches a page's network_create_server through a
     // The native client leaves: the page's socket is disconnected; then the page closes a second one.
     client.socket.end();
     expect(await nextEvent(peer, { type: network_type_disconnect, socket })).toMatchObject({ id: hosted });
-    await client.endedByServer();
-    client = await NativeClient.open(bridge!.port);
-    expect(await client.read(GREETING.length)).toEqual(GREETING);
-    client.write(CLIENT_REPLY);
-    await client.read(SERVER_CONFIRM.length);
+    await client.endedByOtherSide();
+    client = await NativeStream.connect(bridge!.port);
+    await client.handshake();
     const second = (await nextEvent(peer, { type: network_type_connect, id: hosted })).socket as number;
     await page.evaluate((socket) => globalThis.gmnet.network_destroy(socket), second);
-    await client.endedByServer();
+    await client.endedByOtherSide();
   } finally {
     client?.socket.destroy();
     await server.close();

@@ -1,132 +1,28 @@
 /**
  * The outbound GameMaker bridge: an engine network_connect()s to a native GameMaker server on a
  * real host:port through the signaling server, only where --gm-bridge-allow says it may. The native
- * server is written here from the documented wire format over node:net (not the engine's codec).
+ * server is support/gm-native.ts: the documented wire format over node:net (not the engine's codec).
  */
-import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
+import { type AddressInfo, type Server, createServer as createTcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "@gmnet/engine";
-import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import { EventLog, type TestNetwork, startNetwork } from "../../packages/engine/test/network/support.js";
 import { AllowList, canonicalHost, parseAllowEntry } from "../src/bridge/outbound-allow.js";
 import { ConfigError, configFromArgs } from "../src/config.js";
+import { metricsText, send } from "./support/gm-bridge-setup.js";
+import { NativeStream, Waiters, packet, pattern } from "./support/gm-native.js";
 
 const APP = "outbound-app";
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
-  return out;
-}
-
-/** Handshake step 2 (client → server), the part a GameMaker server checks: 0xCAFEBABE 0xDEADB00B 16; a 4th u32 (game id) follows. */
-const CLIENT_REPLY_PREFIX = u32s(0xcafebabe, 0xdeadb00b, 16);
-/** Handshake step 3 (server → client): 0xDEAFBEAD 0xF00DBEEB 12. */
-const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
-
-function packet(payload: Uint8Array): Buffer {
-  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
-}
-
-function pattern(size: number, seed: number): Buffer {
-  let state = seed >>> 0;
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
-
-/** One accepted TCP connection of the native server: every byte received is kept, reads wait for enough. */
-class Peer {
-  private received = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  ended = false;
-  readonly closed: Promise<void>;
-
-  constructor(readonly socket: Socket) {
-    socket.on("data", (chunk) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    socket.on("error", () => undefined);
-    socket.on("end", () => {
-      this.ended = true;
-      this.wake();
-    });
-    this.closed = new Promise((resolve) =>
-      socket.on("close", () => {
-        this.ended = true;
-        this.wake();
-        resolve();
-      }),
-    );
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  private wait(deadline: number, what: () => string): Promise<void> {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(what());
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, left);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  async read(count: number, timeoutMs = 20_000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      if (this.ended) throw new Error(`connection ended after ${this.received.length} of ${count} bytes`);
-      await this.wait(deadline, () => `only ${this.received.length} of ${count} bytes within ${timeoutMs} ms`);
-    }
-    const out = Buffer.from(this.received.subarray(0, count));
-    this.received = this.received.subarray(count);
-    return out;
-  }
-
-  async readPacket(): Promise<Buffer> {
-    const header = await this.read(12);
-    expect(header.readUInt32LE(0)).toBe(0xdeadc0de);
-    expect(header.readUInt32LE(4)).toBe(12);
-    return this.read(header.readUInt32LE(8));
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.write(bytes, (error) => (error ? reject(error) : resolve())));
-  }
-
-  async endedByOtherSide(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended) await this.wait(deadline, () => "the connection was not ended");
-  }
-
-  /** GameMaker's server side of the handshake: greeting, the client's 16-byte reply, the 12-byte confirm. */
-  async serverHandshake(): Promise<number> {
-    await this.write(GREETING);
-    const reply = await this.read(16);
-    expect(reply.subarray(0, 12).equals(CLIENT_REPLY_PREFIX)).toBe(true);
-    await this.write(SERVER_CONFIRM);
-    return reply.readUInt32LE(12);
-  }
-}
 
 /** A native server on 127.0.0.1 and a free port; `accepted()` gives its connections in order. */
 class NativeServer {
-  readonly peers: Peer[] = [];
+  readonly peers: NativeStream[] = [];
   private taken = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
   private constructor(readonly server: Server) {
     server.on("connection", (socket) => {
       socket.setNoDelay(true);
-      this.peers.push(new Peer(socket));
-      for (const waiter of this.waiters.splice(0)) waiter();
+      this.peers.push(new NativeStream(socket));
+      this.waiters.wake();
     });
   }
 
@@ -142,19 +38,8 @@ class NativeServer {
     return (this.server.address() as AddressInfo).port;
   }
 
-  async accepted(timeoutMs = 10_000): Promise<Peer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.peers.length <= this.taken) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("no connection reached the native server");
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  async accepted(timeoutMs = 10_000): Promise<NativeStream> {
+    await this.waiters.until(() => this.peers.length > this.taken, "a connection to reach the native server", timeoutMs);
     return this.peers[this.taken++]!;
   }
 
@@ -193,17 +78,6 @@ async function engine(net: TestNetwork) {
   return { gm, log };
 }
 
-function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
-}
-
-async function metricsText(net: TestNetwork): Promise<string> {
-  return (await fetch(`${net.server.address().url}/metrics`)).text();
-}
-
 describe("outbound GameMaker bridge", () => {
   it("connects an engine (GameMaker mode) to a native GameMaker server on an allowed host:port, packets both ways up to 1 MiB, and disconnects both ways", async () => {
     const native = await NativeServer.start();
@@ -225,7 +99,7 @@ describe("outbound GameMaker bridge", () => {
     // 1 MiB both ways, and small packets glued into one TCP write.
     const big = pattern(1 << 20, 1);
     expect(send(gm, socket, big)).toBe(big.length);
-    expect((await peer.readPacket()).equals(big)).toBe(true);
+    expect((await peer.readPacket(20_000)).equals(big)).toBe(true);
     const back = pattern(1 << 20, 2);
     await peer.write(Buffer.concat([packet(back), packet(Buffer.from("a")), packet(Buffer.from("bc"))]));
     const got = await log.next({ type: gm.network_type_data, id: socket }, 20_000);
@@ -264,7 +138,7 @@ describe("outbound GameMaker bridge", () => {
 
     const out = pattern(300_000, 3);
     expect(send(gm, socket, out, true)).toBe(out.length);
-    expect((await peer.read(out.length)).equals(out)).toBe(true);
+    expect((await peer.read(out.length, 20_000)).equals(out)).toBe(true);
     const back = pattern(500_000, 4);
     await peer.write(back);
     let got = Buffer.alloc(0);

@@ -11,179 +11,21 @@ import { get as httpsGet } from "node:https";
 import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { Engine } from "@gmnet/engine";
-import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import type { TestNetwork } from "../../packages/engine/test/network/support.js";
 import { sniffClient } from "../src/bridge/ws-upgrade.js";
+import { hostTab, send, startBridges } from "./support/gm-bridge-setup.js";
+import { Html5Client } from "./support/gm-html5-client.js";
+import { NativeStream, Waiters, packet, pattern } from "./support/gm-native.js";
 
 const APP = "bridge-tls-app";
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
-  return out;
-}
-
-const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 0);
-const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
-
-function packet(payload: Uint8Array): Buffer {
-  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
-}
-
-function pattern(size: number, seed: number): Buffer {
-  let state = seed >>> 0;
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
-
-/** Waits for a condition that events make true (no sleeping), failing after `timeoutMs`. */
-class Waiters {
-  private list: Array<() => void> = [];
-  wake(): void {
-    for (const waiter of this.list.splice(0)) waiter();
-  }
-  async until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.list.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-}
 
 /** The engine's signaling WebSocket, accepting the test's self-signed certificate. */
 class InsecureWebSocket extends WebSocket {
   constructor(url: string, protocols?: string | string[]) {
     super(url, protocols, { rejectUnauthorized: false });
-  }
-}
-
-/**
- * Like GameMaker's HTML5 runner on network_socket_ws(s): the first message must be exactly the
- * greeting, the next exactly the confirmation, and every later one exactly one packet.
- */
-class Html5Client {
-  readonly messages: Buffer[] = [];
-  readonly violations: string[] = [];
-  closeCode: number | undefined;
-  private readonly waiters = new Waiters();
-  private taken = 0;
-  private step: "greeting" | "confirm" | "packets" = "greeting";
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) this.violations.push("a text message");
-      this.check(data);
-      this.messages.push(data);
-      this.waiters.wake();
-    });
-    ws.on("close", (code) => {
-      this.closeCode = code;
-      this.waiters.wake();
-    });
-    ws.on("error", () => undefined);
-  }
-
-  private check(data: Buffer): void {
-    if (this.step === "greeting") {
-      if (!data.equals(GREETING)) this.violations.push(`greeting expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
-      this.step = "confirm";
-    } else if (this.step === "confirm") {
-      if (!data.equals(SERVER_CONFIRM)) this.violations.push(`confirmation expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
-      this.step = "packets";
-    } else if (data.length < 12 || data.readUInt32LE(0) !== 0xdeadc0de || data.readUInt32LE(4) !== 12 || data.readUInt32LE(8) !== data.length - 12) {
-      this.violations.push(`one whole packet expected, got ${data.length} bytes ${data.subarray(0, 12).toString("hex")}`);
-    }
-  }
-
-  static open(url: string): Promise<Html5Client> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, rejectUnauthorized: false });
-      const client = new Html5Client(ws);
-      ws.once("error", reject);
-      ws.once("open", () => {
-        ws.off("error", reject);
-        resolve(client);
-      });
-    });
-  }
-
-  async next(timeoutMs = 10_000): Promise<Buffer> {
-    await this.waiters.until(() => this.messages.length > this.taken || this.closeCode !== undefined, "a message", timeoutMs);
-    if (this.messages.length <= this.taken) throw new Error(`closed (${this.closeCode}) instead of a message`);
-    return this.messages[this.taken++]!;
-  }
-
-  async handshake(): Promise<void> {
-    expect(await this.next()).toEqual(GREETING);
-    this.ws.send(CLIENT_REPLY, { binary: true });
-    expect(await this.next()).toEqual(SERVER_CONFIRM);
-  }
-
-  async readPacket(timeoutMs = 10_000): Promise<Buffer> {
-    return (await this.next(timeoutMs)).subarray(12);
-  }
-}
-
-/** A native GameMaker client's byte stream, over plain TCP or TLS. */
-class StreamClient {
-  got = Buffer.alloc(0);
-  closed = false;
-  error: (Error & { code?: string }) | undefined;
-  private readonly waiters = new Waiters();
-
-  constructor(readonly socket: Socket | TLSSocket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.got = Buffer.concat([this.got, chunk]);
-      this.waiters.wake();
-    });
-    socket.on("error", (error) => {
-      this.error = error;
-      this.waiters.wake();
-    });
-    socket.on("close", () => {
-      this.closed = true;
-      this.waiters.wake();
-    });
-  }
-
-  async bytes(count: number, what: string): Promise<Buffer> {
-    await this.waiters.until(() => this.got.length >= count || this.closed, what);
-    if (this.got.length < count) throw new Error(`closed instead of ${what}`);
-    const out = this.got.subarray(0, count);
-    this.got = this.got.subarray(count);
-    return out;
-  }
-
-  async handshake(): Promise<void> {
-    expect(await this.bytes(GREETING.length, "the greeting")).toEqual(GREETING);
-    this.socket.write(CLIENT_REPLY);
-    expect(await this.bytes(12, "the confirmation")).toEqual(SERVER_CONFIRM);
-  }
-
-  async readPacket(): Promise<Buffer> {
-    const header = await this.bytes(12, "a packet header");
-    expect(header.readUInt32LE(0)).toBe(0xdeadc0de);
-    return this.bytes(header.readUInt32LE(8), "a packet's payload");
-  }
-
-  async closedByServer(): Promise<void> {
-    await this.waiters.until(() => this.closed, "the server to close the connection");
   }
 }
 
@@ -195,7 +37,7 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 let network: TestNetwork | undefined;
 const webClients: Html5Client[] = [];
-const streams: StreamClient[] = [];
+const streams: NativeStream[] = [];
 afterEach(async () => {
   for (const client of webClients.splice(0)) {
     expect(client.violations, "messages the HTML5 runner would have choked on").toEqual([]);
@@ -207,20 +49,12 @@ afterEach(async () => {
 });
 
 async function start(tls: boolean, options: Record<string, unknown> = {}) {
-  const bridge = { port: 0, target: "arena", targetPort: 6510, appKey: APP };
-  network = await startNetwork({ gmBridges: [bridge], ...(tls ? { tlsCert: cert, tlsKey: key } : {}), ...options }, APP);
+  network = await startBridges(APP, [{}], { ...(tls ? { tlsCert: cert, tlsKey: key } : {}), ...options });
   return { net: network, port: network.server.gmBridges()[0]!.port, tls };
 }
 
-async function tab(tls: boolean, raw = false) {
-  const gm = network!.engine(tls ? { WebSocket: InsecureWebSocket } : {});
-  const log = new EventLog(gm);
-  const server = raw ? gm.network_create_server_raw(gm.network_socket_tcp, 6510, 8) : gm.network_create_server(gm.network_socket_tcp, 6510, 8);
-  expect(server).toBeGreaterThan(0);
-  await log.next({ type: gm.network_type_up });
-  const claim = gm.network_set_config(gm.network_config_hostname, "arena");
-  expect(await log.next({ type: gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
-  return { gm, log, server };
+function tab(tls: boolean, raw = false) {
+  return hostTab(network!, { raw, engine: tls ? { WebSocket: InsecureWebSocket } : {} });
 }
 
 async function web(url: string): Promise<Html5Client> {
@@ -229,26 +63,19 @@ async function web(url: string): Promise<Html5Client> {
   return client;
 }
 
-function stream(socket: Socket | TLSSocket): StreamClient {
-  const client = new StreamClient(socket);
+function stream(socket: Socket): NativeStream {
+  const client = new NativeStream(socket);
   streams.push(client);
   return client;
 }
 
-function tlsStream(port: number): Promise<StreamClient> {
+function tlsStream(port: number): Promise<NativeStream> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({ port, host: "127.0.0.1", rejectUnauthorized: false });
     const client = stream(socket);
     socket.once("secureConnect", () => resolve(client));
     socket.once("error", reject);
   });
-}
-
-function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
 }
 
 function metrics(net: TestNetwork): Promise<string> {
@@ -333,7 +160,7 @@ describe("GameMaker bridge with TLS configured", () => {
 
     // The tab closing ends the TLS connection.
     t.gm.network_destroy(securePeer);
-    await secure.closedByServer();
+    await secure.endedByOtherSide();
     expect(network!.server.gmBridges()[0]!.connections).toBeGreaterThanOrEqual(2);
   });
 
@@ -341,7 +168,7 @@ describe("GameMaker bridge with TLS configured", () => {
     const { net, port } = await start(true, { gmBridgeConnectTimeoutMs: 500 });
     // A raw tab: it says nothing, so the connection waits for the client, and its accept shows the stream open (the connect timeout over).
     const t = await tab(true, true);
-    const opened = async (): Promise<StreamClient> => {
+    const opened = async (): Promise<NativeStream> => {
       const client = stream(connect(port, "127.0.0.1"));
       await t.log.next({ type: t.gm.network_type_connect });
       return client;
@@ -349,11 +176,11 @@ describe("GameMaker bridge with TLS configured", () => {
     // A handshake record that is not a ClientHello.
     const bogus = await opened();
     bogus.socket.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08]), Buffer.alloc(8, 0xff)]));
-    await bogus.closedByServer();
+    await bogus.endedByOtherSide();
     // The header of a ClientHello, then silence: cut after the handshake timeout.
     const stalled = await opened();
     stalled.socket.write(Buffer.from([0x16, 0x03, 0x01]));
-    await stalled.closedByServer();
+    await stalled.endedByOtherSide();
     // The tab heard both leave.
     await t.log.next({ type: t.gm.network_type_disconnect });
     await t.log.next({ type: t.gm.network_type_disconnect });
@@ -377,7 +204,7 @@ describe("GameMaker bridge without TLS configured", () => {
     expect(got[0]).toBe(0x16);
     expect(got[1]).toBe(0x03);
     expect(got[5]).toBe(0x01); // handshake type: ClientHello
-    expect(hello.closed).toBe(false);
+    expect(hello.ended).toBe(false);
   });
 
   it("gives a TLS client of a GameMaker tab the greeting, which its TLS stack rejects", async () => {
@@ -385,7 +212,7 @@ describe("GameMaker bridge without TLS configured", () => {
     await tab(false);
     const client = stream(tlsConnect({ port, host: "127.0.0.1", rejectUnauthorized: false }));
     // The greeting is no ServerHello: the client's TLS stack fails and closes.
-    await client.closedByServer();
+    await client.closed;
     expect(client.error?.code ?? "").toMatch(/^ERR_SSL_|^ECONNRESET$/);
   });
 });

@@ -6,137 +6,13 @@
  */
 import { type Socket, connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import type { Engine } from "@gmnet/engine";
-import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import type { TestNetwork } from "../../packages/engine/test/network/support.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";
+import { hostTab, metricsText, send, startBridges } from "./support/gm-bridge-setup.js";
+import { Html5Client } from "./support/gm-html5-client.js";
+import { CLIENT_REPLY, GREETING, SERVER_CONFIRM, Waiters, packet, pattern, u32s } from "./support/gm-native.js";
 
 const APP = "bridge-ws-app";
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
-  return out;
-}
-
-const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 0);
-const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
-
-function packet(payload: Uint8Array): Buffer {
-  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
-}
-
-function pattern(size: number, seed: number): Buffer {
-  let state = seed >>> 0;
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
-
-/** Waits for a condition that events make true (no sleeping), failing after `timeoutMs`. */
-class Waiters {
-  private list: Array<() => void> = [];
-  wake(): void {
-    for (const waiter of this.list.splice(0)) waiter();
-  }
-  async until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.list.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-}
-
-/**
- * A client that behaves like GameMaker's HTML5 runner on network_socket_ws: in GameMaker mode the
- * first message must be exactly the greeting, the next exactly the confirmation, and every later
- * one exactly one packet (its header's length matches the message); anything else is recorded as
- * a violation. In raw mode every message is kept as it came.
- */
-class Html5Client {
-  readonly messages: Buffer[] = [];
-  readonly violations: string[] = [];
-  closeCode: number | undefined;
-  closeReason = "";
-  private readonly waiters = new Waiters();
-  private taken = 0;
-  private step: "greeting" | "confirm" | "packets" = "greeting";
-
-  private constructor(
-    readonly ws: WebSocket,
-    readonly gamemaker: boolean,
-  ) {
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) this.violations.push("a text message");
-      if (gamemaker) this.check(data);
-      this.messages.push(data);
-      this.waiters.wake();
-    });
-    ws.on("close", (code, reason) => {
-      this.closeCode = code;
-      this.closeReason = reason.toString();
-      this.waiters.wake();
-    });
-    ws.on("error", () => undefined);
-  }
-
-  private check(data: Buffer): void {
-    if (this.step === "greeting") {
-      if (!data.equals(GREETING)) this.violations.push(`greeting expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
-      this.step = "confirm";
-    } else if (this.step === "confirm") {
-      if (!data.equals(SERVER_CONFIRM)) this.violations.push(`confirmation expected, got ${data.length} bytes ${data.subarray(0, 32).toString("hex")}`);
-      this.step = "packets";
-    } else if (data.length < 12 || data.readUInt32LE(0) !== 0xdeadc0de || data.readUInt32LE(4) !== 12 || data.readUInt32LE(8) !== data.length - 12) {
-      this.violations.push(`one whole packet expected, got ${data.length} bytes ${data.subarray(0, 12).toString("hex")}`);
-    }
-  }
-
-  static open(port: number, gamemaker = true): Promise<Html5Client> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
-      const client = new Html5Client(ws, gamemaker);
-      ws.once("error", reject);
-      ws.once("open", () => {
-        ws.off("error", reject);
-        resolve(client);
-      });
-    });
-  }
-
-  async next(timeoutMs = 10_000): Promise<Buffer> {
-    await this.waiters.until(() => this.messages.length > this.taken || this.closeCode !== undefined, "a message", timeoutMs);
-    if (this.messages.length <= this.taken) throw new Error(`closed (${this.closeCode}) instead of a message`);
-    return this.messages[this.taken++]!;
-  }
-
-  async handshake(): Promise<void> {
-    expect(await this.next()).toEqual(GREETING);
-    this.ws.send(CLIENT_REPLY, { binary: true });
-    expect(await this.next()).toEqual(SERVER_CONFIRM);
-  }
-
-  async readPacket(timeoutMs = 10_000): Promise<Buffer> {
-    return (await this.next(timeoutMs)).subarray(12);
-  }
-
-  async closed(timeoutMs = 10_000): Promise<number> {
-    await this.waiters.until(() => this.closeCode !== undefined, "the close", timeoutMs);
-    return this.closeCode!;
-  }
-}
 
 let network: TestNetwork | undefined;
 const clients: Html5Client[] = [];
@@ -152,32 +28,21 @@ afterEach(async () => {
 });
 
 async function start(bridges: Array<Partial<GmBridgeSpec>> = [{}], options: Record<string, unknown> = {}) {
-  network = await startNetwork({ gmBridges: bridges.map((bridge) => ({ port: 0, target: "arena", targetPort: 6510, appKey: APP, ...bridge })), ...options }, APP);
+  network = await startBridges(APP, bridges, options);
   return network;
 }
 
-async function tab(options: { raw?: boolean; maxClients?: number } = {}) {
-  const gm = network!.engine();
-  const log = new EventLog(gm);
-  const server = options.raw ? gm.network_create_server_raw(gm.network_socket_tcp, 6510, options.maxClients ?? 8) : gm.network_create_server(gm.network_socket_tcp, 6510, options.maxClients ?? 8);
-  expect(server).toBeGreaterThan(0);
-  await log.next({ type: gm.network_type_up });
-  const claim = gm.network_set_config(gm.network_config_hostname, "arena");
-  expect(await log.next({ type: gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
-  return { gm, log, server };
+function tab(options: { raw?: boolean; maxClients?: number } = {}) {
+  return hostTab(network!, options);
 }
+
+/** The WebSocket URL of a bridge port. */
+const wsUrl = (port: number): string => `ws://127.0.0.1:${port}/`;
 
 async function html5(port: number, gamemaker = true): Promise<Html5Client> {
-  const client = await Html5Client.open(port, gamemaker);
+  const client = await Html5Client.open(wsUrl(port), gamemaker);
   clients.push(client);
   return client;
-}
-
-function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
 }
 
 /** A plain TCP connection that resolves once the server closed it. */
@@ -331,10 +196,10 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const b = await html5(x!.port);
     await b.handshake();
     // Bridge x is full: refused at accept, WebSocket or TCP.
-    await expect(Html5Client.open(x!.port)).rejects.toThrow();
+    await expect(Html5Client.open(wsUrl(x!.port))).rejects.toThrow();
     expect(await tcpClosedByServer(x!.port)).toBe(0);
     // Bridge y has room, but this address has its two connections.
-    await expect(Html5Client.open(y!.port)).rejects.toThrow();
+    await expect(Html5Client.open(wsUrl(y!.port))).rejects.toThrow();
     // A slot comes free when a connection ends.
     a.ws.close();
     await t.log.next({ type: t.gm.network_type_disconnect });
@@ -342,7 +207,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     await new Waiters().until(() => net.server.gmBridges()[0]!.connections === 1, "the slot to come free");
     const c = await html5(x!.port);
     await c.handshake();
-    const metrics = await (await fetch(`${net.server.address().url}/metrics`)).text();
+    const metrics = await metricsText(net);
     expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-ws-app",reason="max-connections"\} 2/);
     expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6511@bridge-ws-app",reason="max-per-address"\} 1/);
   });

@@ -1,173 +1,26 @@
 /**
- * The inbound GameMaker bridge: a native GameMaker client (written here from the documented wire
- * format over node:net, independent of the engine's codec) connects to a real TCP port of the
+ * The inbound GameMaker bridge: a native GameMaker client (support/gm-native.ts: the documented
+ * wire format over node:net, independent of the engine's codec) connects to a real TCP port of the
  * server and reaches a real engine's network_create_server in a "tab".
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "@gmnet/engine";
-import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../packages/engine/test/network/support.js";
+import type { TestNetwork } from "../../packages/engine/test/network/support.js";
 import { HostnameClaim, HostnameResult, SocketRequest, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
 import { ConfigError, configFromArgs } from "../src/config.js";
 import { type GmnetServer, createServer } from "../src/index.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";
+import { type TabOptions, hostTab, metricsText, send, startBridges } from "./support/gm-bridge-setup.js";
+import { NativeStream, packet, pattern, pseudoRandom, u32s } from "./support/gm-native.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { nextV, sendV } from "./support/virtual-sockets.js";
 
 const APP = "bridge-app";
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value >>> 0, i * 4));
-  return out;
-}
-
-/** Handshake step 2 (client → server): 0xCAFEBABE 0xDEADB00B 16 <game id>. */
-const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 0);
-/** Handshake step 3 (server → client): 0xDEAFBEAD 0xF00DBEEB 12. */
-const SERVER_CONFIRM = u32s(0xdeafbead, 0xf00dbeeb, 12);
-
-function packet(payload: Uint8Array): Buffer {
-  return Buffer.concat([u32s(0xdeadc0de, 12, payload.length), payload]);
-}
-
-/** Deterministic bytes (and split points) so a failure reproduces. */
-function pseudoRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function pattern(size: number, seed: number): Buffer {
-  const random = pseudoRandom(seed);
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = Math.floor(random() * 256);
-  return out;
-}
-
-/** A native client: every byte received is kept, and reads wait until enough has arrived. */
-class NativeClient {
-  private received = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  ended = false;
-  readonly closed: Promise<void>;
-
-  private constructor(readonly socket: Socket) {
-    socket.setNoDelay(true);
-    socket.on("data", (chunk) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    socket.on("error", () => undefined);
-    socket.on("end", () => {
-      this.ended = true;
-      this.wake();
-    });
-    this.closed = new Promise((resolve) => socket.on("close", () => {
-      this.ended = true;
-      this.wake();
-      resolve();
-    }));
-  }
-
-  static open(port: number): Promise<NativeClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve(new NativeClient(socket));
-      });
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  /** Exactly `count` bytes, once they arrived; fails if the connection ends first. */
-  async read(count: number, timeoutMs = 10_000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      if (this.ended) throw new Error(`connection ended after ${this.received.length} of ${count} bytes`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.received.length} of ${count} bytes within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    const out = this.received.subarray(0, count);
-    this.received = this.received.subarray(count);
-    return Buffer.from(out);
-  }
-
-  get pending(): number {
-    return this.received.length;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.write(bytes, (error) => (error ? reject(error) : resolve())));
-  }
-
-  /** Writes `bytes` cut at the given sizes, each piece on its own once the previous one left. */
-  async writeSplit(bytes: Buffer, sizes: () => number): Promise<void> {
-    for (let at = 0; at < bytes.length; ) {
-      const size = Math.max(1, Math.min(bytes.length - at, sizes()));
-      await this.write(bytes.subarray(at, at + size));
-      at += size;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  /** The GameMaker handshake; the reply byte by byte when `split`. */
-  async handshake(split = false): Promise<void> {
-    expect(await this.read(GREETING.length)).toEqual(GREETING);
-    if (split) await this.writeSplit(CLIENT_REPLY, () => 1);
-    else await this.write(CLIENT_REPLY);
-    expect(await this.read(SERVER_CONFIRM.length)).toEqual(SERVER_CONFIRM);
-  }
-
-  async readPacket(timeoutMs = 10_000): Promise<Buffer> {
-    const header = await this.read(12, timeoutMs);
-    expect(header.readUInt32LE(0)).toBe(0xdeadc0de);
-    expect(header.readUInt32LE(4)).toBe(12);
-    return this.read(header.readUInt32LE(8), timeoutMs);
-  }
-
-  /** Resolves once the server ended the connection, with the bytes that came before. */
-  async endedByServer(timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("the server did not end the connection");
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.received.length;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 let network: TestNetwork | undefined;
-const clients: NativeClient[] = [];
+const clients: NativeStream[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
   await network?.close();
@@ -175,45 +28,19 @@ afterEach(async () => {
 });
 
 async function start(bridges: Array<Partial<GmBridgeSpec>>, options: Record<string, unknown> = {}) {
-  network = await startNetwork({ gmBridges: bridges.map((bridge) => ({ port: 0, target: "arena", targetPort: 6510, appKey: APP, ...bridge })), ...options }, APP);
+  network = await startBridges(APP, bridges, options);
   return network;
 }
 
 /** A tab: an engine hosting network_create_server on `port`, claiming `name`. */
-async function tab(options: { port?: number; maxClients?: number; raw?: boolean; name?: string } = {}) {
-  const { port = 6510, maxClients = 8, raw = false, name = "arena" } = options;
-  const gm = network!.engine();
-  const log = new EventLog(gm);
-  const server = raw ? gm.network_create_server_raw(gm.network_socket_tcp, port, maxClients) : gm.network_create_server(gm.network_socket_tcp, port, maxClients);
-  expect(server).toBeGreaterThan(0);
-  await log.next({ type: gm.network_type_up });
-  const claim = gm.network_set_config(gm.network_config_hostname, name);
-  expect(await log.next({ type: gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
-  return { gm, log, server };
+function tab(options: TabOptions = {}) {
+  return hostTab(network!, options);
 }
 
-async function native(port: number): Promise<NativeClient> {
-  const client = await NativeClient.open(port);
+async function native(port: number): Promise<NativeStream> {
+  const client = await NativeStream.connect(port);
   clients.push(client);
   return client;
-}
-
-function sendPacket(gm: Engine, socket: number, bytes: Uint8Array): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
-}
-
-function sendRaw(gm: Engine, socket: number, bytes: Uint8Array): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = gm.network_send_raw(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
-}
-
-async function metricsText(net: TestNetwork): Promise<string> {
-  return (await fetch(`${net.server.address().url}/metrics`)).text();
 }
 
 describe("GameMaker bridge", () => {
@@ -235,7 +62,7 @@ describe("GameMaker bridge", () => {
     await client.write(packet(Buffer.from("hello tab")));
     const atTab = await t.log.next({ type: t.gm.network_type_data, id: peer });
     expect(Buffer.from(atTab.bytes!).toString()).toBe("hello tab");
-    expect(sendPacket(t.gm, peer, Buffer.from("hello native"))).toBe(12);
+    expect(send(t.gm, peer, Buffer.from("hello native"))).toBe(12);
     expect((await client.readPacket()).toString()).toBe("hello native");
 
     // A second client at once: the same virtual IP, another port.
@@ -252,7 +79,7 @@ describe("GameMaker bridge", () => {
 
     // The tab closes: the native client sees the TCP connection end.
     t.gm.network_destroy(other.socket as number);
-    await second.endedByServer();
+    await second.endedByOtherSide();
     await second.closed;
 
     const text = await metricsText(net);
@@ -283,7 +110,7 @@ describe("GameMaker bridge", () => {
     for (const expected of ["a", "bc", "def"]) expect(Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!).toString()).toBe(expected);
 
     // Tab → native, every size.
-    for (const payload of payloads) expect(sendPacket(t.gm, peer, payload)).toBe(payload.length);
+    for (const payload of payloads) expect(send(t.gm, peer, payload)).toBe(payload.length);
     for (const payload of payloads) expect((await client.readPacket(20_000)).equals(payload)).toBe(true);
   });
 
@@ -299,7 +126,7 @@ describe("GameMaker bridge", () => {
     while (got.length < first.length) got = Buffer.concat([got, Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!)]);
     expect(got.equals(first)).toBe(true);
     const back = pattern(500_000, 8);
-    expect(sendRaw(t.gm, peer, back)).toBe(back.length);
+    expect(send(t.gm, peer, back, true)).toBe(back.length);
     expect((await client.read(back.length)).equals(back)).toBe(true);
     expect(client.pending).toBe(0);
   });
@@ -313,11 +140,11 @@ describe("GameMaker bridge", () => {
     await t.log.next({ type: t.gm.network_type_connect });
 
     const refused = await native(full!.port);
-    expect(await refused.endedByServer()).toBe(0);
+    expect(await refused.endedByOtherSide()).toBe(0);
     const nobody = await native(offline!.port);
-    expect(await nobody.endedByServer()).toBe(0);
+    expect(await nobody.endedByOtherSide()).toBe(0);
     const closedPort = await native(notListening!.port);
-    expect(await closedPort.endedByServer()).toBe(0);
+    expect(await closedPort.endedByOtherSide()).toBe(0);
 
     // The first client is unaffected.
     await first.write(packet(Buffer.from("still here")));
@@ -336,7 +163,7 @@ describe("GameMaker bridge", () => {
     expect((await client.read(18)).toString("latin1")).toBe("GM:Studio-Connect\0");
     // A reply that is not 0xCAFEBABE 0xDEADB00B 16 …: the tab's server refuses it.
     await client.write(u32s(0x12345678, 0x9abcdef0, 16, 0));
-    expect(await client.endedByServer()).toBe(0);
+    expect(await client.endedByOtherSide()).toBe(0);
     await expect.poll(() => metricsText(net)).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-app",reason="bad-handshake"\} 1/);
     // The tab never announced the client.
     expect(t.log.seen.filter((event) => event.type === t.gm.network_type_connect)).toHaveLength(0);
@@ -351,7 +178,7 @@ describe("GameMaker bridge", () => {
     const b = await native(port);
     await b.handshake();
     const c = await native(port);
-    expect(await c.endedByServer()).toBe(0);
+    expect(await c.endedByOtherSide()).toBe(0);
     // A slot comes free when a connection ends.
     a.socket.end();
     await t.log.next({ type: t.gm.network_type_disconnect });
@@ -368,7 +195,7 @@ describe("GameMaker bridge", () => {
     const a = await native(port);
     await a.handshake();
     const b = await native(port);
-    expect(await b.endedByServer()).toBe(0);
+    expect(await b.endedByOtherSide()).toBe(0);
     expect(await metricsText(net)).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-app",reason="max-connections"\} 1/);
   });
 
@@ -393,7 +220,7 @@ describe("GameMaker bridge", () => {
       expect(formatIpv4(asked.peerIp)).toBe(net.server.gmBridges()[0]!.virtualIp);
       expect(asked.peerPort).toBeGreaterThanOrEqual(49152);
       expect(asked.localPort).toBe(6510);
-      expect(await client.endedByServer()).toBe(0);
+      expect(await client.endedByOtherSide()).toBe(0);
       expect(await metricsText(net)).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-app",reason="timeout"\} 1/);
     } finally {
       target.close();
@@ -404,7 +231,7 @@ describe("GameMaker bridge", () => {
     const net = await start([{ appKey: "other-app" }]);
     await tab(); // "arena" in bridge-app only
     const client = await native(net.server.gmBridges()[0]!.port);
-    expect(await client.endedByServer()).toBe(0);
+    expect(await client.endedByOtherSide()).toBe(0);
   });
 
   it("keeps the bridge's virtual IP across restarts", async () => {

@@ -44,9 +44,9 @@ import {
 } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../services/identity-store.js";
-import { RateLimiter } from "../session/rate-limiter.js";
 import type { Session, SessionCloseCause } from "../session/session.js";
 import { GmFramerError } from "./gm-framer.js";
+import { InflowControl } from "./inflow.js";
 import { WsLink } from "./ws-link.js";
 import { looksLikeTls, sniffClient } from "./ws-upgrade.js";
 
@@ -110,12 +110,8 @@ export type BridgeEndReason =
 
 const STATUS_REQ = 1;
 const CONNECT_REQ = 2;
-/** While the target's queue is over its bound, how often to look whether it drained. */
-const BACKPRESSURE_CHECK_MS = 20;
 /** Bytes read from the TCP client before the target accepted, held for it (reading pauses above this). */
 const EARLY_BYTES = 64 * 1024;
-/** As the WebSocket path charges per message (session/connection.ts). */
-const MESSAGE_COST_BYTES = 64;
 /**
  * When the tab speaks before the client said anything, how long after the accept its bytes wait
  * for the client's first bytes (a WebSocket client sends its request at once; a native GameMaker
@@ -177,8 +173,6 @@ export class BridgedConnection implements Session {
   private readonly early: Buffer[] = [];
   private earlyBytes = 0;
   private connectTimer: unknown;
-  private pollTimer: unknown;
-  private throttleTimer: unknown;
   private slowTimer: unknown;
   private sniffTimer: unknown;
   private tlsTimer: unknown;
@@ -201,7 +195,8 @@ export class BridgedConnection implements Session {
   private heldBytes = 0;
   /** Paused while the client's data waits (early bytes, rate limit, the tab's backlog). */
   private paused = false;
-  private readonly limiter: RateLimiter;
+  /** Client → tab: the rate limit and the tab's backlog pause reading from the client. */
+  private readonly inflow: InflowControl;
   /** Why the connection ended; set once. */
   endReason: BridgeEndReason | undefined;
 
@@ -214,8 +209,12 @@ export class BridgedConnection implements Session {
   ) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "";
-    const { config, clock } = context;
-    this.limiter = new RateLimiter(config.rateLimitBytes, config.rateLimitBytes * 2, clock.now());
+    this.inflow = InflowControl.perClient(context, {
+      pause: () => this.pauseClient(),
+      resume: () => this.resumeClient(),
+      backlog: () => (this.target as WithBacklog | undefined)?.backlogBytes ?? 0,
+      isOpen: () => this.state === "open",
+    });
   }
 
   get appKey(): string {
@@ -469,7 +468,7 @@ export class BridgedConnection implements Session {
     const early = this.early.splice(0);
     this.earlyBytes = 0;
     for (const chunk of early) this.forward(chunk);
-    if (this.state === "open" && this.throttleTimer === undefined && this.pollTimer === undefined) this.resumeClient();
+    if (this.state === "open" && !this.inflow.holding) this.resumeClient();
   }
 
   /** Tab → client. */
@@ -535,7 +534,7 @@ export class BridgedConnection implements Session {
 
   /** Client → tab, in ARBITRARY_DATA frames of at most maxFrameSize. */
   private forward(chunk: Buffer): void {
-    const { config, clock, router } = this.context;
+    const { config, router } = this.context;
     const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
     for (let offset = 0; offset < chunk.length && this.state === "open"; offset += room) {
       const piece = chunk.subarray(offset, Math.min(chunk.length, offset + room));
@@ -547,35 +546,7 @@ export class BridgedConnection implements Session {
       router.dispatch(this, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, payload);
     }
     if (this.state !== "open") return;
-    // The per-client rate limit, as for WebSocket clients: over it, reading pauses until the bucket refills.
-    const waitMs = this.limiter.debit(clock.now(), chunk.length + MESSAGE_COST_BYTES);
-    if (waitMs > 0 && this.throttleTimer === undefined) {
-      this.context.metrics.throttled.inc();
-      this.pauseClient();
-      this.throttleTimer = clock.setTimeout(() => {
-        this.throttleTimer = undefined;
-        this.resumeWhenDrained();
-      }, Math.ceil(waitMs));
-      return;
-    }
-    this.resumeWhenDrained();
-  }
-
-  /** Reads on while the target takes what it is sent; pauses (and looks again soon) while its queue is over half its bound. */
-  private resumeWhenDrained(): void {
-    if (this.state !== "open" || this.throttleTimer !== undefined) return;
-    const backlog = (this.target as WithBacklog | undefined)?.backlogBytes ?? 0;
-    if (backlog > this.context.config.maxQueuedBytes / 2) {
-      this.pauseClient();
-      if (this.pollTimer === undefined) {
-        this.pollTimer = this.context.clock.setTimeout(() => {
-          this.pollTimer = undefined;
-          this.resumeWhenDrained();
-        }, BACKPRESSURE_CHECK_MS);
-      }
-      return;
-    }
-    if (this.pollTimer === undefined) this.resumeClient();
+    this.inflow.received(chunk.length);
   }
 
   // ------------------------------------------------------------------ ending
@@ -609,7 +580,8 @@ export class BridgedConnection implements Session {
       router.dispatch(this, Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: this.connId, reason: CloseReason.CLOSED }));
     }
     this.state = "closed";
-    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer, this.sniffTimer, this.tlsTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    for (const timer of [this.connectTimer, this.slowTimer, this.sniffTimer, this.tlsTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    this.inflow.stop();
     this.early.length = 0;
     this.held.length = 0;
     this.closeClient(reason);

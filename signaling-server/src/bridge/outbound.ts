@@ -31,14 +31,10 @@ import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../services/identity-store.js";
 import { parseVirtualNetwork } from "../services/virtual-network.js";
 import type { VirtualSocketService } from "../services/virtual-sockets.js";
-import { RateLimiter } from "../session/rate-limiter.js";
 import type { Session, SessionCloseCause, SessionLifecycle } from "../session/session.js";
+import { InflowControl } from "./inflow.js";
 import { type AllowEntry, AllowList, canonicalHost, formatAllowEntry, parseAllowEntry } from "./outbound-allow.js";
 
-/** While the engine's queue is over its bound, how often to look whether it drained. */
-const BACKPRESSURE_CHECK_MS = 20;
-/** As the WebSocket path charges per message (session/connection.ts). */
-const MESSAGE_COST_BYTES = 64;
 /** After shutdown, sockets that do not close are cut after this long. */
 const SHUTDOWN_GRACE_MS = 2500;
 
@@ -198,10 +194,9 @@ class OutboundConnection implements Session {
   private connId = 0;
   private address = 0;
   private connectTimer: unknown;
-  private pollTimer: unknown;
-  private throttleTimer: unknown;
   private slowTimer: unknown;
-  private readonly limiter: RateLimiter;
+  /** Native server → engine: the rate limit and the engine's backlog pause reading from the socket. */
+  private readonly inflow: InflowControl;
   private readonly destination: string;
   endReason: OutboundEndReason | undefined;
 
@@ -216,7 +211,12 @@ class OutboundConnection implements Session {
   ) {
     this.destination = formatAllowEntry(entry);
     this.remoteAddress = this.destination;
-    this.limiter = new RateLimiter(context.config.rateLimitBytes, context.config.rateLimitBytes * 2, context.clock.now());
+    this.inflow = InflowControl.perClient(context, {
+      pause: () => this.socket!.pause(),
+      resume: () => this.socket!.resume(),
+      backlog: () => (this.requester as WithBacklog).backlogBytes ?? 0,
+      isOpen: () => this.state === "open",
+    });
   }
 
   get appKey(): string {
@@ -358,7 +358,7 @@ class OutboundConnection implements Session {
 
   /** Native server → engine, in ARBITRARY_DATA frames of at most maxFrameSize. */
   private forward(chunk: Buffer): void {
-    const { config, clock, router } = this.context;
+    const { config, router } = this.context;
     const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
     for (let offset = 0; offset < chunk.length && this.state === "open"; offset += room) {
       const piece = chunk.subarray(offset, Math.min(chunk.length, offset + room));
@@ -369,35 +369,7 @@ class OutboundConnection implements Session {
       router.dispatch(this, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, payload);
     }
     if (this.state !== "open") return;
-    // The per-client rate limit, as for WebSocket clients: over it, reading pauses until the bucket refills.
-    const waitMs = this.limiter.debit(clock.now(), chunk.length + MESSAGE_COST_BYTES);
-    if (waitMs > 0 && this.throttleTimer === undefined) {
-      this.context.metrics.throttled.inc();
-      this.socket!.pause();
-      this.throttleTimer = clock.setTimeout(() => {
-        this.throttleTimer = undefined;
-        this.resumeWhenDrained();
-      }, Math.ceil(waitMs));
-      return;
-    }
-    this.resumeWhenDrained();
-  }
-
-  /** Reads on while the engine takes what it is sent; pauses (and looks again soon) while its queue is over half its bound. */
-  private resumeWhenDrained(): void {
-    if (this.state !== "open" || this.throttleTimer !== undefined) return;
-    const backlog = (this.requester as WithBacklog).backlogBytes ?? 0;
-    if (backlog > this.context.config.maxQueuedBytes / 2) {
-      this.socket!.pause();
-      if (this.pollTimer === undefined) {
-        this.pollTimer = this.context.clock.setTimeout(() => {
-          this.pollTimer = undefined;
-          this.resumeWhenDrained();
-        }, BACKPRESSURE_CHECK_MS);
-      }
-      return;
-    }
-    if (this.pollTimer === undefined) this.socket!.resume();
+    this.inflow.received(chunk.length);
   }
 
   // ------------------------------------------------------------------ ending
@@ -416,7 +388,8 @@ class OutboundConnection implements Session {
       this.requester.send(Channel.VSOCKET, VSocketType.REQUEST_FAILED, Priority.NORMAL, RequestFailed.encode({ reqId: this.reqId, reason: failReasonOf(reason) }));
     }
     this.state = "closed";
-    for (const timer of [this.connectTimer, this.pollTimer, this.throttleTimer, this.slowTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    for (const timer of [this.connectTimer, this.slowTimer]) if (timer !== undefined) clock.clearTimeout(timer);
+    this.inflow.stop();
     if (this.socket !== undefined) {
       if (!wasOpen || reason === "remote-error" || reason === "slow-consumer") this.socket.destroy();
       else this.socket.end();

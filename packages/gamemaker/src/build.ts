@@ -6,7 +6,7 @@
  *   npm run build -w @gmnet/gamemaker
  */
 import { fileURLToPath } from "node:url";
-import { build } from "vite";
+import { type InlineConfig, build } from "vite";
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -18,39 +18,32 @@ const engineAlias = [
   { find: /^@gmnet\/engine$/, replacement: here("../../engine/src/index.ts") },
 ];
 
-/** Builds gmnet.js into `outDir`; returns its path. */
-export async function buildExtension(outDir: string = DEFAULT_OUT_DIR): Promise<string> {
-  await build({
+/** One vite library build into `outDir`: the engine from its sources, nothing minified, dist kept. */
+function buildInto(outDir: string, options: NonNullable<InlineConfig["build"]>): ReturnType<typeof build> {
+  return build({
     configFile: false,
     logLevel: "warn",
     root: here(".."),
     resolve: { alias: engineAlias },
-    build: {
-      outDir,
-      emptyOutDir: false,
-      minify: false,
-      target: "es2020",
-      lib: { entry: here("./extension.ts"), formats: ["iife"], name: "gmnet_extension", fileName: () => EXTENSION_FILE },
-    },
+    build: { outDir, emptyOutDir: false, minify: false, ...options },
+  });
+}
+
+/** Builds gmnet.js into `outDir`; returns its path. */
+export async function buildExtension(outDir: string = DEFAULT_OUT_DIR): Promise<string> {
+  await buildInto(outDir, {
+    target: "es2020",
+    lib: { entry: here("./extension.ts"), formats: ["iife"], name: "gmnet_extension", fileName: () => EXTENSION_FILE },
   });
   return `${outDir}/${EXTENSION_FILE}`;
 }
 
 /** Builds the command (cli.js, ESM for Node) into `outDir`. */
 export async function buildCli(outDir: string = DEFAULT_OUT_DIR): Promise<string> {
-  await build({
-    configFile: false,
-    logLevel: "warn",
-    root: here(".."),
-    resolve: { alias: engineAlias },
-    build: {
-      outDir,
-      emptyOutDir: false,
-      minify: false,
-      ssr: here("./cli.ts"),
-      target: "node20",
-      rollupOptions: { output: { format: "es", entryFileNames: "cli.js" }, external: [/^node:/, "@bscotch/yy", "ws"] },
-    },
+  await buildInto(outDir, {
+    ssr: here("./cli.ts"),
+    target: "node20",
+    rollupOptions: { output: { format: "es", entryFileNames: "cli.js" }, external: [/^node:/, "@bscotch/yy", "ws"] },
   });
   return `${outDir}/cli.js`;
 }

@@ -22,6 +22,7 @@
  * the four VSOCKET frames above, always with the server's own stamping: its app key and virtual IP
  * come from the bridge, not from the TCP client.
  */
+import { streamPieces } from "./stream-pieces.js";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { type SecureContext, TLSSocket } from "node:tls";
@@ -535,14 +536,9 @@ export class BridgedConnection implements Session {
   /** Client → tab, in ARBITRARY_DATA frames of at most maxFrameSize. */
   private forward(chunk: Buffer): void {
     const { config, router } = this.context;
-    const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
-    for (let offset = 0; offset < chunk.length && this.state === "open"; offset += room) {
-      const piece = chunk.subarray(offset, Math.min(chunk.length, offset + room));
-      const payload = new Uint8Array(ARBITRARY_DATA_HEADER + piece.length);
-      const view = new DataView(payload.buffer);
-      view.setUint32(0, this.connId, true);
-      payload.set(piece, ARBITRARY_DATA_HEADER);
-      this.bridge.countIn(piece.length);
+    for (const { payload, bytes } of streamPieces(this.connId, chunk, config.maxFrameSize)) {
+      if (this.state !== "open") break;
+      this.bridge.countIn(bytes);
       router.dispatch(this, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, payload);
     }
     if (this.state !== "open") return;

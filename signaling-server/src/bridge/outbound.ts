@@ -7,6 +7,7 @@
  * SOCKET_CLOSED as for any stream, and resume keeps working on the engine's side. Bytes pass
  * unchanged both ways: the engine does GameMaker's handshake itself, as a client.
  */
+import { streamPieces } from "./stream-pieces.js";
 import { randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { type Socket, connect as tcpConnect } from "node:net";
@@ -359,13 +360,9 @@ class OutboundConnection implements Session {
   /** Native server → engine, in ARBITRARY_DATA frames of at most maxFrameSize. */
   private forward(chunk: Buffer): void {
     const { config, router } = this.context;
-    const room = config.maxFrameSize - ARBITRARY_DATA_HEADER;
-    for (let offset = 0; offset < chunk.length && this.state === "open"; offset += room) {
-      const piece = chunk.subarray(offset, Math.min(chunk.length, offset + room));
-      const payload = new Uint8Array(ARBITRARY_DATA_HEADER + piece.length);
-      new DataView(payload.buffer).setUint32(0, this.connId, true);
-      payload.set(piece, ARBITRARY_DATA_HEADER);
-      this.host.metrics.bytesIn.inc({ destination: this.destination }, piece.length);
+    for (const { payload, bytes } of streamPieces(this.connId, chunk, config.maxFrameSize)) {
+      if (this.state !== "open") break;
+      this.host.metrics.bytesIn.inc({ destination: this.destination }, bytes);
       router.dispatch(this, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, payload);
     }
     if (this.state !== "open") return;

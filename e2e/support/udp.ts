@@ -18,7 +18,6 @@ export interface UdpStats {
   relay_packets_sent: number;
   p2p_packets_received: number;
   relay_packets_received: number;
-  [key: string]: number;
 }
 
 export interface EchoResult {

@@ -3,10 +3,11 @@
  * one handler that owns them. A frame nobody handles is answered with UNKNOWN_CHANNEL or
  * UNKNOWN_PACKET_TYPE, never dropped silently.
  */
-import { Channel, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { Session } from "./session/session.js";
 
-export type FrameHandler = (session: Session, payload: Uint8Array, type: number, channel: number) => void;
+/** `priority` is the one the client gave the frame (app channels relay with it); Normal for frames the server makes itself. */
+export type FrameHandler = (session: Session, payload: Uint8Array, type: number, channel: number, priority: number) => void;
 
 export class Router {
   private readonly system: Array<Map<number, FrameHandler> | undefined> = [];
@@ -23,15 +24,15 @@ export class Router {
     this.appHandler = handler;
   }
 
-  dispatch(session: Session, channel: number, type: number, payload: Uint8Array): void {
+  dispatch(session: Session, channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): void {
     if (channel >= Channel.FIRST_APP) {
-      if (this.appHandler) return this.appHandler(session, payload, type, channel);
+      if (this.appHandler) return this.appHandler(session, payload, type, channel, priority);
       return session.sendError(ProtocolError.UNKNOWN_CHANNEL, channel, type, 0, `channel ${channel} is not registered`);
     }
     const table = this.system[channel];
     if (table === undefined) return session.sendError(ProtocolError.UNKNOWN_CHANNEL, channel, type, 0, `no system channel ${channel}`);
     const handler = table.get(type);
     if (handler === undefined) return session.sendError(ProtocolError.UNKNOWN_PACKET_TYPE, channel, type, 0, `channel ${channel} has no packet type ${type}`);
-    handler(session, payload, type, channel);
+    handler(session, payload, type, channel, priority);
   }
 }

@@ -3,7 +3,7 @@
  * authenticated ones, must leave the server running and its other clients served. A crash would
  * surface as an uncaught exception in this process, failing the run.
  */
-import { Channel, ControlType, FRAME_HEADER_SIZE, Priority, SignalKind, SignalRelay, SignalType, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, ChannelData, ControlType, FRAME_HEADER_SIZE, Priority, SignalKind, SignalRelay, SignalType, encodeFrame } from "@gmnet/engine/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
@@ -33,7 +33,7 @@ async function bystandersServed(): Promise<void> {
   probe++;
   // Type 999: the fuzzed frames on this channel use types 0–25.
   watcherA.send(channel, 999, new Uint8Array([probe & 255]));
-  expect((await watcherB.next(channel, 999)).payload).toEqual(new Uint8Array([probe & 255]));
+  expect(ChannelData.decode((await watcherB.next(channel, 999)).payload)).toEqual({ fromIp: watcherA.welcome.virtualIp, data: new Uint8Array([probe & 255]) });
   watcherB.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp: watcherA.welcome.virtualIp, pairId: probe, kind: SignalKind.CANDIDATE, data: "{}" }));
   expect(SignalRelay.decode((await watcherA.next(Channel.SIGNAL, SignalType.RELAY)).payload).pairId).toBe(probe);
 }

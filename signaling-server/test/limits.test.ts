@@ -20,6 +20,9 @@ import {
   UdpBind,
   VSocketType,
   encodeFrame,
+  ChannelAssigned,
+  ChannelData,
+  ChannelRegister,
 } from "@gmnet/engine/protocol";
 import { createHash, randomBytes } from "node:crypto";
 import { connect } from "node:net";
@@ -180,7 +183,7 @@ describe("flow control by bytes", () => {
     for (let i = 0; i < count; i++) a.send(channel, i, new Uint8Array(4096).fill(i));
     for (let i = 0; i < count; i++) {
       const frame = await b.next(channel, i);
-      expect(frame.payload).toEqual(new Uint8Array(4096).fill(i));
+      expect(ChannelData.decode(frame.payload)).toEqual({ fromIp: a.welcome.virtualIp, data: new Uint8Array(4096).fill(i) });
     }
     expect(b.frames.filter((frame) => frame.channel === channel)).toEqual([]);
     expect(await metric(server, "gmnet_throttled_total")).toBeGreaterThan(throttled);
@@ -317,11 +320,13 @@ describe("app channels", () => {
 
     b.send(channel, 42, new Uint8Array([1, 2, 3]));
     const got = await a.next(channel, 42);
-    expect(got).toMatchObject({ channel, type: 42, priority: Priority.NORMAL, payload: new Uint8Array([1, 2, 3]) });
+    expect(got).toMatchObject({ channel, type: 42, priority: Priority.NORMAL });
+    // The server stamps the sender's address in front of the payload (ChannelData).
+    expect(ChannelData.decode(got.payload)).toEqual({ fromIp: b.welcome.virtualIp, data: new Uint8Array([1, 2, 3]) });
 
     // C's app has its own channel numbers and members: it hears neither A nor B.
     a.send(channel, 43, new Uint8Array([9]));
-    expect((await b.next(channel, 43)).payload).toEqual(new Uint8Array([9]));
+    expect(ChannelData.decode((await b.next(channel, 43)).payload)).toEqual({ fromIp: a.welcome.virtualIp, data: new Uint8Array([9]) });
     c.send(theirs, 44, new Uint8Array([7]));
     await registerChannel(c, "round-trip");
     await barrier(a, b, 1);
@@ -339,6 +344,52 @@ describe("app channels", () => {
     expect(await a.nextError()).toMatchObject({ code: ProtocolError.UNKNOWN_CHANNEL, refChannel: channel });
     await barrier(b, a, 3);
     expect(a.frames.filter((frame) => frame.channel === channel)).toEqual([]);
+  });
+
+  it("relays at the sender's priority, with the sender stamped whatever the payload claims", async () => {
+    const channel = await registerChannel(a, "priorities");
+    expect(await registerChannel(b, "priorities")).toBe(channel);
+    // A payload that starts like a ChannelData naming C: relayed unchanged behind the real sender.
+    const forged = new Uint8Array([...new Uint8Array(new Uint32Array([c.welcome.virtualIp]).buffer), 7]);
+    for (const priority of [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW]) a.send(channel, 100 + priority, forged, priority);
+    for (const priority of [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW]) {
+      const got = await b.next(channel, 100 + priority);
+      expect(got.priority).toBe(priority);
+      expect(ChannelData.decode(got.payload)).toEqual({ fromIp: a.welcome.virtualIp, data: forged });
+    }
+  });
+
+  it("keeps an app's numbers after its last member left", async () => {
+    const url = server.address().wsUrl;
+    const first = await ProtocolClient.connect(url, { appKey: "kept" });
+    const one = await registerChannel(first, "one");
+    const two = await registerChannel(first, "two");
+    first.close();
+    await first.closed();
+    await expect.poll(async () => ((await getJson(server, "/healthz")).body as { sessions: number }).sessions).toBe(3);
+    const next = await ProtocolClient.connect(url, { appKey: "kept" });
+    expect(await registerChannel(next, "two")).toBe(two);
+    expect(await registerChannel(next, "one")).toBe(one);
+    expect(await registerChannel(next, "three")).toBe(two + 1);
+    next.close();
+  });
+});
+
+describe("app channel limit", () => {
+  let server: GmnetServer;
+  beforeAll(async () => {
+    server = await startServer({ maxAppChannels: 2 });
+  });
+  afterAll(() => server.close());
+
+  it("refuses a name past maxAppChannels with an ERROR and a CHANNEL_ASSIGNED of channel 0, in order", async () => {
+    const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: "small" });
+    for (const name of ["a", "b", "c", "a"]) client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }));
+    expect(await client.nextError()).toMatchObject({ code: ProtocolError.TOO_MANY_CHANNELS, refType: ControlType.CHANNEL_REGISTER });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await client.nextMessage(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, ChannelAssigned));
+    expect(answers).toEqual([{ name: "a", channel: 1000 }, { name: "b", channel: 1001 }, { name: "c", channel: 0 }, { name: "a", channel: 1000 }]);
+    client.close();
   });
 });
 

@@ -24,6 +24,7 @@ import {
   SocketClosed,
   UdpBind,
   VSocketType,
+  ChannelData,
 } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../src/config.js";
@@ -189,9 +190,9 @@ describe("resume", () => {
     expect(await resolveName(b, "resumer")).toBe(a.welcome.virtualIp);
     expect(await claimName(b, "resumer")).toBe(false);
     b.send(channel, 5, new Uint8Array([9]));
-    expect((await a2.next(channel, 5)).payload).toEqual(new Uint8Array([9]));
+    expect(ChannelData.decode((await a2.next(channel, 5)).payload).data).toEqual(new Uint8Array([9]));
     a2.send(channel, 6, new Uint8Array([8]));
-    expect((await b.next(channel, 6)).payload).toEqual(new Uint8Array([8]));
+    expect(ChannelData.decode((await b.next(channel, 6)).payload).data).toEqual(new Uint8Array([8]));
   });
 
   it("refuses a RESUME for an unknown session: a fresh session at the same address, and the old one ends", async () => {

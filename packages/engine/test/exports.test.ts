@@ -22,6 +22,7 @@ const expectedFunctions = [
   "network_send_packet", "network_send_raw", "network_send_broadcast", "network_send_udp", "network_send_udp_raw",
   "network_destroy", "network_resolve", "network_resolve_async", "network_set_timeout", "network_set_config",
   "network_get_config", "network_get_stats", "network_shutdown",
+  "network_channel_register", "network_channel_unregister", "network_channel_send",
   "master_register", "master_login", "master_login_guest", "master_logout", "master_resume", "master_refresh",
   "master_room_create", "master_room_list", "master_room_join", "master_room_leave", "master_room_update", "master_room_get",
   "master_chat_send", "master_party_create", "master_party_invite", "master_party_accept", "master_party_decline",

@@ -41,6 +41,7 @@ const LAYOUTS: Record<string, Layout> = {
   ChannelRegister: [["name", NAME]],
   ChannelAssigned: [["name", NAME], ["channel", "u16"]],
   ChannelUnregister: [["channel", "u16"]],
+  ChannelData: [["fromIp", "u32"], ["data", "rest"]],
   VirtualIp: [["ip", "u32"]],
   ResolveRequest: [["reqId", "u32"], ["name", NAME]],
   ResolveResponse: [["reqId", "u32"], ["ip", "u32"]],

@@ -1,25 +1,38 @@
 /**
  * Application channels (seed 003): a client registers a channel by name and gets a number
  * ≥ 1000, the same number for every client of its app key that registers the same name.
- * A frame sent on an app channel reaches every other client of the app key registered on it.
+ * A frame sent on an app channel reaches every other client of the app key registered on it,
+ * with the sender's virtual IP stamped in front of its payload (ChannelData, PROTOCOL.md §3).
+ *
+ * An app's name → number table outlives its members, so numbers stay stable while the server
+ * runs (a client that comes back, or a new one, gets the numbers the others had). It is bounded:
+ * at most maxAppChannels names per app key, and at most MAX_IDLE_APPS tables of app keys nobody
+ * is connected to, the longest idle forgotten first.
  */
-import { Channel, ChannelAssigned, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
+
+/** Tables of app keys with no connected member that are kept (about 20 KB each at most, with 256 channels). */
+export const MAX_IDLE_APPS = 1024;
 
 interface AppChannels {
   readonly byName: Map<string, number>;
   readonly members: Map<number, Set<Session>>;
+  /** Sessions of this app key that have registered at least one channel. */
+  sessions: number;
 }
 
 export function createControlService(context: ServerContext): SessionLifecycle {
   const { router, config } = context;
   const apps = new Map<string, AppChannels>();
+  /** App keys whose table is kept with nobody in it, oldest first (Map order). */
+  const idle = new Set<string>();
   const joined = new Map<Session, Set<number>>();
 
   const appOf = (appKey: string): AppChannels => {
     let app = apps.get(appKey);
-    if (app === undefined) apps.set(appKey, (app = { byName: new Map(), members: new Map() }));
+    if (app === undefined) apps.set(appKey, (app = { byName: new Map(), members: new Map(), sessions: 0 }));
     return app;
   };
 
@@ -36,7 +49,9 @@ export function createControlService(context: ServerContext): SessionLifecycle {
     let channel = app.byName.get(name);
     if (channel === undefined) {
       if (app.byName.size >= config.maxAppChannels) {
-        return session.sendError(ProtocolError.TOO_MANY_CHANNELS, Channel.CONTROL, ControlType.CHANNEL_REGISTER, 0, `an app may register at most ${config.maxAppChannels} channels`);
+        session.sendError(ProtocolError.TOO_MANY_CHANNELS, Channel.CONTROL, ControlType.CHANNEL_REGISTER, 0, `an app may register at most ${config.maxAppChannels} channels`);
+        // Channel 0 answers the request in order with the others (the ERROR above overtakes them).
+        return session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel: 0 }));
       }
       channel = Channel.FIRST_APP + app.byName.size;
       app.byName.set(name, channel);
@@ -45,7 +60,11 @@ export function createControlService(context: ServerContext): SessionLifecycle {
     if (members === undefined) app.members.set(channel, (members = new Set()));
     members.add(session);
     let mine = joined.get(session);
-    if (mine === undefined) joined.set(session, (mine = new Set()));
+    if (mine === undefined) {
+      joined.set(session, (mine = new Set()));
+      app.sessions++;
+      idle.delete(session.appKey);
+    }
     mine.add(channel);
     session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel }));
   });
@@ -54,21 +73,33 @@ export function createControlService(context: ServerContext): SessionLifecycle {
     leave(session, ChannelUnregister.decode(payload).channel);
   });
 
-  router.onAppChannels((session, payload, type, channel) => {
+  router.onAppChannels((session, payload, type, channel, priority) => {
     const members = apps.get(session.appKey)?.members.get(channel);
     if (members === undefined || !members.has(session)) {
       return session.sendError(ProtocolError.UNKNOWN_CHANNEL, channel, type, 0, `register channel ${channel} before sending on it`);
     }
-    for (const member of members) if (member !== session) member.send(channel, type, Priority.NORMAL, payload);
+    if (members.size < 2) return;
+    // The sender is what the server knows of the session, never anything the client wrote (§13).
+    const relayed = ChannelData.encode({ fromIp: session.virtualIp, data: payload });
+    for (const member of members) if (member !== session) member.send(channel, type, priority, relayed);
   });
 
   return {
     onSessionClose(session) {
-      const app = apps.get(session.appKey);
-      for (const channel of joined.get(session) ?? []) app?.members.get(channel)?.delete(session);
+      const mine = joined.get(session);
+      if (mine === undefined) return;
       joined.delete(session);
-      // An app key nobody uses any more is forgotten, so clients cannot grow this map without bound.
-      if (app !== undefined && [...app.members.values()].every((members) => members.size === 0)) apps.delete(session.appKey);
+      const app = apps.get(session.appKey);
+      if (app === undefined) return;
+      for (const channel of mine) app.members.get(channel)?.delete(session);
+      if (--app.sessions > 0) return;
+      // Nobody of this app key is left: keep its numbers, within the bound on idle tables.
+      idle.add(session.appKey);
+      if (idle.size > MAX_IDLE_APPS) {
+        const oldest = idle.values().next().value as string;
+        idle.delete(oldest);
+        apps.delete(oldest);
+      }
     },
   };
 }

@@ -178,7 +178,7 @@ export class Connection implements SessionLink {
         continue;
       }
       try {
-        this.onFrame(frame.channel, frame.type, frame.payload);
+        this.onFrame(frame.channel, frame.type, frame.payload, frame.priority);
       } catch (error) {
         if (error instanceof FrameError) {
           this.sendError(error.code, frame.channel, frame.type, 0, error.message);
@@ -213,7 +213,7 @@ export class Connection implements SessionLink {
     this.close(CloseCode.BAD_HELLO, "expected Hello");
   }
 
-  private onFrame(channel: number, type: number, payload: Uint8Array): void {
+  private onFrame(channel: number, type: number, payload: Uint8Array, priority: number): void {
     const session = this.session!;
     if (channel === Channel.CONTROL) {
       switch (type) {
@@ -230,7 +230,7 @@ export class Connection implements SessionLink {
       }
     }
     session.countReceived(channel, type);
-    this.context.router.dispatch(session, channel, type, payload);
+    this.context.router.dispatch(session, channel, type, payload, priority);
   }
 
   /** A framing error: the byte stream cannot be trusted any more, so the connection ends. */

@@ -47,7 +47,8 @@ import { ServerSocket } from "./sockets/server-socket.js";
 import { LOOPBACK_IP } from "./signaling/virtual-host.js";
 import { StreamSocket } from "./sockets/stream-socket.js";
 import { MAX_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
-import type { NetworkStats } from "./stats.js";
+import type { NetworkStats, NetworkTotals } from "./stats.js";
+import { createChannelApi } from "./channels.js";
 import { platformWebSocket } from "./transport/websocket-like.js";
 import { openWebSocket } from "./transport/websocket-stream.js";
 import type { WireMode } from "./wire/connection.js";
@@ -65,6 +66,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   let websocketProtocols: string[] = [];
   let heldDatagrams = 0;
   net.addNeed(() => sockets.size > 0);
+  const channels = createChannelApi(context, net);
 
   const socketType = (type: unknown, fn: string): number => {
     const value = requireNumber(type, "type", fn);
@@ -254,6 +256,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   };
 
   return {
+    ...channels.api,
     network_create_server(type: number, port: number, max_client: number): number {
       return createServer(...serverArgs(type, port, max_client, "network_create_server"), "gm");
     },
@@ -494,7 +497,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
      * connection's). `rtt` is the WebRTC round trip for UDP sockets that talk peer to peer, and
      * the round trip to the signaling server otherwise; -1 while unknown. undefined for an unknown socket.
      */
-    network_get_stats(socket: number): (NetworkStats & Record<string, number>) | undefined {
+    network_get_stats(socket: number): (NetworkStats & Partial<NetworkTotals>) | undefined {
       const serverRtt = net.signaling.rtt;
       if (socket === -1) {
         return {
@@ -508,6 +511,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           suspended: net.signaling.suspended ? 1 : 0,
           replay_bytes: net.signaling.replayBytes,
           sockets: sockets.size,
+          channels: channels.stats(),
         };
       }
       const target = typeof socket === "number" ? sockets.get(socket) : undefined;

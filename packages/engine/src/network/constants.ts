@@ -31,6 +31,20 @@ export const network_type_resolve = 100;
 export const network_type_hostname = 101;
 /** gmnet: a server's real port is listening, or could not be (Node with the `listen` engine option). */
 export const network_type_listen = 102;
+/** gmnet: the answer to network_channel_register (app channels, docs/NETWORK.md). */
+export const network_type_channel = 103;
+/** gmnet: a message on an app channel this engine registered, from another engine of the app. */
+export const network_type_channel_data = 104;
+
+// network_channel_send priorities (seed 003; the protocol's own numbers, PROTOCOL.md §4).
+/** Sent at once, ahead of anything queued later; relayed at once. Reliable. */
+export const network_priority_critical = 0;
+/** First in a batch. Reliable. */
+export const network_priority_high = 1;
+/** Game data (the default of games). Reliable. */
+export const network_priority_normal = 2;
+/** Background: dropped first under pressure and while reconnecting. Not reliable. */
+export const network_priority_low = 3;
 
 // network_send_raw options and async_load[? "message_type"].
 export const network_send_binary = 1;

@@ -100,6 +100,7 @@ export class NetworkRuntime {
 
   private readonly needs: Array<() => boolean> = [];
   private readonly lossListeners: Array<(problem: NetworkFault) => void> = [];
+  private readonly openListeners: Array<() => void> = [];
   private waiting: Waiter[] = [];
   private lastIp = 0;
   private reconnectTimer: unknown;
@@ -211,6 +212,11 @@ export class NetworkRuntime {
     this.lossListeners.push(listener);
   }
 
+  /** Calls `listener` whenever a new session opens (not when a suspended one resumes: that keeps everything). */
+  onSessionOpened(listener: () => void): void {
+    this.openListeners.push(listener);
+  }
+
   /** Runs `ready` once connected to the signaling server (now, if already), or `failed` if that fails. */
   whenOnline(ready: () => void, failed: (problem: NetworkFault) => void): void {
     if (this.online) return ready();
@@ -265,6 +271,7 @@ export class NetworkRuntime {
     this.reconnectDelay = this.reconnectMin;
     this.iceServersPromise = undefined;
     this.host.signalingOpened();
+    for (const listener of this.openListeners) listener();
     this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
     const waiting = this.waiting;
     this.waiting = [];

@@ -4,6 +4,7 @@
  * the signaling totals count the WebSocket bytes). Datagrams are also counted by path, so a game
  * can see whether it runs peer to peer or through the relay.
  */
+import type { ChannelStats } from "./channels.js";
 import type { DatagramPath } from "./signaling/virtual-host.js";
 
 export class TrafficStats {
@@ -61,4 +62,19 @@ export interface NetworkStats {
   simulated_loss: number;
   /** Round-trip time in ms, -1 while unknown. */
   rtt: number;
+}
+
+/** What network_get_stats(-1) adds to NetworkStats for the whole engine (docs/NETWORK.md). */
+export interface NetworkTotals {
+  signaling_bytes_sent: number;
+  signaling_bytes_received: number;
+  /** 1 while connected to the signaling server (or resuming a dropped connection). */
+  connected: number;
+  resumes: number;
+  last_resume_ms: number;
+  suspended: number;
+  replay_bytes: number;
+  sockets: number;
+  /** App channels this engine registered, by number: packets and payload bytes each way. */
+  channels: ChannelStats[];
 }

@@ -43,6 +43,12 @@ export const Ack = message("Ack", { received: u32 });
 export const ChannelRegister = message("ChannelRegister", { name: str(MAX_NAME_BYTES) });
 export const ChannelAssigned = message("ChannelAssigned", { name: str(MAX_NAME_BYTES), channel: u16 });
 export const ChannelUnregister = message("ChannelUnregister", { channel: u16 });
+/**
+ * The payload of an app channel frame (channel ≥ 1000) as the server relays it: the sender's
+ * virtual IP, stamped by the server, then the sender's payload unchanged. A client sends the bare
+ * payload (PROTOCOL.md §3).
+ */
+export const ChannelData = message("ChannelData", { fromIp: u32, data: rest });
 
 // ------------------------------------------------------------------ Channel.VSOCKET
 

@@ -113,6 +113,8 @@ export class SignalingClient {
   lastResumeMs = 0;
   /** ERROR frames from the server. */
   onError: (error: ErrorFrame) => void = () => {};
+  /** Frames on app channels (≥ Channel.FIRST_APP), whatever their type. */
+  onAppFrame: (channel: number, type: number, payload: Uint8Array) => void = () => {};
 
   private readonly handlers = new Map<number, FrameHandler>();
   private socket: WebSocketLike | undefined;
@@ -217,7 +219,9 @@ export class SignalingClient {
     if (!open && frame[4] === Priority.LOW) return true;
     this.outgoing.push(frame);
     this.outgoingBytes += frame.length;
-    if (open) this.scheduleFlush();
+    // Critical goes out at once, with whatever was queued before it (so nothing is reordered).
+    if (open && frame[4] === Priority.CRITICAL) this.flush();
+    else if (open) this.scheduleFlush();
     else if (this.outgoingBytes + this.replayBytes > this.maxHeldBytes) {
       this.giveUp(fault(NetworkError.NOT_RECOVERED, `more than ${this.maxHeldBytes} bytes were sent while the connection to the signaling server was down`));
       return false;
@@ -352,6 +356,7 @@ export class SignalingClient {
           return this.errored(ErrorMessage.decode(payload));
       }
     }
+    if (channel >= Channel.FIRST_APP) return this.onAppFrame(channel, type, payload);
     this.handlers.get(channel * 0x10000 + type)?.(payload);
   }
 

@@ -1,0 +1,170 @@
+/**
+ * App channels end to end (docs/NETWORK.md "App channels", PROTOCOL.md §3): engines of one app
+ * key through the real server on port 0 register a channel by name, send on it with every
+ * priority and get each other's messages with the sender's virtual IP as the server stamped it.
+ */
+import wrtc from "@roamhq/wrtc";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
+import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
+import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+
+let network: TestNetwork | undefined;
+afterEach(async () => {
+  await network?.close();
+  network = undefined;
+});
+
+interface Player {
+  gm: Engine;
+  log: EventLog;
+  ip: string;
+}
+
+async function join(net: TestNetwork, appKey?: string): Promise<Player> {
+  const gm = net.engine(appKey === undefined ? {} : { appKey });
+  const log = new EventLog(gm);
+  const channelRequest = gm.network_channel_register("lobby");
+  const up = await log.next({ type: gm.network_type_up });
+  const answer = await log.next({ type: gm.network_type_channel, id: channelRequest });
+  expect(answer).toMatchObject({ name: "lobby", succeeded: 1 });
+  return { gm, log, ip: up.ip as string, channel: answer.channel as number } as Player & { channel: number };
+}
+
+async function register(player: Player, name: string): Promise<number> {
+  const id = player.gm.network_channel_register(name);
+  const answer = await player.log.next({ type: player.gm.network_type_channel, id });
+  expect(answer).toMatchObject({ name, succeeded: 1 });
+  return answer.channel as number;
+}
+
+function send(player: Player, channel: number, type: number, content: string, priority: number): number {
+  const buffer = bufferOf(player.gm, content);
+  try {
+    return player.gm.network_channel_send(channel, type, buffer, new TextEncoder().encode(content).length, priority);
+  } finally {
+    player.gm.buffer_delete(buffer);
+  }
+}
+
+describe("app channels", () => {
+  it("gives every engine of the app the same number and relays with the sender's ip, at every priority", async () => {
+    network = await startNetwork();
+    const [a, b, c] = (await Promise.all([join(network), join(network), join(network)])) as Array<Player & { channel: number }>;
+    const channel = a!.channel;
+    expect(channel).toBeGreaterThanOrEqual(1000);
+    expect([b!.channel, c!.channel]).toEqual([channel, channel]);
+    const priorities = [a!.gm.network_priority_critical, a!.gm.network_priority_high, a!.gm.network_priority_normal, a!.gm.network_priority_low];
+    expect(priorities).toEqual([0, 1, 2, 3]);
+
+    for (const [i, priority] of priorities.entries()) expect(send(a!, channel, 10 + i, `hello ${i}`, priority)).toBe(7);
+    for (const receiver of [b!, c!]) {
+      for (const i of priorities.keys()) {
+        const got = await receiver.log.next({ type: receiver.gm.network_type_channel_data, packet_type: 10 + i });
+        expect(got).toMatchObject({ id: channel, channel, name: "lobby", ip: a!.ip, size: 7 });
+        expect(text(got.bytes)).toBe(`hello ${i}`);
+      }
+    }
+    // B answers: A and C see B's address, never their own.
+    expect(send(b!, channel, 1, "from b", b!.gm.network_priority_normal)).toBe(6);
+    expect((await a!.log.next({ type: a!.gm.network_type_channel_data, packet_type: 1 })).ip).toBe(b!.ip);
+    expect((await c!.log.next({ type: c!.gm.network_type_channel_data, packet_type: 1 })).ip).toBe(b!.ip);
+    expect(a!.log.seen.filter((event) => event.type === a!.gm.network_type_channel_data)).toHaveLength(1);
+
+    expect(a!.gm.network_get_stats(-1)!.channels).toEqual([{ channel, name: "lobby", packets_sent: 4, bytes_sent: 28, packets_received: 1, bytes_received: 6 }]);
+    expect(b!.gm.network_get_stats(-1)!.channels).toEqual([{ channel, name: "lobby", packets_sent: 1, bytes_sent: 6, packets_received: 4, bytes_received: 28 }]);
+
+    // A second name gets the next number, the same for everyone.
+    const second = await register(a!, "scores");
+    expect(second).toBe(channel + 1);
+    expect(await register(c!, "scores")).toBe(second);
+  });
+
+  it("stops delivering after network_channel_unregister, and refuses sends on it", async () => {
+    network = await startNetwork();
+    const [a, b] = (await Promise.all([join(network), join(network)])) as Array<Player & { channel: number }>;
+    const channel = a!.channel;
+    expect(b!.gm.network_channel_unregister(channel)).toBe(0);
+    expect(b!.gm.network_channel_unregister(channel)).toBe(-1);
+    expect(send(b!, channel, 1, "x", b!.gm.network_priority_normal)).toBe(-1);
+    send(a!, channel, 2, "after", a!.gm.network_priority_normal);
+    // A barrier: a fresh channel both register, and a message on it, arrives after anything on the old one.
+    const barrier = await register(a!, "barrier");
+    expect(await register(b!, "barrier")).toBe(barrier);
+    send(a!, barrier, 3, "barrier", a!.gm.network_priority_normal);
+    await b!.log.next({ type: b!.gm.network_type_channel_data, channel: barrier });
+    expect(b!.log.seen.filter((event) => event.type === b!.gm.network_type_channel_data && event.channel === channel)).toEqual([]);
+    // Unknown channel numbers and bad arguments.
+    expect(send(a!, 4321, 1, "x", a!.gm.network_priority_normal)).toBe(-1);
+    const buffer = bufferOf(a!.gm, "x");
+    expect(() => a!.gm.network_channel_send(channel, 70000, buffer, 1, 2)).toThrow(/packet_type/);
+    expect(() => a!.gm.network_channel_send(channel, 1, buffer, 1, 4)).toThrow(/priority/);
+    expect(() => a!.gm.network_channel_register("")).toThrow(/1 to 64 bytes/);
+  });
+
+  it("keeps the numbers of an app after every member left", async () => {
+    network = await startNetwork();
+    const first = network.engine({ appKey: "stable" });
+    const firstLog = new EventLog(first);
+    const p1: Player = { gm: first, log: firstLog, ip: "" };
+    const lobby = await register(p1, "lobby");
+    const scores = await register(p1, "scores");
+    first.network_shutdown();
+    // The server has seen the session go when a newcomer's registration is answered after its close: wait for it.
+    await expect.poll(async () => (await (await fetch(network!.server.address().url + "/metrics")).text()).match(/^gmnet_connections (\d+)/m)?.[1] ?? "?").toBe("0");
+    const second = network.engine({ appKey: "stable" });
+    const p2: Player = { gm: second, log: new EventLog(second), ip: "" };
+    // Registered in the other order: numbers come from the kept table, not from the order.
+    expect(await register(p2, "scores")).toBe(scores);
+    expect(await register(p2, "lobby")).toBe(lobby);
+    expect(await register(p2, "new")).toBe(scores + 1);
+  });
+});
+
+describe("app channels across a forced reconnect", () => {
+  let server: GmnetServer | undefined;
+  let proxy: FaultProxy | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    await server?.close();
+    proxy = server = undefined;
+  });
+
+  it("delivers every message sent before and during the drop, once and in order within its priority", async () => {
+    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent" });
+    await server.ready;
+    proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
+    const options = { WebSocket, wrtc, appKey: "reliable" };
+    const receiver = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: server.address().wsUrl } });
+    const sender = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: proxy.wsUrl("/ws"), reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const rx: Player = { gm: receiver, log: new EventLog(receiver), ip: "" };
+    const tx: Player = { gm: sender, log: new EventLog(sender), ip: "" };
+    try {
+      const channel = await register(rx, "moves");
+      expect(await register(tx, "moves")).toBe(channel);
+      for (let i = 0; i < 50; i++) send(tx, channel, 1, `m${i}`, sender.network_priority_normal);
+      proxy.block();
+      proxy.reset();
+      // Sent while the path is down: held by the sender's session and sent when it resumes.
+      for (let i = 50; i < 100; i++) expect(send(tx, channel, 1, `m${i}`, sender.network_priority_normal)).toBe(`m${i}`.length);
+      // High frames may overtake Normal ones (the server flushes High first); among themselves they keep their order too.
+      for (let i = 0; i < 10; i++) send(tx, channel, 2, `h${i}`, sender.network_priority_high);
+      proxy.unblock();
+      const normal: string[] = [];
+      const high: string[] = [];
+      while (normal.length + high.length < 110) {
+        const event = await rx.log.next({ type: receiver.network_type_channel_data }, 10_000);
+        (event.packet_type === 1 ? normal : high).push(text(event.bytes));
+      }
+      expect(normal.join(",")).toBe(Array.from({ length: 100 }, (_, i) => `m${i}`).join(","));
+      expect(high.join(",")).toBe(Array.from({ length: 10 }, (_, i) => `h${i}`).join(","));
+      expect(sender.network_get_stats(-1)!.resumes).toBeGreaterThanOrEqual(1);
+      expect([...rx.log.seen, ...tx.log.seen].filter((event) => event.type === receiver.network_type_down)).toEqual([]);
+    } finally {
+      sender.network_shutdown();
+      receiver.network_shutdown();
+    }
+  }, 30_000);
+});

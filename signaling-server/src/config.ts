@@ -67,6 +67,8 @@ export interface ServerConfig {
   maxUdpBindings: number;
   /** App channels one app key may register. */
   maxAppChannels: number;
+  /** Channel tables of app keys nobody is connected to that are kept; past it the one idle longest is forgotten. */
+  maxIdleApps: number;
   /** Browser origins allowed to connect; empty allows any (native clients send none). */
   allowedOrigins: string[];
   /** RTCIceServer list for WebRTC; TURN entries get REST credentials when turnSecret is set. */
@@ -166,6 +168,7 @@ export const defaultConfig: ServerConfig = {
   maxStreamsPerSession: 1024,
   maxUdpBindings: 64,
   maxAppChannels: 256,
+  maxIdleApps: 1024,
   allowedOrigins: [],
   // None by default: host candidates connect peers on one machine or LAN. Internet play needs
   // STUN (and TURN for strict NATs) from the operator: --ice-servers '[{"urls":"stun:…"}]'.
@@ -237,6 +240,7 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "max-streams": { key: "maxStreamsPerSession", env: "GMNET_MAX_STREAMS", kind: "number" },
   "max-udp-bindings": { key: "maxUdpBindings", env: "GMNET_MAX_UDP_BINDINGS", kind: "number" },
   "max-app-channels": { key: "maxAppChannels", env: "GMNET_MAX_APP_CHANNELS", kind: "number" },
+  "max-idle-apps": { key: "maxIdleApps", env: "GMNET_MAX_IDLE_APPS", kind: "number" },
   "allowed-origins": { key: "allowedOrigins", env: "GMNET_ALLOWED_ORIGINS", kind: "list" },
   "ice-servers": { key: "iceServers", env: "GMNET_ICE_SERVERS", kind: "json" },
   "turn-secret": { key: "turnSecret", env: "GMNET_TURN_SECRET", kind: "string" },
@@ -394,6 +398,7 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("maxStreamsPerSession", 1);
   count("maxUdpBindings", 1);
   count("maxAppChannels", 0);
+  count("maxIdleApps", 0);
   count("turnCredentialTtlSeconds", 1);
   count("signalRateLimit", 0);
   count("drainRetryAfterMs", 0);

@@ -375,6 +375,44 @@ describe("app channels", () => {
   });
 });
 
+describe("idle app tables", () => {
+  let server: GmnetServer;
+  beforeAll(async () => {
+    server = await startServer({ maxIdleApps: 2 });
+  });
+  afterAll(() => server.close());
+
+  it("forgets the table idle longest past maxIdleApps and keeps the most recently idle", async () => {
+    const url = server.address().wsUrl;
+    const sessions = async (): Promise<number> => ((await getJson(server, "/healthz")).body as { sessions: number }).sessions;
+    const before = await sessions();
+    // Three apps, each with two names (so a kept table answers 1001 where a new one says 1000).
+    // Each goes idle in turn, and only after the server has seen the previous one go.
+    const apps = ["idle-a", "idle-b", "idle-c"];
+    for (const appKey of apps) {
+      const client = await ProtocolClient.connect(url, { appKey });
+      expect(await registerChannel(client, "first")).toBe(Channel.FIRST_APP);
+      expect(await registerChannel(client, "second")).toBe(Channel.FIRST_APP + 1);
+      client.close();
+      await client.closed();
+      await expect.poll(sessions).toBe(before);
+    }
+    // Three idle tables, at most two kept: idle-a (idle longest) is forgotten, b and c are kept.
+    const probe = async (appKey: string): Promise<number> => {
+      const client = await ProtocolClient.connect(url, { appKey });
+      try {
+        return await registerChannel(client, "second");
+      } finally {
+        client.close();
+        await client.closed();
+        await expect.poll(sessions).toBe(before);
+      }
+    };
+    expect(await probe("idle-c")).toBe(Channel.FIRST_APP + 1);
+    expect(await probe("idle-a")).toBe(Channel.FIRST_APP);
+  });
+});
+
 describe("app channel limit", () => {
   let server: GmnetServer;
   beforeAll(async () => {

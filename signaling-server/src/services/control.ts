@@ -6,14 +6,14 @@
  *
  * An app's name → number table outlives its members, so numbers stay stable while the server
  * runs (a client that comes back, or a new one, gets the numbers the others had). It is bounded:
- * at most maxAppChannels names per app key, and at most MAX_IDLE_APPS tables of app keys nobody
+ * at most maxAppChannels names per app key, and at most maxIdleApps tables (MAX_IDLE_APPS by default) of app keys nobody
  * is connected to, the longest idle forgotten first.
  */
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 
-/** Tables of app keys with no connected member that are kept (about 20 KB each at most, with 256 channels). */
+/** Default of maxIdleApps: tables of app keys with no connected member that are kept (about 20 KB each at most, with 256 channels). */
 export const MAX_IDLE_APPS = 1024;
 
 interface AppChannels {
@@ -95,7 +95,7 @@ export function createControlService(context: ServerContext): SessionLifecycle {
       if (--app.sessions > 0) return;
       // Nobody of this app key is left: keep its numbers, within the bound on idle tables.
       idle.add(session.appKey);
-      if (idle.size > MAX_IDLE_APPS) {
+      if (idle.size > config.maxIdleApps) {
         const oldest = idle.values().next().value as string;
         idle.delete(oldest);
         apps.delete(oldest);

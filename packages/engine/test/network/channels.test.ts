@@ -6,6 +6,9 @@
 import wrtc from "@roamhq/wrtc";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as joinPath } from "node:path";
 import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
@@ -167,4 +170,80 @@ describe("app channels across a forced reconnect", () => {
       receiver.network_shutdown();
     }
   }, 30_000);
+
+  /** Both ways on `channel`, after a barrier name both register (its answer comes after the re-registrations, on each connection). */
+  async function bothWays(a: Player, b: Player, channel: number, barrier: string, barrierChannel: number): Promise<void> {
+    // The barrier's number also shows the server had the old names first (a fresh table would give it theirs).
+    expect(await register(a, barrier)).toBe(barrierChannel);
+    expect(await register(b, barrier)).toBe(barrierChannel);
+    expect(send(a, channel, 7, "a to b", a.gm.network_priority_normal)).toBe(6);
+    expect(text((await b.log.next({ type: b.gm.network_type_channel_data, channel, packet_type: 7 }, 10_000)).bytes)).toBe("a to b");
+    expect(send(b, channel, 8, "b to a", b.gm.network_priority_normal)).toBe(6);
+    expect(text((await a.log.next({ type: a.gm.network_type_channel_data, channel, packet_type: 8 }, 10_000)).bytes)).toBe("b to a");
+  }
+
+  it("registers its channels again by itself after a drop past the resume window: same numbers, messages flow", async () => {
+    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", resumeWindowMs: 300 });
+    await server.ready;
+    proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
+    const options = { WebSocket, wrtc, appKey: "not-resumed" };
+    const steady = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: server.address().wsUrl } });
+    const dropped = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: proxy.wsUrl("/ws"), reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const a: Player = { gm: steady, log: new EventLog(steady), ip: "" };
+    const b: Player = { gm: dropped, log: new EventLog(dropped), ip: "" };
+    try {
+      const lobby = await register(a, "lobby");
+      const moves = await register(a, "moves");
+      expect(await register(b, "moves")).toBe(moves);
+      expect(await register(b, "lobby")).toBe(lobby);
+      // The server is out of reach for longer than the resume window: the session ends.
+      proxy.block();
+      proxy.reset();
+      expect((await b.log.next({ type: dropped.network_type_down }, 10_000)).error).toBe("E_NETWORK_NOT_RECOVERED");
+      proxy.unblock();
+      await b.log.next({ type: dropped.network_type_up }, 10_000);
+      // No new registration by the script: the engine did it, and the numbers did not change.
+      await bothWays(a, b, moves, "barrier-1", lobby + 2);
+      await bothWays(a, b, lobby, "barrier-2", lobby + 3);
+      expect(b.log.seen.filter((event) => event.type === dropped.network_type_channel).map((event) => event.name)).toEqual(["moves", "lobby", "barrier-1", "barrier-2"]);
+      expect(dropped.network_get_stats(-1)!.channels!.map((entry) => entry.channel)).toEqual([lobby, moves, lobby + 2, lobby + 3]);
+    } finally {
+      dropped.network_shutdown();
+      steady.network_shutdown();
+    }
+  }, 30_000);
+
+  it("registers its channels again by itself on a restarted server (same port, same db): same numbers, messages flow", async () => {
+    const dir = mkdtempSync(joinPath(tmpdir(), "gmnet-channels-"));
+    const db = joinPath(dir, "gmnet.sqlite");
+    server = createServer({ port: 0, host: "127.0.0.1", db, logLevel: "silent" });
+    await server.ready;
+    const port = server.address().port;
+    const options = { WebSocket, wrtc, appKey: "restarted", signalingUrl: server.address().wsUrl, reconnectDelayMs: 20 };
+    const first = createEngine({ storage: createMemoryStorage(), network: options });
+    const second = createEngine({ storage: createMemoryStorage(), network: options });
+    const a: Player = { gm: first, log: new EventLog(first), ip: "" };
+    const b: Player = { gm: second, log: new EventLog(second), ip: "" };
+    try {
+      const lobby = await register(a, "lobby");
+      const moves = await register(a, "moves");
+      expect(await register(b, "lobby")).toBe(lobby);
+      expect(await register(b, "moves")).toBe(moves);
+      await server.close();
+      await a.log.next({ type: first.network_type_down }, 10_000);
+      await b.log.next({ type: second.network_type_down }, 10_000);
+      server = createServer({ port, host: "127.0.0.1", db, logLevel: "silent" });
+      await server.ready;
+      await a.log.next({ type: first.network_type_up }, 20_000);
+      await b.log.next({ type: second.network_type_up }, 20_000);
+      await bothWays(a, b, lobby, "barrier-1", moves + 1);
+      await bothWays(a, b, moves, "barrier-2", moves + 2);
+    } finally {
+      first.network_shutdown();
+      second.network_shutdown();
+      await server?.close();
+      server = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });

@@ -174,13 +174,14 @@ test("a server restart under a hosting page: the connection banner shows, no sta
   const dataDir = await mkdtemp(join(tmpdir(), "gmnet-e2e-restart-"));
   const options = { host: "127.0.0.1", db: join(dataDir, "gmnet.db"), logLevel: "silent" as const, staticDir };
   let server: GmnetServer = createServer({ ...options, port: 0 });
-  const peers: Peer[] = [];
   try {
     await server.ready;
     const { port, url } = server.address();
     const lobby = `e2e-${Math.random().toString(36).slice(2, 10)}`;
     const peer = await openPeer("restart", WEBRTC);
-    peers.push(peer);
+    // Chromium itself logs each refused reconnect attempt ("WebSocket connection to … failed"):
+    // expected while the server is down, and not the page's doing.
+    peer.expectedProblems.push(/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed/);
     const page = peer.page;
     await page.goto(`${url}/demo.html?lobby=${lobby}`);
     const role = page.getByTestId("role");
@@ -207,10 +208,6 @@ test("a server restart under a hosting page: the connection banner shows, no sta
     await expect(rtt).toHaveText(/^\d+ ms \(server\)$/, { timeout: MOVE_TIMEOUT_MS });
     await screenshot(page, "demo-server-back", testInfo);
   } finally {
-    // Chromium itself logs each refused reconnect attempt ("WebSocket connection to … failed"):
-    // expected while the server is down, and not the page's doing.
-    const refused = /WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed/;
-    for (const peer of peers) peer.problems.splice(0, peer.problems.length, ...peer.problems.filter((problem) => !refused.test(problem)));
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -104,11 +104,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
   services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound);
+  // Read once: the main listener and the GameMaker bridges serve the same certificate.
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.
-  const bridges = createGmBridges(context, virtualSockets);
+  const bridges = createGmBridges(context, virtualSockets, tls);
 
-  const http = config.tlsCert && config.tlsKey
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, (req, res) => handleHttp(req, res))
+  const http = tls
+    ? createHttpsServer(tls, (req, res) => handleHttp(req, res))
     : createHttpServer((req, res) => handleHttp(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
   const staticFiles = config.staticDir === undefined ? undefined : createStaticFiles(config.staticDir, logger);

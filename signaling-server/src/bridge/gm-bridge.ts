@@ -14,7 +14,6 @@
  * (`wss://` from an HTML5 export served over https, or TLS TCP) with the server's certificate,
  * read once for every bridge; plain clients keep working beside them.
  */
-import { readFileSync } from "node:fs";
 import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
 import { type SecureContext, createSecureContext } from "node:tls";
 import { formatIpv4, parseIpv4 } from "@gmnet/engine/protocol";
@@ -55,12 +54,13 @@ export interface GmBridges {
   close(): Promise<void>;
 }
 
-export function createGmBridges(context: ServerContext, services: SessionLifecycle): GmBridges {
+/** `tls`: the server's certificate and key (--tls-cert, --tls-key), when it has them: bridge ports then take TLS clients too. */
+export function createGmBridges(context: ServerContext, services: SessionLifecycle, tls?: { cert: Buffer; key: Buffer }): GmBridges {
   const { config } = context;
   const perAddress = new Map<string, number>();
   // The main listener's certificate and key, read once for all the bridges.
   const secureContext =
-    config.gmBridges.length > 0 && config.tlsCert && config.tlsKey ? createSecureContext({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }) : undefined;
+    config.gmBridges.length > 0 && tls !== undefined ? createSecureContext(tls) : undefined;
   const bridges = config.gmBridges.map((spec, index) => new Bridge(context, services, spec, index, perAddress, secureContext));
   const servers = bridges.map((bridge) => bridge.server);
   const ready = Promise.all(bridges.map((bridge) => bridge.listen())).then(() => undefined);

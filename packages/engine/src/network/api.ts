@@ -7,7 +7,7 @@
  */
 import { ErrorCode, GmnetError } from "../errors.js";
 import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "../protocol/index.js";
-import { type EngineContext, liveBuffer, requireNumber, requireString } from "../runtime/context.js";
+import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { HandleTable } from "../runtime/handle-table.js";
 import {
   NETWORK_SEND_FAILED,
@@ -83,12 +83,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   };
 
   /** The bytes [0, size) of a buffer, as network_send_* send them (from offset 0, not from seek). */
-  const bufferBytes = (buffer: number, size: unknown, fn: string): Uint8Array => {
-    const gm = liveBuffer(context, buffer, fn);
-    const count = requireNumber(size, "size", fn);
-    if (!Number.isInteger(count) || count < 0 || count > gm.size) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: size must be a whole number from 0 to the buffer's size ${gm.size}, not ${count}`);
-    return gm.bytes.subarray(0, count);
-  };
+  const bufferBytes = (buffer: number, size: unknown, fn: string): Uint8Array => bufferRange(context, buffer, size, fn);
 
   const tooLarge = (size: number): boolean => size > net.settings.messageSizeLimit;
 

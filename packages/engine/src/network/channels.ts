@@ -5,14 +5,13 @@
  * it reach every other engine of the app registered on it, as network_type_channel_data events
  * that carry the sender's virtual IP as the server stamped it. docs/NETWORK.md "App channels".
  */
-import { GmBuffer } from "../buffer/gm-buffer.js";
-import { buffer_grow } from "../buffer/constants.js";
 import { ErrorCode, GmnetError } from "../errors.js";
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, MAX_NAME_BYTES, Priority, formatIpv4 } from "../protocol/index.js";
-import { type EngineContext, liveBuffer, requireNumber, requireString } from "../runtime/context.js";
+import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_channel, network_type_channel_data } from "./constants.js";
 import { NetworkError, type NetworkFault } from "./errors.js";
 import type { NetworkRuntime } from "./runtime.js";
+import { emitWithBuffer } from "./sockets/socket-events.js";
 
 /** Traffic of one app channel, as network_get_stats(-1).channels lists it: payload bytes, as the script sees them. */
 export interface ChannelStats {
@@ -85,13 +84,7 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
     const { fromIp, data } = ChannelData.decode(payload);
     entry.packets_received++;
     entry.bytes_received += data.length;
-    const gm = new GmBuffer(data.length, buffer_grow, 1);
-    gm.bytes.set(data);
-    gm.used = data.length;
-    const buffer = context.buffers.add(gm);
-    net.emit({ type: network_type_channel_data, id: channel, channel, name: entry.name, packet_type: type, ip: formatIpv4(fromIp), buffer, size: data.length }, () => {
-      context.buffers.delete(buffer);
-    });
+    emitWithBuffer({ context, net }, { type: network_type_channel_data, id: channel, channel, name: entry.name, packet_type: type, ip: formatIpv4(fromIp) }, data);
   };
 
   // A new session (the old one could not be resumed) knows none of our channels: register them
@@ -161,14 +154,13 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
         if (level !== Priority.CRITICAL && level !== Priority.HIGH && level !== Priority.NORMAL && level !== Priority.LOW) {
           throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: ${String(priority)} is not a priority (network_priority_critical 0, _high 1, _normal 2, _low 3)`);
         }
-        const gm = liveBuffer(context, buffer, fn);
-        const count = requireNumber(size, "size", fn);
-        if (!Number.isInteger(count) || count < 0 || count > gm.size) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: size must be a whole number from 0 to the buffer's size ${gm.size}, not ${count}`);
+        const bytes = bufferRange(context, buffer, size, fn);
+        const count = bytes.length;
         const entry = stats.get(number);
         if (entry === undefined || byName.get(entry.name) !== number) return NETWORK_SEND_FAILED;
         if (count > (net.signaling.welcome?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) return NETWORK_SEND_TOO_LARGE;
         // encodeFrame copies the bytes, so the script may reuse its buffer at once.
-        if (!net.signaling.send(number, type, gm.bytes.subarray(0, count), level)) return NETWORK_SEND_FAILED;
+        if (!net.signaling.send(number, type, bytes, level)) return NETWORK_SEND_FAILED;
         entry.packets_sent++;
         entry.bytes_sent += count;
         return count;

@@ -35,6 +35,14 @@ function notLive(id: unknown, fn: string): GmnetError {
   return new GmnetError(ErrorCode.INVALID_BUFFER, `${fn}: ${String(id)} is not a live buffer`);
 }
 
+/** Bytes [0, size) of a live buffer, as the send functions take them (a view, no copy); size must be a whole number within the buffer. */
+export function bufferRange(context: EngineContext, id: number, size: unknown, fn: string): Uint8Array {
+  const gm = liveBuffer(context, id, fn);
+  const count = requireNumber(size, "size", fn);
+  if (!Number.isInteger(count) || count < 0 || count > gm.size) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: size must be a whole number from 0 to the buffer's size ${gm.size}, not ${count}`);
+  return gm.bytes.subarray(0, count);
+}
+
 export function requireNumber(value: unknown, name: string, fn: string): number {
   if (typeof value !== "number" || Number.isNaN(value)) {
     throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: ${name} must be a number, not ${String(value)}`);

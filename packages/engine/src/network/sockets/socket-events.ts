@@ -17,11 +17,16 @@ export interface SocketOwner {
 
 /** A data event: the bytes in a new grow buffer (alignment 1, seek 0) that is deleted after the handler, as in GameMaker. */
 export function emitData(target: SocketOwner, keys: Record<string, unknown>, data: Uint8Array, text: boolean): void {
+  emitWithBuffer(target, { type: network_type_data, ...keys, message_type: text ? network_send_text : network_send_binary }, data);
+}
+
+/** Any event that hands the script bytes: `buffer` and `size` added to `load`, the buffer deleted after the handler. */
+export function emitWithBuffer(target: SocketOwner, load: Record<string, unknown>, data: Uint8Array): void {
   const gm = new GmBuffer(data.length, buffer_grow, 1);
   gm.bytes.set(data);
   gm.used = data.length;
   const buffer = target.context.buffers.add(gm);
-  target.net.emit({ type: network_type_data, ...keys, buffer, size: data.length, message_type: text ? network_send_text : network_send_binary }, () => {
+  target.net.emit({ ...load, buffer, size: data.length }, () => {
     target.context.buffers.delete(buffer);
   });
 }

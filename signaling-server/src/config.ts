@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, formatGmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
@@ -137,6 +137,23 @@ export interface ServerConfig {
   gmBridgeOutboundMaxConnections: number;
   /** Outbound bridged connections (dialing or open) one client may have at once. */
   gmBridgeOutboundMaxPerClient: number;
+  /**
+   * The MCP endpoint (/mcp, docs/MCP.md): `appKey=token` entries, one per app key whose tools MCP
+   * clients may list and call with `Authorization: Bearer <token>`. Empty (the default): no /mcp.
+   */
+  mcpTokens: string[];
+  /** Browser origins that may call /mcp; a request with any other Origin header gets 403 (MCP clients outside browsers send none). */
+  mcpAllowedOrigins: string[];
+  /** A tool call the engine has not answered in this long ends with an MCP error. */
+  mcpCallTimeoutMs: number;
+  /** Tool calls in flight at once per app key; more are refused with an MCP error. */
+  mcpMaxConcurrentCalls: number;
+  /** Tools one app key may have registered at once. */
+  mcpMaxTools: number;
+  /** MCP client sessions open at once per app key (each has an LLM-session channel, 2000–2999). */
+  mcpMaxSessions: number;
+  /** An MCP session with no request for this long is ended (its client starts a new one). */
+  mcpSessionIdleMs: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -205,13 +222,20 @@ export const defaultConfig: ServerConfig = {
   gmBridgeAllow: [],
   gmBridgeOutboundMaxConnections: 256,
   gmBridgeOutboundMaxPerClient: 8,
+  mcpTokens: [],
+  mcpAllowedOrigins: [],
+  mcpCallTimeoutMs: 30_000,
+  mcpMaxConcurrentCalls: 16,
+  mcpMaxTools: 64,
+  mcpMaxSessions: 64,
+  mcpSessionIdleMs: 30 * 60_000,
 };
 
 /** Ephemeral virtual ports a bridge hands out, one per open connection (49152–65535). */
 export const GM_BRIDGE_EPHEMERAL_PORTS = 65536 - 49152;
 
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
-const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" | "allow" }> = {
+const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" | "allow" | "tokens" }> = {
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
@@ -274,6 +298,13 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "gm-bridge-allow": { key: "gmBridgeAllow", env: "GMNET_GM_BRIDGE_ALLOW", kind: "allow" },
   "gm-bridge-outbound-max-connections": { key: "gmBridgeOutboundMaxConnections", env: "GMNET_GM_BRIDGE_OUTBOUND_MAX_CONNECTIONS", kind: "number" },
   "gm-bridge-outbound-max-per-client": { key: "gmBridgeOutboundMaxPerClient", env: "GMNET_GM_BRIDGE_OUTBOUND_MAX_PER_CLIENT", kind: "number" },
+  "mcp-token": { key: "mcpTokens", env: "GMNET_MCP_TOKENS", kind: "tokens" },
+  "mcp-allowed-origins": { key: "mcpAllowedOrigins", env: "GMNET_MCP_ALLOWED_ORIGINS", kind: "list" },
+  "mcp-call-timeout": { key: "mcpCallTimeoutMs", env: "GMNET_MCP_CALL_TIMEOUT_MS", kind: "number" },
+  "mcp-max-concurrent-calls": { key: "mcpMaxConcurrentCalls", env: "GMNET_MCP_MAX_CONCURRENT_CALLS", kind: "number" },
+  "mcp-max-tools": { key: "mcpMaxTools", env: "GMNET_MCP_MAX_TOOLS", kind: "number" },
+  "mcp-max-sessions": { key: "mcpMaxSessions", env: "GMNET_MCP_MAX_SESSIONS", kind: "number" },
+  "mcp-session-idle": { key: "mcpSessionIdleMs", env: "GMNET_MCP_SESSION_IDLE_MS", kind: "number" },
 };
 
 /** `gmnet-server --help`: every flag with its environment variable and default. */
@@ -287,7 +318,9 @@ export function usage(): string {
     "--gm-bridge takes <real port>=<host name or virtual IP>:<virtual port>[@<app key>] (app key default gmnet)",
     "and may be repeated; GMNET_GM_BRIDGES takes a comma-separated list. See docs/GAMEMAKER.md.",
     "--gm-bridge-allow takes host:port (exact; [ipv6]:port), a real destination engines may network_connect to",
-    "through the server; repeatable, GMNET_GM_BRIDGE_ALLOW comma-separated; none by default.", ""].join("\n");
+    "through the server; repeatable, GMNET_GM_BRIDGE_ALLOW comma-separated; none by default.",
+    "--mcp-token takes <app key>=<token> (token: 16+ characters), opening /mcp to MCP clients of that app key;",
+    "repeatable, GMNET_MCP_TOKENS comma-separated; none by default. See docs/MCP.md.", ""].join("\n");
 }
 
 export class ConfigError extends Error {
@@ -305,7 +338,7 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
     if (spec === undefined) throw new ConfigError(`unknown option --${flag} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
     const value = parseValue(flag, spec.kind, raw);
     const target = config as unknown as Record<string, unknown>;
-    if ((spec.kind === "bridges" || spec.kind === "allow") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
+    if ((spec.kind === "bridges" || spec.kind === "allow" || spec.kind === "tokens") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
     else target[spec.key] = value;
     if (fromArgs) repeated.add(flag);
   };
@@ -348,6 +381,15 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
     const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
     try {
       for (const entry of entries) parseAllowEntry(entry);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    return entries;
+  }
+  if (kind === "tokens") {
+    const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
+    try {
+      for (const entry of entries) parseMcpToken(entry);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -429,7 +471,7 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (config.maxQueuedBytes < 2 * (config.maxFrameSize + 4 * FRAME_HEADER_SIZE)) {
     throw new ConfigError(`maxQueuedBytes (${config.maxQueuedBytes}) must be at least twice maxFrameSize plus headers (${2 * (config.maxFrameSize + 4 * FRAME_HEADER_SIZE)})`);
   }
-  if (config.maxAppChannels > 0xffff - 1000 + 1) throw new ConfigError("maxAppChannels cannot exceed the 64536 app channel numbers");
+  if (config.maxAppChannels > 1000) throw new ConfigError("maxAppChannels cannot exceed the 1000 app channel numbers (1000–1999)");
   if (!(config.heartbeatIntervalMs > 0) || !(config.heartbeatTimeoutMs > 0)) throw new ConfigError("heartbeat interval and timeout must be positive");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) throw new ConfigError(`unknown log level ${config.logLevel}`);
   try {
@@ -443,7 +485,51 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   validateIceServers(config);
   validateStaticDir(config.staticDir);
   validateGmBridges(config);
+  validateMcp(config);
   return config;
+}
+
+/** Shortest MCP token: a guessable one would open the app's tools to anyone. */
+export const MIN_MCP_TOKEN_LENGTH = 16;
+
+/** `appKey=token` → its parts; throws with a readable message. */
+export function parseMcpToken(entry: string): { appKey: string; token: string } {
+  const at = entry.indexOf("=");
+  const appKey = at < 0 ? "" : entry.slice(0, at);
+  const token = at < 0 ? "" : entry.slice(at + 1);
+  if (appKey === "" || Buffer.byteLength(appKey) > 64) throw new Error(`--mcp-token ${JSON.stringify(entry.slice(0, at < 0 ? 0 : at))}=…: takes <app key>=<token> with an app key of 1 to 64 bytes`);
+  if (token.length < MIN_MCP_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new Error(`--mcp-token ${appKey}=…: the token must be at least ${MIN_MCP_TOKEN_LENGTH} printable ASCII characters without spaces (e.g. openssl rand -hex 24)`);
+  }
+  return { appKey, token };
+}
+
+function validateMcp(config: ServerConfig): void {
+  if (!Array.isArray(config.mcpTokens) || !config.mcpTokens.every((entry) => typeof entry === "string")) {
+    throw new ConfigError('mcpTokens must be a list of "appKey=token" strings');
+  }
+  const tokens = new Map<string, string>();
+  for (const entry of config.mcpTokens) {
+    let parsed;
+    try {
+      parsed = parseMcpToken(entry);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    // One token names one app key, or a request could not say whose tools it wants.
+    const other = tokens.get(parsed.token);
+    if (other !== undefined && other !== parsed.appKey) throw new ConfigError(`--mcp-token: app keys ${other} and ${parsed.appKey} have the same token; give each its own`);
+    tokens.set(parsed.token, parsed.appKey);
+  }
+  if (!Array.isArray(config.mcpAllowedOrigins) || !config.mcpAllowedOrigins.every((origin) => typeof origin === "string")) {
+    throw new ConfigError("mcpAllowedOrigins must be a list of origins like https://inspector.example");
+  }
+  for (const key of ["mcpCallTimeoutMs", "mcpMaxConcurrentCalls", "mcpMaxTools", "mcpMaxSessions", "mcpSessionIdleMs"] as const) {
+    const value = config[key];
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${key} must be a whole number ≥ 1, not ${String(value)}`);
+  }
+  const llmChannels = Channel.LAST_LLM - Channel.FIRST_LLM + 1;
+  if (config.mcpMaxSessions > llmChannels) throw new ConfigError(`mcpMaxSessions cannot exceed the ${llmChannels} LLM-session channels (2000–2999)`);
 }
 
 function validateGmBridges(config: ServerConfig): void {

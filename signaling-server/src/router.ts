@@ -1,7 +1,7 @@
 /**
- * O(1) dispatch of incoming frames: system channels index an array, app channels (≥ 1000) go to
- * one handler that owns them. A frame nobody handles is answered with UNKNOWN_CHANNEL or
- * UNKNOWN_PACKET_TYPE, never dropped silently.
+ * O(1) dispatch of incoming frames: system channels index an array, app channels (1000–1999) go
+ * to one handler that owns them, LLM-session channels (2000–2999) to another. A frame nobody
+ * handles is answered with UNKNOWN_CHANNEL or UNKNOWN_PACKET_TYPE, never dropped silently.
  */
 import { Channel, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { Session } from "./session/session.js";
@@ -12,6 +12,7 @@ export type FrameHandler = (session: Session, payload: Uint8Array, type: number,
 export class Router {
   private readonly system: Array<Map<number, FrameHandler> | undefined> = [];
   private appHandler: FrameHandler | undefined;
+  private llmHandler: FrameHandler | undefined;
 
   on(channel: number, type: number, handler: FrameHandler): void {
     if (channel >= Channel.FIRST_APP) throw new Error(`channel ${channel} is an app channel; use onAppChannels`);
@@ -24,9 +25,14 @@ export class Router {
     this.appHandler = handler;
   }
 
+  onLlmChannels(handler: FrameHandler): void {
+    this.llmHandler = handler;
+  }
+
   dispatch(session: Session, channel: number, type: number, payload: Uint8Array, priority: number = Priority.NORMAL): void {
     if (channel >= Channel.FIRST_APP) {
-      if (this.appHandler) return this.appHandler(session, payload, type, channel, priority);
+      const handler = channel <= Channel.LAST_APP ? this.appHandler : channel <= Channel.LAST_LLM ? this.llmHandler : undefined;
+      if (handler) return handler(session, payload, type, channel, priority);
       return session.sendError(ProtocolError.UNKNOWN_CHANNEL, channel, type, 0, `channel ${channel} is not registered`);
     }
     const table = this.system[channel];

@@ -6,13 +6,16 @@
 import { readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
 import { createOutboundBridge } from "./bridge/outbound.js";
-import { type ServerConfig, defaultConfig, validateConfig } from "./config.js";
+import { type ServerConfig, defaultConfig, parseMcpToken, validateConfig } from "./config.js";
+import { createMcpEndpoint } from "./mcp/mcp-endpoint.js";
+import { createMcpTools } from "./mcp/mcp-tools.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
 import { Router } from "./router.js";
@@ -103,7 +106,9 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const virtualSockets = createVirtualSocketService(context);
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
-  services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound);
+  const mcpTools = createMcpTools(context, new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey)));
+  services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
+  const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.
@@ -112,6 +117,21 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const http = tls
     ? createHttpsServer(tls, (req, res) => handleHttp(req, res))
     : createHttpServer((req, res) => handleHttp(req, res));
+  /**
+   * HTTP requests in progress per connection. When the listener closes, Node's
+   * closeIdleConnections misses a connection that opened but has not sent a whole request (an MCP
+   * client that gave up mid-request, a prefetching browser), which would hold the shutdown for
+   * the grace period.
+   */
+  const requestsOn = new Map<Socket, number>();
+  http.on("connection", (socket: Socket) => {
+    requestsOn.set(socket, 0);
+    socket.once("close", () => requestsOn.delete(socket));
+  });
+  const closeIdleSockets = (): void => {
+    for (const [socket, requests] of requestsOn) if (requests === 0 && !upgraded.has(socket)) socket.destroy();
+  };
+  const upgraded = new WeakSet<Socket | Duplex>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
   const staticFiles = config.staticDir === undefined ? undefined : createStaticFiles(config.staticDir, logger);
   let draining = false;
@@ -122,11 +142,12 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   }
 
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
-    // close() ends only the keep-alive connections idle at that moment; one whose response was still
-    // being written then (a static file, /metrics, an /api call) goes as soon as it is done, rather
-    // than holding the shutdown until the grace period.
-    res.once("finish", () => {
-      if (draining) http.closeIdleConnections();
+    requestsOn.set(req.socket, (requestsOn.get(req.socket) ?? 0) + 1);
+    res.once("close", () => {
+      requestsOn.set(req.socket, (requestsOn.get(req.socket) ?? 1) - 1);
+      // close() ends only the keep-alive connections idle at that moment; one whose response was
+      // still being written then (a static file, /metrics, an /api call) goes as soon as it is done.
+      if (draining) setImmediate(() => http.closeIdleConnections());
     });
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
@@ -153,6 +174,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       );
     } else if (master.handleHttp(req, res)) {
       // /api/…: the master's REST API answered.
+    } else if (mcp.handleHttp(req, res)) {
+      // /mcp: the MCP endpoint answered (when an app key has a token).
     } else if (staticFiles !== undefined && path !== "/ws") {
       // Last, so the server's own paths always win over a file of the same name; /ws is the
       // WebSocket's (a plain GET there is a 404, as without static files).
@@ -163,6 +186,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   }
 
   http.on("upgrade", (req, socket, head) => {
+    upgraded.add(socket);
     // The raw socket needs its own error listener until ws takes it over.
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?")[0];
@@ -219,6 +243,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       draining = true;
       await ready.catch(() => undefined);
       const bridgesClosed = bridges.close();
+      const mcpClosed = mcp.close();
       const outboundClosed = outbound.close();
       for (const connection of connections) connection.drain(config.drainRetryAfterMs);
       // Detached sessions have no connection to drain; their streams' peers hear SHUTDOWN.
@@ -232,6 +257,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
         const stopListening = (): void => {
           if (!listening) return;
           listening = false;
+          closeIdleSockets();
           http.close(() => {
             clearTimeout(grace);
             resolve();
@@ -255,6 +281,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       wss.close();
       await bridgesClosed;
       await outboundClosed;
+      await mcpClosed;
       master.close();
       store.close();
       logger.info("gmnet server stopped");

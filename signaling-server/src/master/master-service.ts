@@ -14,6 +14,8 @@ import { type Dispatch, createDispatcher } from "./dispatcher.js";
 import { sendEvent } from "./events.js";
 import { createHttpApi } from "./http-transport.js";
 import { OnlineAccounts } from "./online.js";
+import type { Page } from "./rooms/paging.js";
+import type { RoomView } from "./rooms/room-registry.js";
 import { createRoomService } from "./rooms/room-service.js";
 import { createChatService } from "./social/chat-service.js";
 import { createPartyService } from "./social/party-service.js";
@@ -23,6 +25,8 @@ import { registerMasterChannel } from "./ws-transport.js";
 export interface MasterService extends SessionLifecycle {
   /** Serves /api/… requests; false for any other path. */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The app key's public rooms (the first 100), as room_list shows them. */
+  rooms(appKey: string): Page<RoomView>;
   close(): void;
 }
 
@@ -64,6 +68,7 @@ export function createMasterService(server: ServerContext): MasterService {
       online.disconnected(session);
     },
     handleHttp,
+    rooms: (appKey) => rooms.publicRooms(appKey),
     close: () => auth.close(),
   };
 }

@@ -53,6 +53,8 @@ export function createMetrics(options: { defaultMetrics: boolean }) {
     gmBridgeRefused: counter("gmnet_gm_bridge_refused_total", "GameMaker bridge connections closed before the target accepted, by reason", ["bridge", "reason"]),
     gmBridgeBytesIn: counter("gmnet_gm_bridge_bytes_in_total", "Bytes from native GameMaker clients to their tabs, per bridge", ["bridge"]),
     gmBridgeBytesOut: counter("gmnet_gm_bridge_bytes_out_total", "Bytes from tabs to native GameMaker clients, per bridge", ["bridge"]),
+    mcpCalls: counter("gmnet_mcp_calls_total", "MCP tool calls, by outcome (answered, tool-error, invalid-arguments, unknown-tool, timeout, engine-gone, cancelled, busy)", ["outcome"]),
+    mcpRequestsRefused: counter("gmnet_mcp_requests_refused_total", "Requests to /mcp refused before the MCP layer, by reason (token, origin, session, limit, error)", ["reason"]),
     masterRequests: counter("gmnet_master_requests_total", "Master requests answered, by transport, operation and status", ["via", "op", "status"]),
   };
 }

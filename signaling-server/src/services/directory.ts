@@ -62,6 +62,11 @@ export class Directory {
     return true;
   }
 
+  /** The host name the session claimed (lower-cased), if any. */
+  nameOf(session: Session): string | undefined {
+    return this.namesOf.get(session);
+  }
+
   resolve(appKey: string, name: string): number | undefined {
     return this.apps.get(appKey)?.names.get(name.toLowerCase())?.virtualIp;
   }

@@ -49,6 +49,7 @@ import { StreamSocket } from "./sockets/stream-socket.js";
 import { MAX_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
 import type { NetworkStats, NetworkTotals } from "./stats.js";
 import { createChannelApi } from "./channels.js";
+import { createMcpToolApi } from "./mcp-tools.js";
 import { platformWebSocket } from "./transport/websocket-like.js";
 import { openWebSocket } from "./transport/websocket-stream.js";
 import type { WireMode } from "./wire/connection.js";
@@ -67,6 +68,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   let heldDatagrams = 0;
   net.addNeed(() => sockets.size > 0);
   const channels = createChannelApi(context, net);
+  const mcpTools = createMcpToolApi(context, net);
 
   const socketType = (type: unknown, fn: string): number => {
     const value = requireNumber(type, "type", fn);
@@ -252,6 +254,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
 
   return {
     ...channels.api,
+    ...mcpTools.api,
     network_create_server(type: number, port: number, max_client: number): number {
       return createServer(...serverArgs(type, port, max_client, "network_create_server"), "gm");
     },

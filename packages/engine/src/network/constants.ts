@@ -35,6 +35,12 @@ export const network_type_listen = 102;
 export const network_type_channel = 103;
 /** gmnet: a message on an app channel this engine registered, from another engine of the app. */
 export const network_type_channel_data = 104;
+/** gmnet: the answer to network_mcp_tool_register (docs/MCP.md). */
+export const network_type_mcp_tool = 105;
+/** gmnet: an LLM agent calls one of this engine's MCP tools; answer with network_mcp_tool_respond. */
+export const network_type_mcp_call = 106;
+/** gmnet: an MCP tool call ended before the script answered it (timeout, cancelled, connection lost). */
+export const network_type_mcp_call_ended = 107;
 
 // network_channel_send priorities (seed 003; the protocol's own numbers, PROTOCOL.md §4).
 /** Sent at once, ahead of anything queued later; relayed at once. Reliable. */

@@ -42,6 +42,14 @@ export const NetworkError = {
   LISTEN: "E_NETWORK_LISTEN",
   /** An incoming message was larger than network_config_message_size_limit. */
   MESSAGE_TOO_LARGE: "E_NETWORK_MESSAGE_TOO_LARGE",
+  /** The server refused an MCP tool: its name, description or input schema breaks the rules (the message says which). */
+  MCP_INVALID_TOOL: "E_NETWORK_MCP_INVALID_TOOL",
+  /** Another engine of the app offers an MCP tool of that name. */
+  MCP_TOOL_TAKEN: "E_NETWORK_MCP_TOOL_TAKEN",
+  /** The server has no MCP endpoint for this app key (it was not started with --mcp-token for it). */
+  MCP_DISABLED: "E_NETWORK_MCP_DISABLED",
+  /** The MCP client cancelled a tool call, or its MCP session ended, before the script answered. */
+  MCP_CANCELLED: "E_NETWORK_MCP_CANCELLED",
 } as const;
 
 export type NetworkError = (typeof NetworkError)[keyof typeof NetworkError];

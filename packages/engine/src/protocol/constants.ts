@@ -10,15 +10,25 @@ export const PROTOCOL_VERSION = 1;
 /** `[channel u16][packet_type u16][priority u8][flags u8][reserved u16][length u32]`, little-endian. */
 export const FRAME_HEADER_SIZE = 12;
 
-/** Channel numbers: 0 control, 1–999 system, 1000+ allocated at runtime for applications. */
+/**
+ * Channel numbers (seed 003): 0 control, 1–999 system, 1000–1999 handed out to applications at
+ * runtime, 2000–2999 LLM sessions (one per MCP client session, PROTOCOL.md §15), the rest reserved.
+ */
 export const Channel = {
   CONTROL: 0,
   VSOCKET: 1,
   SIGNAL: 2,
   MASTER: 3,
   STATS: 4,
+  /** MCP tool registration (PROTOCOL.md §15). */
+  MCP: 5,
   /** First channel number handed out to applications by CHANNEL_REGISTER. */
   FIRST_APP: 1000,
+  /** Last app channel number: an app key has at most 1000 channels. */
+  LAST_APP: 1999,
+  /** First LLM-session channel: the calls of one MCP client session travel on one of these. */
+  FIRST_LLM: 2000,
+  LAST_LLM: 2999,
   LAST: 0xffff,
 } as const;
 
@@ -128,6 +138,47 @@ export const AckPolicy = {
   EVERY_FRAMES: 64,
   /** …or this long after the first unacknowledged one. */
   DELAY_MS: 100,
+} as const;
+
+/** Packet types on Channel.MCP: an engine offers tools to the MCP clients of its app key (PROTOCOL.md §15). */
+export const McpType = {
+  /** Client → server: offer a tool (name, description, JSON Schema of its input). */
+  TOOL_REGISTER: 1,
+  /** Server → client: the answer to TOOL_REGISTER, with a ToolStatus. */
+  TOOL_REGISTERED: 2,
+  /** Client → server: withdraw a tool this client registered. */
+  TOOL_UNREGISTER: 3,
+} as const;
+
+/** TOOL_REGISTERED's status. */
+export const ToolStatus = {
+  OK: 0,
+  /** The name, description or input schema breaks the rules of PROTOCOL.md §15 (the message says which). */
+  INVALID: 1,
+  /** Another client of the app key has a tool of that name. */
+  TAKEN: 2,
+  /** The app key has as many tools as the server allows (mcpMaxTools). */
+  LIMIT: 3,
+  /** The server has no MCP endpoint for this app key (no --mcp-token for it). */
+  DISABLED: 4,
+} as const;
+
+/** Packet types on an LLM-session channel (2000–2999): the calls of one MCP client session. */
+export const LlmType = {
+  /** Server → client: call a tool this client registered, with arguments the server checked against its schema. */
+  CALL: 1,
+  /** Client → server: the tool's answer. */
+  RESULT: 2,
+  /** Server → client: a call ended without the answer being wanted any more (CallEndReason). */
+  CALL_ENDED: 3,
+} as const;
+
+/** CALL_ENDED's reason. */
+export const CallEndReason = {
+  /** No RESULT within the server's call timeout (mcpCallTimeoutMs). */
+  TIMEOUT: 1,
+  /** The MCP client cancelled the call, or its session ended. */
+  CANCELLED: 2,
 } as const;
 
 /** Reasons carried by REQUEST_FAILED. */

@@ -6,7 +6,7 @@
  *
  * Addresses travel as u32 (network order value of the dotted quad, e.g. 10.0.0.1 = 0x0a000001).
  */
-import { type MessageOf, bool, f64, message, rest, str, u16, u32, u8 } from "./schema.js";
+import { type MessageOf, bool, f64, message, rest, restText, str, u16, u32, u8 } from "./schema.js";
 
 /** Longest app key, host name, channel name. */
 export const MAX_NAME_BYTES = 64;
@@ -49,6 +49,27 @@ export const ChannelUnregister = message("ChannelUnregister", { channel: u16 });
  * payload (PROTOCOL.md §3).
  */
 export const ChannelData = message("ChannelData", { fromIp: u32, data: rest });
+
+// ------------------------------------------------------------------ Channel.MCP and LLM-session channels
+
+/** Longest MCP tool name (MCP asks clients to accept 1–128 characters; gmnet keeps names short). */
+export const MAX_TOOL_NAME_BYTES = 64;
+/** Longest tool description. */
+export const MAX_TOOL_DESCRIPTION_BYTES = 4096;
+/** Longest JSON Schema of a tool's input. */
+export const MAX_TOOL_SCHEMA_BYTES = 16384;
+
+/** C→S: offer a tool to the app key's MCP clients. `schema` is the JSON text of its input's JSON Schema (an object schema). */
+export const McpToolRegister = message("McpToolRegister", { name: str(MAX_TOOL_NAME_BYTES), description: str(MAX_TOOL_DESCRIPTION_BYTES), schema: str(MAX_TOOL_SCHEMA_BYTES) });
+/** S→C: the answer to McpToolRegister (ToolStatus), in order. */
+export const McpToolRegistered = message("McpToolRegistered", { name: str(MAX_TOOL_NAME_BYTES), status: u8, message: str(1024) });
+export const McpToolUnregister = message("McpToolUnregister", { name: str(MAX_TOOL_NAME_BYTES) });
+/** S→C on an LLM-session channel: call `tool` with `args`, the JSON text of an object the server validated against the tool's schema. */
+export const LlmCall = message("LlmCall", { callId: u32, tool: str(MAX_TOOL_NAME_BYTES), args: restText });
+/** C→S on the call's channel: the tool's answer, as text (often JSON), and whether it is an error. */
+export const LlmResult = message("LlmResult", { callId: u32, isError: bool, content: restText });
+/** S→C on the call's channel: the call ended without its answer (CallEndReason); a late LlmResult is ignored. */
+export const LlmCallEnded = message("LlmCallEnded", { callId: u32, reason: u8 });
 
 // ------------------------------------------------------------------ Channel.VSOCKET
 

@@ -80,6 +80,25 @@ export const rest: Field<Uint8Array> = {
   read: (_view, bytes, at, end) => [bytes.subarray(at, end), end],
 };
 
+/** All remaining payload bytes as strict UTF-8 text; must be the last field. */
+export const restText: Field<string> = {
+  kind: "restText",
+  width: -1,
+  size: (value) => utf8Encoder.encode(value).length,
+  write: (_view, bytes, at, value) => {
+    const encoded = utf8Encoder.encode(value);
+    bytes.set(encoded, at);
+    return at + encoded.length;
+  },
+  read: (_view, bytes, at, end) => {
+    try {
+      return [utf8Decoder.decode(bytes.subarray(at, end)), end];
+    } catch {
+      throw malformed("text is not valid UTF-8");
+    }
+  },
+};
+
 // Fields are invariant in their value type (it is both written and read), so a record of
 // differently typed fields can only be described with `any` here; Infer<S> restores the types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

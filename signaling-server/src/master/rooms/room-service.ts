@@ -12,8 +12,8 @@ import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { fail, ok } from "../outcome.js";
 import { MAX_ID } from "./ids.js";
-import { pagingFields } from "./paging.js";
-import { type Room, RoomRegistry } from "./room-registry.js";
+import { MAX_PAGE_LIMIT, type Page, pagingFields } from "./paging.js";
+import { type Room, RoomRegistry, type RoomView } from "./room-registry.js";
 
 export interface RoomService {
   readonly operations: AnyOperation[];
@@ -27,6 +27,8 @@ export interface RoomService {
    * announces the account offline instead); the other members of a room it closes are called.
    */
   onChange(listener: (session: Session, login: Login, roomId: number) => void): void;
+  /** The app key's public rooms, as room_list shows them (the first MAX_PAGE_LIMIT), for MCP's read-only resources. */
+  publicRooms(appKey: string): Page<RoomView>;
 }
 
 export const MAX_PROPERTIES = 32;
@@ -177,5 +179,6 @@ export function createRoomService(deps: MasterDeps): RoomService {
     onChange(listener) {
       listeners.push(listener);
     },
+    publicRooms: (appKey) => registry.list(appKey, { limit: MAX_PAGE_LIMIT }),
   };
 }

@@ -113,8 +113,10 @@ export class SignalingClient {
   lastResumeMs = 0;
   /** ERROR frames from the server. */
   onError: (error: ErrorFrame) => void = () => {};
-  /** Frames on app channels (≥ Channel.FIRST_APP), whatever their type. */
+  /** Frames on app channels (1000–1999), whatever their type. */
   onAppFrame: (channel: number, type: number, payload: Uint8Array) => void = () => {};
+  /** Frames on LLM-session channels (2000–2999): MCP tool calls. */
+  onLlmFrame: (channel: number, type: number, payload: Uint8Array) => void = () => {};
 
   private readonly handlers = new Map<number, FrameHandler>();
   private socket: WebSocketLike | undefined;
@@ -356,7 +358,8 @@ export class SignalingClient {
           return this.errored(ErrorMessage.decode(payload));
       }
     }
-    if (channel >= Channel.FIRST_APP) return this.onAppFrame(channel, type, payload);
+    if (channel >= Channel.FIRST_APP && channel <= Channel.LAST_APP) return this.onAppFrame(channel, type, payload);
+    if (channel >= Channel.FIRST_LLM && channel <= Channel.LAST_LLM) return this.onLlmFrame(channel, type, payload);
     this.handlers.get(channel * 0x10000 + type)?.(payload);
   }
 

@@ -30,6 +30,7 @@ const REFERENCE: Array<[string, string]> = [
   ["docs/BUFFERS.md", "Buffers: <code>buffer_*</code>"],
   ["docs/HTTP.md", "HTTP: <code>http_*</code>"],
   ["docs/MASTER.md", "Master services: <code>master_*</code>"],
+  ["docs/MCP.md", "MCP tools for LLM agents"],
   ["docs/GML.md", "GML helpers: <code>ds_*</code>, <code>show_*</code>"],
   ["docs/ERRORS.md", "Errors and codes"],
   ["docs/api.md", "API reference: every function"],

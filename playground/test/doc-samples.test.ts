@@ -24,6 +24,7 @@
  * output) for QUIET_MS, which lets whatever the answers set off run. Relative http_* URLs resolve
  * against the test server, as they resolve against the page that serves the playground.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { javascriptLanguage } from "@codemirror/lang-javascript";
@@ -49,8 +50,8 @@ const DOC_FILES = [
     .map((name) => `docs/${name}`),
 ];
 
-/** Languages of blocks that are not JavaScript: shown, never run. */
-const NOT_JAVASCRIPT = new Set(["sh", "ini", "gml", "text"]);
+/** Languages of blocks that are not JavaScript: shown, never run (json blocks must parse). */
+const NOT_JAVASCRIPT = new Set(["sh", "ini", "gml", "text", "json"]);
 /** At most this many js blocks may be marked no-run in all the docs. */
 const MAX_NO_RUN = 3;
 /** A sample is done once nothing happened (no event, no output) for this long after its last answer. */
@@ -180,7 +181,8 @@ interface SampleNetwork {
 }
 
 async function startNetwork(): Promise<SampleNetwork> {
-  const server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent" });
+  // The samples' app key has an MCP token, so docs/MCP.md's tools are accepted as they would be on a server started with --mcp-token.
+  const server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", mcpTokens: [`doc-samples=${randomBytes(24).toString("hex")}`] });
   await server.ready;
   const { url, wsUrl } = server.address();
   const engines: Engine[] = [];
@@ -532,12 +534,24 @@ describe("the docs' code samples", () => {
     expect(SAMPLES.filter((sample) => kindOf(sample) !== "not JavaScript" && kindOf(sample) !== "no-run").length).toBeGreaterThanOrEqual(10);
   });
 
-  it("each name a language the test knows (js to run; sh, ini, gml, text to show) and only known flags", () => {
+  it("each name a language the test knows (js to run; sh, ini, gml, text, json to show) and only known flags", () => {
     const wrong = SAMPLES.filter((sample) => !(sample.lang === "js" || NOT_JAVASCRIPT.has(sample.lang)) || sample.flags.some((flag) => sample.lang !== "js" || flag !== "no-run"));
     expect(
       wrong.map((sample) => `${where(sample)}: \`\`\`${[sample.lang, ...sample.flags].join(" ")}`),
-      "blocks whose info string is not js, js no-run, sh, ini, gml or text",
+      "blocks whose info string is not js, js no-run, sh, ini, gml, text or json",
     ).toEqual([]);
+  });
+
+  it("json blocks are JSON, as a reader would paste them into a config file", () => {
+    const broken = SAMPLES.filter((sample) => sample.lang === "json").filter((sample) => {
+      try {
+        JSON.parse(sample.code);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(broken.map((sample) => where(sample))).toEqual([]);
   });
 
   it(`are marked no-run ${MAX_NO_RUN} times at most, each saying why on its first line`, () => {

@@ -23,6 +23,7 @@ const expectedFunctions = [
   "network_destroy", "network_resolve", "network_resolve_async", "network_set_timeout", "network_set_config",
   "network_get_config", "network_get_stats", "network_shutdown",
   "network_channel_register", "network_channel_unregister", "network_channel_send",
+  "network_mcp_tool_register", "network_mcp_tool_unregister", "network_mcp_tool_respond",
   "master_register", "master_login", "master_login_guest", "master_logout", "master_resume", "master_refresh",
   "master_room_create", "master_room_list", "master_room_join", "master_room_leave", "master_room_update", "master_room_get",
   "master_chat_send", "master_party_create", "master_party_invite", "master_party_accept", "master_party_decline",

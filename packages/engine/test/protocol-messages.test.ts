@@ -12,7 +12,8 @@ import { formatIpv4, parseIpv4 } from "../src/protocol/messages.js";
 
 // ------------------------------------------------------------------ the layout table
 
-type Kind = "u8" | "u16" | "u32" | "f64" | "bool" | "rest" | { str: number };
+/** `text`: all remaining bytes as strict UTF-8, no length prefix (like `rest`, but a string). */
+type Kind = "u8" | "u16" | "u32" | "f64" | "bool" | "rest" | "text" | { str: number };
 type Layout = ReadonlyArray<readonly [field: string, kind: Kind]>;
 
 const NAME = { str: messages.MAX_NAME_BYTES };
@@ -42,6 +43,12 @@ const LAYOUTS: Record<string, Layout> = {
   ChannelAssigned: [["name", NAME], ["channel", "u16"]],
   ChannelUnregister: [["channel", "u16"]],
   ChannelData: [["fromIp", "u32"], ["data", "rest"]],
+  McpToolRegister: [["name", { str: 64 }], ["description", { str: 4096 }], ["schema", { str: 16384 }]],
+  McpToolRegistered: [["name", { str: 64 }], ["status", "u8"], ["message", { str: 1024 }]],
+  McpToolUnregister: [["name", { str: 64 }]],
+  LlmCall: [["callId", "u32"], ["tool", { str: 64 }], ["args", "text"]],
+  LlmResult: [["callId", "u32"], ["isError", "bool"], ["content", "text"]],
+  LlmCallEnded: [["callId", "u32"], ["reason", "u8"]],
   VirtualIp: [["ip", "u32"]],
   ResolveRequest: [["reqId", "u32"], ["name", NAME]],
   ResolveResponse: [["reqId", "u32"], ["ip", "u32"]],
@@ -96,6 +103,7 @@ function fieldBytes(kind: Kind, value: unknown): Uint8Array {
   else if (kind === "u32") view.setUint32(0, value as number, true);
   else if (kind === "f64") view.setFloat64(0, value as number, true);
   else if (kind === "rest") return value as Uint8Array;
+  else if (kind === "text") return typeof value === "string" ? utf8.encode(value) : (value as Uint8Array);
   else {
     const text = typeof value === "string" ? utf8.encode(value) : (value as Uint8Array);
     const prefixed = new Uint8Array(2 + text.length);
@@ -145,6 +153,8 @@ function arbOf(kind: Kind): fc.Arbitrary<unknown> {
       return fc.boolean();
     case "rest":
       return fc.uint8Array({ maxLength: 1024 });
+    case "text":
+      return fc.string({ unit: "binary", maxLength: 200 });
     default:
       return stringArb(kind.str);
   }
@@ -154,6 +164,8 @@ const valueArb = (layout: Layout): fc.Arbitrary<Value> =>
   fc.record(Object.fromEntries(layout.map(([field, kind]) => [field, arbOf(kind)])) as Record<string, fc.Arbitrary<unknown>>);
 
 const endsWithRest = (layout: Layout): boolean => layout.at(-1)?.[1] === "rest";
+const endsWithText = (layout: Layout): boolean => layout.at(-1)?.[1] === "text";
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function expectMalformed(fn: () => unknown, pattern?: RegExp): void {
   let caught: unknown;
@@ -212,7 +224,8 @@ describe("message codecs", () => {
           fc.property(valueArb(layout), fc.nat(), (value, pick) => {
             const encoded = codec().encode(value);
             // With a trailing `rest` field, a shorter payload is only wrong if it cuts into the fixed part.
-            const limit = endsWithRest(layout) ? codec().encode({ ...value, [layout.at(-1)![0]]: new Uint8Array(0) }).length : encoded.length;
+            const limit = endsWithRest(layout) ? codec().encode({ ...value, [layout.at(-1)![0]]: new Uint8Array(0) }).length
+              : endsWithText(layout) ? codec().encode({ ...value, [layout.at(-1)![0]]: "" }).length : encoded.length;
             if (limit === 0) return;
             const cut = pick % limit;
             expectMalformed(() => codec().decode(encoded.subarray(0, cut)));
@@ -221,7 +234,7 @@ describe("message codecs", () => {
         );
       });
 
-      it(endsWithRest(layout) ? "takes extra bytes as part of its trailing data" : "refuses trailing bytes with MALFORMED_PAYLOAD", () => {
+      it(endsWithRest(layout) || endsWithText(layout) ? "takes extra bytes as part of its trailing data" : "refuses trailing bytes with MALFORMED_PAYLOAD", () => {
         fc.assert(
           fc.property(valueArb(layout), fc.uint8Array({ minLength: 1, maxLength: 16 }), (value, extra) => {
             const encoded = codec().encode(value);
@@ -235,6 +248,17 @@ describe("message codecs", () => {
               longer.set(data);
               longer.set(extra, data.length);
               expect(codec().decode(extended)).toEqual({ ...value, [field]: longer });
+            } else if (endsWithText(layout)) {
+              // The text grows by the extra bytes when they keep it valid UTF-8; otherwise the payload is malformed.
+              const field = layout.at(-1)![0];
+              let longer: string | undefined;
+              try {
+                longer = strictUtf8.decode(new Uint8Array([...utf8.encode(value[field] as string), ...extra]));
+              } catch {
+                longer = undefined;
+              }
+              if (longer === undefined) expectMalformed(() => codec().decode(extended), /UTF-8/);
+              else expect(codec().decode(extended)).toEqual({ ...value, [field]: longer });
             } else {
               expectMalformed(() => codec().decode(extended), /trailing|exactly/);
             }
@@ -243,7 +267,7 @@ describe("message codecs", () => {
         );
       });
 
-      const strings = layout.filter(([, kind]) => typeof kind === "object");
+      const strings = layout.filter(([, kind]) => typeof kind === "object" || kind === "text");
       if (strings.length > 0) {
         it("refuses strings that are not valid UTF-8", () => {
           const invalid = fc.constantFrom(
@@ -266,6 +290,7 @@ describe("message codecs", () => {
 
         it("refuses a string longer than its field's limit, even if the bytes are there", () => {
           for (const [field, kind] of strings) {
+            if (kind === "text") continue; // bounded by the frame, not by a length field
             const max = (kind as { str: number }).str;
             const value = fc.sample(valueArb(layout), { numRuns: 1, seed: 42 })[0]!;
             const { bytes } = referenceEncode(layout, { ...value, [field]: new Uint8Array(max + 1).fill(0x61) });
@@ -307,6 +332,14 @@ describe("message hex fixtures (written by hand from PROTOCOL.md)", () => {
     const fixture = "04030201 01000000  ff007f";
     expect(hex(messages.ArbitraryData.encode(value))).toBe(fixture.replace(/\s+/g, ""));
     expect(messages.ArbitraryData.decode(fromHex(fixture))).toEqual(value);
+  });
+
+  it("LlmCall: the arguments' JSON text fills the rest of the payload, with no length of its own", () => {
+    const value = { callId: 0x0102, tool: "say", args: '{"a":1}' };
+    //              callId    tool: len "say"   args '{"a":1}'
+    const fixture = "02010000 0300 736179        7b2261223a317d";
+    expect(hex(messages.LlmCall.encode(value))).toBe(fixture.replace(/\s+/g, ""));
+    expect(messages.LlmCall.decode(fromHex(fixture))).toEqual(value);
   });
 
   it("SocketRequest: an IPv4 address is the u32 value of the dotted quad, little-endian", () => {

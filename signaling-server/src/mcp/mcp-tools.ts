@@ -1,5 +1,5 @@
 /**
- * The server's half of MCP tools (seed 003, PROTOCOL.md §15; the engine's half has the same file
+ * The server's half of MCP tools (seed 003, PROTOCOL.md §17; the engine's half has the same file
  * name): engines offer tools on Channel.MCP, MCP clients of the same app key call them, and each
  * call travels to the tool's engine on the LLM-session channel of the MCP session that made it.
  *

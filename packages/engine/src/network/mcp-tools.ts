@@ -1,5 +1,5 @@
 /**
- * The engine's half of MCP tools (seed 003, PROTOCOL.md §15; the server's half has the same file
+ * The engine's half of MCP tools (seed 003, PROTOCOL.md §17; the server's half has the same file
  * name): a script offers tools that LLM agents call through the signaling server's /mcp endpoint,
  * answers each call with network_mcp_tool_respond, and hears of calls that ended unanswered.
  * docs/MCP.md.

@@ -12,7 +12,7 @@ export const FRAME_HEADER_SIZE = 12;
 
 /**
  * Channel numbers (seed 003): 0 control, 1–999 system, 1000–1999 handed out to applications at
- * runtime, 2000–2999 LLM sessions (one per MCP client session, PROTOCOL.md §15), the rest reserved.
+ * runtime, 2000–2999 LLM sessions (one per MCP client session, PROTOCOL.md §17), the rest reserved.
  */
 export const Channel = {
   CONTROL: 0,
@@ -20,7 +20,7 @@ export const Channel = {
   SIGNAL: 2,
   MASTER: 3,
   STATS: 4,
-  /** MCP tool registration (PROTOCOL.md §15). */
+  /** MCP tool registration (PROTOCOL.md §17). */
   MCP: 5,
   /** First channel number handed out to applications by CHANNEL_REGISTER. */
   FIRST_APP: 1000,
@@ -140,7 +140,7 @@ export const AckPolicy = {
   DELAY_MS: 100,
 } as const;
 
-/** Packet types on Channel.MCP: an engine offers tools to the MCP clients of its app key (PROTOCOL.md §15). */
+/** Packet types on Channel.MCP: an engine offers tools to the MCP clients of its app key (PROTOCOL.md §17). */
 export const McpType = {
   /** Client → server: offer a tool (name, description, JSON Schema of its input). */
   TOOL_REGISTER: 1,
@@ -153,7 +153,7 @@ export const McpType = {
 /** TOOL_REGISTERED's status. */
 export const ToolStatus = {
   OK: 0,
-  /** The name, description or input schema breaks the rules of PROTOCOL.md §15 (the message says which). */
+  /** The name, description or input schema breaks the rules of PROTOCOL.md §17 (the message says which). */
   INVALID: 1,
   /** Another client of the app key has a tool of that name. */
   TAKEN: 2,

@@ -1,5 +1,5 @@
 /**
- * MCP tools end to end (docs/MCP.md, PROTOCOL.md §15): Node engines offer tools through the real
+ * MCP tools end to end (docs/MCP.md, PROTOCOL.md §17): Node engines offer tools through the real
  * server on port 0, and the official SDK's MCP client calls them over Streamable HTTP at /mcp
  * with a bearer token, as an IDE's or a desktop assistant's MCP client would.
  */

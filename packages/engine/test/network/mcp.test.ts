@@ -8,7 +8,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/index.js";
+import wrtc from "@roamhq/wrtc";
+import { WebSocket } from "ws";
+import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
 import { EventLog, type TestNetwork, startNetwork } from "./support.js";
 
 const APP = "test-app";
@@ -292,6 +295,36 @@ describe("MCP tools", () => {
     expect(await read("gmnet://rooms")).toEqual({ total: 0, rooms: [] });
     expect((await mcpError(client.readResource({ uri: "gmnet://tools/nothing/calls" }))).code).toBe(ErrorCode.InvalidParams);
   });
+
+  it("keeps an engine's tools and its open call across a dropped connection it resumes", async () => {
+    const secret = token();
+    network = await startNetwork({ mcpTokens: [`${APP}=${secret}`] });
+    const proxy: FaultProxy = await startFaultProxy({ host: "127.0.0.1", port: network.server.address().port });
+    const gm = createEngine({
+      storage: createMemoryStorage(),
+      network: { WebSocket, wrtc, appKey: APP, signalingUrl: proxy.wsUrl("/ws"), reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 },
+    });
+    const log = new EventLog(gm);
+    try {
+      const id = gm.network_mcp_tool_register("move_player", "moves", MOVE_SCHEMA);
+      expect(await log.next({ type: gm.network_type_mcp_tool, id })).toMatchObject({ succeeded: 1 });
+      const client = await mcpClient(network, secret);
+      const result = client.callTool({ name: "move_player", arguments: { player: "ann", dx: 1, dy: 1 } });
+      const call = await log.next({ type: gm.network_type_mcp_call });
+      proxy.block();
+      proxy.reset();
+      // Answered while the path is down: held by the engine's session and sent when it resumes.
+      expect(gm.network_mcp_tool_respond(call.call_id as number, "moved")).toBe(0);
+      proxy.unblock();
+      expect(await result).toEqual({ content: [{ type: "text", text: "moved" }], isError: false });
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["move_player"]);
+      expect(gm.network_get_stats(-1)!.resumes).toBeGreaterThanOrEqual(1);
+      expect(log.seen.filter((event) => event.type === gm.network_type_down || event.type === gm.network_type_mcp_call_ended)).toEqual([]);
+    } finally {
+      gm.network_shutdown();
+      await proxy.close();
+    }
+  }, 30_000);
 
   it("has no /mcp unless an app key has a token", async () => {
     network = await startNetwork();

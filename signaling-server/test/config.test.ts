@@ -41,9 +41,27 @@ describe("configFromArgs", () => {
     [["--max-queued-bytes", "100000"], /maxQueuedBytes/],
     [["--heartbeat-interval", "0"], /heartbeat/],
     [["--turn-credential-ttl", "0"], /turnCredentialTtlSeconds/],
+    [["--max-app-channels", "1001"], /1000 app channel numbers/],
+    [["--mcp-token", "my-game"], /<app key>=<token>/],
+    [["--mcp-token", "=0123456789abcdef"], /<app key>=<token>/],
+    [["--mcp-token", "my-game=short"], /at least 16/],
+    [["--mcp-token", "my-game=0123456789 abcdef"], /printable ASCII characters without spaces/],
+    [["--mcp-token", "a=0123456789abcdef", "--mcp-token", "b=0123456789abcdef"], /the same token/],
+    [["--mcp-max-sessions", "1001"], /1000 LLM-session channels/],
+    [["--mcp-call-timeout", "0"], /mcpCallTimeoutMs/],
   ])("refuses %j", (argv, message) => {
     expect(() => configFromArgs(argv, {})).toThrow(ConfigError);
     expect(() => configFromArgs(argv, {})).toThrow(message);
+  });
+
+  it("adds every --mcp-token to the list, the first one replacing GMNET_MCP_TOKENS, and reads the MCP limits", () => {
+    const env = { GMNET_MCP_TOKENS: "env-app=envtoken-0123456789, other=othertoken-0123456789", GMNET_MCP_CALL_TIMEOUT_MS: "5000" };
+    expect(configFromArgs([], env)).toMatchObject({ mcpTokens: ["env-app=envtoken-0123456789", "other=othertoken-0123456789"], mcpCallTimeoutMs: 5000, mcpMaxTools: 64 });
+    const config = configFromArgs(["--mcp-token", "a=atoken-0123456789", "--mcp-token=b=btoken-0123456789", "--mcp-max-tools", "8", "--mcp-allowed-origins", "https://tools.example"], env);
+    expect(config).toMatchObject({ mcpTokens: ["a=atoken-0123456789", "b=btoken-0123456789"], mcpMaxTools: 8, mcpAllowedOrigins: ["https://tools.example"] });
+    // One app key may have several tokens (to rotate them).
+    expect(configFromArgs(["--mcp-token", "a=first-0123456789ab", "--mcp-token", "a=second-0123456789a"], {}).mcpTokens).toHaveLength(2);
+    expect(usage()).toContain("--mcp-token");
   });
 
   it("refuses an ICE server list too large for the ICE_SERVERS message once credentials are added", () => {

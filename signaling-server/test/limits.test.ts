@@ -10,6 +10,8 @@ import {
   ControlType,
   FRAME_HEADER_SIZE,
   Hello,
+  LlmType,
+  McpType,
   PROTOCOL_VERSION,
   Pong,
   Priority,
@@ -150,6 +152,10 @@ describe("connection limits", () => {
       [Channel.SIGNAL, 50, ProtocolError.UNKNOWN_PACKET_TYPE],
       [Channel.MASTER, 50, ProtocolError.UNKNOWN_PACKET_TYPE],
       [Channel.FIRST_APP + 77, 1, ProtocolError.UNKNOWN_CHANNEL],
+      // MCP: TOOL_REGISTERED and CALL are the server's to send; channels past the LLM range are nobody's.
+      [Channel.MCP, McpType.TOOL_REGISTERED, ProtocolError.UNKNOWN_PACKET_TYPE],
+      [Channel.FIRST_LLM, LlmType.CALL, ProtocolError.UNKNOWN_PACKET_TYPE],
+      [Channel.LAST_LLM + 1, 1, ProtocolError.UNKNOWN_CHANNEL],
       [Channel.CONTROL, ControlType.HELLO, ProtocolError.ALREADY_AUTHENTICATED],
     ];
     for (const [channel, type, code] of cases) {

@@ -377,19 +377,11 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
       throw new ConfigError((error as Error).message);
     }
   }
-  if (kind === "allow") {
+  if (kind === "allow" || kind === "tokens") {
+    // Kept as text (the way they were written), each checked now so a typo stops the startup.
     const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
     try {
-      for (const entry of entries) parseAllowEntry(entry);
-    } catch (error) {
-      throw new ConfigError((error as Error).message);
-    }
-    return entries;
-  }
-  if (kind === "tokens") {
-    const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
-    try {
-      for (const entry of entries) parseMcpToken(entry);
+      for (const entry of entries) (kind === "allow" ? parseAllowEntry : parseMcpToken)(entry);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }

@@ -56,7 +56,8 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
 
   const statsOf = (channel: number, name: string): ChannelStats => {
     let entry = stats.get(channel);
-    if (entry === undefined) stats.set(channel, (entry = { channel, name, packets_sent: 0, bytes_sent: 0, packets_received: 0, bytes_received: 0 }));
+    // A number that named another channel (unregistered, then handed out anew by a restarted server) starts afresh.
+    if (entry?.name !== name) stats.set(channel, (entry = { channel, name, packets_sent: 0, bytes_sent: 0, packets_received: 0, bytes_received: 0 }));
     return entry;
   };
 
@@ -70,11 +71,14 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
       if (id !== undefined) answer(id, name, -1, { code: NetworkError.LIMIT, message: `the server refused channel "${name}": the app has as many channels as it allows` });
       return;
     }
-    // A re-registration after a new session (no request waiting) only refreshes the table.
-    if (id === undefined && !byName.has(name)) return;
+    const before = byName.get(name);
+    // A re-registration after a new session (no request waiting) only refreshes the table…
+    if (id === undefined && before === undefined) return;
     byName.set(name, channel);
     statsOf(channel, name);
     if (id !== undefined) answer(id, name, channel);
+    // …unless a restarted server gave the name another number: the script must send on the new one.
+    else if (before !== channel) net.emit({ type: network_type_channel, id: -1, name, channel, previous_channel: before, succeeded: 1 });
   });
 
   net.signaling.onAppFrame = (channel, type, payload) => {

@@ -238,12 +238,38 @@ describe("app channels across a forced reconnect", () => {
       await b.log.next({ type: second.network_type_up }, 20_000);
       await bothWays(a, b, lobby, "barrier-1", moves + 1);
       await bothWays(a, b, moves, "barrier-2", moves + 2);
+      expect([...a.log.seen, ...b.log.seen].filter((event) => event.type === first.network_type_channel && event.id === -1)).toEqual([]);
     } finally {
       first.network_shutdown();
       second.network_shutdown();
       await server?.close();
       server = undefined;
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+
+  it("tells the script when a restarted server gives a channel another number, and sends go on the new one", async () => {
+    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent" });
+    await server.ready;
+    const port = server.address().port;
+    const options = { WebSocket, wrtc, appKey: "renumbered", signalingUrl: server.address().wsUrl, reconnectDelayMs: 20 };
+    const alone = createEngine({ storage: createMemoryStorage(), network: options });
+    const a: Player = { gm: alone, log: new EventLog(alone), ip: "" };
+    try {
+      const first = await register(a, "first");
+      const second = await register(a, "second");
+      expect([first, second]).toEqual([1000, 1001]);
+      expect(alone.network_channel_unregister(first)).toBe(0);
+      await server.close();
+      await a.log.next({ type: alone.network_type_down }, 10_000);
+      server = createServer({ port, host: "127.0.0.1", db: ":memory:", logLevel: "silent" });
+      await server.ready;
+      // The new server's table starts empty: "second" is the first name it hears, so it is 1000 now.
+      expect(await a.log.next({ type: alone.network_type_channel, id: -1 }, 20_000)).toMatchObject({ name: "second", channel: 1000, previous_channel: 1001, succeeded: 1 });
+      expect(send(a, 1001, 1, "old number", alone.network_priority_normal)).toBe(-1);
+      expect(send(a, 1000, 1, "new number", alone.network_priority_normal)).toBe(10);
+    } finally {
+      alone.network_shutdown();
     }
   }, 40_000);
 });

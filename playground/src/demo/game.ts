@@ -23,7 +23,7 @@ import { GuestSession } from "./guest.js";
 import { HostSession } from "./host.js";
 import { type JoinedRoom, Matchmaker } from "./matchmaking.js";
 import type { Session, SessionHooks } from "./session.js";
-import { FixedStepper, type MoveInput, step } from "./simulation.js";
+import { type Body, FixedStepper, type MoveInput, step } from "./simulation.js";
 import { World } from "./world.js";
 
 /** Where the game is: the status line shows it (data-testid="role"). */
@@ -45,8 +45,16 @@ export interface GameHooks {
   recovered(recovery: Recovery): void;
 }
 
+/**
+ * Steers the local player instead of the keyboard for one simulation step (the MCP agent's
+ * move_player, agent-tools.ts): the body after the step, or undefined to leave it to the keys.
+ */
+export type Driver = (body: Body, keys: MoveInput) => Body | undefined;
+
 export class Game {
   readonly world = new World();
+  /** Set while something other than the keyboard moves the local player. */
+  driver: Driver | undefined;
   phase: Phase = "searching";
   roomId = 0;
   session: Session | undefined;
@@ -91,7 +99,7 @@ export class Game {
   /** Runs the simulation steps due by `now` with `input`, then sends the position when one is due. */
   frame(now: number, input: MoveInput): void {
     const local = this.world.local;
-    for (let due = this.stepper.advance(now); due > 0; due--) local.body = step(local.body, input);
+    for (let due = this.stepper.advance(now); due > 0; due--) local.body = this.driver?.(local.body, input) ?? step(local.body, input);
     if (this.session !== undefined && now - this.lastPingAt >= PING_INTERVAL_MS) {
       this.lastPingAt = now;
       // The clock right now, not the frame's start: a round trip must not come out shorter than it was.

@@ -10,10 +10,14 @@ import "../shared/expose-engine.js";
  * the status and the players list (ui.ts).
  *
  * `?lobby=name` keeps a group of tabs apart from everyone else on the same server (the tests use it).
+ *
+ * Once in a game, the page also offers MCP tools to LLM agents (agent-tools.ts); without an MCP
+ * token on the server that is refused, noted in the console, and changes nothing else.
  */
 import "../shared/theme.css";
 import "./demo.css";
 import { async_event_dispatch } from "@gmnet/engine";
+import { AgentTools } from "./agent-tools.js";
 import { ChatBox } from "./chat.js";
 import { setUpConditions } from "./conditions.js";
 import { type Message, describeThrown } from "./errors.js";
@@ -47,6 +51,8 @@ const game = new Game(lobby, {
   recovered: (recovery) => messages.clear(recovery),
 });
 
+const agent = new AgentTools(game, lobby);
+
 const canvas = byTestId("arena", HTMLCanvasElement);
 const renderer = new Renderer(canvas);
 const keyboard = new Keyboard();
@@ -71,11 +77,12 @@ function runFrame(now: number): void {
     async_event_dispatch((async_load, event_type) => {
       // One bad event must not keep the others waiting: report it and go on.
       try {
-        game.handleEvent(async_load, event_type, now);
+        if (!agent.handleEvent(async_load, event_type)) game.handleEvent(async_load, event_type, now);
       } catch (error) {
         showMessage(describeThrown(error, "Handling a network event"));
       }
     });
+    if (game.phase === "host" || game.phase === "guest") agent.offer();
     game.frame(now, keyboard.read());
     const views = game.world.view(now);
     renderer.draw(views);

@@ -202,6 +202,7 @@ byTestId("reset-example", HTMLButtonElement).addEventListener("click", () => {
 const host: PanelHost = {
   sockets: () => runner.sockets(),
   buffers: () => runner.buffers(),
+  mcp: () => runner.mcp(),
   onTick: (listener) => runner.onTick(listener),
   onAsyncEvent: (listener) => runner.onAsyncEvent(listener),
   showError: (error) => runner.showError(error),

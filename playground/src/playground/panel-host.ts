@@ -5,6 +5,7 @@
  * panels never reach into the runner or each other.
  */
 import type { AsyncLoad } from "@gmnet/engine";
+import type { TrackedCall, TrackedTool } from "./runner/mcp-tracker.js";
 
 /**
  * Where a socket of the script is: "created" (a stream socket not yet asked to connect),
@@ -33,12 +34,26 @@ export interface TrackedSocket extends SocketInfo {
   readonly endedAt: number | undefined;
 }
 
+/** The MCP tools of a run and the calls agents made to them (runner/mcp-tracker.ts). */
+export interface McpSnapshot {
+  /** The run they belong to (0 before the first). */
+  readonly run: number;
+  /** Grows with every change within the run. */
+  readonly version: number;
+  /** In the order the script first registered them. */
+  readonly tools: readonly TrackedTool[];
+  /** Newest first, at most MAX_CALLS. */
+  readonly calls: readonly TrackedCall[];
+}
+
 export interface PanelHost {
   /**
    * The sockets of the running script (or of the run that just ended), oldest first: the live
    * ones, and closed or failed ones for a few seconds after they ended (until the next run).
    */
   sockets(): readonly TrackedSocket[];
+  /** The running script's MCP tools and calls (or the last run's, until the next one starts). */
+  mcp(): McpSnapshot;
   /** Ids of buffers the running script created that still exist, oldest first. */
   buffers(): readonly number[];
   /** Calls `listener(now)` once per playground tick (after the script's step and event dispatch); returns an unsubscribe. */

@@ -15,6 +15,7 @@ import broadcast from "./broadcast.txt?raw";
 import bufferHashing from "./buffer-hashing.txt?raw";
 import httpGet from "./http-get.txt?raw";
 import loginRooms from "./login-rooms.txt?raw";
+import mcpTools from "./mcp-tools.txt?raw";
 import newScript from "./new-script.txt?raw";
 import portedChat from "./ported-chat.txt?raw";
 import tcpChat from "./tcp-chat.txt?raw";
@@ -37,6 +38,12 @@ export const EXAMPLES: readonly Example[] = [
   { id: "buffer-hashing", title: "Buffer hashing + compression", summary: "md5, sha1, crc32 and base64 of a known string, and a zlib round trip with sizes.", code: bufferHashing },
   { id: "login-rooms", title: "Login + rooms", summary: "Guest login, create a room for a game server, find it in the room list.", code: loginRooms },
   { id: "ported-chat", title: "Ported GameMaker chat (1 or 2 tabs)", summary: "The chat of docs/PORTING.md: the first tab claims a host name and serves, a second tab joins it by name. Works alone too.", code: portedChat },
+  {
+    id: "mcp-tools",
+    title: "MCP tools for LLM agents",
+    summary: "Offers a roll_dice tool to MCP clients (an IDE's or a desktop assistant's agent) and answers their calls. The server needs an MCP token: see the comment.",
+    code: mcpTools,
+  },
 ];
 
 /** The blank template: the picker's first entry. */

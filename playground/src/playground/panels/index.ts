@@ -5,6 +5,7 @@
 import type { MountPanel } from "../panel-host.js";
 import { mountConditions } from "./conditions.js";
 import { mountHexInspector } from "./hex-inspector.js";
+import { mountMcp } from "./mcp.js";
 import { mountSockets } from "./sockets.js";
 import { mountStatsPlots } from "./stats-plots.js";
 
@@ -21,4 +22,5 @@ export const PANELS: readonly PanelEntry[] = [
   { title: "Network conditions", testId: "panel-conditions", mount: mountConditions },
   { title: "Stats", testId: "panel-stats", mount: mountStatsPlots },
   { title: "Hex inspector", testId: "panel-hex", mount: mountHexInspector },
+  { title: "MCP tools", testId: "panel-mcp", mount: mountMcp },
 ];

@@ -1,6 +1,6 @@
 /**
  * What one run of a script owns — sockets, buffers, request ids, extra engines, timers, a master
- * login, room or party — and how Stop gives it all back, so runs never leak into each other.
+ * login, room or party, MCP tools — and how Stop gives it all back, so runs never leak into each other.
  *
  * The script never sees the engine's functions themselves: scope.ts hands it wrappers that record
  * here what they create, and RunResources.release() undoes it with the unwrapped functions.
@@ -8,6 +8,7 @@
 import type * as EngineNamespace from "@gmnet/engine";
 import type { AsyncLoad, Engine } from "@gmnet/engine";
 import type { SocketInfo, TrackedSocket } from "../panel-host.js";
+import { McpTracker } from "./mcp-tracker.js";
 import { SocketTracker } from "./socket-tracker.js";
 
 /** The @gmnet/engine module namespace (injected, so nothing here imports the default engine by itself). */
@@ -26,6 +27,8 @@ export interface Released {
   readonly buffers: number;
   readonly engines: number;
   readonly timers: number;
+  /** MCP tools withdrawn. */
+  readonly tools: number;
   /** "left the room", "logged out" … */
   readonly master: readonly string[];
 }
@@ -44,9 +47,12 @@ export class RunResources {
   loggedIn = false;
   joinedRoom = false;
   joinedParty = false;
+  /** The run's MCP tools and the calls agents made to them (the MCP panel). */
+  readonly mcp: McpTracker;
 
   constructor(private readonly engine: EngineModule) {
     this.socketTracker = new SocketTracker(engine);
+    this.mcp = new McpTracker(engine);
   }
 
   // ------------------------------------------------------------------ sockets
@@ -79,6 +85,7 @@ export class RunResources {
     const known = typeof load.socket === "number" && this.socketTracker.has(load.socket);
     this.socketTracker.observe(load, eventType);
     if (!known && typeof load.socket === "number" && this.socketTracker.has(load.socket)) this.everSockets.add(load.socket);
+    this.mcp.observe(load, eventType);
   }
 
   // ------------------------------------------------------------------ buffers
@@ -120,8 +127,9 @@ export class RunResources {
   }
 
   /**
-   * Gives everything back: timers cleared, extra engines shut down, sockets destroyed (servers
-   * last), buffers deleted, and the room, party and login this run made left. Never throws; the
+   * Gives everything back: timers cleared, extra engines shut down, MCP calls still open answered
+   * with an error and the run's tools withdrawn, sockets destroyed (servers last), buffers
+   * deleted, and the room, party and login this run made left. Never throws; the
    * request ids of the master requests it makes join `requests`, so their answers are known as
    * this run's.
    */
@@ -146,6 +154,12 @@ export class RunResources {
     const engines = this.engines.length;
     for (const engine of this.engines) attempt(() => engine.network_shutdown());
     this.engines.length = 0;
+
+    // An agent waiting for an answer hears at once that none will come, instead of at its timeout.
+    for (const call of this.mcp.openCalls()) attempt(() => e.network_mcp_tool_respond(call, "the playground script that offered this tool was stopped before it answered", true));
+    const tools = this.mcp.offered();
+    for (const name of tools) attempt(() => e.network_mcp_tool_unregister(name));
+    this.mcp.stopped();
 
     const sockets = this.socketTracker.existing();
     for (const socket of [...sockets].sort((a, b) => Number(a.role === "server") - Number(b.role === "server") || b.id - a.id)) {
@@ -172,6 +186,6 @@ export class RunResources {
     }
     this.loggedIn = this.joinedRoom = this.joinedParty = false;
 
-    return { sockets: sockets.length, buffers: buffers.length, engines, timers, master };
+    return { sockets: sockets.length, buffers: buffers.length, engines, timers, tools: tools.length, master };
   }
 }

@@ -106,6 +106,14 @@ export function buildScope(engine: EngineModule, host: ScopeHost): Scope {
     if (name === "network_shutdown") return () => resources.clearSockets();
     if (BUFFER_MAKERS.has(name)) return (result) => resources.addBuffer(result);
     if (name === "buffer_delete") return (_result, [id]) => typeof id === "number" && resources.removeBuffer(id);
+    if (name === "network_mcp_tool_register") {
+      return (result, [tool, description]) => {
+        resources.addRequest(result);
+        resources.mcp.registering(tool, description, result);
+      };
+    }
+    if (name === "network_mcp_tool_unregister") return (result, [tool]) => resources.mcp.unregistered(tool, result);
+    if (name === "network_mcp_tool_respond") return (result, [callId, answer, isError]) => resources.mcp.responded(callId, answer, isError, result);
     if (name === "network_set_config") return (result, [config]) => config === e.network_config_hostname && resources.addRequest(result);
     if (!returnsRequestId(name)) return undefined;
     return (result) => {

@@ -16,7 +16,7 @@
  * Nothing here touches the DOM: the page gets lines, problems and events through RunnerOutput.
  */
 import type { AsyncEventHandler, AsyncLoad } from "@gmnet/engine";
-import type { TrackedSocket } from "../panel-host.js";
+import type { McpSnapshot, TrackedSocket } from "../panel-host.js";
 import { type CompiledScript, type ScriptHooks, compileScript, scriptLineOf, thrownByScript } from "./compile.js";
 import { type RestoredSettings, type SettingsSnapshot, defaultSettings, restoreSettings } from "./engine-settings.js";
 import { EventNamer, type LoggedEvent } from "./format.js";
@@ -197,6 +197,13 @@ export class ScriptRunner {
     return this.run?.resources.buffers() ?? [];
   }
 
+  mcp(): McpSnapshot {
+    const run = this.run ?? this.previous;
+    if (run === undefined) return { run: 0, version: 0, tools: [], calls: [] };
+    const { mcp } = run.resources;
+    return { run: run.number, version: mcp.version, tools: mcp.tools(), calls: mcp.calls() };
+  }
+
   onTick(listener: (now: number) => void): () => void {
     const own = (now: number): void => listener(now);
     this.tickListeners.add(own);
@@ -316,6 +323,7 @@ export class ScriptRunner {
       const stale = this.isStale(load, eventType);
       const origin = !live ? "idle" : stale ? "stale" : "run";
       if (origin === "run") run!.resources.observe(load, eventType);
+      else this.settleStaleMcp(load, eventType);
       try {
         const fields = this.namer.fields(load, eventType, (buffer) => (e.buffer_exists(buffer) ? e.buffer_get_used_size(buffer) : undefined));
         this.output.event({ at: performance.now(), eventType, eventName: this.namer.eventName(eventType), fields, origin });
@@ -340,12 +348,36 @@ export class ScriptRunner {
     });
   }
 
-  /** Whether an event is about a socket or request of a run that has ended. */
+  /**
+   * MCP events no running script will handle: a call to a tool of a run that ended is answered
+   * with an error at once (the agent would otherwise wait for the server's timeout), and a tool
+   * the server accepted after its run ended is withdrawn (unless the current run offers it too).
+   */
+  private settleStaleMcp(load: AsyncLoad, eventType: number): void {
+    const e = this.engine;
+    if (eventType !== e.ev_async_web_networking) return;
+    const offered = (name: unknown): boolean => this.run?.active === true && this.run.resources.mcp.offers(name);
+    try {
+      if (load.type === e.network_type_mcp_call && typeof load.call_id === "number") {
+        e.network_mcp_tool_respond(load.call_id, `no running playground script offers ${String(load.tool)} (it was stopped)`, true);
+      } else if (load.type === e.network_type_mcp_tool && load.succeeded === 1 && typeof load.name === "string" && !offered(load.name)) {
+        e.network_mcp_tool_unregister(load.name);
+      }
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  /** Whether an event is about a socket, request or MCP call of a run that has ended. */
   private isStale(load: AsyncLoad, eventType: number): boolean {
     const e = this.engine;
     const id = load.id;
     if (typeof id !== "number" || id < 0) return false;
     if (eventType === e.ev_async_web_networking) {
+      // A call's id is its call_id: neither a socket nor a request.
+      if (load.type === e.network_type_mcp_call) return !(this.run?.resources.mcp.offers(load.tool) ?? false);
+      if (load.type === e.network_type_mcp_call_ended) return !(this.run?.resources.mcp.hasCall(load.call_id) ?? false);
+      if (load.type === e.network_type_mcp_tool) return this.retiredRequests.has(id);
       const isRequest = load.type === e.network_type_resolve || load.type === e.network_type_hostname;
       return isRequest ? this.retiredRequests.has(id) : this.retiredSockets.has(id);
     }
@@ -361,6 +393,7 @@ function describeRelease(released: Released, settings: RestoredSettings): string
   if (released.buffers > 0) parts.push(`deleted ${count(released.buffers, "buffer", "buffers")}`);
   if (released.engines > 0) parts.push(`shut down ${count(released.engines, "extra engine", "extra engines")}`);
   if (released.timers > 0) parts.push(`cleared ${count(released.timers, "timer", "timers")}`);
+  if (released.tools > 0) parts.push(`withdrew ${count(released.tools, "MCP tool", "MCP tools")}`);
   const restored = settings.restored.map((setting) => setting.label);
   if (restored.length > 0) parts.push(`reset ${restored.join(", ")} to ${restored.length === 1 ? "its default" : "their defaults"}`);
   parts.push(...released.master);

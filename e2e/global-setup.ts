@@ -4,10 +4,12 @@
  * while Vite builds), and serves it the way `npm start` does: from the real signaling server
  * (@gmnet/signaling-server, its dist build) with `staticDir` set to that folder, on a port the OS
  * picks, so parallel runs never collide. The pages, /ws, /healthz, /metrics and /api are all at that one origin, and
- * ws://<page host>/ws is the engine's default signaling URL. Returns the teardown that stops the
- * server and removes the build.
+ * ws://<page host>/ws is the engine's default signaling URL. The server has an MCP endpoint at /mcp
+ * for the pages' app key, with a random token per run (MCP_TOKEN_ENV). Returns the teardown that
+ * stops the server and removes the build.
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import { build } from "vite";
-import { BASE_URL_ENV, STATIC_DIR_ENV } from "./env.js";
+import { BASE_URL_ENV, MCP_APP_KEY, MCP_TOKEN_ENV, STATIC_DIR_ENV } from "./env.js";
 
 const configFile = fileURLToPath(new URL("../vite.config.ts", import.meta.url));
 const buildDocs = fileURLToPath(new URL("../scripts/build-docs.mjs", import.meta.url));
@@ -45,10 +47,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     } finally {
       await rm(docsDir, { recursive: true, force: true });
     }
-    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", staticDir: outDir });
+    const mcpToken = randomBytes(24).toString("hex");
+    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", staticDir: outDir, mcpTokens: [`${MCP_APP_KEY}=${mcpToken}`] });
     await server.ready;
     process.env[BASE_URL_ENV] = `${server.address().url}/`;
     process.env[STATIC_DIR_ENV] = outDir;
+    process.env[MCP_TOKEN_ENV] = mcpToken;
     return teardown;
   } catch (error) {
     await teardown();

@@ -7,7 +7,8 @@
  *
  *   --markdown          also print Markdown tables for the README
  *   --rounds N          rounds of every configuration (default 3); figures are medians over them
- *   --configs a,b       configurations to run (default all): bare, bare-relay, tcp, tcp60, bridge, dc, p2p, relay, relay60
+ *   --configs a,b       configurations to run (default all): bare, bare-relay, tcp, tcp60, bridge, mcp, dc, p2p,
+ *                       relay, relay60
  *   --pings N           sequential round trips per latency measurement (default 1000) …
  *   --latency-time MS   … or fewer when they take longer than this (default 500)
  *   --sizes 64,1024     payload sizes of the throughput measurement (default 64,1024; 4–16384,
@@ -16,7 +17,8 @@
  *                       first window is sent in one task, which the engine sends as few WebSocket
  *                       messages of at most 512 KiB; on the relay path keep window × (size + ~30
  *                       bytes) below half the server's maxQueuedBytes (2 MiB), above which the
- *                       server drops datagrams for a client that has not taken them yet)
+ *                       server drops datagrams for a client that has not taken them yet; the mcp
+ *                       configuration keeps at most 16 in flight, its server's default limit)
  *   --duration MS       measured time per throughput measurement (default 400), after …
  *   --warmup MS         … this much unmeasured sending (default 100)
  *
@@ -27,10 +29,22 @@
  *
  * Configurations (one engine pair each, A echoing what B sends):
  *   bare     a `ws` WebSocketServer (port 0) that sends every binary message back, and a `ws` client
+ *   bare-relay  a `ws` server relaying between the pinger and a `ws` client that echoes (gmnet's
+ *            topology: four WebSocket hops per round trip)
  *   tcp      network_send_packet on virtual TCP through the signaling server with its default
  *            config (tickRate 0: what one event-loop turn queued for a client leaves as one
  *            WebSocket message at the end of that turn, with no added delay)
  *   tcp60    the same with the server's tickRate 60 (frames batched per 16.7 ms tick)
+ *   bridge   a native GameMaker client on real TCP through the server's --gm-bridge to engine A's
+ *            network_create_server (default config plus the bridge)
+ *   mcp      an MCP tools/call (@modelcontextprotocol/sdk client, Streamable HTTP, bearer token)
+ *            through the server's /mcp to A's tool `echo`, which A answers inside its
+ *            network_type_mcp_call event with network_mcp_tool_respond; default config plus one
+ *            MCP token. Its throughput window is at most 16 calls, the server's default
+ *            mcpMaxConcurrentCalls, as an agent's calls meet it. A message of N bytes is a call with arguments { seq, pad }
+ *            and pad N characters long (inside the JSON-RPC request and its HTTP headers); the echo is
+ *            the seq as the result's text. Every call is an HTTP POST answered in its response
+ *            (fetch keeps connections alive and opens more while calls are in flight)
  *   dc       reference for p2p: two RTCPeerConnections of @roamhq/wrtc, no gmnet, one DataChannel
  *            configured as gmnet's UDP links are ({ ordered: false, maxRetransmits: 0 }), echoing
  *   p2p      network_send_udp over a WebRTC DataChannel (@roamhq/wrtc), once both ends receive via "p2p"
@@ -51,35 +65,44 @@
  * connection, P2P link); odd rounds run them in reverse order; before round 1 a short unmeasured
  * pass over the first two configurations warms up the JIT.
  */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import wrtc from "@roamhq/wrtc";
 import { type AsyncLoad, type Engine, createEngine, createMemoryStorage } from "@gmnet/engine";
-import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
+import { type GmnetServer, type ServerOptions, createServer, defaultConfig } from "@gmnet/signaling-server";
 import WebSocket, { WebSocketServer } from "ws";
 import { type Socket, connect } from "node:net";
 
 // ------------------------------------------------------------------ options
 
-type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "bridge" | "dc" | "p2p" | "relay" | "relay60";
+type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "bridge" | "mcp" | "dc" | "p2p" | "relay" | "relay60";
 
 /** The signaling servers the gmnet configurations run on: what each changes of the server's defaults. */
-type ServerId = "default" | "tick60" | "bridge";
+type ServerId = "default" | "tick60" | "bridge" | "mcp";
 /** The host name engine A claims in the bridge configuration, and the bridge's virtual port. */
 const BRIDGE_HOST = "bench-host";
 const BRIDGE_PORT = 6520;
+/** The mcp configuration's bearer token (the server is on 127.0.0.1 for this run only) and A's tool. */
+const MCP_TOKEN = "network-bench-mcp-token";
+const MCP_TOOL = "echo";
 const SERVERS: Readonly<Record<ServerId, Partial<ServerOptions>>> = {
   default: {},
   tick60: { tickRate: 60 },
   // Defaults plus one GameMaker bridge: a real TCP port (picked by the system) to A's server.
   bridge: { gmBridges: [{ port: 0, target: BRIDGE_HOST, targetPort: BRIDGE_PORT, appKey: "network-bench" }] },
+  // Defaults plus /mcp for the bench's app key.
+  mcp: { mcpTokens: [`network-bench=${MCP_TOKEN}`] },
 };
 
 interface Config {
   readonly id: ConfigId;
   readonly label: string;
   readonly path: string;
-  readonly kind: "bare" | "bare-relay" | "dc" | "tcp" | "bridge" | "udp";
+  readonly kind: "bare" | "bare-relay" | "dc" | "tcp" | "bridge" | "mcp" | "udp";
   /** The signaling server (gmnet configurations). */
   readonly server?: ServerId;
+  /** Messages in flight during the throughput measurement, at most (else --window). */
+  readonly maxWindow?: number;
   /** The path UDP data events must report (`async_load.via`). */
   readonly via?: "p2p" | "relay";
 }
@@ -90,6 +113,7 @@ const CONFIGS: readonly Config[] = [
   { id: "tcp", label: "network_send_packet, virtual TCP, default config", path: "server, batched per turn", kind: "tcp", server: "default" },
   { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60", path: "server, batched per tick", kind: "tcp", server: "tick60" },
   { id: "bridge", label: "native GameMaker TCP client → --gm-bridge → engine server, default config", path: "TCP, then server, batched per turn", kind: "bridge", server: "bridge" },
+  { id: "mcp", label: "MCP tools/call through /mcp to an engine's tool, answered by network_mcp_tool_respond, default config", path: "HTTP POST, then server", kind: "mcp", server: "mcp", maxWindow: defaultConfig.mcpMaxConcurrentCalls },
   { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc" },
   { id: "p2p", label: "network_send_udp, P2P, default config", path: "WebRTC DataChannel", kind: "udp", server: "default", via: "p2p" },
   { id: "relay", label: "network_send_udp, relay, default config", path: "server, batched per turn", kind: "udp", server: "default", via: "relay" },
@@ -396,6 +420,59 @@ class NativeGmClient implements EchoPath {
   }
 }
 
+/**
+ * The mcp configuration's B: an MCP client (the official SDK, Streamable HTTP) calling A's `echo`
+ * tool, as an LLM agent's client would. Each send is a tools/call whose promise brings the echo.
+ */
+class McpEchoClient implements EchoPath {
+  offPath = 0;
+  private readonly inbox = new EchoInbox();
+  /** Sliced for every call's `pad`: the message's size in characters of JSON arguments. */
+  private readonly pad = "x".repeat(MAX_SIZE);
+
+  private constructor(
+    private readonly client: Client,
+    private readonly transport: StreamableHTTPClientTransport,
+  ) {}
+
+  static async open(url: string): Promise<McpEchoClient> {
+    const client = new Client({ name: "gmnet-network-bench", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${MCP_TOKEN}` } } });
+    await client.connect(transport);
+    return new McpEchoClient(client, transport);
+  }
+
+  send(seq: number, size: number): void {
+    // A rejected or failed call closes the inbox: the bench stops with the reason instead of
+    // counting the message as lost (a refusal is not a loss, and would repeat for every call).
+    this.client.callTool({ name: MCP_TOOL, arguments: { seq, pad: this.pad.slice(0, size) } }).then(
+      (result) => {
+        const first = (result.content as ReadonlyArray<{ type: string; text?: unknown }> | undefined)?.[0];
+        const echo = first?.type === "text" ? Number(first.text) : NaN;
+        if (result.isError === true || !Number.isInteger(echo)) this.inbox.close(`MCP client: ${MCP_TOOL} answered ${JSON.stringify(result).slice(0, 200)}`);
+        else this.inbox.push(echo);
+      },
+      (error: unknown) => this.inbox.close(`MCP client: ${MCP_TOOL} call ${seq} failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
+  receive(timeoutMs: number, onEcho: (seq: number) => void): Promise<boolean> {
+    return this.inbox.receive(timeoutMs, onEcho);
+  }
+
+  /** Set by the echoing engine's loop when it cannot answer or loses its connection. */
+  report(problem: string): void {
+    this.inbox.close(problem);
+  }
+
+  async close(): Promise<void> {
+    // Ends the server's MCP session too (a DELETE), so rounds do not pile up sessions until the
+    // server's mcpMaxSessions; only then the client and its transport.
+    await this.transport.terminateSession().catch(() => undefined);
+    await this.client.close();
+  }
+}
+
 /** A bare `ws` server that sends every message back to its sender. */
 function startBareEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
   return startWsServer((wss) =>
@@ -642,6 +719,49 @@ async function bridgeSetup(env: Environment): Promise<Setup> {
   };
 }
 
+/**
+ * A offers the tool `echo` (network_mcp_tool_register) and answers every call inside its
+ * network_type_mcp_call event with the call's seq; B is an MCP client on the server's /mcp.
+ */
+async function mcpSetup(env: Environment): Promise<Setup> {
+  const server = env.servers.get("mcp");
+  if (server === undefined) throw new Error('no signaling server "mcp"');
+  const a = engineOn(env, "mcp");
+  const schema = {
+    type: "object",
+    // pad bounded as a real tool's strings would be, well above the largest message (MAX_SIZE).
+    properties: { seq: { type: "integer" }, pad: { type: "string", maxLength: 65536 } },
+    required: ["seq", "pad"],
+    additionalProperties: false,
+  };
+  // The previous round's A may still hold the name for a moment while the server ends its session.
+  const deadline = now() + SETUP_TIMEOUT_MS;
+  for (;;) {
+    const request = a.network_mcp_tool_register(MCP_TOOL, "Sends the call's seq back as text (network benchmark).", schema);
+    const answer = await nextEvent(a, "A's network_type_mcp_tool", (load) => load.type === a.network_type_mcp_tool && load.id === request);
+    if (answer.succeeded === 1) break;
+    if (answer.error !== "E_NETWORK_MCP_TOOL_TAKEN" || now() > deadline) throw new Error(`A could not offer ${MCP_TOOL}: ${String(answer.error)} ${String(answer.message ?? "")}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const client = await McpEchoClient.open(server.address().url);
+  const loop = new EventLoop(a, (load) => {
+    if (load.type === a.network_type_mcp_call) {
+      const seq = (load.arguments as { seq: number }).seq;
+      const answered = a.network_mcp_tool_respond(load.call_id as number, String(seq));
+      if (answered !== 0) client.report(`echoing engine: network_mcp_tool_respond returned ${answered} for call ${String(load.call_id)}`);
+    } else if (load.type === a.network_type_mcp_call_ended || load.type === a.network_type_down) {
+      client.report(`echoing engine: ${String(load.reason ?? "")} ${String(load.error)} ${String(load.message ?? "")}`);
+    }
+  });
+  return {
+    path: client,
+    close: async () => {
+      await client.close();
+      await closePair(env, loop, [a]);
+    },
+  };
+}
+
 /** UDP sockets on A and B; A echoes every datagram to where it came from with network_send_udp. */
 async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "relay"): Promise<Setup> {
   const a = engineOn(env, serverId);
@@ -694,6 +814,7 @@ async function setup(env: Environment, config: Config): Promise<Setup> {
   }
   if (config.kind === "tcp") return tcpSetup(env, config.server!);
   if (config.kind === "bridge") return bridgeSetup(env);
+  if (config.kind === "mcp") return mcpSetup(env);
   return udpSetup(env, config.server!, config.via!);
 }
 
@@ -811,13 +932,20 @@ interface Measurement {
   offPath: number;
 }
 
+/** The configurations that keep fewer messages in flight than --window, for the footer. */
+function capped(options: Options): string {
+  const fewer = CONFIGS.filter((config) => options.configs.includes(config.id) && config.maxWindow !== undefined && config.maxWindow < options.window);
+  return fewer.map((config) => ` (${config.id}: ${config.maxWindow}, its server's limit)`).join("");
+}
+
 async function measure(env: Environment, config: Config, options: Options): Promise<Measurement> {
   const { path, close } = await setup(env, config);
   try {
     path.offPath = 0;
     const latency = await measureLatency(path, options);
     const throughput = new Map<number, Throughput>();
-    for (const size of options.sizes) throughput.set(size, await measureThroughput(path, size, options));
+    const window = Math.min(options.window, config.maxWindow ?? options.window);
+    for (const size of options.sizes) throughput.set(size, await measureThroughput(path, size, { ...options, window }));
     if (latency.samples.length === 0) throw new Error(`${config.label}: every ping was lost`);
     return {
       rttMedian: percentile(latency.samples, 0.5),
@@ -996,7 +1124,7 @@ async function main(): Promise<void> {
   const seconds = ((now() - started) / 1000).toFixed(1);
   console.log(
     `\nRTT = one ${64}-byte message to the echoing end and back, median / 99th percentile over a round's pings, median over ${options.rounds} rounds; ` +
-      `msg/s = echoes received per second with ${options.window} messages in flight, MB/s = msg/s × payload size (10^6 bytes); ` +
+      `msg/s = echoes received per second with ${options.window} messages in flight${capped(options)}, MB/s = msg/s × payload size (10^6 bytes); ` +
       `"vs bare" = gmnet / bare ws in the same round (median over rounds): above 1 is slower for RTT, below 1 is slower for throughput; ` +
       `lost = messages never echoed within ${LOSS_TIMEOUT_MS} ms, by size. (${seconds} s)`,
   );

@@ -109,6 +109,10 @@ export interface ServerConfig {
   /** Chat messages one connection may send per 10 seconds. */
   chatRateLimit: number;
   maxPartySize: number;
+  /** Characters one account may have (PROTOCOL.md §16.9); more are answered too_many_characters. */
+  maxCharactersPerAccount: number;
+  /** Largest attributes object of one character, in bytes of its JSON text. */
+  characterAttributesMaxBytes: number;
   /**
    * A directory served as static files (GET and HEAD) on every path the server does not own itself
    * (/ws, /healthz, /metrics, /api): the built playground under `npm start`. None serves nothing.
@@ -213,6 +217,8 @@ export const defaultConfig: ServerConfig = {
   masterMaxInFlight: 32,
   chatRateLimit: 10,
   maxPartySize: 8,
+  maxCharactersPerAccount: 8,
+  characterAttributesMaxBytes: 4096,
   staticDir: undefined,
   gmBridges: [],
   gmBridgeMaxConnections: 256,
@@ -289,6 +295,8 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "master-max-in-flight": { key: "masterMaxInFlight", env: "GMNET_MASTER_MAX_IN_FLIGHT", kind: "number" },
   "chat-rate-limit": { key: "chatRateLimit", env: "GMNET_CHAT_RATE_LIMIT", kind: "number" },
   "max-party-size": { key: "maxPartySize", env: "GMNET_MAX_PARTY_SIZE", kind: "number" },
+  "max-characters-per-account": { key: "maxCharactersPerAccount", env: "GMNET_MAX_CHARACTERS_PER_ACCOUNT", kind: "number" },
+  "character-attributes-max-bytes": { key: "characterAttributesMaxBytes", env: "GMNET_CHARACTER_ATTRIBUTES_MAX_BYTES", kind: "number" },
   "static-dir": { key: "staticDir", env: "GMNET_STATIC_DIR", kind: "string" },
   "gm-bridge": { key: "gmBridges", env: "GMNET_GM_BRIDGES", kind: "bridges" },
   "gm-bridge-max-connections": { key: "gmBridgeMaxConnections", env: "GMNET_GM_BRIDGE_MAX_CONNECTIONS", kind: "number" },
@@ -451,6 +459,9 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("masterMaxInFlight", 1);
   count("chatRateLimit", 1);
   count("maxPartySize", 2);
+  count("maxCharactersPerAccount", 1);
+  // "{}" is the smallest attributes object.
+  count("characterAttributesMaxBytes", 2);
   // scrypt needs a power of two; below 1024 a hash is too cheap to slow down guessing at all.
   if (!Number.isInteger(Math.log2(config.scryptCost)) || config.scryptCost < 1024) throw new ConfigError(`scryptCost must be a power of two ≥ 1024, not ${config.scryptCost}`);
   if (typeof config.trustProxy !== "boolean") throw new ConfigError("trustProxy must be true or false");

@@ -69,6 +69,8 @@ describe("register, login, logout", () => {
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       expiresInMs: expect.any(Number),
       ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+      characterId: 0,
+      character: "",
     });
     expect(login.body.expiresInMs).toBeGreaterThan(server.config.sessionTtlMs - 60_000);
     expect(login.body.expiresInMs).toBeLessThanOrEqual(server.config.sessionTtlMs);
@@ -253,7 +255,7 @@ describe("resume", () => {
     const event = await resumed.nextEvent(MasterEvent.SESSION);
     expect(hasVirtualIpWaiting(resumed)).toBe(true); // VIRTUAL_IP came first
     expect(await nextVirtualIp(resumed)).toBe(parseIpv4(session.ip as string));
-    expect(event).toEqual({ state: "resumed", accountId: session.accountId, username: "frank", guest: false, token: session.token, expiresInMs: expect.any(Number), ip: session.ip });
+    expect(event).toEqual({ state: "resumed", accountId: session.accountId, username: "frank", guest: false, token: session.token, expiresInMs: expect.any(Number), ip: session.ip, characterId: 0, character: "" });
     // The account moved: the first device's login ended.
     expect(await first.nextEvent(MasterEvent.SESSION)).toEqual({ state: "ended", reason: "replaced" });
     expect(await nextVirtualIp(first)).toBe(first.client.welcome.virtualIp);

@@ -67,15 +67,15 @@ describe("master chat", () => {
     const time = expect.any(Number);
     await say(bob, "room", "r2");
     const room = await ann.nextEvent(MasterEvent.CHAT);
-    expect(room).toEqual({ channel: "room", from: bob.username, fromId: bob.accountId, text: "r2", to: "", roomId, partyId: 0, time });
+    expect(room).toEqual({ channel: "room", from: bob.username, fromId: bob.accountId, character: "", text: "r2", to: "", roomId, partyId: 0, time });
     expect(room.time as number).toBeGreaterThanOrEqual(before - 1000);
     expect(room.time as number).toBeLessThanOrEqual(Date.now() + 1000);
     await say(dan, "party", "p2");
-    expect(await cid.nextEvent(MasterEvent.CHAT)).toEqual({ channel: "party", from: dan.username, fromId: dan.accountId, text: "p2", to: "", roomId: 0, partyId, time });
+    expect(await cid.nextEvent(MasterEvent.CHAT)).toEqual({ channel: "party", from: dan.username, fromId: dan.accountId, character: "", text: "p2", to: "", roomId: 0, partyId, time });
     expect(await dan.nextEvent(MasterEvent.CHAT)).toMatchObject({ text: "p2" });
     // Whispers find the name case-insensitively and carry it as the account spells it.
     await say(eve, "whisper", "w2", dan.username.toUpperCase());
-    expect(await dan.nextEvent(MasterEvent.CHAT)).toEqual({ channel: "whisper", from: eve.username, fromId: eve.accountId, text: "w2", to: dan.username, roomId: 0, partyId: 0, time });
+    expect(await dan.nextEvent(MasterEvent.CHAT)).toEqual({ channel: "whisper", from: eve.username, fromId: eve.accountId, character: "", text: "w2", to: dan.username, roomId: 0, partyId: 0, time });
     await say(eve, "global", "g2");
     expect(await chatsUntil(bob, "g2")).toEqual(["r2", "g2"]);
     expect(await chatsUntil(eve, "g2")).toEqual(["g2"]);

@@ -69,6 +69,8 @@ describe("accounts over HTTP", () => {
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       expiresInMs: expect.any(Number),
       ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+      characterId: 0,
+      character: "",
     });
     const token = login.body.token as string;
 

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const presence = (client: MasterClient, online: boolean, roomId = 0) => ({ username: client.username, accountId: client.accountId, online, roomId });
+const presence = (client: MasterClient, online: boolean, roomId = 0) => ({ username: client.username, accountId: client.accountId, online, roomId, characterId: 0, character: "" });
 
 describe("master presence", () => {
   it("lists the app's logged-in accounts in login order, with room and party, filtered and paged", async () => {
@@ -33,10 +33,10 @@ describe("master presence", () => {
       total: 4,
       offset: 0,
       users: [
-        { username: a.username, accountId: a.accountId, guest: true, roomId, partyId: 0 },
-        { username: b.username, accountId: b.accountId, guest: true, roomId, partyId: 0 },
-        { username: c.username, accountId: c.accountId, guest: true, roomId: 0, partyId },
-        { username: d.username, accountId: d.accountId, guest: true, roomId: 0, partyId: 0 },
+        { username: a.username, accountId: a.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "" },
+        { username: b.username, accountId: b.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "" },
+        { username: c.username, accountId: c.accountId, guest: true, roomId: 0, partyId, characterId: 0, character: "" },
+        { username: d.username, accountId: d.accountId, guest: true, roomId: 0, partyId: 0, characterId: 0, character: "" },
       ],
     });
     const names = async (body: Record<string, unknown>) => ((await viewer.must(MasterOp.PRESENCE_LIST, body)).users as Array<{ username: string }>).map((user) => user.username);

@@ -43,6 +43,10 @@ const ROUTES: readonly Route[] = (
     ["POST", "/api/rooms/leave", MasterOp.ROOM_LEAVE],
     ["POST", "/api/chat", MasterOp.CHAT_SEND],
     ["GET", "/api/presence", MasterOp.PRESENCE_LIST],
+    ["GET", "/api/characters", MasterOp.CHARACTER_LIST],
+    ["POST", "/api/characters", MasterOp.CHARACTER_CREATE],
+    ["POST", "/api/characters/select", MasterOp.CHARACTER_SELECT],
+    ["POST", "/api/characters/{characterId}/delete", MasterOp.CHARACTER_DELETE],
   ] as const
 ).map(([method, path, op]) => {
   const segments = path.split("/").slice(1);
@@ -50,7 +54,7 @@ const ROUTES: readonly Route[] = (
 });
 
 /** Query and path values that are numbers or booleans in the body; everything else stays a string. */
-const NUMBER_FIELDS = new Set(["roomId", "offset", "limit"]);
+const NUMBER_FIELDS = new Set(["roomId", "characterId", "offset", "limit"]);
 const BOOLEAN_FIELDS = new Set(["notFull", "noPassword"]);
 
 const HTTP_STATUS: Record<MasterStatus, number> = {

@@ -1,6 +1,7 @@
 /**
  * The master services' composition root (PROTOCOL.md §16): accounts and sessions, rooms, chat,
- * parties and presence, served over the WebSocket's MASTER channel and over HTTP at /api/.
+ * parties, presence and characters, served over the WebSocket's MASTER channel and over HTTP at
+ * /api/.
  * Every service gets the same MasterDeps; the order below is the order logouts are cleaned up
  * in (rooms and parties before presence announces the account offline).
  */
@@ -9,6 +10,7 @@ import { MasterOp, MasterStatus, nameOf } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { SessionLifecycle } from "../session/session.js";
 import { createAuthService } from "./accounts/auth-service.js";
+import { createCharacterService } from "./characters/character-service.js";
 import type { MasterDeps } from "./deps.js";
 import { type Dispatch, createDispatcher } from "./dispatcher.js";
 import { sendEvent } from "./events.js";
@@ -38,13 +40,14 @@ export function createMasterService(server: ServerContext): MasterService {
     sendEvent,
     wallNow: () => server.clock.wallNow?.() ?? Date.now(),
   };
-  const auth = createAuthService(deps);
+  const characters = createCharacterService(deps);
+  const auth = createAuthService(deps, characters);
   const rooms = createRoomService(deps);
   const parties = createPartyService(deps);
-  const chat = createChatService(deps, rooms, parties);
-  const presence = createPresenceService(deps, rooms, parties);
+  const chat = createChatService(deps, rooms, parties, characters);
+  const presence = createPresenceService(deps, rooms, parties, characters);
   const handle = createDispatcher({
-    operations: [...auth.operations, ...rooms.operations, ...parties.operations, ...chat.operations, ...presence.operations],
+    operations: [...auth.operations, ...rooms.operations, ...parties.operations, ...chat.operations, ...presence.operations, ...characters.operations],
     clock: server.clock,
     logger: server.logger,
     timeoutMs: server.config.masterRequestTimeoutMs,

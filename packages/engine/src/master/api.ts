@@ -1,8 +1,8 @@
 /**
- * master_*: accounts, sessions, rooms, chat, parties and presence from the signaling server's
- * master services (PROTOCOL.md §16), over the engine's one signaling connection. Each request
- * function checks its arguments (misuse throws GmnetError E_INVALID_ARGUMENT), starts the request
- * and returns its request id; the answer arrives as an ev_async_social event of type
+ * master_*: accounts, sessions, rooms, chat, parties, presence and characters from the signaling
+ * server's master services (PROTOCOL.md §16), over the engine's one signaling connection. Each
+ * request function checks its arguments (misuse throws GmnetError E_INVALID_ARGUMENT), starts the
+ * request and returns its request id; the answer arrives as an ev_async_social event of type
  * master_type_response with that id. The getters answer at once from what the engine knows.
  * docs/MASTER.md has every function, key and status.
  */
@@ -16,6 +16,7 @@ import {
   ROOM_OPTIONS,
   boolArg,
   chatChannelArg,
+  mapArg,
   jsonBody,
   numberArg,
   opArg,
@@ -182,6 +183,31 @@ export function createMasterApi(context: EngineContext, net: NetworkRuntime) {
       return ask(MasterOp.PRESENCE_SUBSCRIBE, { enabled: boolArg(enabled, "enabled", fn) }, fn);
     },
 
+    /** Creates a character of this account (not selected). `attributes` is the game's own struct, sent as JSON. Response: the Character (`character_id`, `name`, `attributes`, `selected`, `created_at`). */
+    master_character_create(name: string, attributes?: Record<string, unknown>): number {
+      const fn = "master_character_create";
+      const fields: Record<string, unknown> = { name: str(name, "name", fn) };
+      if (attributes !== undefined && attributes !== null) fields.attributes = mapArg(attributes, "attributes", fn);
+      return ask(MasterOp.CHARACTER_CREATE, fields, fn);
+    },
+
+    /** This account's characters, oldest first. Response: `selected_id` (0 for none), `characters` (an array of Characters). */
+    master_character_list(): number {
+      return ask(MasterOp.CHARACTER_LIST, {}, "master_character_list");
+    },
+
+    /** Selects one of this account's characters (0 selects none); presence and chat show it. Response: the Character (`character_id` 0 alone for none). */
+    master_character_select(character_id: number): number {
+      const fn = "master_character_select";
+      return ask(MasterOp.CHARACTER_SELECT, { characterId: num(character_id, "character_id", fn) }, fn);
+    },
+
+    /** Deletes one of this account's characters (a selected one is deselected). Response: `character_id`. */
+    master_character_delete(character_id: number): number {
+      const fn = "master_character_delete";
+      return ask(MasterOp.CHARACTER_DELETE, { characterId: num(character_id, "character_id", fn) }, fn);
+    },
+
     /** Any opcode with any body: a string is sent as it is (JSON or not), an object as JSON with its keys as given. */
     master_request(op: number, body?: string | object): number {
       const fn = "master_request";
@@ -225,6 +251,16 @@ export function createMasterApi(context: EngineContext, net: NetworkRuntime) {
     /** The id of the party this engine is in, 0 for none. */
     master_get_party(): number {
       return state.party;
+    },
+
+    /** The id of the login's selected character, 0 for none (or when not logged in). */
+    master_get_character_id(): number {
+      return state.character.id;
+    },
+
+    /** The name of the login's selected character, "" for none (or when not logged in). */
+    master_get_character(): string {
+      return state.character.name;
     },
   };
 }

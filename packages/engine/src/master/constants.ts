@@ -48,6 +48,10 @@ export const master_op_party_decline = MasterOp.PARTY_DECLINE;
 export const master_op_party_leave = MasterOp.PARTY_LEAVE;
 export const master_op_presence_list = MasterOp.PRESENCE_LIST;
 export const master_op_presence_subscribe = MasterOp.PRESENCE_SUBSCRIBE;
+export const master_op_character_create = MasterOp.CHARACTER_CREATE;
+export const master_op_character_list = MasterOp.CHARACTER_LIST;
+export const master_op_character_select = MasterOp.CHARACTER_SELECT;
+export const master_op_character_delete = MasterOp.CHARACTER_DELETE;
 
 /** Chat channels: the index of the wire's name in CHAT_CHANNELS ("global", "room", "party", "whisper"). */
 export const master_chat_global = 0;

@@ -1,9 +1,9 @@
 /**
- * What this engine knows of its master session: the login (and its token), the room it is in
- * and the party it is in, for master_logged_in, master_get_room and the other getters. It is
- * kept from the answers and events the server sends (PROTOCOL.md §16), mirroring what the
- * server holds for this connection, so the getters are right inside the handler of the event
- * that changed them.
+ * What this engine knows of its master session: the login (and its token), the room it is in,
+ * the party it is in and the account's selected character, for master_logged_in,
+ * master_get_room and the other getters. It is kept from the answers and events the server sends
+ * (PROTOCOL.md §16), mirroring what the server holds for this connection, so the getters are
+ * right inside the handler of the event that changed them.
  */
 import { MasterEvent, MasterOp, MasterStatus } from "../protocol/master.js";
 import { isPlainObject } from "./load.js";
@@ -17,6 +17,14 @@ export interface MasterLogin {
   readonly ip: string;
 }
 
+/** The account's selected character; id 0 and name "" for none. */
+export interface MasterCharacter {
+  readonly id: number;
+  readonly name: string;
+}
+
+const NO_CHARACTER: MasterCharacter = { id: 0, name: "" };
+
 /** Operations whose success body is a Session that logs this connection in. */
 const SESSION_OPS = new Set<number>([MasterOp.LOGIN, MasterOp.LOGIN_GUEST, MasterOp.RESUME, MasterOp.REFRESH]);
 
@@ -26,6 +34,12 @@ export class MasterState {
   room = 0;
   /** The party this connection is in, 0 for none. */
   party = 0;
+  /**
+   * The login's selected character: from the Session, CHARACTER_SELECT, CHARACTER_DELETE and
+   * CHARACTER_LIST answers, and PRESENCE events about this account. It is the account's on the
+   * server, so it survives a lost connection; a change made over HTTP shows with the next of these.
+   */
+  character: MasterCharacter = NO_CHARACTER;
 
   /** `tokenChanged` hears every change of the token ("" when the login ends): it goes into the next HELLO. */
   constructor(private readonly tokenChanged: (token: string) => void) {}
@@ -59,6 +73,18 @@ export class MasterState {
       case MasterOp.PARTY_LEAVE:
         this.party = 0;
         return;
+      case MasterOp.CHARACTER_SELECT:
+        this.character = characterOf(fields.characterId, fields.name);
+        return;
+      case MasterOp.CHARACTER_DELETE:
+        if (idOf(fields.characterId) === this.character.id) this.character = NO_CHARACTER;
+        return;
+      case MasterOp.CHARACTER_LIST: {
+        const characters = Array.isArray(fields.characters) ? (fields.characters as unknown[]) : [];
+        const selected = characters.find((character) => isPlainObject(character) && character.selected === true);
+        this.character = isPlainObject(selected) ? characterOf(selected.characterId, selected.name) : NO_CHARACTER;
+        return;
+      }
     }
   }
 
@@ -80,6 +106,12 @@ export class MasterState {
           else if (fields.reason === "joined") this.room = idOf(fields.roomId);
         }
         return;
+      case MasterEvent.PRESENCE:
+        // Our own account (seen when subscribed): its selection may have changed over HTTP.
+        if (this.login !== undefined && idOf(fields.accountId) === this.login.accountId && fields.online === true) {
+          this.character = characterOf(fields.characterId, fields.character);
+        }
+        return;
       case MasterEvent.PARTY_UPDATE: {
         // Members get every update, the one who joined or left included: the member list says where we stand.
         const members = Array.isArray(fields.members) ? fields.members : [];
@@ -95,6 +127,7 @@ export class MasterState {
   loggedOut(): void {
     this.room = 0;
     this.party = 0;
+    this.character = NO_CHARACTER;
     if (this.login === undefined) return;
     this.login = undefined;
     this.tokenChanged("");
@@ -116,12 +149,19 @@ export class MasterState {
     // Another account: the server ended the old login, and with it its room and party.
     if (this.login !== undefined && this.login.accountId !== login.accountId) this.connectionLost();
     this.login = login;
+    this.character = characterOf(session.characterId, session.character);
     this.tokenChanged(token);
   }
 
   private isMe(name: unknown): boolean {
     return this.login !== undefined && typeof name === "string" && name.toLowerCase() === this.login.username.toLowerCase();
   }
+}
+
+/** A selected character from a body's id and name; none for an id that is not one. */
+function characterOf(id: unknown, name: unknown): MasterCharacter {
+  const characterId = idOf(id);
+  return characterId === 0 ? NO_CHARACTER : { id: characterId, name: typeof name === "string" ? name : "" };
 }
 
 /** A room, party or account id from a body; 0 for anything else. */

@@ -15,7 +15,7 @@ export const MasterType = {
   EVENT: 3,
 } as const;
 
-/** Operations. Numbers are grouped by service: 1–19 auth, 20–39 rooms, 40–49 chat, 50–59 parties, 60–69 presence. */
+/** Operations. Numbers are grouped by service: 1–19 auth, 20–39 rooms, 40–49 chat, 50–59 parties, 60–69 presence, 70–79 characters. */
 export const MasterOp = {
   REGISTER: 1,
   LOGIN: 2,
@@ -37,6 +37,10 @@ export const MasterOp = {
   PARTY_LEAVE: 54,
   PRESENCE_LIST: 60,
   PRESENCE_SUBSCRIBE: 61,
+  CHARACTER_CREATE: 70,
+  CHARACTER_LIST: 71,
+  CHARACTER_SELECT: 72,
+  CHARACTER_DELETE: 73,
 } as const;
 export type MasterOp = (typeof MasterOp)[keyof typeof MasterOp];
 
@@ -100,10 +104,13 @@ export const MasterError = {
   not_in_party: MasterStatus.FAILED,
   party_full: MasterStatus.FAILED,
   needs_connection: MasterStatus.FAILED,
+  character_name_taken: MasterStatus.FAILED,
+  too_many_characters: MasterStatus.FAILED,
   room_not_found: MasterStatus.NOT_FOUND,
   party_not_found: MasterStatus.NOT_FOUND,
   invite_not_found: MasterStatus.NOT_FOUND,
   user_not_found: MasterStatus.NOT_FOUND,
+  character_not_found: MasterStatus.NOT_FOUND,
   timeout: MasterStatus.TIMEOUT,
   internal: MasterStatus.ERROR,
   not_connected: MasterStatus.NOT_CONNECTED,

@@ -12,6 +12,7 @@ import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/engine/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Caller, Login } from "../caller.js";
+import type { CharacterService } from "../characters/character-service.js";
 import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { type Body, type Outcome, fail, ok } from "../outcome.js";
@@ -51,7 +52,7 @@ const empty = z.strictObject({});
 /** Over HTTP the token comes in the Authorization header instead (GET /api/auth/session). */
 const resumeBody = z.strictObject({ token: z.string().max(256).optional() });
 
-export function createAuthService(deps: MasterDeps): AuthService {
+export function createAuthService(deps: MasterDeps, characters: Pick<CharacterService, "selectedOf">): AuthService {
   const { config, store, clock, logger } = deps.server;
   const accounts = new AccountStore(store.db);
   const tokens = new TokenStore({
@@ -89,14 +90,19 @@ export function createAuthService(deps: MasterDeps): AuthService {
   });
 
   /** The Session body of §16.3. */
-  const sessionBody = (appKey: string, login: Login, token: string, expiresAt: number): Body => ({
-    accountId: login.accountId,
-    username: login.username,
-    guest: login.guest,
-    token,
-    expiresInMs: Math.max(0, expiresAt - deps.wallNow()),
-    ip: formatIpv4(store.accountIdentity(appKey, login.accountId).virtualIp),
-  });
+  const sessionBody = (appKey: string, login: Login, token: string, expiresAt: number): Body => {
+    const character = characters.selectedOf(login.accountId);
+    return {
+      accountId: login.accountId,
+      username: login.username,
+      guest: login.guest,
+      token,
+      expiresInMs: Math.max(0, expiresAt - deps.wallNow()),
+      ip: formatIpv4(store.accountIdentity(appKey, login.accountId).virtualIp),
+      characterId: character?.id ?? 0,
+      character: character?.name ?? "",
+    };
+  };
 
   /** Over the WebSocket: logs the requesting connection in (VIRTUAL_IP goes out before the RESPONSE). */
   const loginConnection = (caller: Caller, login: Login): void => {

@@ -1,11 +1,13 @@
 /**
  * Chat (PROTOCOL.md §16.5): CHAT_SEND on the global, room, party and whisper channels, each to
- * exactly its recipients, at most `chatRateLimit` messages per connection per 10 s.
+ * exactly its recipients, at most `chatRateLimit` messages per connection per 10 s. A message
+ * names the sender's selected character (`character`, "" for none) besides the user name.
  */
 import { CHAT_CHANNELS, type ChatChannel, MasterEvent, MasterOp } from "@gmnet/engine/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import { RateLimiter } from "../../session/rate-limiter.js";
+import type { CharacterService } from "../characters/character-service.js";
 import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { fail, ok } from "../outcome.js";
@@ -25,7 +27,7 @@ const sendBody = z
     if (body.channel !== "whisper" && body.to !== undefined) context.addIssue({ code: "custom", path: ["to"], message: "only whispers take a recipient" });
   });
 
-export function createChatService(deps: MasterDeps, rooms: RoomService, parties: PartyService): { operations: AnyOperation[] } {
+export function createChatService(deps: MasterDeps, rooms: RoomService, parties: PartyService, characters: Pick<CharacterService, "selectedOf">): { operations: AnyOperation[] } {
   const { chatRateLimit } = deps.server.config;
   // The limit is the connection's (§16.5), so it survives logging out and in again; a WeakMap
   // lets it go with the connection, holding nothing once the session is gone.
@@ -72,7 +74,8 @@ export function createChatService(deps: MasterDeps, rooms: RoomService, parties:
         }
       }
       if (!allowed(session)) return fail("rate_limited", `at most ${chatRateLimit} chat messages per ${RATE_WINDOW_SECONDS} s`);
-      const message = { channel, from: login.username, fromId: login.accountId, text: body.text, to, roomId, partyId, time: deps.wallNow() };
+      const character = characters.selectedOf(login.accountId)?.name ?? "";
+      const message = { channel, from: login.username, fromId: login.accountId, character, text: body.text, to, roomId, partyId, time: deps.wallNow() };
       for (const recipient of recipients) deps.sendEvent(recipient, MasterEvent.CHAT, message);
       return ok();
     },

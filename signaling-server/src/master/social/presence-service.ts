@@ -2,12 +2,15 @@
  * Presence (PROTOCOL.md §16.7): PRESENCE_LIST shows who of the app key is logged in on a live
  * connection, in login order, with their room and party; PRESENCE_SUBSCRIBE asks for an EVENT
  * PRESENCE whenever an account of the app key logs in, logs out (or disconnects), or enters or
- * leaves a room. A subscription belongs to the login and ends with it.
+ * leaves a room, or selects another character. A subscription belongs to the login and ends
+ * with it. Each user carries the account's selected character (`characterId`, `character`; 0 and
+ * "" for none).
  */
 import { MasterEvent, MasterOp } from "@gmnet/engine/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Login } from "../caller.js";
+import type { CharacterService } from "../characters/character-service.js";
 import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { ok } from "../outcome.js";
@@ -17,9 +20,20 @@ import type { PartyService } from "./party-service.js";
 
 const listBody = z.strictObject({ username: z.string().max(64).optional(), ...pagingFields });
 
-export function createPresenceService(deps: MasterDeps, rooms: RoomService, parties: PartyService): { operations: AnyOperation[] } {
+export function createPresenceService(
+  deps: MasterDeps,
+  rooms: RoomService,
+  parties: PartyService,
+  characters: Pick<CharacterService, "selectedOf" | "onChange">,
+): { operations: AnyOperation[] } {
   /** appKey → the connections subscribed to its presence. */
   const subscribers = new Map<string, Set<Session>>();
+
+  /** The account's selected character, as presence bodies carry it. */
+  const characterOf = (accountId: number): { characterId: number; character: string } => {
+    const selected = characters.selectedOf(accountId);
+    return { characterId: selected?.id ?? 0, character: selected?.name ?? "" };
+  };
 
   const unsubscribe = (session: Session): void => {
     const app = subscribers.get(session.appKey);
@@ -30,7 +44,7 @@ export function createPresenceService(deps: MasterDeps, rooms: RoomService, part
   const publish = (session: Session, login: Login, online: boolean, roomId: number): void => {
     const app = subscribers.get(session.appKey);
     if (app === undefined) return;
-    const body = { username: login.username, accountId: login.accountId, online, roomId };
+    const body = { username: login.username, accountId: login.accountId, online, roomId, ...characterOf(login.accountId) };
     for (const subscriber of app) deps.sendEvent(subscriber, MasterEvent.PRESENCE, body);
   };
 
@@ -44,6 +58,7 @@ export function createPresenceService(deps: MasterDeps, rooms: RoomService, part
     },
   });
   rooms.onChange((session, login, roomId) => publish(session, login, true, roomId));
+  characters.onChange((session, login) => publish(session, login, true, rooms.roomOf(session)));
 
   const operations = [
     defineOperation({
@@ -55,7 +70,14 @@ export function createPresenceService(deps: MasterDeps, rooms: RoomService, part
         const page = pageOf(
           deps.online.logins(caller.appKey),
           ({ login }) => login.username.toLowerCase().startsWith(prefix),
-          ({ session, login }) => ({ username: login.username, accountId: login.accountId, guest: login.guest, roomId: rooms.roomOf(session), partyId: parties.partyOf(session) }),
+          ({ session, login }) => ({
+            username: login.username,
+            accountId: login.accountId,
+            guest: login.guest,
+            roomId: rooms.roomOf(session),
+            partyId: parties.partyOf(session),
+            ...characterOf(login.accountId),
+          }),
           body.offset,
           body.limit,
         );

@@ -42,6 +42,14 @@ describe("master_* argument checks", () => {
     throwsInvalid(() => any.master_party_decline!(undefined), "master_party_decline: party_id");
   });
 
+  it("checks characters' names, attributes and ids", () => {
+    throwsInvalid(() => any.master_character_create!(42), "master_character_create: name");
+    throwsInvalid(() => any.master_character_create!("Hero", [1, 2]), "master_character_create: attributes must be a plain object");
+    throwsInvalid(() => any.master_character_create!("Hero", "str=9"), "master_character_create: attributes must be a plain object");
+    throwsInvalid(() => any.master_character_select!("1"), "master_character_select: character_id");
+    throwsInvalid(() => any.master_character_delete!(undefined), "master_character_delete: character_id");
+  });
+
   it("checks option objects: their type, every key, and every value", () => {
     throwsInvalid(() => any.master_room_create!("room", 4, 7000, "public"), "master_room_create: options must be a plain object");
     throwsInvalid(() => any.master_room_create!("room", 4, 7000, { maxPlayers: 3 }), '"maxPlayers" is not an option of options');

@@ -22,6 +22,7 @@ try {
 }
 
 console.log(`gmnet: playground, docs (/docs/), WebSocket (/ws) and REST API (/api) at ${server.address().url}`);
+if (server.config.mcpTokens.length > 0) console.log(`gmnet: MCP endpoint for LLM agents at ${server.address().url}/mcp (docs/MCP.md)`);
 
 // The server drains on the first signal (clients are told to reconnect); a second one exits at once.
 let stopping = false;

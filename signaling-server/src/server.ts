@@ -14,7 +14,7 @@ import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
 import { createOutboundBridge } from "./bridge/outbound.js";
 import { type ServerConfig, defaultConfig, parseMcpToken, validateConfig } from "./config.js";
-import { createMcpEndpoint } from "./mcp/mcp-endpoint.js";
+import { MCP_PATH, createMcpEndpoint } from "./mcp/mcp-endpoint.js";
 import { createMcpTools } from "./mcp/mcp-tools.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
@@ -224,6 +224,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       // After listening, a server error (e.g. EMFILE on accept) is logged, never an uncaught exception.
       http.on("error", (error) => logger.error({ err: error }, "http server error"));
       logger.info({ url: address().url }, "gmnet server listening");
+      if (config.mcpTokens.length > 0) logger.info({ url: `${address().url}${MCP_PATH}`, appKeys: [...new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey))] }, "MCP endpoint open");
       resolve();
     });
   });

@@ -106,7 +106,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const virtualSockets = createVirtualSocketService(context);
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
-  const mcpTools = createMcpTools(context, new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey)));
+  const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
+  const mcpTools = createMcpTools(context, mcpAppKeys);
   services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
   const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
@@ -224,7 +225,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       // After listening, a server error (e.g. EMFILE on accept) is logged, never an uncaught exception.
       http.on("error", (error) => logger.error({ err: error }, "http server error"));
       logger.info({ url: address().url }, "gmnet server listening");
-      if (config.mcpTokens.length > 0) logger.info({ url: `${address().url}${MCP_PATH}`, appKeys: [...new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey))] }, "MCP endpoint open");
+      if (mcpAppKeys.size > 0) logger.info({ url: `${address().url}${MCP_PATH}`, appKeys: [...mcpAppKeys] }, "MCP endpoint open");
       resolve();
     });
   });

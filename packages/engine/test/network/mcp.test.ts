@@ -326,6 +326,46 @@ describe("MCP tools", () => {
     }
   }, 30_000);
 
+  it("answers malformed, oversized and out-of-session requests with an HTTP error, frees their slots, and ends idle and deleted sessions", async () => {
+    const secret = token();
+    network = await startNetwork({ mcpTokens: [`${APP}=${secret}`], mcpMaxSessions: 2, mcpSessionIdleMs: 300 });
+    const url = `${network.server.address().url}/mcp`;
+    const headers = { authorization: `Bearer ${secret}`, "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const post = (body: string, extra: Record<string, string> = {}): Promise<Response> => fetch(url, { method: "POST", headers: { ...headers, ...extra }, body });
+
+    // None of these opens a session, so none keeps one of the two slots.
+    for (let i = 0; i < 3; i++) {
+      expect((await post("{not json")).status).toBe(400);
+      expect((await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }))).status).toBe(400);
+      expect((await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} }), { accept: "text/html" })).status).toBe(406);
+      expect((await post("x".repeat(256 * 1024 + 64 * 1024 + 1))).status).toBe(413);
+    }
+    expect((await fetch(url, { headers })).status).toBe(400);
+    expect((await post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }), { "mcp-session-id": "made-up" })).status).toBe(404);
+
+    // Two sessions fit; a third is refused until one ends.
+    const first = await mcpClient(network, secret);
+    const second = await mcpClient(network, secret);
+    // Arguments larger than a frame can carry are refused before any engine hears of them.
+    const game = await host(network, { big: { type: "object", properties: { text: { type: "string", maxLength: 300_000 } } } });
+    const tooBig = await mcpError(first.callTool({ name: "big", arguments: { text: "y".repeat(270_000) } }));
+    expect(tooBig.code).toBe(ErrorCode.InvalidParams);
+    expect(game.log.seen.filter((event) => event.type === game.gm.network_type_mcp_call)).toEqual([]);
+    expect((await rawInitialize(network, { authorization: `Bearer ${secret}` })).status).toBe(503);
+    const transport = (first as unknown as { transport: StreamableHTTPClientTransport }).transport;
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    expect((await post(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }), { "mcp-session-id": sessionId })).status).toBe(404);
+    await mcpClient(network, secret);
+
+    // A session with no request for mcpSessionIdleMs ends: its slot frees (asking for a new session
+    // does not touch it) and its id is unknown afterwards.
+    const idleId = (second as unknown as { transport: StreamableHTTPClientTransport }).transport.sessionId!;
+    await second.close();
+    await expect.poll(async () => (await rawInitialize(network!, { authorization: `Bearer ${secret}` })).status, { timeout: 5_000 }).toBe(200);
+    expect((await post(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }), { "mcp-session-id": idleId })).status).toBe(404);
+  });
+
   it("has no /mcp unless an app key has a token", async () => {
     network = await startNetwork();
     expect((await rawInitialize(network, { authorization: `Bearer ${token()}` })).status).toBe(404);

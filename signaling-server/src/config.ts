@@ -114,6 +114,20 @@ export interface ServerConfig {
   /** Largest attributes object of one character, in bytes of its JSON text. */
   characterAttributesMaxBytes: number;
   /**
+   * Who may write world documents (PROTOCOL.md §16.10): `appKey=username` entries, each naming a
+   * registered (not guest) account of that app key. `--world-writer my-game=admin`, repeatable.
+   * None by default: nobody writes, everyone logged in reads.
+   */
+  worldWriters: string[];
+  /** World documents one app key may hold; creating more is answered too_many_world_documents. */
+  worldMaxDocuments: number;
+  /** Largest value of one world document, in bytes of its JSON text. */
+  worldValueMaxBytes: number;
+  /** Document names one connection may subscribe to (subscribing to all counts as one). */
+  worldMaxSubscriptions: number;
+  /** Location updates (PRESENCE_SET_LOCATION) one connection may send per second; more are answered rate_limited. */
+  locationRateLimit: number;
+  /**
    * A directory served as static files (GET and HEAD) on every path the server does not own itself
    * (/ws, /healthz, /metrics, /api): the built playground under `npm start`. None serves nothing.
    */
@@ -219,6 +233,11 @@ export const defaultConfig: ServerConfig = {
   maxPartySize: 8,
   maxCharactersPerAccount: 8,
   characterAttributesMaxBytes: 4096,
+  worldWriters: [],
+  worldMaxDocuments: 32,
+  worldValueMaxBytes: 4096,
+  worldMaxSubscriptions: 64,
+  locationRateLimit: 10,
   staticDir: undefined,
   gmBridges: [],
   gmBridgeMaxConnections: 256,
@@ -241,7 +260,7 @@ export const defaultConfig: ServerConfig = {
 export const GM_BRIDGE_EPHEMERAL_PORTS = 65536 - 49152;
 
 /** Flags for the `gmnet-server` command line, each with its environment variable. */
-const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" | "allow" | "tokens" }> = {
+const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "string" | "number" | "list" | "json" | "boolean" | "bridges" | "allow" | "tokens" | "writers" }> = {
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
@@ -297,6 +316,11 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   "max-party-size": { key: "maxPartySize", env: "GMNET_MAX_PARTY_SIZE", kind: "number" },
   "max-characters-per-account": { key: "maxCharactersPerAccount", env: "GMNET_MAX_CHARACTERS_PER_ACCOUNT", kind: "number" },
   "character-attributes-max-bytes": { key: "characterAttributesMaxBytes", env: "GMNET_CHARACTER_ATTRIBUTES_MAX_BYTES", kind: "number" },
+  "world-writer": { key: "worldWriters", env: "GMNET_WORLD_WRITERS", kind: "writers" },
+  "world-max-documents": { key: "worldMaxDocuments", env: "GMNET_WORLD_MAX_DOCUMENTS", kind: "number" },
+  "world-value-max-bytes": { key: "worldValueMaxBytes", env: "GMNET_WORLD_VALUE_MAX_BYTES", kind: "number" },
+  "world-max-subscriptions": { key: "worldMaxSubscriptions", env: "GMNET_WORLD_MAX_SUBSCRIPTIONS", kind: "number" },
+  "location-rate-limit": { key: "locationRateLimit", env: "GMNET_LOCATION_RATE_LIMIT", kind: "number" },
   "static-dir": { key: "staticDir", env: "GMNET_STATIC_DIR", kind: "string" },
   "gm-bridge": { key: "gmBridges", env: "GMNET_GM_BRIDGES", kind: "bridges" },
   "gm-bridge-max-connections": { key: "gmBridgeMaxConnections", env: "GMNET_GM_BRIDGE_MAX_CONNECTIONS", kind: "number" },
@@ -328,7 +352,9 @@ export function usage(): string {
     "--gm-bridge-allow takes host:port (exact; [ipv6]:port), a real destination engines may network_connect to",
     "through the server; repeatable, GMNET_GM_BRIDGE_ALLOW comma-separated; none by default.",
     "--mcp-token takes <app key>=<token> (token: 16+ characters), opening /mcp to MCP clients of that app key;",
-    "repeatable, GMNET_MCP_TOKENS comma-separated; none by default. See docs/MCP.md.", ""].join("\n");
+    "repeatable, GMNET_MCP_TOKENS comma-separated; none by default. See docs/MCP.md.",
+    "--world-writer takes <app key>=<user name>, a registered account allowed to write that app key's world",
+    "documents; repeatable, GMNET_WORLD_WRITERS comma-separated; none by default. See docs/MASTER.md.", ""].join("\n");
 }
 
 export class ConfigError extends Error {
@@ -346,7 +372,7 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
     if (spec === undefined) throw new ConfigError(`unknown option --${flag} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
     const value = parseValue(flag, spec.kind, raw);
     const target = config as unknown as Record<string, unknown>;
-    if ((spec.kind === "bridges" || spec.kind === "allow" || spec.kind === "tokens") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
+    if ((spec.kind === "bridges" || spec.kind === "allow" || spec.kind === "tokens" || spec.kind === "writers") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
     else target[spec.key] = value;
     if (fromArgs) repeated.add(flag);
   };
@@ -385,11 +411,11 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
       throw new ConfigError((error as Error).message);
     }
   }
-  if (kind === "allow" || kind === "tokens") {
+  if (kind === "allow" || kind === "tokens" || kind === "writers") {
     // Kept as text (the way they were written), each checked now so a typo stops the startup.
     const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
     try {
-      for (const entry of entries) (kind === "allow" ? parseAllowEntry : parseMcpToken)(entry);
+      for (const entry of entries) (kind === "allow" ? parseAllowEntry : kind === "tokens" ? parseMcpToken : parseWorldWriter)(entry);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -462,6 +488,11 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   count("maxCharactersPerAccount", 1);
   // "{}" is the smallest attributes object.
   count("characterAttributesMaxBytes", 2);
+  count("worldMaxDocuments", 1);
+  // "{}" is the smallest value.
+  count("worldValueMaxBytes", 2);
+  count("worldMaxSubscriptions", 1);
+  count("locationRateLimit", 1);
   // scrypt needs a power of two; below 1024 a hash is too cheap to slow down guessing at all.
   if (!Number.isInteger(Math.log2(config.scryptCost)) || config.scryptCost < 1024) throw new ConfigError(`scryptCost must be a power of two ≥ 1024, not ${config.scryptCost}`);
   if (typeof config.trustProxy !== "boolean") throw new ConfigError("trustProxy must be true or false");
@@ -489,7 +520,44 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   validateStaticDir(config.staticDir);
   validateGmBridges(config);
   validateMcp(config);
+  validateWorld(config);
   return config;
+}
+
+/** `appKey=username` → its parts; throws with a readable message. */
+export function parseWorldWriter(entry: string): { appKey: string; username: string } {
+  const at = entry.indexOf("=");
+  const appKey = at < 0 ? "" : entry.slice(0, at);
+  const username = at < 0 ? "" : entry.slice(at + 1);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(appKey) || !/^[A-Za-z0-9_.-]{3,24}$/.test(username)) {
+    throw new Error(`--world-writer ${JSON.stringify(entry)}: takes <app key>=<user name>, an app key of 1–64 characters of A–Z a–z 0–9 . _ - and a user name of 3–24 of A–Z a–z 0–9 _ . -`);
+  }
+  return { appKey, username };
+}
+
+/** Bytes of a world document's body besides its value (name, version, time, writer, keys), at most. */
+export const WORLD_DOCUMENT_OVERHEAD_BYTES = 256;
+
+function validateWorld(config: ServerConfig): void {
+  if (!Array.isArray(config.worldWriters) || !config.worldWriters.every((entry) => typeof entry === "string")) {
+    throw new ConfigError('worldWriters must be a list of "appKey=username" strings');
+  }
+  for (const entry of config.worldWriters) {
+    try {
+      parseWorldWriter(entry);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  // A write carries the value in a request body; WORLD_LIST and a subscription answer carry every
+  // document of the app key in one frame.
+  if (config.worldValueMaxBytes + WORLD_DOCUMENT_OVERHEAD_BYTES > config.masterMaxBodyBytes) {
+    throw new ConfigError(`worldValueMaxBytes (${config.worldValueMaxBytes}) plus ${WORLD_DOCUMENT_OVERHEAD_BYTES} must fit in masterMaxBodyBytes (${config.masterMaxBodyBytes})`);
+  }
+  const listBytes = config.worldMaxDocuments * (config.worldValueMaxBytes + WORLD_DOCUMENT_OVERHEAD_BYTES) + WORLD_DOCUMENT_OVERHEAD_BYTES;
+  if (listBytes > config.maxFrameSize) {
+    throw new ConfigError(`worldMaxDocuments × (worldValueMaxBytes + ${WORLD_DOCUMENT_OVERHEAD_BYTES}) (${listBytes}) must fit in one frame (maxFrameSize ${config.maxFrameSize})`);
+  }
 }
 
 /** Shortest MCP token: a guessable one would open the app's tools to anyone. */

@@ -33,10 +33,10 @@ describe("master presence", () => {
       total: 4,
       offset: 0,
       users: [
-        { username: a.username, accountId: a.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "" },
-        { username: b.username, accountId: b.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "" },
-        { username: c.username, accountId: c.accountId, guest: true, roomId: 0, partyId, characterId: 0, character: "" },
-        { username: d.username, accountId: d.accountId, guest: true, roomId: 0, partyId: 0, characterId: 0, character: "" },
+        { username: a.username, accountId: a.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "", location: "", position: null },
+        { username: b.username, accountId: b.accountId, guest: true, roomId, partyId: 0, characterId: 0, character: "", location: "", position: null },
+        { username: c.username, accountId: c.accountId, guest: true, roomId: 0, partyId, characterId: 0, character: "", location: "", position: null },
+        { username: d.username, accountId: d.accountId, guest: true, roomId: 0, partyId: 0, characterId: 0, character: "", location: "", position: null },
       ],
     });
     const names = async (body: Record<string, unknown>) => ((await viewer.must(MasterOp.PRESENCE_LIST, body)).users as Array<{ username: string }>).map((user) => user.username);

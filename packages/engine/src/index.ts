@@ -19,7 +19,7 @@ export type { AsyncEventHandler, AsyncLoad } from "./events/async-events.js";
 export { createEngine, engineConstants } from "./engine.js";
 export { HttpError, HttpStatus } from "./http/transfer.js";
 export * from "./master/constants.js";
-export type { MasterPresenceFilter, MasterRoomChanges, MasterRoomFilter, MasterRoomOptions } from "./master/api.js";
+export type { MasterNearbyQuery, MasterPresenceFilter, MasterRoomChanges, MasterRoomFilter, MasterRoomOptions } from "./master/api.js";
 export * from "./network/constants.js";
 export { NetworkError } from "./network/errors.js";
 export type { ListenOptions, NetworkOptions } from "./network/runtime.js";
@@ -148,6 +148,13 @@ export const {
   master_character_delete,
   master_get_character_id,
   master_get_character,
+  master_presence_set_location,
+  master_presence_nearby,
+  master_world_get,
+  master_world_list,
+  master_world_set,
+  master_world_subscribe,
+  master_world_unsubscribe,
   ds_exists,
   ds_map_create,
   ds_map_destroy,

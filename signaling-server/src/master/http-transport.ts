@@ -16,6 +16,7 @@ import type { Caller, Login } from "./caller.js";
 import type { MasterDeps } from "./deps.js";
 import type { Dispatch } from "./dispatcher.js";
 import { type Body, type Outcome, fail } from "./outcome.js";
+import { SHARD_PREFIX } from "./world/world-service.js";
 
 type Method = "GET" | "POST";
 
@@ -25,6 +26,8 @@ interface Route {
   readonly segments: readonly string[];
   readonly op: MasterOp;
   readonly parameters: number;
+  /** Body fields the route itself sets (over the query's and the body's). */
+  readonly fixed: Body;
 }
 
 /** §16.8's route table. */
@@ -43,18 +46,24 @@ const ROUTES: readonly Route[] = (
     ["POST", "/api/rooms/leave", MasterOp.ROOM_LEAVE],
     ["POST", "/api/chat", MasterOp.CHAT_SEND],
     ["GET", "/api/presence", MasterOp.PRESENCE_LIST],
+    ["GET", "/api/presence/nearby", MasterOp.PRESENCE_NEARBY],
+    ["POST", "/api/presence/location", MasterOp.PRESENCE_SET_LOCATION],
     ["GET", "/api/characters", MasterOp.CHARACTER_LIST],
     ["POST", "/api/characters", MasterOp.CHARACTER_CREATE],
     ["POST", "/api/characters/select", MasterOp.CHARACTER_SELECT],
     ["POST", "/api/characters/{characterId}/delete", MasterOp.CHARACTER_DELETE],
-  ] as const
-).map(([method, path, op]) => {
+    ["GET", "/api/world/state", MasterOp.WORLD_LIST],
+    ["GET", "/api/world/state/{name}", MasterOp.WORLD_GET],
+    ["POST", "/api/world/state", MasterOp.WORLD_SET],
+    ["GET", "/api/world/shards", MasterOp.WORLD_LIST, { prefix: SHARD_PREFIX }],
+  ] as ReadonlyArray<readonly [Method, string, MasterOp, Body?]>
+).map(([method, path, op, fixed]) => {
   const segments = path.split("/").slice(1);
-  return { method, segments, op, parameters: segments.filter(isParameter).length };
+  return { method, segments, op, parameters: segments.filter(isParameter).length, fixed: fixed ?? {} };
 });
 
 /** Query and path values that are numbers or booleans in the body; everything else stays a string. */
-const NUMBER_FIELDS = new Set(["roomId", "characterId", "offset", "limit"]);
+const NUMBER_FIELDS = new Set(["roomId", "characterId", "expectedVersion", "x", "y", "z", "radius", "offset", "limit"]);
 const BOOLEAN_FIELDS = new Set(["notFull", "noPassword"]);
 
 const HTTP_STATUS: Record<MasterStatus, number> = {
@@ -119,7 +128,7 @@ export function createHttpApi(deps: MasterDeps & { dispatch: Dispatch; auth: Aut
 
     let body: unknown;
     if (hit.route.method === "GET") {
-      body = { ...queryFields(query), ...hit.parameters };
+      body = { ...queryFields(query), ...hit.parameters, ...hit.route.fixed };
     } else {
       const read = await readBody(req, config.masterMaxBodyBytes, config.masterRequestTimeoutMs);
       if ("problem" in read) {
@@ -137,9 +146,10 @@ export function createHttpApi(deps: MasterDeps & { dispatch: Dispatch; auth: Aut
       } catch {
         return answer(fail("invalid_body", "the body is not JSON text in UTF-8"));
       }
-      if (Object.keys(hit.parameters).length > 0) {
+      const routeFields = { ...hit.parameters, ...hit.route.fixed };
+      if (Object.keys(routeFields).length > 0) {
         if (!isPlainObject(parsed)) return answer(fail("invalid_body", "the body must be a JSON object"));
-        parsed = { ...parsed, ...hit.parameters };
+        parsed = { ...parsed, ...routeFields };
       }
       body = parsed;
     }

@@ -1,6 +1,6 @@
 /**
  * The master services' composition root (PROTOCOL.md §16): accounts and sessions, rooms, chat,
- * parties, presence and characters, served over the WebSocket's MASTER channel and over HTTP at
+ * parties, presence, characters and world state, served over the WebSocket's MASTER channel and over HTTP at
  * /api/.
  * Every service gets the same MasterDeps; the order below is the order logouts are cleaned up
  * in (rooms and parties before presence announces the account offline).
@@ -22,6 +22,7 @@ import { createRoomService } from "./rooms/room-service.js";
 import { createChatService } from "./social/chat-service.js";
 import { createPartyService } from "./social/party-service.js";
 import { createPresenceService } from "./social/presence-service.js";
+import { createWorldService } from "./world/world-service.js";
 import { registerMasterChannel } from "./ws-transport.js";
 
 export interface MasterService extends SessionLifecycle {
@@ -46,8 +47,9 @@ export function createMasterService(server: ServerContext): MasterService {
   const parties = createPartyService(deps);
   const chat = createChatService(deps, rooms, parties, characters);
   const presence = createPresenceService(deps, rooms, parties, characters);
+  const world = createWorldService(deps);
   const handle = createDispatcher({
-    operations: [...auth.operations, ...rooms.operations, ...parties.operations, ...chat.operations, ...presence.operations, ...characters.operations],
+    operations: [...auth.operations, ...rooms.operations, ...parties.operations, ...chat.operations, ...presence.operations, ...characters.operations, ...world.operations],
     clock: server.clock,
     logger: server.logger,
     timeoutMs: server.config.masterRequestTimeoutMs,

@@ -1,5 +1,5 @@
 /**
- * master_*: accounts, sessions, rooms, chat, parties, presence and characters from the signaling
+ * master_*: accounts, sessions, rooms, chat, parties, presence, characters and world state from the signaling
  * server's master services (PROTOCOL.md §16), over the engine's one signaling connection. Each
  * request function checks its arguments (misuse throws GmnetError E_INVALID_ARGUMENT), starts the
  * request and returns its request id; the answer arrives as an ev_async_social event of type
@@ -10,6 +10,7 @@ import type { NetworkRuntime } from "../network/runtime.js";
 import { MasterOp } from "../protocol/master.js";
 import type { EngineContext } from "../runtime/context.js";
 import {
+  NEARBY_QUERY,
   PRESENCE_FILTER,
   ROOM_CHANGES,
   ROOM_FILTER,
@@ -23,6 +24,7 @@ import {
   optionsArg,
   rawBodyArg,
   stringArg,
+  stringsArg,
   timeoutArg,
 } from "./args.js";
 import { MasterClient } from "./master-client.js";
@@ -51,6 +53,17 @@ export interface MasterRoomFilter {
 
 export interface MasterPresenceFilter {
   username?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** What master_presence_nearby looks for: `location`, or a position (`x`, `y`, `z`?) with a `radius`. */
+export interface MasterNearbyQuery {
+  location?: string;
+  x?: number;
+  y?: number;
+  z?: number;
+  radius?: number;
   offset?: number;
   limit?: number;
 }
@@ -183,6 +196,24 @@ export function createMasterApi(context: EngineContext, net: NetworkRuntime) {
       return ask(MasterOp.PRESENCE_SUBSCRIBE, { enabled: boolArg(enabled, "enabled", fn) }, fn);
     },
 
+    /**
+     * Says where this login is: a location string ("" for none) and, optionally, a 2D (`x`, `y`) or
+     * 3D (`x`, `y`, `z`) position; each call replaces the last. At most 10 per second by default
+     * (more: `rate_limited`). Response: `location`, `position` (`{x, y[, z]}` or null).
+     */
+    master_presence_set_location(location: string, x?: number, y?: number, z?: number): number {
+      const fn = "master_presence_set_location";
+      const fields: Record<string, unknown> = { location: str(location, "location", fn) };
+      for (const [name, value] of [["x", x], ["y", y], ["z", z]] as const) if (value !== undefined && value !== null) fields[name] = num(value, name, fn);
+      return ask(MasterOp.PRESENCE_SET_LOCATION, fields, fn);
+    },
+
+    /** Logged-in players of the app key at `location`, or within `radius` of a position, nearest first (this login left out). Response: `total`, `offset`, `users` (with `distance` for a position). */
+    master_presence_nearby(query: MasterNearbyQuery): number {
+      const fn = "master_presence_nearby";
+      return ask(MasterOp.PRESENCE_NEARBY, optionsArg(query, NEARBY_QUERY, "query", fn, true), fn);
+    },
+
     /** Creates a character of this account (not selected). `attributes` is the game's own struct, sent as JSON. Response: the Character (`character_id`, `name`, `attributes`, `selected`, `created_at`). */
     master_character_create(name: string, attributes?: Record<string, unknown>): number {
       const fn = "master_character_create";
@@ -206,6 +237,40 @@ export function createMasterApi(context: EngineContext, net: NetworkRuntime) {
     master_character_delete(character_id: number): number {
       const fn = "master_character_delete";
       return ask(MasterOp.CHARACTER_DELETE, { characterId: num(character_id, "character_id", fn) }, fn);
+    },
+
+    /** One world document of the app key. Response: the Document (`name`, `version`, `value`, `updated_at`, `updated_by`); `world_document_not_found` when there is none. */
+    master_world_get(name: string): number {
+      const fn = "master_world_get";
+      return ask(MasterOp.WORLD_GET, { name: str(name, "name", fn) }, fn);
+    },
+
+    /** The app key's world documents by name, those whose names start with `prefix` if given. Response: `documents` (an array of Documents). */
+    master_world_list(prefix?: string): number {
+      const fn = "master_world_list";
+      return ask(MasterOp.WORLD_LIST, prefix === undefined || prefix === null ? {} : { prefix: str(prefix, "prefix", fn) }, fn);
+    },
+
+    /**
+     * Writes a world document (only the server's configured writers may): `value` is the game's own
+     * struct; `expected_version` is the version read (0 creates, only if absent). Response: the
+     * Document at its new version; `world_version_conflict` with the current `version` when stale.
+     */
+    master_world_set(name: string, value: Record<string, unknown>, expected_version: number): number {
+      const fn = "master_world_set";
+      return ask(MasterOp.WORLD_SET, { name: str(name, "name", fn), value: mapArg(value, "value", fn), expectedVersion: num(expected_version, "expected_version", fn) }, fn);
+    },
+
+    /** Subscribes to the named documents, or to all of the app key's (no argument), for master_type_world_update events. Response: `all`, `names`, `documents` (the current ones it covers). */
+    master_world_subscribe(names?: string[]): number {
+      const fn = "master_world_subscribe";
+      return ask(MasterOp.WORLD_SUBSCRIBE, names === undefined || names === null ? {} : { names: stringsArg(names, "names", fn) }, fn);
+    },
+
+    /** Ends the subscription to the named documents, or every subscription (no argument). Response: `all`, `names` (what is left). */
+    master_world_unsubscribe(names?: string[]): number {
+      const fn = "master_world_unsubscribe";
+      return ask(MasterOp.WORLD_UNSUBSCRIBE, names === undefined || names === null ? {} : { names: stringsArg(names, "names", fn) }, fn);
     },
 
     /** Any opcode with any body: a string is sent as it is (JSON or not), an object as JSON with its keys as given. */

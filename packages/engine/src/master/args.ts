@@ -29,11 +29,18 @@ export const mapArg: Check = (value, name, fn) => {
   return value;
 };
 
+/** A list of strings (world document names): an array of strings, sent as it is. */
+export const stringsArg: Check = (value, name, fn) => {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) throw invalid(`${fn}: ${name} must be an array of strings, not ${describe(value)}`);
+  return value;
+};
+
 /** The options each object argument takes, by GML (snake_case) name. */
 export const ROOM_OPTIONS = { password: stringArg, public: boolArg, properties: mapArg } as const;
 export const ROOM_CHANGES = { name: stringArg, max_players: numberArg, password: stringArg, public: boolArg, properties: mapArg } as const;
 export const ROOM_FILTER = { name: stringArg, not_full: boolArg, no_password: boolArg, properties: mapArg, offset: numberArg, limit: numberArg } as const;
 export const PRESENCE_FILTER = { username: stringArg, offset: numberArg, limit: numberArg } as const;
+export const NEARBY_QUERY = { location: stringArg, x: numberArg, y: numberArg, z: numberArg, radius: numberArg, offset: numberArg, limit: numberArg } as const;
 
 /**
  * An options object (or undefined/null for none, unless required) as a request body's fields:

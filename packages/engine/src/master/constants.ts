@@ -14,6 +14,7 @@ export const master_type_room_update = 5;
 export const master_type_room_closed = 6;
 export const master_type_presence = 7;
 export const master_type_session = 8;
+export const master_type_world_update = 9;
 
 /** async_load[? "status"] of a master_type_response event. */
 export const master_status_success = MasterStatus.SUCCESS;
@@ -48,10 +49,17 @@ export const master_op_party_decline = MasterOp.PARTY_DECLINE;
 export const master_op_party_leave = MasterOp.PARTY_LEAVE;
 export const master_op_presence_list = MasterOp.PRESENCE_LIST;
 export const master_op_presence_subscribe = MasterOp.PRESENCE_SUBSCRIBE;
+export const master_op_presence_set_location = MasterOp.PRESENCE_SET_LOCATION;
+export const master_op_presence_nearby = MasterOp.PRESENCE_NEARBY;
 export const master_op_character_create = MasterOp.CHARACTER_CREATE;
 export const master_op_character_list = MasterOp.CHARACTER_LIST;
 export const master_op_character_select = MasterOp.CHARACTER_SELECT;
 export const master_op_character_delete = MasterOp.CHARACTER_DELETE;
+export const master_op_world_get = MasterOp.WORLD_GET;
+export const master_op_world_list = MasterOp.WORLD_LIST;
+export const master_op_world_set = MasterOp.WORLD_SET;
+export const master_op_world_subscribe = MasterOp.WORLD_SUBSCRIBE;
+export const master_op_world_unsubscribe = MasterOp.WORLD_UNSUBSCRIBE;
 
 /** Chat channels: the index of the wire's name in CHAT_CHANNELS ("global", "room", "party", "whisper"). */
 export const master_chat_global = 0;

@@ -1,12 +1,13 @@
 /**
  * Between the wire's JSON and GML's naming. Bodies name fields in camelCase (`maxPlayers`);
  * async_load keys and the option objects of master_* are snake_case (`max_players`), as every
- * other GameMaker key is. `properties` (room properties) and `attributes` (a character's) are the
- * game's own maps: their keys are the game's names and pass through unchanged in both directions.
+ * other GameMaker key is. `properties` (room properties), `attributes` (a character's) and `value` (a
+ * world document's) are the game's own maps: their keys are the game's names and pass through
+ * unchanged in both directions.
  */
 
 /** Keys whose value is a map of the game's own names, copied as they are. */
-const VERBATIM_KEYS = new Set(["properties", "attributes"]);
+const VERBATIM_KEYS = new Set(["properties", "attributes", "value"]);
 
 /** "maxPlayers" → "max_players", "roomId" → "room_id"; a run of capitals stays one word ("ipURL" → "ip_url"). */
 export function camelToSnake(key: string): string {
@@ -27,7 +28,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return prototype === Object.prototype || prototype === null;
 }
 
-/** A parsed JSON value with every object key snake_cased, at any depth (arrays included), `properties` and `attributes` maps excepted. */
+/** A parsed JSON value with every object key snake_cased, at any depth (arrays included), `properties`, `attributes` and `value` maps excepted. */
 export function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (!isPlainObject(value)) return value;

@@ -21,6 +21,7 @@ import {
   master_type_room_closed,
   master_type_room_update,
   master_type_session,
+  master_type_world_update,
 } from "./constants.js";
 import { bodyKeys, isPlainObject, parseBody } from "./load.js";
 import { MasterState } from "./state.js";
@@ -36,6 +37,7 @@ const EVENT_TYPES: ReadonlyMap<number, number> = new Map([
   [MasterEvent.ROOM_UPDATE, master_type_room_update],
   [MasterEvent.ROOM_CLOSED, master_type_room_closed],
   [MasterEvent.PRESENCE, master_type_presence],
+  [MasterEvent.WORLD_UPDATE, master_type_world_update],
 ]);
 
 /**

@@ -15,7 +15,7 @@ export const MasterType = {
   EVENT: 3,
 } as const;
 
-/** Operations. Numbers are grouped by service: 1–19 auth, 20–39 rooms, 40–49 chat, 50–59 parties, 60–69 presence, 70–79 characters. */
+/** Operations. Numbers are grouped by service: 1–19 auth, 20–39 rooms, 40–49 chat, 50–59 parties, 60–69 presence, 70–79 characters, 80–89 world state. */
 export const MasterOp = {
   REGISTER: 1,
   LOGIN: 2,
@@ -37,10 +37,17 @@ export const MasterOp = {
   PARTY_LEAVE: 54,
   PRESENCE_LIST: 60,
   PRESENCE_SUBSCRIBE: 61,
+  PRESENCE_SET_LOCATION: 62,
+  PRESENCE_NEARBY: 63,
   CHARACTER_CREATE: 70,
   CHARACTER_LIST: 71,
   CHARACTER_SELECT: 72,
   CHARACTER_DELETE: 73,
+  WORLD_GET: 80,
+  WORLD_LIST: 81,
+  WORLD_SET: 82,
+  WORLD_SUBSCRIBE: 83,
+  WORLD_UNSUBSCRIBE: 84,
 } as const;
 export type MasterOp = (typeof MasterOp)[keyof typeof MasterOp];
 
@@ -78,6 +85,8 @@ export const MasterEvent = {
   ROOM_UPDATE: 5,
   ROOM_CLOSED: 6,
   PRESENCE: 7,
+  /** A world document the connection subscribes to was written (PROTOCOL.md §16.10). */
+  WORLD_UPDATE: 8,
 } as const;
 export type MasterEvent = (typeof MasterEvent)[keyof typeof MasterEvent];
 
@@ -92,6 +101,7 @@ export const MasterError = {
   not_host: MasterStatus.UNAUTHORIZED,
   not_leader: MasterStatus.UNAUTHORIZED,
   wrong_password: MasterStatus.UNAUTHORIZED,
+  not_world_writer: MasterStatus.UNAUTHORIZED,
   locked: MasterStatus.RATE_LIMITED,
   rate_limited: MasterStatus.RATE_LIMITED,
   busy: MasterStatus.RATE_LIMITED,
@@ -106,11 +116,15 @@ export const MasterError = {
   needs_connection: MasterStatus.FAILED,
   character_name_taken: MasterStatus.FAILED,
   too_many_characters: MasterStatus.FAILED,
+  world_version_conflict: MasterStatus.FAILED,
+  too_many_world_documents: MasterStatus.FAILED,
+  too_many_subscriptions: MasterStatus.FAILED,
   room_not_found: MasterStatus.NOT_FOUND,
   party_not_found: MasterStatus.NOT_FOUND,
   invite_not_found: MasterStatus.NOT_FOUND,
   user_not_found: MasterStatus.NOT_FOUND,
   character_not_found: MasterStatus.NOT_FOUND,
+  world_document_not_found: MasterStatus.NOT_FOUND,
   timeout: MasterStatus.TIMEOUT,
   internal: MasterStatus.ERROR,
   not_connected: MasterStatus.NOT_CONNECTED,

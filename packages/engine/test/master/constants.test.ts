@@ -26,7 +26,8 @@ describe("master constants", () => {
       engine.master_type_room_closed,
       engine.master_type_presence,
       engine.master_type_session,
-    ]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      engine.master_type_world_update,
+    ]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect([engine.master_chat_global, engine.master_chat_room, engine.master_chat_party, engine.master_chat_whisper]).toEqual([0, 1, 2, 3]);
     for (const [index, name] of CHAT_CHANNELS.entries()) expect(exported[`master_chat_${name}`]).toBe(index);
     expect(engine.ev_async_social).toBe(70);

@@ -20,6 +20,7 @@ import newScript from "./new-script.txt?raw";
 import portedChat from "./ported-chat.txt?raw";
 import tcpChat from "./tcp-chat.txt?raw";
 import udpPing from "./udp-ping.txt?raw";
+import worldState from "./world-state.txt?raw";
 
 export interface Example {
   /** URL hash and select value: #udp-ping. */
@@ -37,6 +38,12 @@ export const EXAMPLES: readonly Example[] = [
   { id: "http-get", title: "http_get with progress", summary: "Downloads this page's biggest script and prints every status 1 progress event, then the result.", code: httpGet },
   { id: "buffer-hashing", title: "Buffer hashing + compression", summary: "md5, sha1, crc32 and base64 of a known string, and a zlib round trip with sizes.", code: bufferHashing },
   { id: "login-rooms", title: "Login + rooms", summary: "Guest login, create a room for a game server, find it in the room list.", code: loginRooms },
+  {
+    id: "world-state",
+    title: "World state",
+    summary: "Subscribes to the app key's shared world documents, lists the shards and tries to capture one (only the server's configured writers may).",
+    code: worldState,
+  },
   { id: "ported-chat", title: "Ported GameMaker chat (1 or 2 tabs)", summary: "The chat of docs/PORTING.md: the first tab claims a host name and serves, a second tab joins it by name. Works alone too.", code: portedChat },
   {
     id: "mcp-tools",

@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Login } from "../caller.js";
 import type { MasterDeps } from "../deps.js";
+import { jsonObjectSchema } from "../json-object.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { type Body, fail, ok } from "../outcome.js";
 import { type Character, CharacterStore, type SelectedCharacter } from "./character-store.js";
@@ -31,30 +32,6 @@ const characterName = z
   .max(24)
   .regex(/^[A-Za-z0-9_.-]+( [A-Za-z0-9_.-]+)*$/, "only letters A–Z a–z, digits, _ . - and single spaces between words are allowed");
 const characterId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-
-const utf8 = new TextEncoder();
-
-/** The depth of a parsed JSON value: 0 for a scalar, 1 for an object or array of scalars. */
-function depthOf(value: unknown): number {
-  if (typeof value !== "object" || value === null) return 0;
-  let deepest = 0;
-  for (const item of Object.values(value)) deepest = Math.max(deepest, depthOf(item));
-  return deepest + 1;
-}
-
-/** A JSON object (bodies are parsed JSON, so every value in it is JSON), at most MAX_ATTRIBUTE_DEPTH deep and `maxBytes` as JSON text. */
-function attributesSchema(maxBytes: number) {
-  // z.custom, not z.record: the object passes through as parsed, every own key kept as it is.
-  const object = z.custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object");
-  return object.superRefine((attributes, context) => {
-    if (depthOf(attributes) > MAX_ATTRIBUTE_DEPTH) {
-      context.addIssue({ code: "custom", message: `at most ${MAX_ATTRIBUTE_DEPTH} levels of nested objects and arrays` });
-      return;
-    }
-    const bytes = utf8.encode(JSON.stringify(attributes)).length;
-    if (bytes > maxBytes) context.addIssue({ code: "custom", message: `${bytes} bytes of JSON; at most ${maxBytes}` });
-  });
-}
 
 /** The Character body of §16.9. */
 function view(character: Character): Body {
@@ -80,7 +57,7 @@ export function createCharacterService(deps: MasterDeps): CharacterService {
     defineOperation({
       op: MasterOp.CHARACTER_CREATE,
       needs: "login",
-      body: z.strictObject({ name: characterName, attributes: attributesSchema(config.characterAttributesMaxBytes).optional() }),
+      body: z.strictObject({ name: characterName, attributes: jsonObjectSchema(config.characterAttributesMaxBytes, MAX_ATTRIBUTE_DEPTH).optional() }),
       run({ caller, body }) {
         const max = config.maxCharactersPerAccount;
         const result = characters.create(caller.appKey, caller.login.accountId, body.name, JSON.stringify(body.attributes ?? {}), deps.wallNow(), max);

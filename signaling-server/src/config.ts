@@ -372,7 +372,7 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
     if (spec === undefined) throw new ConfigError(`unknown option --${flag} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
     const value = parseValue(flag, spec.kind, raw);
     const target = config as unknown as Record<string, unknown>;
-    if ((spec.kind === "bridges" || spec.kind === "allow" || spec.kind === "tokens" || spec.kind === "writers") && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
+    if ((spec.kind === "bridges" || spec.kind in CHECKED_LISTS) && fromArgs && repeated.has(flag)) target[spec.key] = [...(target[spec.key] as unknown[]), ...(value as unknown[])];
     else target[spec.key] = value;
     if (fromArgs) repeated.add(flag);
   };
@@ -391,6 +391,9 @@ export function configFromArgs(argv: readonly string[], env: Record<string, stri
   }
   return validateConfig(config);
 }
+
+/** Repeatable flags whose entries stay text, each checked by its parser (which throws a readable message). */
+const CHECKED_LISTS: Partial<Record<string, (entry: string) => unknown>> = { allow: parseAllowEntry, tokens: parseMcpToken, writers: parseWorldWriter };
 
 function parseValue(flag: string, kind: string, raw: string): unknown {
   if (kind === "number") {
@@ -411,11 +414,12 @@ function parseValue(flag: string, kind: string, raw: string): unknown {
       throw new ConfigError((error as Error).message);
     }
   }
-  if (kind === "allow" || kind === "tokens" || kind === "writers") {
+  const check = CHECKED_LISTS[kind];
+  if (check !== undefined) {
     // Kept as text (the way they were written), each checked now so a typo stops the startup.
     const entries = raw.split(",").map((item) => item.trim()).filter(Boolean);
     try {
-      for (const entry of entries) (kind === "allow" ? parseAllowEntry : kind === "tokens" ? parseMcpToken : parseWorldWriter)(entry);
+      for (const entry of entries) check(entry);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }

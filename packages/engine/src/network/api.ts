@@ -21,6 +21,8 @@ import {
   network_config_enable_multicast,
   network_config_enable_reliable_udp,
   network_config_enable_webrtc,
+  network_config_encryption,
+  network_config_encryption_key,
   network_config_hostname,
   network_config_ice_servers,
   network_config_message_size_limit,
@@ -37,6 +39,7 @@ import {
   network_socket_udp,
   network_socket_ws,
   network_socket_wss,
+  network_type_encryption,
   network_type_hostname,
   network_type_resolve,
 } from "./constants.js";
@@ -46,7 +49,7 @@ import type { NetSocket } from "./sockets/net-socket.js";
 import { ServerSocket } from "./sockets/server-socket.js";
 import { LOOPBACK_IP } from "./signaling/virtual-host.js";
 import { StreamSocket } from "./sockets/stream-socket.js";
-import { MAX_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
+import { MAX_DATAGRAM_SIZE, MAX_SEALED_DATAGRAM_SIZE, UdpSocket } from "./sockets/udp-socket.js";
 import type { NetworkStats, NetworkTotals } from "./stats.js";
 import { createChannelApi } from "./channels.js";
 import { createMcpToolApi } from "./mcp-tools.js";
@@ -88,6 +91,8 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   const bufferBytes = (buffer: number, size: unknown, fn: string): Uint8Array => bufferRange(context, buffer, size, fn);
 
   const tooLarge = (size: number): boolean => size > net.settings.messageSizeLimit;
+  /** The largest datagram: less the sealing's overhead while end-to-end encryption is on. */
+  const datagramLimit = (): number => (net.e2e.current() === undefined ? MAX_DATAGRAM_SIZE : MAX_SEALED_DATAGRAM_SIZE);
 
   const createUdp = (type: number, port: number, isServer: boolean): number => {
     const chosen = port === 0 ? net.host.freeUdpPort() : port;
@@ -218,7 +223,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
   const udpSend = (socketId: number, url: string, port: number, data: Uint8Array, payloadSize = data.length): number => {
     const socket = sockets.get(socketId);
     if (!(socket instanceof UdpSocket)) return NETWORK_SEND_FAILED;
-    if (data.length > MAX_DATAGRAM_SIZE || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
+    if (data.length > datagramLimit() || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
     const known = net.host.cachedAddress(url);
     if (known !== undefined && (net.online || net.host.isLocal(known))) return socket.send(known, port, data, payloadSize) ? data.length : NETWORK_SEND_FAILED;
     // Not connected yet (a socket made this step): hold a bounded number until WELCOME, instead
@@ -309,7 +314,7 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
       const portNumber = portArg(port, "network_send_broadcast", 1);
       const udp = socketOf(socket, UdpSocket);
       if (udp === undefined) return NETWORK_SEND_FAILED;
-      if (data.length > MAX_DATAGRAM_SIZE - 12 || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
+      if (data.length > datagramLimit() - 12 || tooLarge(data.length)) return NETWORK_SEND_TOO_LARGE;
       return udp.broadcast(portNumber, encodeGmPacket(data), data.length) ? data.length : NETWORK_SEND_FAILED;
     },
 
@@ -412,6 +417,8 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           const key = requireString(value, "app key", "network_set_config");
           if (!/^[A-Za-z0-9._-]{1,64}$/.test(key)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
           s.appKey = key;
+          // The app key is the encryption key's salt.
+          net.e2e.appKeyChanged();
           return 0;
         }
         case network_config_tick_rate:
@@ -437,6 +444,23 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
         case network_config_simulate_loss:
           net.conditioner.settings.loss = configNumber(value, "loss", 0, 1);
           return 0;
+        case network_config_encryption: {
+          const mode = configNumber(value, "encryption", 0, 1);
+          if (!Number.isInteger(mode)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: encryption is network_encryption_none 0 or network_encryption_shared 1, not ${mode}`);
+          if (mode === 1 && !net.e2e.hasKey) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: set network_config_encryption_key before turning network_config_encryption on");
+          net.e2e.mode = mode;
+          return 0;
+        }
+        case network_config_encryption_key: {
+          const secret = requireString(value, "encryption key", "network_set_config");
+          if ([...secret].length < 8) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: the encryption key must have at least 8 characters");
+          const id = context.nextRequestId();
+          net.e2e.setKey(secret).then(
+            () => net.emit({ type: network_type_encryption, id, succeeded: 1 }),
+            (error: unknown) => net.emit({ type: network_type_encryption, id, succeeded: 0, error: NetworkError.DECRYPT, message: `the encryption key could not be derived: ${error instanceof Error ? error.message : String(error)}` }),
+          );
+          return id;
+        }
         case network_config_hostname: {
           const name = requireString(value, "host name", "network_set_config");
           const id = context.nextRequestId();
@@ -485,6 +509,11 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           return net.localAddress();
         case network_config_connected:
           return net.online ? 1 : 0;
+        case network_config_encryption:
+          return net.e2e.mode;
+        case network_config_encryption_key:
+          // Never the secret itself: a mask that says whether one is set.
+          return net.e2e.hasKey ? "********" : "";
         default:
           throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_get_config: ${String(config)} is not a network_config_* setting`);
       }
@@ -510,6 +539,9 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           replay_bytes: net.signaling.replayBytes,
           sockets: sockets.size,
           channels: channels.stats(),
+          // End-to-end encryption: datagrams and channel messages dropped (docs/NETWORK.md "Encryption").
+          decrypt_failures: net.e2e.decryptFailures,
+          replays_dropped: net.e2e.replaysDropped,
         };
       }
       const target = typeof socket === "number" ? sockets.get(socket) : undefined;

@@ -9,6 +9,7 @@ import { ErrorCode, GmnetError } from "../errors.js";
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, MAX_NAME_BYTES, Priority, formatIpv4 } from "../protocol/index.js";
 import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_channel, network_type_channel_data } from "./constants.js";
+import { SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "./e2e.js";
 import { NetworkError, type NetworkFault } from "./errors.js";
 import type { NetworkRuntime } from "./runtime.js";
 import { emitWithBuffer } from "./sockets/socket-events.js";
@@ -86,9 +87,19 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
     // Frames still on their way after network_channel_unregister are dropped.
     if (entry === undefined || byName.get(entry.name) !== channel) return;
     const { fromIp, data } = ChannelData.decode(payload);
-    entry.packets_received++;
-    entry.bytes_received += data.length;
-    emitWithBuffer({ context, net }, { type: network_type_channel_data, id: channel, channel, name: entry.name, packet_type: type, ip: formatIpv4(fromIp) }, data);
+    const deliver = (bytes: Uint8Array): void => {
+      entry.packets_received++;
+      entry.bytes_received += bytes.length;
+      emitWithBuffer({ context, net }, { type: network_type_channel_data, id: channel, channel, name: entry.name, packet_type: type, ip: formatIpv4(fromIp) }, bytes);
+    };
+    const key = net.e2e.current();
+    if (key === undefined) return deliver(data);
+    // Encrypted: opened in arrival order; a message that fails (or a plaintext one) never reaches the script.
+    const sealed = data.slice();
+    net.e2e.channelsIn.run(async () => {
+      const plain = await net.e2e.openSequenced(key, SealKind.CHANNEL, fromIp, channel, type, sealed);
+      if (plain !== undefined && byName.get(entry.name) === channel) deliver(plain);
+    });
   };
 
   // A new session (the old one could not be resumed) knows none of our channels: register them
@@ -139,7 +150,12 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
         const entry = stats.get(number);
         if (entry === undefined || byName.get(entry.name) !== number) return -1;
         byName.delete(entry.name);
-        if (net.signaling.state === "open" || net.signaling.suspended) net.signaling.send(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, ChannelUnregister.encode({ channel: number }), Priority.HIGH);
+        const unregister = (): void => {
+          if (net.signaling.state === "open" || net.signaling.suspended) net.signaling.send(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, ChannelUnregister.encode({ channel: number }), Priority.HIGH);
+        };
+        // After the messages still being sealed, so they leave before it, as they would unencrypted.
+        if (net.e2e.channelsOut.busy) net.e2e.channelsOut.run(unregister);
+        else unregister();
         return 0;
       },
 
@@ -162,9 +178,22 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
         const count = bytes.length;
         const entry = stats.get(number);
         if (entry === undefined || byName.get(entry.name) !== number) return NETWORK_SEND_FAILED;
-        if (count > (net.signaling.welcome?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) return NETWORK_SEND_TOO_LARGE;
+        const key = net.e2e.current();
+        const overhead = key === undefined ? 0 : SEQUENCED_SEAL_OVERHEAD;
+        if (count + overhead > (net.signaling.welcome?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) return NETWORK_SEND_TOO_LARGE;
+        if (key !== undefined) {
+          if (!net.online) return NETWORK_SEND_FAILED;
+          // Sealed asynchronously (WebCrypto), one message after the other so they leave in order.
+          const copy = bytes.slice();
+          const seq = net.e2e.nextSeq();
+          const from = net.host.localIp;
+          net.e2e.channelsOut.run(async () => {
+            const sealed = await seal(await key, additionalData(SealKind.CHANNEL, from, seq, number, type), copy, seq);
+            net.signaling.send(number, type, sealed, level);
+          });
+        }
         // encodeFrame copies the bytes, so the script may reuse its buffer at once.
-        if (!net.signaling.send(number, type, bytes, level)) return NETWORK_SEND_FAILED;
+        else if (!net.signaling.send(number, type, bytes, level)) return NETWORK_SEND_FAILED;
         entry.packets_sent++;
         entry.bytes_sent += count;
         return count;

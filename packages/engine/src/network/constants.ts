@@ -41,6 +41,12 @@ export const network_type_mcp_tool = 105;
 export const network_type_mcp_call = 106;
 /** gmnet: an MCP tool call ended before the script answered it (timeout, cancelled, connection lost). */
 export const network_type_mcp_call_ended = 107;
+/**
+ * gmnet: end-to-end encryption (docs/NETWORK.md "Encryption"): the answer to setting
+ * network_config_encryption_key (id = the request id, succeeded 1 once the key is derived), or
+ * (id -1, succeeded 0, error E_NETWORK_DECRYPT) a datagram or app channel message that was dropped.
+ */
+export const network_type_encryption = 108;
 
 // network_channel_send priorities (seed 003; the protocol's own numbers, PROTOCOL.md §4).
 /** Sent at once, ahead of anything queued later; relayed at once. Reliable. */
@@ -93,6 +99,16 @@ export const network_config_hostname = 108;
 export const network_config_virtual_ip = 109;
 /** Read only: 1 while connected to the signaling server. */
 export const network_config_connected = 110;
+/** End-to-end payload encryption of what engines send each other: network_encryption_none (default) or _shared. */
+export const network_config_encryption = 111;
+/** The shared secret (8 characters or more) the encryption key is derived from; reads back as "" or a mask, never the secret. */
+export const network_config_encryption_key = 112;
+
+// network_config_encryption values.
+/** Payloads travel as the script wrote them (the default). */
+export const network_encryption_none = 0;
+/** Payloads are sealed with AES-GCM under the key derived from network_config_encryption_key. */
+export const network_encryption_shared = 1;
 
 /** network_send_* return values for failures (GameMaker: "< 0 on failure"). */
 export const NETWORK_SEND_FAILED = -1;

@@ -40,6 +40,13 @@ export const NetworkError = {
   HANDSHAKE: "E_NETWORK_HANDSHAKE",
   /** A server could not listen on its real port (Node with the `listen` option): the port is in use, not permitted, or Node's modules are missing. */
   LISTEN: "E_NETWORK_LISTEN",
+  /**
+   * End-to-end encryption (network_config_encryption): a message failed authentication (tampered
+   * with, sealed under another key, or sent in plaintext by an engine that does not encrypt), or a
+   * datagram or channel message was a replay. A stream ends with it; datagrams and channel
+   * messages are dropped and counted.
+   */
+  DECRYPT: "E_NETWORK_DECRYPT",
   /** An incoming message was larger than network_config_message_size_limit. */
   MESSAGE_TOO_LARGE: "E_NETWORK_MESSAGE_TOO_LARGE",
   /** The server refused an MCP tool: its name, description or input schema breaks the rules (the message says which). */

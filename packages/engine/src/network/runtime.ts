@@ -9,7 +9,8 @@ import { ev_async_web_networking } from "../events/async-events.js";
 import { Channel, IceServers, IceServersRequest, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
 import type { EngineContext } from "../runtime/context.js";
 import { LinkConditioner } from "./conditioner.js";
-import { network_type_down, network_type_up, network_type_up_failed } from "./constants.js";
+import { network_type_down, network_type_encryption, network_type_up, network_type_up_failed } from "./constants.js";
+import { PayloadCrypto } from "./e2e.js";
 import { NetworkError, type NetworkFault, fault } from "./errors.js";
 import { defaultSignalingUrl, randomSecret, tabSecret } from "./identity.js";
 import { SignalingClient } from "./signaling/signaling-client.js";
@@ -97,6 +98,8 @@ export class NetworkRuntime {
   readonly links: PeerLinks;
   readonly conditioner: LinkConditioner;
   readonly totals = new TrafficStats();
+  /** End-to-end payload encryption (network_config_encryption): its key, counters and replay windows. */
+  readonly e2e: PayloadCrypto;
 
   private readonly needs: Array<() => boolean> = [];
   private readonly lossListeners: Array<(problem: NetworkFault) => void> = [];
@@ -149,7 +152,22 @@ export class NetworkRuntime {
       livenessTimeoutMs: options.livenessTimeoutMs,
       maxHeldBytes: options.maxHeldBytes,
     });
-    this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock });
+    this.e2e = new PayloadCrypto(
+      context.clock,
+      () => this.settings.appKey,
+      (kind, peerIp, why, where) =>
+        this.emit({
+          type: network_type_encryption,
+          id: -1,
+          succeeded: 0,
+          kind,
+          ip: formatIp(peerIp),
+          ...(kind === "channel" ? { channel: where } : { port: where }),
+          error: NetworkError.DECRYPT,
+          message: why === "replay" ? `a ${kind} message from ${formatIp(peerIp)} was a replay and was dropped` : `a ${kind} message from ${formatIp(peerIp)} failed authentication (another key, no encryption there, or tampered with) and was dropped`,
+        }),
+    );
+    this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock, e2e: this.e2e });
     this.conditioner = new LinkConditioner(context.clock, random);
     this.links = new PeerLinks({
       signal: this.signalPort(),

@@ -77,4 +77,8 @@ export interface NetworkTotals {
   sockets: number;
   /** App channels this engine registered, by number: packets and payload bytes each way. */
   channels: ChannelStats[];
+  /** Datagrams and app channel messages dropped because they failed authentication (network_config_encryption). */
+  decrypt_failures: number;
+  /** Datagrams and app channel messages dropped as replays (network_config_encryption). */
+  replays_dropped: number;
 }

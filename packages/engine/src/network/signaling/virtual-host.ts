@@ -37,6 +37,7 @@ import {
 } from "../../protocol/index.js";
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
+import type { PayloadCrypto } from "../e2e.js";
 import type { ByteStream } from "../transport/byte-stream.js";
 import { createLoopbackPair } from "../transport/loopback-stream.js";
 import type { ErrorFrame, SignalingClient } from "./signaling-client.js";
@@ -91,6 +92,8 @@ interface IncomingReservation {
 export interface VirtualHostDeps {
   signaling: SignalingClient;
   clock: Clock;
+  /** End-to-end encryption: streams opened while it is on are sealed (not bridged ones). */
+  e2e?: PayloadCrypto;
   /** A reservation for an accepted request whose SOCKET_CONNECTED never came is dropped after this long. */
   reservationTimeoutMs?: number;
 }
@@ -305,25 +308,29 @@ export class VirtualHost {
     const bridge = this.bridging.get(message.reqId);
     if (bridge !== undefined) {
       this.bridging.delete(message.reqId);
-      return bridge.callbacks.opened(this.openStream(message.connId));
+      // A real host through the bridge cannot decrypt: bridged streams are never sealed.
+      return bridge.callbacks.opened(this.openStream(message.connId, undefined));
     }
     const request = this.outgoing.get(message.reqId);
     if (request !== undefined && request.stage === "connect") {
       this.outgoing.delete(message.reqId);
-      return request.callbacks.opened(this.openStream(message.connId));
+      return request.callbacks.opened(this.openStream(message.connId, request.peerIp));
     }
     const reservation = this.incoming.get(message.reqId);
     if (reservation !== undefined) {
       this.incoming.delete(message.reqId);
       this.clock.clearTimeout(reservation.timer);
-      return reservation.listener.accepted(this.openStream(message.connId), message.peerIp, message.peerPort);
+      return reservation.listener.accepted(this.openStream(message.connId, message.peerIp), message.peerIp, message.peerPort);
     }
     // A connection nobody waits for any more (cancelled, timed out): close it at once.
     this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: message.connId, reason: CloseReason.CLOSED }));
   }
 
-  private openStream(connId: number): VirtualStream {
-    const stream = new VirtualStream(connId, this.signaling, (id) => this.streams.delete(id));
+  /** A stream with the engine at `peerIp`, sealed when encryption is on then (undefined: a bridged real host, never sealed). */
+  private openStream(connId: number, peerIp: number | undefined): VirtualStream {
+    const key = peerIp === undefined ? undefined : this.deps.e2e?.current();
+    const sealWith = key === undefined || peerIp === undefined ? undefined : { key, localIp: this.localIp, peerIp };
+    const stream = new VirtualStream(connId, this.signaling, (id) => this.streams.delete(id), sealWith);
     this.streams.set(connId, stream);
     return stream;
   }

@@ -8,6 +8,7 @@
  */
 import type { EngineContext } from "../../runtime/context.js";
 import { formatIpv4 } from "../../protocol/index.js";
+import { SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "../e2e.js";
 import type { NetworkRuntime } from "../runtime.js";
 import type { DatagramPath } from "../signaling/virtual-host.js";
 import { TrafficStats } from "../stats.js";
@@ -16,6 +17,8 @@ import { emitData } from "./socket-events.js";
 
 /** The largest UDP payload IPv4 can carry; larger sends return NETWORK_SEND_TOO_LARGE, as a real socket would fail. */
 export const MAX_DATAGRAM_SIZE = 65507;
+/** What a datagram may carry while end-to-end encryption is on: the sealed datagram must fit MAX_DATAGRAM_SIZE. */
+export const MAX_SEALED_DATAGRAM_SIZE = MAX_DATAGRAM_SIZE - SEQUENCED_SEAL_OVERHEAD;
 
 export class UdpSocket {
   readonly kind = "udp";
@@ -47,8 +50,24 @@ export class UdpSocket {
    */
   send(peerIp: number, peerPort: number, data: Uint8Array, payloadSize = data.length): boolean {
     if (this.closed) return false;
-    const { net } = this;
     this.lastPeer = peerIp;
+    // Encrypted once, before the path is chosen: relay and DataChannel carry the same ciphertext.
+    // Datagrams to this engine itself never leave it and are not sealed.
+    const key = this.net.host.isLocal(peerIp) ? undefined : this.net.e2e.current();
+    if (key === undefined) return this.dispatch(peerIp, peerPort, data, payloadSize);
+    const plain = data.slice();
+    const seq = this.net.e2e.nextSeq();
+    const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, peerPort);
+    this.net.e2e.datagramsOut.run(async () => {
+      const sealed = await seal(await key, aad, plain, seq);
+      this.dispatch(peerIp, peerPort, sealed, payloadSize);
+    });
+    return true;
+  }
+
+  private dispatch(peerIp: number, peerPort: number, data: Uint8Array, payloadSize: number): boolean {
+    if (this.closed) return false;
+    const { net } = this;
     const copy = net.conditioner.active ? data.slice() : data;
     const reliable = this.reliable;
     const scheduled = net.conditioner.datagram(() => {
@@ -68,6 +87,20 @@ export class UdpSocket {
 
   broadcast(port: number, data: Uint8Array, payloadSize = data.length): boolean {
     if (this.closed) return false;
+    const key = this.net.e2e.current();
+    if (key === undefined) return this.dispatchBroadcast(port, data, payloadSize);
+    const plain = data.slice();
+    const seq = this.net.e2e.nextSeq();
+    const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, port);
+    this.net.e2e.datagramsOut.run(async () => {
+      const sealed = await seal(await key, aad, plain, seq);
+      this.dispatchBroadcast(port, sealed, payloadSize);
+    });
+    return true;
+  }
+
+  private dispatchBroadcast(port: number, data: Uint8Array, payloadSize: number): boolean {
+    if (this.closed) return false;
     this.net.conditioner.datagram(() => {
       if (this.closed) return;
       this.net.host.broadcast(port, this.port, data);
@@ -78,6 +111,18 @@ export class UdpSocket {
   }
 
   private received(peerIp: number, peerPort: number, data: Uint8Array, via: DatagramPath): void {
+    if (this.closed) return;
+    const key = via === "local" ? undefined : this.net.e2e.current();
+    if (key === undefined) return this.deliver(peerIp, peerPort, data, via);
+    // Opened in arrival order; one that fails, a replay or plaintext is dropped, counted and reported.
+    const sealed = data.slice();
+    this.net.e2e.datagramsIn.run(async () => {
+      const plain = await this.net.e2e.openSequenced(key, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed);
+      if (plain !== undefined) this.deliver(peerIp, peerPort, plain, via);
+    });
+  }
+
+  private deliver(peerIp: number, peerPort: number, data: Uint8Array, via: DatagramPath): void {
     if (this.closed) return;
     const payload = stripGmHeader(data);
     this.stats.received(payload.length, via);

@@ -553,16 +553,19 @@ function validateWorld(config: ServerConfig): void {
       throw new ConfigError((error as Error).message);
     }
   }
-  // A write carries the value in a request body; WORLD_LIST and a subscription answer carry every
-  // document of the app key in one frame.
-  if (config.worldValueMaxBytes + WORLD_DOCUMENT_OVERHEAD_BYTES > config.masterMaxBodyBytes) {
-    throw new ConfigError(`worldValueMaxBytes (${config.worldValueMaxBytes}) plus ${WORLD_DOCUMENT_OVERHEAD_BYTES} must fit in masterMaxBodyBytes (${config.masterMaxBodyBytes})`);
+  // A write carries the value in a request body: with writers listed, the largest value must fit one.
+  // (Answers are not bound by maxFrameSize, which limits what clients send; an engine takes 16 MiB.)
+  if (config.worldWriters.length > 0 && config.worldValueMaxBytes + WORLD_DOCUMENT_OVERHEAD_BYTES > config.masterMaxBodyBytes) {
+    throw new ConfigError(`worldValueMaxBytes (${config.worldValueMaxBytes}) plus ${WORLD_DOCUMENT_OVERHEAD_BYTES} must fit in masterMaxBodyBytes (${config.masterMaxBodyBytes}) when --world-writer is set`);
   }
   const listBytes = config.worldMaxDocuments * (config.worldValueMaxBytes + WORLD_DOCUMENT_OVERHEAD_BYTES) + WORLD_DOCUMENT_OVERHEAD_BYTES;
-  if (listBytes > config.maxFrameSize) {
-    throw new ConfigError(`worldMaxDocuments × (worldValueMaxBytes + ${WORLD_DOCUMENT_OVERHEAD_BYTES}) (${listBytes}) must fit in one frame (maxFrameSize ${config.maxFrameSize})`);
+  if (listBytes > MAX_CLIENT_FRAME_BYTES) {
+    throw new ConfigError(`worldMaxDocuments × (worldValueMaxBytes + ${WORLD_DOCUMENT_OVERHEAD_BYTES}) (${listBytes}) must fit in the ${MAX_CLIENT_FRAME_BYTES} bytes an engine takes in one frame`);
   }
 }
+
+/** The largest frame payload the engine accepts from the server (signaling-client.ts). */
+const MAX_CLIENT_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** Shortest MCP token: a guessable one would open the app's tools to anyone. */
 export const MIN_MCP_TOKEN_LENGTH = 16;

@@ -286,8 +286,12 @@ describe("world limits in the configuration", () => {
     expect(() => validateConfig({ ...defaultConfig, worldMaxDocuments: 0 })).toThrow(ConfigError);
     expect(() => validateConfig({ ...defaultConfig, worldValueMaxBytes: 1 })).toThrow(ConfigError);
     expect(() => validateConfig({ ...defaultConfig, worldMaxSubscriptions: Number.NaN })).toThrow(ConfigError);
-    // A value must fit in a request body, and every document of an app key in one frame.
-    expect(() => validateConfig({ ...defaultConfig, worldValueMaxBytes: defaultConfig.masterMaxBodyBytes })).toThrow(/masterMaxBodyBytes/);
-    expect(() => validateConfig({ ...defaultConfig, worldMaxDocuments: 1000 })).toThrow(/maxFrameSize/);
+    // With writers listed a value must fit in a request body; every document of an app key fits the 16 MiB frame an engine takes.
+    const writers = ["game=admin"];
+    expect(() => validateConfig({ ...defaultConfig, worldWriters: writers, worldValueMaxBytes: defaultConfig.masterMaxBodyBytes })).toThrow(/masterMaxBodyBytes/);
+    expect(() => validateConfig({ ...defaultConfig, worldValueMaxBytes: defaultConfig.masterMaxBodyBytes })).not.toThrow();
+    expect(() => validateConfig({ ...defaultConfig, worldMaxDocuments: 5000 })).toThrow(/16777216 bytes an engine takes/);
+    // A small frame limit for what clients send does not bound the world.
+    expect(() => validateConfig({ ...defaultConfig, maxFrameSize: 1024, maxQueuedBytes: 1024 * 1024 })).not.toThrow();
   });
 });

@@ -445,10 +445,10 @@ export function createNetworkApi(context: EngineContext, net: NetworkRuntime) {
           net.conditioner.settings.loss = configNumber(value, "loss", 0, 1);
           return 0;
         case network_config_encryption: {
-          const mode = configNumber(value, "encryption", 0, 1);
-          if (!Number.isInteger(mode)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: encryption is network_encryption_none 0 or network_encryption_shared 1, not ${mode}`);
-          if (mode === 1 && !net.e2e.hasKey) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: set network_config_encryption_key before turning network_config_encryption on");
-          net.e2e.mode = mode;
+          const mode = configNumber(value, "encryption", 0, 2);
+          if (!Number.isInteger(mode)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: encryption is network_encryption_none 0, network_encryption_shared 1 or network_encryption_pair 2, not ${mode}`);
+          if (mode !== 0 && !net.e2e.hasKey) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: set network_config_encryption_key before turning network_config_encryption on");
+          net.e2e.setMode(mode);
           return 0;
         }
         case network_config_encryption_key: {

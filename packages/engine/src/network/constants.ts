@@ -99,7 +99,7 @@ export const network_config_hostname = 108;
 export const network_config_virtual_ip = 109;
 /** Read only: 1 while connected to the signaling server. */
 export const network_config_connected = 110;
-/** End-to-end payload encryption of what engines send each other: network_encryption_none (default) or _shared. */
+/** End-to-end payload encryption of what engines send each other: network_encryption_none (default), _shared or _pair. */
 export const network_config_encryption = 111;
 /** The shared secret (8 characters or more) the encryption key is derived from; reads back as "" or a mask, never the secret. */
 export const network_config_encryption_key = 112;
@@ -109,6 +109,11 @@ export const network_config_encryption_key = 112;
 export const network_encryption_none = 0;
 /** Payloads are sealed with AES-GCM under the key derived from network_config_encryption_key. */
 export const network_encryption_shared = 1;
+/**
+ * Streams and datagrams are sealed under a key of their own per pair of engines (ephemeral ECDH
+ * P-256, mixed with the key of network_config_encryption_key); app channels and broadcasts keep the shared key.
+ */
+export const network_encryption_pair = 2;
 
 /** network_send_* return values for failures (GameMaker: "< 0 on failure"). */
 export const NETWORK_SEND_FAILED = -1;

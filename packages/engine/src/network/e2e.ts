@@ -25,10 +25,36 @@
  * bounds random-nonce use at 2^32 messages per key (collision chance below 2^-32): for all engines
  * of the app together, so an app that sends more than about 4 billion messages in a key's
  * lifetime should change the secret (docs/NETWORK.md).
+ *
+ * Pair mode (network_encryption_pair): streams and datagrams are sealed under a key of their own
+ * per pair of ends, agreed with ephemeral ECDH P-256 and mixed with the shared key's bits (HKDF),
+ * so neither the relay nor another copy of the game can read them; see derivePairKey. Messages
+ * sealed that way carry version 3; key messages (the public keys) carry version 2; app channels
+ * and broadcasts (one-to-many) keep the shared key and version 1.
  */
 import type { Clock } from "../runtime/clock.js";
 
 export const SEAL_VERSION = 1;
+/** The first byte of a key message (a stream's key frame, a key datagram) in pair mode. */
+export const KEY_MESSAGE_VERSION = 2;
+/** The first byte (and the additional data's) of a message sealed under a pair key. */
+export const PAIR_SEAL_VERSION = 3;
+/** P-256 public key, uncompressed: 0x04 · X · Y. */
+export const PUBLIC_KEY_BYTES = 65;
+/** Key message: version 2 · kind (1 stream, 2 datagram) · flags · public key. */
+export const KEY_MESSAGE_BYTES = 3 + PUBLIC_KEY_BYTES;
+/** Key datagram flag: the sender does not have the receiver's key yet; answer with a key datagram. */
+export const KEY_FLAG_ANSWER = 1;
+export const PAIR_INFO_LABEL = "gmnet-e2e-pair-v1";
+/** A stream whose far end's key frame has not come this long after it opened ends with E_NETWORK_DECRYPT. */
+export const KEY_EXCHANGE_TIMEOUT_MS = 15_000;
+/** Datagrams held per peer while its key is unknown; beyond that the oldest is dropped (UDP may lose datagrams). */
+export const MAX_HELD_DATAGRAMS = 64;
+/** Peers whose datagram keys an engine remembers; beyond that the least recently added is forgotten. */
+export const MAX_PAIR_PEERS = 256;
+/** A key datagram is sent again after 250, 500, 1000, 2000, 4000 ms without an answer, then the exchange gives up. */
+export const KEY_RETRY_FIRST_MS = 250;
+export const KEY_SENDS = 6;
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const PBKDF2_ITERATIONS = 100_000;
@@ -74,10 +100,10 @@ export async function deriveKey(secret: string, appKey: string): Promise<CryptoK
 }
 
 /** The 18 bytes of additional data that bind a message to its context. */
-export function additionalData(kind: SealKind, senderIp: number, seq: bigint, a: number, b: number): Uint8Array {
+export function additionalData(kind: SealKind, senderIp: number, seq: bigint, a: number, b: number, version = SEAL_VERSION): Uint8Array {
   const out = new Uint8Array(18);
   const view = new DataView(out.buffer);
-  out[0] = SEAL_VERSION;
+  out[0] = version;
   out[1] = kind;
   view.setUint32(2, senderIp >>> 0, true);
   view.setBigUint64(6, BigInt.asUintN(64, seq), true);
@@ -87,13 +113,13 @@ export function additionalData(kind: SealKind, senderIp: number, seq: bigint, a:
 }
 
 /** Seals `data`: version · [u64 seq when `carrySeq`] · nonce · ciphertext+tag. */
-export async function seal(key: CryptoKey, aad: Uint8Array, data: Uint8Array, carrySeq?: bigint): Promise<Uint8Array> {
+export async function seal(key: CryptoKey, aad: Uint8Array, data: Uint8Array, carrySeq?: bigint, version = SEAL_VERSION): Promise<Uint8Array> {
   const head = carrySeq === undefined ? 1 : 9;
   const nonce = new Uint8Array(NONCE_BYTES);
   globalThis.crypto.getRandomValues(nonce);
   const sealed = new Uint8Array(await subtle().encrypt({ name: "AES-GCM", iv: nonce, additionalData: source(aad), tagLength: 128 }, key, source(data)));
   const out = new Uint8Array(head + NONCE_BYTES + sealed.length);
-  out[0] = SEAL_VERSION;
+  out[0] = version;
   if (carrySeq !== undefined) new DataView(out.buffer).setBigUint64(1, carrySeq, true);
   out.set(nonce, head);
   out.set(sealed, head + NONCE_BYTES);
@@ -101,21 +127,118 @@ export async function seal(key: CryptoKey, aad: Uint8Array, data: Uint8Array, ca
 }
 
 /** The sequence number a sealed datagram or channel message carries, or undefined when it is not one. */
-export function sealedSeq(bytes: Uint8Array): bigint | undefined {
-  if (bytes.length < SEQUENCED_SEAL_OVERHEAD || bytes[0] !== SEAL_VERSION) return undefined;
+export function sealedSeq(bytes: Uint8Array, version = SEAL_VERSION): bigint | undefined {
+  if (bytes.length < SEQUENCED_SEAL_OVERHEAD || bytes[0] !== version) return undefined;
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(1, true);
 }
 
 /** The plaintext of a sealed message, or undefined when it is malformed or fails authentication. */
-export async function open(key: CryptoKey, aad: Uint8Array, bytes: Uint8Array, carriesSeq: boolean): Promise<Uint8Array | undefined> {
+export async function open(key: CryptoKey, aad: Uint8Array, bytes: Uint8Array, carriesSeq: boolean, version = SEAL_VERSION): Promise<Uint8Array | undefined> {
   const head = carriesSeq ? 9 : 1;
-  if (bytes.length < head + NONCE_BYTES + TAG_BYTES || bytes[0] !== SEAL_VERSION) return undefined;
+  if (bytes.length < head + NONCE_BYTES + TAG_BYTES || bytes[0] !== version) return undefined;
   try {
     const plain = await subtle().decrypt({ name: "AES-GCM", iv: source(bytes.subarray(head, head + NONCE_BYTES)), additionalData: source(aad), tagLength: 128 }, key, source(bytes.subarray(head + NONCE_BYTES)));
     return new Uint8Array(plain);
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------- pair mode
+
+/**
+ * An ephemeral ECDH key pair and its public key (raw, uncompressed). P-256 only: X25519 is not in
+ * every browser's WebCrypto yet, and if engines picked X25519 where they could, a pair where one
+ * end has it and the other does not would have to negotiate the curve first (another round trip,
+ * and a downgrade to defend). P-256 works wherever WebCrypto does, so every pair agrees without
+ * negotiating. The private key is not extractable.
+ */
+export interface PairKeys {
+  privateKey: CryptoKey;
+  publicRaw: Uint8Array;
+}
+
+export async function generatePairKeys(): Promise<PairKeys> {
+  const api = subtle();
+  const pair = (await api.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
+  return { privateKey: pair.privateKey, publicRaw: new Uint8Array(await api.exportKey("raw", pair.publicKey)) };
+}
+
+/** A key message: version 2 · kind · flags · the 65-byte public key. */
+export function encodeKeyMessage(kind: typeof SealKind.STREAM | typeof SealKind.DATAGRAM, flags: number, publicRaw: Uint8Array): Uint8Array {
+  const out = new Uint8Array(KEY_MESSAGE_BYTES);
+  out[0] = KEY_MESSAGE_VERSION;
+  out[1] = kind;
+  out[2] = flags;
+  out.set(publicRaw, 3);
+  return out;
+}
+
+/** The flags and public key of a key message of `kind`, or undefined when `bytes` is not one (the point itself is checked when imported). */
+export function parseKeyMessage(bytes: Uint8Array, kind: typeof SealKind.STREAM | typeof SealKind.DATAGRAM): { flags: number; publicRaw: Uint8Array } | undefined {
+  if (bytes.length !== KEY_MESSAGE_BYTES || bytes[0] !== KEY_MESSAGE_VERSION || bytes[1] !== kind || bytes[3] !== 0x04) return undefined;
+  return { flags: bytes[2]!, publicRaw: bytes.slice(3) };
+}
+
+/** -1, 0 or 1 as `a` sorts before, with or after `b`, byte by byte. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+/**
+ * The HKDF info of a pair: UTF-8 "gmnet-e2e-pair-v1" · the smaller public key (bytewise) · the
+ * other · u32 LE virtual IP of the smaller key's owner · u32 LE the other's. Both ends build the
+ * same bytes; the IPs bind the key to who holds which public key.
+ */
+export function pairInfo(ownPublic: Uint8Array, ownIp: number, peerPublic: Uint8Array, peerIp: number): Uint8Array {
+  const label = utf8.encode(PAIR_INFO_LABEL);
+  const ownFirst = compareBytes(ownPublic, peerPublic) <= 0;
+  const out = new Uint8Array(label.length + ownPublic.length + peerPublic.length + 8);
+  out.set(label, 0);
+  out.set(ownFirst ? ownPublic : peerPublic, label.length);
+  out.set(ownFirst ? peerPublic : ownPublic, label.length + (ownFirst ? ownPublic : peerPublic).length);
+  const view = new DataView(out.buffer);
+  view.setUint32(out.length - 8, (ownFirst ? ownIp : peerIp) >>> 0, true);
+  view.setUint32(out.length - 4, (ownFirst ? peerIp : ownIp) >>> 0, true);
+  return out;
+}
+
+/**
+ * The AES-256-GCM key (not extractable) of a pair: HKDF-SHA-256 with ikm = the ECDH P-256 shared
+ * secret (its 32-byte x coordinate), salt = the shared-mode key bits, info = pairInfo. The ECDH
+ * part keeps out whoever only knows the app's secret; the salt keeps out a relay that substitutes
+ * public keys without knowing it. Rejects when the peer's public key is not a point of P-256.
+ */
+export async function derivePairKey(own: PairKeys, peerPublic: Uint8Array, salt: Uint8Array, ownIp: number, peerIp: number): Promise<CryptoKey> {
+  const api = subtle();
+  const peer = await api.importKey("raw", source(peerPublic), { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const shared = new Uint8Array(await api.deriveBits({ name: "ECDH", public: peer }, own.privateKey, 256));
+  try {
+    const ikm = await api.importKey("raw", source(shared), "HKDF", false, ["deriveKey"]);
+    const info = pairInfo(own.publicRaw, ownIp, peerPublic, peerIp);
+    return await api.deriveKey({ name: "HKDF", hash: "SHA-256", salt: source(salt), info: source(info) }, ikm, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  } finally {
+    shared.fill(0);
+  }
+}
+
+/** What is sent to a peer in pair mode: a key datagram from `localPort` to `peerPort`. */
+export type KeySender = (peerIp: number, peerPort: number, localPort: number, bytes: Uint8Array) => void;
+
+/** One peer's datagram key exchange (pair mode). */
+interface PairPeer {
+  /** The peer's public key, and this engine's virtual IP, the key was derived for. */
+  publicRaw?: Uint8Array;
+  localIp: number;
+  key?: Promise<CryptoKey>;
+  /** Datagrams waiting for the key, oldest first (at most MAX_HELD_DATAGRAMS). */
+  held: Array<(key: Promise<CryptoKey>) => void>;
+  /** The ports the exchange runs between (those of the datagram that started it). */
+  peerPort: number;
+  localPort: number;
+  sends: number;
+  timer?: unknown;
 }
 
 /** Runs async tasks one after another, in the order they were queued (a promise chain that survives failures). */
@@ -164,16 +287,17 @@ export class ReplayWindow {
   }
 }
 
-/** Why a datagram or channel message was dropped. */
-export type Rejection = "decrypt" | "replay";
+/** Why a datagram or channel message was dropped ("no-key": a pair-mode key exchange got no answer). */
+export type Rejection = "decrypt" | "replay" | "no-key";
 
 /**
  * The engine's encryption state (network_config_encryption and _key), its counters and the
- * replay windows. Sockets and channels read the key at the moment they send or receive; a stream
- * keeps the key it was opened with.
+ * replay windows, and in pair mode the engine's ECDH key pair and its datagram peers. Sockets and
+ * channels read the key at the moment they send or receive; a stream keeps the key (or, in pair
+ * mode, the exchange) it was opened with.
  */
 export class PayloadCrypto {
-  /** network_config_encryption: 0 none, 1 shared key. */
+  /** network_config_encryption: 0 none, 1 shared key, 2 pair keys. Set with setMode. */
   mode = 0;
   decryptFailures = 0;
   replaysDropped = 0;
@@ -182,8 +306,19 @@ export class PayloadCrypto {
   readonly datagramsIn = new Serial();
   readonly channelsOut = new Serial();
   readonly channelsIn = new Serial();
+  /** Pair mode: who to send key datagrams through, and this engine's virtual IP (set by the runtime). */
+  sendKey: KeySender = () => {};
+  localIp: () => number = () => 0;
   private key: Promise<CryptoKey> | undefined;
+  /**
+   * The key's bits: pair mode's HKDF salt. Kept in memory for that (WebCrypto takes a salt as
+   * bytes); the shared AES key itself is imported from them and is not extractable.
+   */
+  private bits: Promise<Uint8Array> | undefined;
   private secret: string | undefined;
+  /** Pair mode: this engine's ephemeral key pair for datagrams (streams make their own). */
+  private ownKeys: Promise<PairKeys> | undefined;
+  private readonly peers = new Map<number, PairPeer>();
   /**
    * Per engine, for datagrams and channel messages. It starts at the wall clock in ms times 2^20,
    * so an engine that comes back under the same virtual IP (a page reload) starts above what its
@@ -205,17 +340,37 @@ export class PayloadCrypto {
     return this.key !== undefined;
   }
 
-  /** The key to seal and open with now, or undefined while encryption is off. */
+  /** The shared key to seal and open with now (app channels and broadcasts in pair mode too), or undefined while encryption is off. */
   current(): Promise<CryptoKey> | undefined {
-    return this.mode === 1 ? this.key : undefined;
+    return this.mode === 0 ? undefined : this.key;
+  }
+
+  /** Pair mode: the salt (the shared key's bits), or undefined in the other modes. */
+  pairSalt(): Promise<Uint8Array> | undefined {
+    return this.mode === 2 ? this.bits : undefined;
+  }
+
+  /** network_config_encryption. Turning pair mode on makes a fresh key pair; leaving it forgets the pair and every peer's key. */
+  setMode(mode: number): void {
+    if (mode !== 2) this.forgetPairs();
+    else if (this.ownKeys === undefined) {
+      this.ownKeys = generatePairKeys();
+      this.ownKeys.catch(() => {});
+    }
+    this.mode = mode;
   }
 
   /** Starts deriving the key for `secret`; messages sent from now on wait for it. */
   setKey(secret: string): Promise<CryptoKey> {
     this.secret = secret;
-    const key = deriveKey(secret, this.appKey());
+    const bits = deriveKeyBits(secret, this.appKey());
+    const key = bits.then((raw) => subtle().importKey("raw", source(raw), "AES-GCM", false, ["encrypt", "decrypt"]));
+    bits.catch(() => {});
     key.catch(() => {});
+    this.bits = bits;
     this.key = key;
+    // Datagram pair keys were salted with the old bits.
+    this.peers.forEach((_, ip) => this.dropPeer(ip));
     return key;
   }
 
@@ -229,18 +384,118 @@ export class PayloadCrypto {
     return this.seq;
   }
 
+  // ------------------------------------------------------------ pair-mode datagrams
+
+  /**
+   * Pair mode: calls `ready` with the key for datagrams to `peerIp` — at once when it is known,
+   * otherwise once the exchange (started here, from `localPort` to `peerPort`) has finished, in
+   * the order datagrams were sent. At most MAX_HELD_DATAGRAMS wait per peer (the oldest is dropped).
+   */
+  whenPeerKey(peerIp: number, localPort: number, peerPort: number, ready: (key: Promise<CryptoKey>) => void): void {
+    const peer = this.peerOf(peerIp, localPort, peerPort);
+    if (peer.key !== undefined && peer.localIp === this.localIp()) return ready(peer.key);
+    if (peer.held.length >= MAX_HELD_DATAGRAMS) peer.held.shift();
+    peer.held.push(ready);
+    if (peer.timer === undefined) this.sendOwnKey(peerIp, peer, KEY_FLAG_ANSWER);
+  }
+
+  /** The key to open a pair-sealed datagram from `peerIp`, or undefined (then the exchange is asked for again). */
+  peerKey(peerIp: number, peerPort: number, localPort: number): Promise<CryptoKey> | undefined {
+    const peer = this.peers.get(peerIp);
+    if (peer?.key !== undefined && peer.localIp === this.localIp()) return peer.key;
+    const asking = this.peerOf(peerIp, localPort, peerPort);
+    if (asking.timer === undefined) this.sendOwnKey(peerIp, asking, KEY_FLAG_ANSWER);
+    return undefined;
+  }
+
+  /**
+   * Pair mode: handles `bytes` if it is a key datagram from `peerIp` (true), answering it when
+   * asked to. A new public key (or a new local IP) derives the pair key again; held datagrams
+   * then go out.
+   */
+  keyDatagram(peerIp: number, peerPort: number, localPort: number, bytes: Uint8Array): boolean {
+    if (bytes[0] !== KEY_MESSAGE_VERSION) return false;
+    const message = parseKeyMessage(bytes, SealKind.DATAGRAM);
+    const ownKeys = this.ownKeys;
+    const salt = this.bits;
+    if (message === undefined || ownKeys === undefined || salt === undefined) {
+      this.reject("datagram", peerIp, "decrypt", peerPort);
+      return true;
+    }
+    const peer = this.peerOf(peerIp, localPort, peerPort);
+    const localIp = this.localIp();
+    const same = peer.publicRaw !== undefined && compareBytes(peer.publicRaw, message.publicRaw) === 0 && peer.localIp === localIp;
+    if (!same) {
+      peer.publicRaw = message.publicRaw;
+      peer.localIp = localIp;
+      const key = (async () => derivePairKey(await ownKeys, message.publicRaw, await salt, localIp, peerIp))();
+      key.catch(() => {
+        if (peer.key !== key) return;
+        peer.key = undefined;
+        peer.publicRaw = undefined;
+        this.reject("datagram", peerIp, "decrypt", peerPort);
+      });
+      peer.key = key;
+    }
+    if (peer.timer !== undefined) this.clock.clearTimeout(peer.timer);
+    peer.timer = undefined;
+    peer.sends = 0;
+    const key = peer.key!;
+    for (const ready of peer.held.splice(0)) ready(key);
+    if (message.flags & KEY_FLAG_ANSWER) this.sendOwnKey(peerIp, { ...peer, peerPort, localPort }, 0);
+    return true;
+  }
+
+  private peerOf(peerIp: number, localPort: number, peerPort: number): PairPeer {
+    let peer = this.peers.get(peerIp);
+    if (peer === undefined) {
+      if (this.peers.size >= MAX_PAIR_PEERS) this.dropPeer(this.peers.keys().next().value!);
+      this.peers.set(peerIp, (peer = { localIp: 0, held: [], peerPort, localPort, sends: 0 }));
+    }
+    return peer;
+  }
+
+  /** Sends this engine's key datagram to a peer; with KEY_FLAG_ANSWER again with backoff until answered, KEY_SENDS times in all. */
+  private sendOwnKey(peerIp: number, peer: PairPeer, flags: number): void {
+    const ownKeys = this.ownKeys;
+    if (ownKeys === undefined) return;
+    const { peerPort, localPort } = peer;
+    void ownKeys.then((keys) => this.sendKey(peerIp, peerPort, localPort, encodeKeyMessage(SealKind.DATAGRAM, flags, keys.publicRaw)), () => {});
+    if (!(flags & KEY_FLAG_ANSWER)) return;
+    peer.sends++;
+    peer.timer = this.clock.setTimeout(() => {
+      peer.timer = undefined;
+      if (this.peers.get(peerIp) !== peer) return;
+      if (peer.sends < KEY_SENDS) return this.sendOwnKey(peerIp, peer, KEY_FLAG_ANSWER);
+      // No answer: what waited is dropped, once reported; the next datagram starts again.
+      peer.sends = 0;
+      if (peer.held.splice(0).length > 0) this.reject("datagram", peerIp, "no-key", peerPort);
+    }, KEY_RETRY_FIRST_MS * 2 ** (peer.sends - 1));
+  }
+
+  private dropPeer(peerIp: number): void {
+    const peer = this.peers.get(peerIp);
+    if (peer?.timer !== undefined) this.clock.clearTimeout(peer.timer);
+    this.peers.delete(peerIp);
+  }
+
+  private forgetPairs(): void {
+    for (const ip of [...this.peers.keys()]) this.dropPeer(ip);
+    this.ownKeys = undefined;
+  }
+
   /**
    * Opens a datagram or channel message from `peerIp`: the plaintext, or undefined when it was
-   * dropped (counted, and reported at most once per peer per second).
+   * dropped (counted, and reported at most once per peer per second). `version` 3: sealed under a pair key.
    */
-  async openSequenced(key: Promise<CryptoKey>, kind: typeof SealKind.DATAGRAM | typeof SealKind.CHANNEL, peerIp: number, a: number, b: number, bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  async openSequenced(key: Promise<CryptoKey>, kind: typeof SealKind.DATAGRAM | typeof SealKind.CHANNEL, peerIp: number, a: number, b: number, bytes: Uint8Array, version = SEAL_VERSION): Promise<Uint8Array | undefined> {
     const name = kind === SealKind.DATAGRAM ? "datagram" : "channel";
-    const seq = sealedSeq(bytes);
+    const seq = sealedSeq(bytes, version);
     const window = this.windowOf(kind, peerIp);
     if (seq !== undefined && !window.fresh(seq)) return this.reject(name, peerIp, "replay", a);
     let plain: Uint8Array | undefined;
     try {
-      plain = seq === undefined ? undefined : await open(await key, additionalData(kind, peerIp, seq, a, b), bytes, true);
+      plain = seq === undefined ? undefined : await open(await key, additionalData(kind, peerIp, seq, a, b, version), bytes, true, version);
     } catch {
       plain = undefined;
     }
@@ -258,7 +513,7 @@ export class PayloadCrypto {
     return window;
   }
 
-  private reject(kind: "datagram" | "channel", peerIp: number, why: Rejection, where: number): undefined {
+  reject(kind: "datagram" | "channel", peerIp: number, why: Rejection, where: number): undefined {
     if (why === "replay") this.replaysDropped++;
     else this.decryptFailures++;
     const now = this.clock.now();

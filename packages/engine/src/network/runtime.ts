@@ -164,10 +164,18 @@ export class NetworkRuntime {
           ip: formatIp(peerIp),
           ...(kind === "channel" ? { channel: where } : { port: where }),
           error: NetworkError.DECRYPT,
-          message: why === "replay" ? `a ${kind} message from ${formatIp(peerIp)} was a replay and was dropped` : `a ${kind} message from ${formatIp(peerIp)} failed authentication (another key, no encryption there, or tampered with) and was dropped`,
+          message:
+            why === "replay"
+              ? `a ${kind} message from ${formatIp(peerIp)} was a replay and was dropped`
+              : why === "no-key"
+                ? `${formatIp(peerIp)} did not answer the pair-mode key exchange; the datagrams waiting for it were dropped`
+                : `a ${kind} message from ${formatIp(peerIp)} failed authentication (another key, no encryption there, or tampered with) and was dropped`,
         }),
     );
     this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock, e2e: this.e2e });
+    // Pair mode's key datagrams go through the relay, outside the script's traffic and statistics.
+    this.e2e.localIp = () => this.host.localIp;
+    this.e2e.sendKey = (peerIp, peerPort, localPort, bytes) => void this.host.sendDatagram(peerIp, peerPort, localPort, bytes);
     this.conditioner = new LinkConditioner(context.clock, random);
     this.links = new PeerLinks({
       signal: this.signalPort(),

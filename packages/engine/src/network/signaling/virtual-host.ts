@@ -41,7 +41,7 @@ import type { PayloadCrypto } from "../e2e.js";
 import type { ByteStream } from "../transport/byte-stream.js";
 import { createLoopbackPair } from "../transport/loopback-stream.js";
 import type { ErrorFrame, SignalingClient } from "./signaling-client.js";
-import { VirtualStream, closeReasonFault } from "./virtual-stream.js";
+import { type StreamSeal, VirtualStream, closeReasonFault } from "./virtual-stream.js";
 
 export const LOOPBACK_IP = 0x7f000001;
 
@@ -326,10 +326,17 @@ export class VirtualHost {
     this.signaling.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed.encode({ connId: message.connId, reason: CloseReason.CLOSED }));
   }
 
-  /** A stream with the engine at `peerIp`, sealed when encryption is on then (undefined: a bridged real host, never sealed). */
+  /**
+   * A stream with the engine at `peerIp`, sealed when encryption is on then (undefined: a bridged
+   * real host, never sealed): with the shared key, or in pair mode with a key the stream agrees.
+   */
   private openStream(connId: number, peerIp: number | undefined): VirtualStream {
-    const key = peerIp === undefined ? undefined : this.deps.e2e?.current();
-    const sealWith = key === undefined || peerIp === undefined ? undefined : { key, localIp: this.localIp, peerIp };
+    const e2e = peerIp === undefined ? undefined : this.deps.e2e;
+    const salt = e2e?.pairSalt();
+    const key = e2e?.current();
+    let sealWith: StreamSeal | undefined;
+    if (peerIp !== undefined && salt !== undefined) sealWith = { pair: { salt, clock: this.clock }, localIp: this.localIp, peerIp };
+    else if (peerIp !== undefined && key !== undefined) sealWith = { key, localIp: this.localIp, peerIp };
     const stream = new VirtualStream(connId, this.signaling, (id) => this.streams.delete(id), sealWith);
     this.streams.set(connId, stream);
     return stream;

@@ -8,7 +8,7 @@
  */
 import type { EngineContext } from "../../runtime/context.js";
 import { formatIpv4 } from "../../protocol/index.js";
-import { SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "../e2e.js";
+import { PAIR_SEAL_VERSION, SEAL_VERSION, SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "../e2e.js";
 import type { NetworkRuntime } from "../runtime.js";
 import type { DatagramPath } from "../signaling/virtual-host.js";
 import { TrafficStats } from "../stats.js";
@@ -53,7 +53,22 @@ export class UdpSocket {
     this.lastPeer = peerIp;
     // Encrypted once, before the path is chosen: relay and DataChannel carry the same ciphertext.
     // Datagrams to this engine itself never leave it and are not sealed.
-    const key = this.net.host.isLocal(peerIp) ? undefined : this.net.e2e.current();
+    if (this.net.host.isLocal(peerIp)) return this.dispatch(peerIp, peerPort, data, payloadSize);
+    const e2e = this.net.e2e;
+    if (e2e.mode === 2) {
+      // Pair mode: sealed under the key agreed with that engine, once it is (held until then, in order).
+      const plain = data.slice();
+      e2e.whenPeerKey(peerIp, this.port, peerPort, (key) => {
+        const seq = e2e.nextSeq();
+        const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, peerPort, PAIR_SEAL_VERSION);
+        e2e.datagramsOut.run(async () => {
+          const sealed = await seal(await key, aad, plain, seq, PAIR_SEAL_VERSION);
+          this.dispatch(peerIp, peerPort, sealed, payloadSize);
+        });
+      });
+      return true;
+    }
+    const key = e2e.current();
     if (key === undefined) return this.dispatch(peerIp, peerPort, data, payloadSize);
     const plain = data.slice();
     const seq = this.net.e2e.nextSeq();
@@ -112,7 +127,20 @@ export class UdpSocket {
 
   private received(peerIp: number, peerPort: number, data: Uint8Array, via: DatagramPath): void {
     if (this.closed) return;
-    const key = via === "local" ? undefined : this.net.e2e.current();
+    const e2e = this.net.e2e;
+    if (via !== "local" && e2e.mode === 2 && data[0] !== SEAL_VERSION) {
+      // Pair mode: a key datagram, or one sealed under the pair key (version 1, the shared key, is a broadcast).
+      if (e2e.keyDatagram(peerIp, peerPort, this.port, data)) return;
+      const pairKey = e2e.peerKey(peerIp, peerPort, this.port);
+      if (pairKey === undefined) return void e2e.reject("datagram", peerIp, "decrypt", peerPort);
+      const sealed = data.slice();
+      e2e.datagramsIn.run(async () => {
+        const plain = await e2e.openSequenced(pairKey, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed, PAIR_SEAL_VERSION);
+        if (plain !== undefined) this.deliver(peerIp, peerPort, plain, via);
+      });
+      return;
+    }
+    const key = via === "local" ? undefined : e2e.current();
     if (key === undefined) return this.deliver(peerIp, peerPort, data, via);
     // Opened in arrival order; one that fails, a replay or plaintext is dropped, counted and reported.
     const sealed = data.slice();

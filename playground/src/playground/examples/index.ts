@@ -12,6 +12,7 @@
  * no linter or type checker of this repository could resolve).
  */
 import broadcast from "./broadcast.txt?raw";
+import encryptedChat from "./encrypted-chat.txt?raw";
 import bufferHashing from "./buffer-hashing.txt?raw";
 import httpGet from "./http-get.txt?raw";
 import loginRooms from "./login-rooms.txt?raw";
@@ -43,6 +44,12 @@ export const EXAMPLES: readonly Example[] = [
     title: "World state",
     summary: "Subscribes to the app key's shared world documents, lists the shards and tries to capture one (only the server's configured writers may).",
     code: worldState,
+  },
+  {
+    id: "encrypted-chat",
+    title: "Encrypted chat",
+    summary: "Three players on an app channel with end-to-end encryption: two share the game's secret and read each other, the third has another and reads nothing.",
+    code: encryptedChat,
   },
   { id: "ported-chat", title: "Ported GameMaker chat (1 or 2 tabs)", summary: "The chat of docs/PORTING.md: the first tab claims a host name and serves, a second tab joins it by name. Works alone too.", code: portedChat },
   {

@@ -7,8 +7,8 @@
  *
  *   --markdown          also print Markdown tables for the README
  *   --rounds N          rounds of every configuration (default 3); figures are medians over them
- *   --configs a,b       configurations to run (default all): bare, bare-relay, tcp, tcp60, bridge, mcp, dc, p2p,
- *                       relay, relay60
+ *   --configs a,b       configurations to run (default all): bare, bare-relay, tcp, tcp-sealed, tcp60, bridge,
+ *                       mcp, dc, p2p, relay, relay-sealed, relay60
  *   --pings N           sequential round trips per latency measurement (default 1000) …
  *   --latency-time MS   … or fewer when they take longer than this (default 500)
  *   --sizes 64,1024     payload sizes of the throughput measurement (default 64,1024; 4–16384,
@@ -34,7 +34,9 @@
  *   tcp      network_send_packet on virtual TCP through the signaling server with its default
  *            config (tickRate 0: what one event-loop turn queued for a client leaves as one
  *            WebSocket message at the end of that turn, with no added delay)
- *   tcp60    the same with the server's tickRate 60 (frames batched per 16.7 ms tick)
+ *   tcp-sealed  tcp with end-to-end encryption on both engines (network_encryption_shared: every
+ *            packet sealed with AES-GCM by WebCrypto, docs/NETWORK.md "Encryption")
+ *   tcp60    tcp with the server's tickRate 60 (frames batched per 16.7 ms tick)
  *   bridge   a native GameMaker client on real TCP through the server's --gm-bridge to engine A's
  *            network_create_server (default config plus the bridge)
  *   mcp      an MCP tools/call (@modelcontextprotocol/sdk client, Streamable HTTP, bearer token)
@@ -49,7 +51,8 @@
  *            configured as gmnet's UDP links are ({ ordered: false, maxRetransmits: 0 }), echoing
  *   p2p      network_send_udp over a WebRTC DataChannel (@roamhq/wrtc), once both ends receive via "p2p"
  *   relay    network_send_udp through the server relay (network_config_enable_webrtc 0), default config
- *   relay60  the same with the server's tickRate 60
+ *   relay-sealed  relay with end-to-end encryption on both engines
+ *   relay60  relay with the server's tickRate 60
  *
  * Everything runs in this process, on one thread (WebRTC's SCTP stack aside): the signaling
  * servers (port 0, db ":memory:", logLevel "silent", everything else at its default, the
@@ -75,7 +78,7 @@ import { type Socket, connect } from "node:net";
 
 // ------------------------------------------------------------------ options
 
-type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp60" | "bridge" | "mcp" | "dc" | "p2p" | "relay" | "relay60";
+type ConfigId = "bare" | "bare-relay" | "tcp" | "tcp-sealed" | "tcp60" | "bridge" | "mcp" | "dc" | "p2p" | "relay" | "relay-sealed" | "relay60";
 
 /** The signaling servers the gmnet configurations run on: what each changes of the server's defaults. */
 type ServerId = "default" | "tick60" | "bridge" | "mcp";
@@ -103,6 +106,8 @@ interface Config {
   readonly server?: ServerId;
   /** Messages in flight during the throughput measurement, at most (else --window). */
   readonly maxWindow?: number;
+  /** Both engines seal what they send (network_encryption_shared, docs/NETWORK.md "Encryption"). */
+  readonly sealed?: boolean;
   /** The path UDP data events must report (`async_load.via`). */
   readonly via?: "p2p" | "relay";
 }
@@ -111,12 +116,14 @@ const CONFIGS: readonly Config[] = [
   { id: "bare", label: "bare ws echo", path: "ws message", kind: "bare" },
   { id: "bare-relay", label: "bare ws relay to an echoing client (gmnet's topology)", path: "ws message, relayed", kind: "bare-relay" },
   { id: "tcp", label: "network_send_packet, virtual TCP, default config", path: "server, batched per turn", kind: "tcp", server: "default" },
+  { id: "tcp-sealed", label: "network_send_packet, virtual TCP, end-to-end encrypted (AES-GCM)", path: "server, batched per turn", kind: "tcp", server: "default", sealed: true },
   { id: "tcp60", label: "network_send_packet, virtual TCP, tickRate 60", path: "server, batched per tick", kind: "tcp", server: "tick60" },
   { id: "bridge", label: "native GameMaker TCP client → --gm-bridge → engine server, default config", path: "TCP, then server, batched per turn", kind: "bridge", server: "bridge" },
   { id: "mcp", label: "MCP tools/call through /mcp to an engine's tool, answered by network_mcp_tool_respond, default config", path: "HTTP POST, then server", kind: "mcp", server: "mcp", maxWindow: defaultConfig.mcpMaxConcurrentCalls },
   { id: "dc", label: "bare DataChannel echo (reference)", path: "WebRTC DataChannel", kind: "dc" },
   { id: "p2p", label: "network_send_udp, P2P, default config", path: "WebRTC DataChannel", kind: "udp", server: "default", via: "p2p" },
   { id: "relay", label: "network_send_udp, relay, default config", path: "server, batched per turn", kind: "udp", server: "default", via: "relay" },
+  { id: "relay-sealed", label: "network_send_udp, relay, end-to-end encrypted (AES-GCM)", path: "server, batched per turn", kind: "udp", server: "default", via: "relay", sealed: true },
   { id: "relay60", label: "network_send_udp, relay, tickRate 60", path: "server, batched per tick", kind: "udp", server: "tick60", via: "relay" },
 ];
 
@@ -666,10 +673,24 @@ function engineOn(env: Environment, serverId: ServerId): Engine {
 
 const isUp = (gm: Engine) => (load: AsyncLoad) => load.type === gm.network_type_up;
 
+/** The sealed configurations' shared secret (any 8+ characters: the bench measures the sealing, not the key). */
+const SEAL_SECRET = "network-bench-secret";
+
+/** Gives every engine the shared key (PBKDF2, once per engine, before the measurement) and turns encryption on. */
+async function seal(engines: readonly Engine[]): Promise<void> {
+  for (const gm of engines) {
+    const request = gm.network_set_config(gm.network_config_encryption_key, SEAL_SECRET);
+    const derived = await nextEvent(gm, "the key derivation", (load) => load.type === gm.network_type_encryption && load.id === request);
+    if (derived.succeeded !== 1) throw new Error(`no key: ${String(derived.message)}`);
+    gm.network_set_config(gm.network_config_encryption, gm.network_encryption_shared);
+  }
+}
+
 /** Engine A listens (network_create_server), B connects; A echoes every packet with network_send_packet. */
-async function tcpSetup(env: Environment, serverId: ServerId): Promise<Setup> {
+async function tcpSetup(env: Environment, serverId: ServerId, sealed: boolean): Promise<Setup> {
   const a = engineOn(env, serverId);
   const b = engineOn(env, serverId);
+  if (sealed) await seal([a, b]);
   if (a.network_create_server(a.network_socket_tcp, TCP_PORT, 4) < 0) throw new Error("network_create_server failed");
   const up = await nextEvent(a, "A's network_type_up", isUp(a));
   const socket = b.network_create_socket(b.network_socket_tcp);
@@ -763,9 +784,10 @@ async function mcpSetup(env: Environment): Promise<Setup> {
 }
 
 /** UDP sockets on A and B; A echoes every datagram to where it came from with network_send_udp. */
-async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "relay"): Promise<Setup> {
+async function udpSetup(env: Environment, serverId: ServerId, via: "p2p" | "relay", sealed: boolean): Promise<Setup> {
   const a = engineOn(env, serverId);
   const b = engineOn(env, serverId);
+  if (sealed) await seal([a, b]);
   const socketA = a.network_create_socket_ext(a.network_socket_udp, UDP_PORT_A);
   const socketB = b.network_create_socket_ext(b.network_socket_udp, UDP_PORT_B);
   if (socketA < 0 || socketB < 0) throw new Error("network_create_socket_ext failed");
@@ -812,10 +834,10 @@ async function setup(env: Environment, config: Config): Promise<Setup> {
     const client = await DataChannelEchoClient.open();
     return { path: client, close: async () => client.close() };
   }
-  if (config.kind === "tcp") return tcpSetup(env, config.server!);
+  if (config.kind === "tcp") return tcpSetup(env, config.server!, config.sealed === true);
   if (config.kind === "bridge") return bridgeSetup(env);
   if (config.kind === "mcp") return mcpSetup(env);
-  return udpSetup(env, config.server!, config.via!);
+  return udpSetup(env, config.server!, config.via!, config.sealed === true);
 }
 
 // ------------------------------------------------------------------ measurements

@@ -94,10 +94,10 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
     };
     const key = net.e2e.current();
     if (key === undefined) return deliver(data);
-    // Encrypted: opened in arrival order; a message that fails (or a plaintext one) never reaches the script.
+    // Encrypted: opened as they arrive, delivered in arrival order; a message that fails (or a
+    // plaintext one) never reaches the script.
     const sealed = data.slice();
-    net.e2e.channelsIn.run(async () => {
-      const plain = await net.e2e.openSequenced(key, SealKind.CHANNEL, fromIp, channel, type, sealed);
+    net.e2e.channelsIn.pipe(net.e2e.openSequenced(key, SealKind.CHANNEL, fromIp, channel, type, sealed), (plain) => {
       if (plain !== undefined && byName.get(entry.name) === channel) deliver(plain);
     });
   };
@@ -183,14 +183,14 @@ export function createChannelApi(context: EngineContext, net: NetworkRuntime) {
         if (count + overhead > (net.signaling.welcome?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)) return NETWORK_SEND_TOO_LARGE;
         if (key !== undefined) {
           if (!net.online) return NETWORK_SEND_FAILED;
-          // Sealed asynchronously (WebCrypto), one message after the other so they leave in order.
-          const copy = bytes.slice();
+          // Sealed asynchronously (WebCrypto), side by side; sent in the order they were written.
           const seq = net.e2e.nextSeq();
-          const from = net.host.localIp;
-          net.e2e.channelsOut.run(async () => {
-            const sealed = await seal(await key, additionalData(SealKind.CHANNEL, from, seq, number, type), copy, seq);
-            net.signaling.send(number, type, sealed, level);
-          });
+          const aad = additionalData(SealKind.CHANNEL, net.host.localIp, seq, number, type);
+          const copy = bytes.slice();
+          net.e2e.channelsOut.pipe(
+            key.then((k) => seal(k, aad, copy, seq)),
+            (sealed) => void net.signaling.send(number, type, sealed, level),
+          );
         }
         // encodeFrame copies the bytes, so the script may reuse its buffer at once.
         else if (!net.signaling.send(number, type, bytes, level)) return NETWORK_SEND_FAILED;

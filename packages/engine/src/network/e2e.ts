@@ -46,6 +46,23 @@ export class Serial {
       () => void this.queued--,
     );
   }
+
+  /**
+   * `work` already runs (WebCrypto calls run side by side, which is what makes sealing fast);
+   * `done` gets its result after everything queued before it, so results still leave in order.
+   * `always` runs in that turn whether the work succeeded or not.
+   */
+  pipe<T>(work: Promise<T>, done: (value: T) => void, always?: () => void): void {
+    // Handled in its turn below; without this a failure would count as unhandled meanwhile.
+    work.catch(() => undefined);
+    this.run(async () => {
+      try {
+        done(await work);
+      } finally {
+        always?.();
+      }
+    });
+  }
 }
 
 /**

@@ -136,14 +136,17 @@ export class VirtualStream extends StreamBase {
     const sealWith = this.sealWith!;
     const count = (this.sentFrames += 1n);
     this.sealing += piece.length;
-    this.outgoing.run(async () => {
-      try {
-        const sealed = await seal(await sealKey, additionalData(SealKind.STREAM, sealWith.localIp, count, this.connId & 0xffff, this.connId >>> 16, this.version), piece, undefined, this.version);
+    const aad = additionalData(SealKind.STREAM, sealWith.localIp, count, this.connId & 0xffff, this.connId >>> 16, this.version);
+    const version = this.version;
+    this.outgoing.pipe(
+      sealKey.then((key) => seal(key, aad, piece, undefined, version)),
+      (sealed) => {
         if (!this.aborted) this.signaling.sendFrame(encodeArbitraryDataFrame(this.connId, frameSeq, sealed));
-      } finally {
+      },
+      () => {
         this.sealing -= piece.length;
-      }
-    });
+      },
+    );
   }
 
   protected closeTransport(reason: StreamCloseReason): void {
@@ -182,14 +185,11 @@ export class VirtualStream extends StreamBase {
     const sealWith = this.sealWith!;
     const count = (this.receivedFrames += 1n);
     const sealed = data.slice();
-    this.incoming.run(async () => {
-      if (this.closed || this.broken) return;
-      let plain: Uint8Array | undefined;
-      try {
-        plain = await open(await sealKey, additionalData(SealKind.STREAM, sealWith.peerIp, count, this.connId & 0xffff, this.connId >>> 16, this.version), sealed, false, this.version);
-      } catch {
-        plain = undefined;
-      }
+    const aad = additionalData(SealKind.STREAM, sealWith.peerIp, count, this.connId & 0xffff, this.connId >>> 16, this.version);
+    const version = this.version;
+    // Opened as it arrives, delivered in order.
+    const opening = sealKey.then((key) => open(key, aad, sealed, false, version)).catch(() => undefined);
+    this.incoming.pipe(opening, (plain) => {
       if (this.closed || this.broken) return;
       if (plain !== undefined) return this.deliver(plain, false);
       this.decryptFailed("a stream message failed authentication (another encryption key or setting, no encryption at the other end, or tampered with); the connection was closed");

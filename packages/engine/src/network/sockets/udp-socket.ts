@@ -61,10 +61,7 @@ export class UdpSocket {
       e2e.whenPeerKey(peerIp, this.port, peerPort, (key) => {
         const seq = e2e.nextSeq();
         const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, peerPort, PAIR_SEAL_VERSION);
-        e2e.datagramsOut.run(async () => {
-          const sealed = await seal(await key, aad, plain, seq, PAIR_SEAL_VERSION);
-          this.dispatch(peerIp, peerPort, sealed, payloadSize);
-        });
+        e2e.datagramsOut.pipe(key.then((k) => seal(k, aad, plain, seq, PAIR_SEAL_VERSION)), (sealed) => this.dispatch(peerIp, peerPort, sealed, payloadSize));
       });
       return true;
     }
@@ -73,10 +70,7 @@ export class UdpSocket {
     const plain = data.slice();
     const seq = this.net.e2e.nextSeq();
     const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, peerPort);
-    this.net.e2e.datagramsOut.run(async () => {
-      const sealed = await seal(await key, aad, plain, seq);
-      this.dispatch(peerIp, peerPort, sealed, payloadSize);
-    });
+    this.net.e2e.datagramsOut.pipe(key.then((k) => seal(k, aad, plain, seq)), (sealed) => this.dispatch(peerIp, peerPort, sealed, payloadSize));
     return true;
   }
 
@@ -107,10 +101,7 @@ export class UdpSocket {
     const plain = data.slice();
     const seq = this.net.e2e.nextSeq();
     const aad = additionalData(SealKind.DATAGRAM, this.net.host.localIp, seq, this.port, port);
-    this.net.e2e.datagramsOut.run(async () => {
-      const sealed = await seal(await key, aad, plain, seq);
-      this.dispatchBroadcast(port, sealed, payloadSize);
-    });
+    this.net.e2e.datagramsOut.pipe(key.then((k) => seal(k, aad, plain, seq)), (sealed) => this.dispatchBroadcast(port, sealed, payloadSize));
     return true;
   }
 
@@ -134,18 +125,17 @@ export class UdpSocket {
       const pairKey = e2e.peerKey(peerIp, peerPort, this.port);
       if (pairKey === undefined) return void e2e.reject("datagram", peerIp, "decrypt", peerPort);
       const sealed = data.slice();
-      e2e.datagramsIn.run(async () => {
-        const plain = await e2e.openSequenced(pairKey, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed, PAIR_SEAL_VERSION);
+      e2e.datagramsIn.pipe(e2e.openSequenced(pairKey, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed, PAIR_SEAL_VERSION), (plain) => {
         if (plain !== undefined) this.deliver(peerIp, peerPort, plain, via);
       });
       return;
     }
     const key = via === "local" ? undefined : e2e.current();
     if (key === undefined) return this.deliver(peerIp, peerPort, data, via);
-    // Opened in arrival order; one that fails, a replay or plaintext is dropped, counted and reported.
+    // Opened as they arrive, delivered in arrival order; one that fails, a replay or plaintext is
+    // dropped, counted and reported (openSequenced checks the replay window again once opened).
     const sealed = data.slice();
-    this.net.e2e.datagramsIn.run(async () => {
-      const plain = await this.net.e2e.openSequenced(key, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed);
+    this.net.e2e.datagramsIn.pipe(this.net.e2e.openSequenced(key, SealKind.DATAGRAM, peerIp, peerPort, this.port, sealed), (plain) => {
       if (plain !== undefined) this.deliver(peerIp, peerPort, plain, via);
     });
   }

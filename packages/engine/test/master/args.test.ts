@@ -50,6 +50,23 @@ describe("master_* argument checks", () => {
     throwsInvalid(() => any.master_character_delete!(undefined), "master_character_delete: character_id");
   });
 
+  it("checks locations and nearby queries", () => {
+    throwsInvalid(() => any.master_presence_set_location!(3), "master_presence_set_location: location");
+    throwsInvalid(() => any.master_presence_set_location!("here", "1", 2), "master_presence_set_location: x");
+    throwsInvalid(() => any.master_presence_nearby!(), "master_presence_nearby: query must be a plain object");
+    throwsInvalid(() => any.master_presence_nearby!({ place: "here" }), '"place" is not an option of query');
+    throwsInvalid(() => any.master_presence_nearby!({ x: 1, y: 1, radius: "2" }), "query.radius");
+  });
+
+  it("checks world documents' names, values, versions and name lists", () => {
+    throwsInvalid(() => any.master_world_get!(1), "master_world_get: name");
+    throwsInvalid(() => any.master_world_list!(5), "master_world_list: prefix");
+    throwsInvalid(() => any.master_world_set!("a", [1], 0), "master_world_set: value must be a plain object");
+    throwsInvalid(() => any.master_world_set!("a", {}, "0"), "master_world_set: expected_version");
+    throwsInvalid(() => any.master_world_subscribe!("weather"), "master_world_subscribe: names must be an array of strings");
+    throwsInvalid(() => any.master_world_unsubscribe!([1]), "master_world_unsubscribe: names must be an array of strings");
+  });
+
   it("checks option objects: their type, every key, and every value", () => {
     throwsInvalid(() => any.master_room_create!("room", 4, 7000, "public"), "master_room_create: options must be a plain object");
     throwsInvalid(() => any.master_room_create!("room", 4, 7000, { maxPlayers: 3 }), '"maxPlayers" is not an option of options');

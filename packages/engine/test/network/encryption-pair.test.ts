@@ -9,11 +9,11 @@
  * To get a private key, crypto.subtle.generateKey is wrapped (in this test only) so that the key
  * pairs the engines make are extractable and recorded; the engine itself has no test hook.
  */
-import { createDecipheriv, createECDH, hkdfSync, pbkdf2Sync } from "node:crypto";
+import { createDecipheriv, createECDH, hkdfSync } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { ARBITRARY_DATA_HEADER, Channel, Datagram, VSocketType, arbitraryDataConnId, parseIpv4 } from "../../src/protocol/index.js";
-import type { Engine } from "../../src/index.js";
+import { aad, oracleKey, pattern, sendBytes } from "./sealed-oracle.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
 
 const APP = "test-app";
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 /** The shared-mode key (and pair mode's HKDF salt), as node:crypto derives it. */
-const sharedKey = pbkdf2Sync(KEY, `gmnet-e2e-v1:${APP}`, 100_000, 32, "sha256");
+const sharedKey = oracleKey(KEY, APP);
 
 /** Records every ECDH key pair the engines make, made extractable so the test can read a private key. */
 function recordKeyPairs(): CryptoKeyPair[] {
@@ -66,17 +66,6 @@ function oraclePairKey(ownPrivate: Buffer, ownPublic: Buffer, ownIp: number, pee
   return Buffer.from(hkdfSync("sha256", secret, sharedKey, info, 32));
 }
 
-/** The documented 18 bytes of additional data. */
-function aad(version: number, kind: number, senderIp: number, seq: bigint, a: number, b: number): Buffer {
-  const out = Buffer.alloc(18);
-  out[0] = version;
-  out[1] = kind;
-  out.writeUInt32LE(senderIp >>> 0, 2);
-  out.writeBigUInt64LE(seq, 6);
-  out.writeUInt16LE(a, 14);
-  out.writeUInt16LE(b, 16);
-  return out;
-}
 
 /** Opens a sealed message (head = 1 for stream frames, 9 with a sequence number); throws when it does not authenticate. */
 function oracleOpen(key: Buffer, sealed: Buffer, additional: Buffer, head: number): Buffer {
@@ -109,25 +98,7 @@ const streamFrames = (frames: Frames, connId: number): Buffer[] =>
   frames.filter((frame) => frame.type === VSocketType.ARBITRARY_DATA && arbitraryDataConnId(frame.payload) === connId).map((frame) => frame.payload.subarray(ARBITRARY_DATA_HEADER));
 const connIds = (frames: Frames): number[] => [...new Set(frames.filter((frame) => frame.type === VSocketType.ARBITRARY_DATA).map((frame) => arbitraryDataConnId(frame.payload)))];
 
-/** Bytes of `size` from a seed, so every message differs and a reordering shows. */
-function pattern(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
-function sendBytes(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  try {
-    return raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  } finally {
-    gm.buffer_delete(buffer);
-  }
-}
 
 /** An engine on the test network, tapped, with encryption `mode` (0 none) and the shared secret. */
 async function engine(mode: number, webrtc = true) {

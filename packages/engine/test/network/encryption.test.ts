@@ -4,12 +4,13 @@
  * that reads what it relays) sees only sealed bytes, and a wrong key, plaintext, a forged sender
  * or a replay never reaches a script. node:crypto is the independent oracle for the key and format.
  */
-import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "../../src/protocol/index.js";
 import type { Engine } from "../../src/index.js";
 import { deriveKeyBits } from "../../src/network/e2e.js";
+import { aad, oracleKey as sharedOracleKey, pattern, sendBytes } from "./sealed-oracle.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
 
 const APP = "test-app";
@@ -23,20 +24,8 @@ afterEach(async () => {
   network = undefined;
 });
 
-/** The key as node:crypto derives it from the documented parameters. */
-const oracleKey = (secret: string, appKey = APP): Buffer => pbkdf2Sync(secret, `gmnet-e2e-v1:${appKey}`, 100_000, 32, "sha256");
+const oracleKey = (secret: string, appKey = APP): Buffer => sharedOracleKey(secret, appKey);
 
-/** The documented 18 bytes of additional data. */
-function aad(kind: number, senderIp: number, seq: bigint, a: number, b: number): Buffer {
-  const out = Buffer.alloc(18);
-  out[0] = 1;
-  out[1] = kind;
-  out.writeUInt32LE(senderIp >>> 0, 2);
-  out.writeBigUInt64LE(seq, 6);
-  out.writeUInt16LE(a, 14);
-  out.writeUInt16LE(b, 16);
-  return out;
-}
 
 /** A datagram or channel message sealed by node:crypto in the documented format. */
 function oracleSeal(key: Buffer, additional: Buffer, seq: bigint, plain: Uint8Array): Buffer {
@@ -55,7 +44,7 @@ function oracleOpen(key: Buffer, sealed: Uint8Array, kind: number, senderIp: num
   const bytes = Buffer.from(sealed);
   const seq = bytes.readBigUInt64LE(1);
   const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(9, 21));
-  decipher.setAAD(aad(kind, senderIp, seq, a, b));
+  decipher.setAAD(aad(1, kind, senderIp, seq, a, b));
   decipher.setAuthTag(bytes.subarray(bytes.length - 16));
   return Buffer.concat([decipher.update(bytes.subarray(21, bytes.length - 16)), decipher.final()]);
 }
@@ -212,10 +201,10 @@ describe("end-to-end encryption: app channels", () => {
     // sender), a message node:crypto sealed correctly, then the same message again (a replay).
     raw.send(8, new TextEncoder().encode("plain text"));
     raw.send(8, sealed);
-    const good = oracleSeal(key, aad(3, raw.ip, 5n, raw.channel, 9), 5n, new TextEncoder().encode("sealed by node"));
+    const good = oracleSeal(key, aad(1, 3, raw.ip, 5n, raw.channel, 9), 5n, new TextEncoder().encode("sealed by node"));
     raw.send(9, good);
     raw.send(9, good);
-    const marker = oracleSeal(key, aad(3, raw.ip, 6n, raw.channel, 10), 6n, new TextEncoder().encode("marker"));
+    const marker = oracleSeal(key, aad(1, 3, raw.ip, 6n, raw.channel, 10), 6n, new TextEncoder().encode("marker"));
     raw.send(10, marker);
 
     const fromNode = await b.log.next({ type: b.gm.network_type_channel_data, packet_type: 9 });
@@ -277,16 +266,6 @@ function tappedWebSocket() {
   return { tap, WebSocket: TappedWebSocket as unknown as typeof WebSocket };
 }
 
-/** Bytes of `size` from a seed, so every message differs and a reordering shows. */
-function pattern(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 async function encrypting(gm: Engine, log: EventLog, key: string): Promise<void> {
   const request = gm.network_set_config(gm.network_config_encryption_key, key);
@@ -294,14 +273,6 @@ async function encrypting(gm: Engine, log: EventLog, key: string): Promise<void>
   expect(await log.next({ type: gm.network_type_encryption, id: request }, 10_000)).toMatchObject({ succeeded: 1 });
 }
 
-function sendBytes(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  try {
-    return raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  } finally {
-    gm.buffer_delete(buffer);
-  }
-}
 
 /** A host listening on `port` and a client connected to it, each with `keys` (undefined: no encryption). */
 async function streamPair(keys: [string | undefined, string | undefined], raw = false, port = 6600) {

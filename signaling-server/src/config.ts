@@ -15,6 +15,12 @@ export interface ServerConfig {
   port: number;
   /** SQLite file for identities and virtual IPs; ":memory:" keeps nothing. */
   db: string;
+  /**
+   * A shared PostgreSQL database (postgres:// or postgresql:// URL) for the durable state in place of
+   * the SQLite file `db`; undefined (the default) keeps SQLite. Phase 1: the storage layer
+   * (src/storage/) exists; the server still uses SQLite until phase 2 wires it in.
+   */
+  database: string | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
    * Outgoing batches per second for every priority. 0 (the default) adds no delay: what one turn
@@ -178,6 +184,7 @@ export const defaultConfig: ServerConfig = {
   host: "0.0.0.0",
   port: 8080,
   db: "./data/gmnet.sqlite",
+  database: undefined,
   logLevel: "info",
   tickRate: 0,
   highTickRate: undefined,
@@ -264,6 +271,7 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   host: { key: "host", env: "GMNET_HOST", kind: "string" },
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
+  database: { key: "database", env: "GMNET_DATABASE_URL", kind: "string" },
   "log-level": { key: "logLevel", env: "GMNET_LOG_LEVEL", kind: "string" },
   "tick-rate": { key: "tickRate", env: "GMNET_TICK_RATE", kind: "number" },
   "high-tick-rate": { key: "highTickRate", env: "GMNET_HIGH_TICK_RATE", kind: "number" },
@@ -520,12 +528,25 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (!Array.isArray(config.allowedOrigins) || !config.allowedOrigins.every((origin) => typeof origin === "string")) {
     throw new ConfigError("allowedOrigins must be a list of origins like https://game.example");
   }
+  validateDatabase(config.database);
   validateIceServers(config);
   validateStaticDir(config.staticDir);
   validateGmBridges(config);
   validateMcp(config);
   validateWorld(config);
   return config;
+}
+
+/** A postgres:// or postgresql:// URL; the error never repeats the URL (it may hold a password). */
+function validateDatabase(database: string | undefined): void {
+  if (database === undefined) return;
+  const problem = "--database (GMNET_DATABASE_URL) must be a PostgreSQL URL like postgres://user:password@host:5432/gmnet";
+  if (typeof database !== "string" || !/^postgres(ql)?:\/\//i.test(database)) throw new ConfigError(problem);
+  try {
+    new URL(database);
+  } catch {
+    throw new ConfigError(`${problem} (this one does not parse as a URL)`);
+  }
 }
 
 /** `appKey=username` → its parts; throws with a readable message. */

@@ -71,6 +71,29 @@ describe("configFromArgs", () => {
   });
 });
 
+describe("database", () => {
+  it("is SQLite (undefined) by default, read from --database over GMNET_DATABASE_URL, and listed in the usage", () => {
+    expect(defaultConfig.database).toBeUndefined();
+    expect(configFromArgs([], {}).database).toBeUndefined();
+    expect(configFromArgs([], { GMNET_DATABASE_URL: "postgres://gm:pw@db.example:5432/gmnet" }).database).toBe("postgres://gm:pw@db.example:5432/gmnet");
+    expect(configFromArgs(["--database", "postgresql://db.example/gmnet?sslmode=require"], { GMNET_DATABASE_URL: "postgres://other/x" }).database).toBe("postgresql://db.example/gmnet?sslmode=require");
+    expect(configFromArgs(["--database=postgres:///gmnet?host=/var/run/postgresql"], {}).database).toBe("postgres:///gmnet?host=/var/run/postgresql");
+    expect(usage()).toMatch(/--database\s+GMNET_DATABASE_URL/);
+  });
+
+  it("refuses anything but a postgres:// or postgresql:// URL, without repeating it (it may hold a password)", () => {
+    for (const bad of ["./data/gmnet.sqlite", "mysql://u:secret-pw@h/db", "sqlite:///x.db", "postgres://u:secret-pw@[bad/db", "postgres:"]) {
+      expect(() => configFromArgs(["--database", bad], {})).toThrow(ConfigError);
+      expect(() => configFromArgs([], { GMNET_DATABASE_URL: bad })).toThrow(/--database \(GMNET_DATABASE_URL\) must be a PostgreSQL URL/);
+      try {
+        configFromArgs(["--database", bad], {});
+      } catch (error) {
+        expect((error as Error).message).not.toContain("secret-pw");
+      }
+    }
+  });
+});
+
 describe("staticDir", () => {
   /** Runs `check` with a fresh directory holding one file, and removes it afterwards. */
   const withDir = (check: (dir: string, file: string) => void): void => {

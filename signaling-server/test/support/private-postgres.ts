@@ -1,0 +1,239 @@
+/**
+ * A private PostgreSQL server for tests: initdb into a fresh temp folder, postgres on a free port
+ * (never 5432, never a shared instance) listening on 127.0.0.1 with its unix socket in that folder,
+ * trust authentication, durability off (a throwaway cluster). stop() shuts it down and deletes the
+ * folder; an exit hook does the same if the test process ends without calling it.
+ *
+ * postgres refuses to run as root: under root (CI) initdb and postgres run as an unprivileged user,
+ * GMNET_POSTGRES_USER, else `nobody`, else a system user `gmnet-postgres` created with useradd, and
+ * the temp folder is that user's.
+ *
+ * The binaries: GMNET_POSTGRES_BIN, else initdb on the PATH (with pg_ctl next to the file it links to),
+ * else the newest /usr/lib/postgresql/<version>/bin (Debian). scripts/ensure-postgres.sh installs them
+ * (`npm run test:unit` runs it first).
+ */
+import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
+import { accessSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join, parse } from "node:path";
+import pg from "pg";
+
+export interface PrivatePostgres {
+  /** postgres://postgres@127.0.0.1:<port>/postgres */
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** The user postgres runs as. */
+  readonly user: string;
+  /** Milliseconds initdb and the start took. */
+  readonly startMs: number;
+  /** Creates a database and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The folder with initdb, pg_ctl and postgres, or a readable error. */
+export function findPostgresBin(): string {
+  const fromEnv = process.env.GMNET_POSTGRES_BIN;
+  const complete = (dir: string): boolean => ["initdb", "pg_ctl", "postgres"].every((tool) => isExecutable(join(dir, tool)));
+  if (fromEnv !== undefined && fromEnv !== "") {
+    if (!complete(fromEnv)) throw new Error(`GMNET_POSTGRES_BIN=${fromEnv} lacks initdb, pg_ctl or postgres`);
+    return fromEnv;
+  }
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const initdb = join(dir, "initdb");
+    if (!isExecutable(initdb)) continue;
+    // /usr/local/bin/initdb → /usr/lib/postgresql/15/bin/initdb: pg_ctl and postgres are next to the target.
+    const real = dirname(realpathSync(initdb));
+    if (complete(real)) return real;
+    if (complete(dir)) return dir;
+  }
+  const debian = "/usr/lib/postgresql";
+  const versions = existsSync(debian) ? readdirSync(debian).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) if (complete(join(debian, version, "bin"))) return join(debian, version, "bin");
+  throw new Error("PostgreSQL's initdb, pg_ctl and postgres were not found; run `bash scripts/ensure-postgres.sh` (npm run test:unit does) or set GMNET_POSTGRES_BIN");
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+interface RunAs {
+  readonly name: string;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** Who runs postgres: ourselves, or an unprivileged user when we are root. */
+function postgresUser(): RunAs {
+  if (process.getuid?.() !== 0) return { name: process.env.USER ?? "current user" };
+  const wanted = process.env.GMNET_POSTGRES_USER;
+  const candidates = wanted !== undefined && wanted !== "" ? [wanted] : ["nobody", "gmnet-postgres"];
+  for (const name of candidates) {
+    const found = lookupUser(name);
+    if (found !== undefined && found.uid !== 0) return found;
+  }
+  if (wanted !== undefined && wanted !== "") throw new Error(`GMNET_POSTGRES_USER=${wanted}: no such unprivileged user`);
+  execFileSync("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "gmnet-postgres"], { stdio: "pipe" });
+  const created = lookupUser("gmnet-postgres");
+  if (created === undefined) throw new Error("useradd gmnet-postgres did not create the user");
+  return created;
+}
+
+function lookupUser(name: string): RunAs | undefined {
+  let passwd: string;
+  try {
+    passwd = execFileSync("getent", ["passwd", name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    try {
+      passwd = readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.startsWith(`${name}:`)) ?? "";
+    } catch {
+      return undefined;
+    }
+  }
+  const fields = passwd.trim().split(":");
+  if (fields.length < 4 || fields[0] !== name) return undefined;
+  return { name, uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+/** A temp root the unprivileged user can reach (every ancestor searchable by others), else /tmp. */
+function reachableTmp(runAs: RunAs): string {
+  if (runAs.uid === undefined) return tmpdir();
+  let dir = realpathSync(tmpdir());
+  const root = parse(dir).root;
+  let ok = true;
+  for (let at = dir; ; at = dirname(at)) {
+    if ((statSync(at).mode & 0o001) === 0) ok = false;
+    if (at === root) break;
+  }
+  if (!ok) dir = "/tmp";
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function run(command: string, args: readonly string[], runAs: RunAs, cwd: string): Promise<void> {
+  const options: SpawnOptions = {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C", TZ: "UTC" },
+  };
+  // libuv drops the supplementary groups along with uid and gid.
+  if (runAs.uid !== undefined) Object.assign(options, { uid: runAs.uid, gid: runAs.gid });
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, options);
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(" ")} (as ${runAs.name}) failed (${signal ?? code}):\n${output.trim()}`));
+    });
+  });
+}
+
+const running = new Set<() => void>();
+let exitHook = false;
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const started = performance.now();
+  const bin = findPostgresBin();
+  const runAs = postgresUser();
+  const dir = mkdtempSync(join(reachableTmp(runAs), "gmnet-pg-"));
+  const data = join(dir, "data");
+  const log = join(dir, "postgres.log");
+  if (runAs.uid !== undefined) chownSync(dir, runAs.uid, runAs.gid!);
+  const pgCtl = join(bin, "pg_ctl");
+  const stopSync = (): void => {
+    try {
+      execFileSync(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"], { cwd: dir, stdio: "ignore", ...(runAs.uid === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }) });
+    } catch {
+      // Not running (any more).
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const stop of running) stop();
+    });
+  }
+  running.add(stopSync);
+  try {
+    await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], runAs, dir);
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
+      try {
+        await run(pgCtl, ["-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"], runAs, dir);
+        break;
+      } catch (error) {
+        // Another process may have taken the port between our probe and postgres' bind: try another.
+        if (attempt >= 3) {
+          let tail = "";
+          try {
+            tail = readFileSync(log, "utf8").slice(-2000);
+          } catch {
+            // No log.
+          }
+          throw new Error(`${(error as Error).message}\n${tail}`, { cause: error });
+        }
+      }
+    }
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const startMs = performance.now() - started;
+    let stopped = false;
+    return {
+      url,
+      port,
+      dir,
+      user: runAs.name,
+      startMs,
+      async createDatabase(name) {
+        if (!DATABASE_NAME.test(name)) throw new Error(`database name ${JSON.stringify(name)}: lower-case letters, digits and _`);
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(`CREATE DATABASE ${name}`);
+        } finally {
+          await client.end();
+        }
+        return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        running.delete(stopSync);
+        try {
+          await run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"], runAs, dir);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    running.delete(stopSync);
+    stopSync();
+    throw error;
+  }
+}

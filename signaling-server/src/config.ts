@@ -13,12 +13,12 @@ export interface ServerConfig {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** SQLite file for identities and virtual IPs; ":memory:" keeps nothing. */
+  /** SQLite file for the durable state (identities and virtual IPs, accounts, …) when `database` is unset; ":memory:" keeps nothing. */
   db: string;
   /**
    * A shared PostgreSQL database (postgres:// or postgresql:// URL) for the durable state in place of
-   * the SQLite file `db`; undefined (the default) keeps SQLite. Phase 1: the storage layer
-   * (src/storage/) exists; the server still uses SQLite until phase 2 wires it in.
+   * the SQLite file `db`; undefined (the default) keeps SQLite. Its migrations are applied at
+   * start-up (src/storage/).
    */
   database: string | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";

@@ -4,10 +4,10 @@ import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { Router } from "./router.js";
 import type { Directory } from "./services/directory.js";
-import type { IdentityStore } from "./services/identity-store.js";
 import type { ClientSession } from "./session/client-session.js";
 import type { FlushScheduler } from "./session/flush-scheduler.js";
 import type { Session, SessionCloseCause } from "./session/session.js";
+import type { Storage } from "./storage/storage.js";
 
 export interface ServerClock {
   /** Monotonic milliseconds, for timers and rates. */
@@ -27,12 +27,14 @@ export interface ServerContext {
   readonly metrics: Metrics;
   readonly router: Router;
   readonly directory: Directory;
-  readonly store: IdentityStore;
+  /** Identities, accounts, tokens, characters and world documents: SQLite or PostgreSQL (storage/). */
+  readonly storage: Storage;
   /** When queued frames leave: at the end of the turn, or on a tick (PROTOCOL.md §4). */
   readonly flushes: FlushScheduler;
   /** Every session that is open or detached, by id (RESUME names one). */
   readonly sessions: Map<string, ClientSession>;
-  sessionOpened(session: ClientSession): void;
+  /** Every service's onSessionOpen; a promise when some is still at work (the connection holds the client's frames until it settles). */
+  sessionOpened(session: ClientSession): Promise<void> | undefined;
   sessionClosed(session: ClientSession, cause: SessionCloseCause): void;
   /** Called by Session.moveTo before the address changes. */
   sessionMoving(session: Session): void;

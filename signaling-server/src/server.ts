@@ -23,7 +23,6 @@ import type { ServerClock, ServerContext } from "./server-context.js";
 import { createMasterService } from "./master/master-service.js";
 import { createControlService } from "./services/control.js";
 import { Directory } from "./services/directory.js";
-import { openIdentityStore } from "./services/identity-store.js";
 import { createSignalingService } from "./services/signaling.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 import { createVirtualSocketService } from "./services/virtual-sockets.js";
@@ -33,6 +32,7 @@ import { Connection } from "./session/connection.js";
 import { FlushScheduler } from "./session/flush-scheduler.js";
 import type { SessionLifecycle } from "./session/session.js";
 import { createStaticFiles } from "./static-files.js";
+import { openStorage, storageWhenOpen } from "./storage/open-storage.js";
 
 export interface ServerOptions extends Partial<ServerConfig> {
   clock?: ServerClock;
@@ -41,7 +41,7 @@ export interface ServerOptions extends Partial<ServerConfig> {
 }
 
 export interface GmnetServer {
-  /** Resolves once the server listens. */
+  /** Resolves once the storage is open (its migrations applied) and the server listens; rejects if either fails. */
   readonly ready: Promise<void>;
   address(): { host: string; port: number; url: string; wsUrl: string };
   /** The GameMaker bridges (--gm-bridge) with their real ports and virtual IPs, once ready. */
@@ -63,7 +63,15 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const config = validateConfig({ ...defaultConfig, ...overrides });
   const logger = givenLogger ?? createLogger(config.logLevel);
   const metrics = createMetrics({ defaultMetrics: true });
-  const store = openIdentityStore({ path: config.db, network: parseVirtualNetwork(config.virtualNetwork), random });
+  // PostgreSQL when --database is set, else SQLite at --db; nothing listens before it is open.
+  const opening = openStorage({
+    db: config.db,
+    database: config.database,
+    network: parseVirtualNetwork(config.virtualNetwork),
+    random,
+    onError: (error) => logger.warn({ err: error }, "storage: an idle database connection failed"),
+  });
+  const storage = storageWhenOpen(opening, config.database === undefined ? "sqlite" : "postgres");
   const services: SessionLifecycle[] = [];
   const connections = new Set<Connection>();
   const sessions = new Map<string, ClientSession>();
@@ -79,13 +87,18 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     metrics,
     router: new Router(),
     directory: new Directory(),
-    store,
+    storage,
     flushes,
     sessions,
     sessionOpened: (session) => {
       logger.debug({ session: session.id, appKey: session.appKey, ip: session.virtualIp }, "session open");
       sessions.set(session.id, session);
-      for (const service of services) service.onSessionOpen?.(session);
+      const pending: Array<Promise<void>> = [];
+      for (const service of services) {
+        const opening = service.onSessionOpen?.(session);
+        if (opening !== undefined) pending.push(opening);
+      }
+      return pending.length === 0 ? undefined : Promise.all(pending).then(() => undefined);
     },
     sessionClosed: (session, cause) => {
       logger.debug({ session: session.id, cause }, "session closed");
@@ -218,7 +231,11 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     });
   });
 
-  const listening = new Promise<void>((resolve, reject) => {
+  const listening = opening.then(async (opened) => {
+    logger.info({ storage: opened.kind, schemaVersion: await opened.schemaVersion() }, "storage open");
+    await listen();
+  });
+  const listen = (): Promise<void> => new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => {
       http.off("error", reject);
@@ -229,6 +246,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       resolve();
     });
   });
+  // The bridges look up their service identities first, so they too wait for the storage.
   const ready = Promise.all([listening, bridges.ready]).then(() => undefined);
 
   function address() {
@@ -285,7 +303,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       await outboundClosed;
       await mcpClosed;
       master.close();
-      store.close();
+      await storage.close();
       logger.info("gmnet server stopped");
     })();
     return closing;

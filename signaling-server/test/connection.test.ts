@@ -34,11 +34,11 @@ import { createMetrics } from "../src/observability/metrics.js";
 import { Router } from "../src/router.js";
 import type { ServerClock, ServerContext } from "../src/server-context.js";
 import { Directory } from "../src/services/directory.js";
-import type { IdentityStore } from "../src/services/identity-store.js";
 import { ClientSession } from "../src/session/client-session.js";
 import { Connection, MESSAGE_COST_BYTES } from "../src/session/connection.js";
 import { FlushScheduler } from "../src/session/flush-scheduler.js";
 import type { Session, SessionCloseCause } from "../src/session/session.js";
+import type { Identity, Storage } from "../src/storage/storage.js";
 import { metricValue } from "./support/harness.js";
 
 const decode = (message: Uint8Array) => new FrameDecoder({ maxPayload: 1 << 24 }).push(message);
@@ -118,7 +118,12 @@ const helloFrame = (): Uint8Array =>
 const resumeFrame = (sessionId: string, received: number): Uint8Array =>
   encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId, received }));
 
-function setup(overrides: Partial<ServerConfig> = {}) {
+/** Lets pending promise callbacks run (the storage's answer to a Hello), without ending the turn. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function setup(overrides: Partial<ServerConfig> = {}, identify: (appKey: string, secret: string) => Promise<Identity> = async () => ({ identityId: 1, virtualIp: 0x0a000001 })) {
   const config: ServerConfig = { ...defaultConfig, tickRate: 20, ...overrides };
   const clock = new ManualClock();
   const ws = new FakeSocket();
@@ -137,12 +142,13 @@ function setup(overrides: Partial<ServerConfig> = {}) {
     metrics,
     router,
     directory: new Directory(),
-    store: { identify: () => ({ identityId: 1, virtualIp: 0x0a000001 }), close: () => undefined } as unknown as IdentityStore,
+    storage: { identities: { identify: (...args: [string, string]) => identify(...args) } } as unknown as Storage,
     flushes: new FlushScheduler(config, clock),
     sessions,
     sessionOpened: (session) => {
       opened.push(session);
       if (session instanceof ClientSession) sessions.set(session.id, session);
+      return undefined;
     },
     sessionClosed: (session, cause) => {
       closes.push([session, cause]);
@@ -153,8 +159,10 @@ function setup(overrides: Partial<ServerConfig> = {}) {
   };
   const connection = new Connection(ws as unknown as WebSocket, context);
   /** HELLO on `socket` (default: the first one), with RESUME in the same message when given. */
-  const hello = (socket = ws, resume?: { sessionId: string; received: number }): void =>
+  const hello = async (socket = ws, resume?: { sessionId: string; received: number }): Promise<void> => {
     socket.receive(helloFrame(), ...(resume === undefined ? [] : [resumeFrame(resume.sessionId, resume.received)]));
+    await settle();
+  };
   /** Another connection to the same server context (a reconnecting client). */
   const connect = () => {
     const socket = new FakeSocket();
@@ -166,9 +174,9 @@ function setup(overrides: Partial<ServerConfig> = {}) {
 }
 
 describe("batching", () => {
-  it("sends Critical frames at once and the rest on the next tick as one message, High, Normal, Low", () => {
+  it("sends Critical frames at once and the rest on the next tick as one message, High, Normal, Low", async () => {
     const { ws, clock, session, hello } = setup({ tickRate: 20 });
-    hello();
+    await hello();
     expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]]]);
     ws.sent.length = 0;
     const payload = new Uint8Array(1);
@@ -196,7 +204,7 @@ describe("batching", () => {
   it("by default (tickRate 0) sends what one turn queued as one message at the end of that turn", async () => {
     const { ws, session, hello, config } = setup({ tickRate: defaultConfig.tickRate });
     expect(config.tickRate).toBe(0);
-    hello();
+    await hello();
     ws.sent.length = 0;
     session().send(1000, 1, Priority.LOW, new Uint8Array(1));
     session().send(1000, 2, Priority.NORMAL, new Uint8Array(1));
@@ -217,7 +225,7 @@ describe("batching", () => {
 
   it("flushes a priority with a tick rate of its own on that tick, the others at the end of the turn", async () => {
     const { ws, clock, session, hello } = setup({ tickRate: 0, lowTickRate: 20 });
-    hello();
+    await hello();
     ws.sent.length = 0;
     session().send(1000, 1, Priority.LOW, new Uint8Array(1));
     session().send(1000, 2, Priority.NORMAL, new Uint8Array(1));
@@ -233,9 +241,9 @@ describe("batching", () => {
     ]);
   });
 
-  it("sends every frame as its own message at once with batching: false", () => {
+  it("sends every frame as its own message at once with batching: false", async () => {
     const { ws, clock, session, hello } = setup({ batching: false });
-    hello();
+    await hello();
     session().send(1000, 1, Priority.LOW, new Uint8Array(1));
     session().send(1000, 2, Priority.HIGH, new Uint8Array(1));
     expect(ws.messages().slice(1)).toEqual([[[1000, 1, Priority.LOW]], [[1000, 2, Priority.HIGH]]]);
@@ -249,7 +257,7 @@ describe("slow consumers", () => {
 
   it("drops Low frames above half the bound, and cuts a client that stays above the bound for slowConsumerMs", async () => {
     const { ws, clock, session, hello, closes, metric } = setup({ maxQueuedBytes: MiB, slowConsumerMs: 1000 });
-    hello();
+    await hello();
     const s = session();
     ws.bufferedAmount = 600 * 1024;
     s.send(1000, 1, Priority.LOW, new Uint8Array(100));
@@ -274,9 +282,9 @@ describe("slow consumers", () => {
     expect(ws.sent).toHaveLength(sent);
   });
 
-  it("never cuts a client whose backlog drains, and times each stay above the bound afresh", () => {
+  it("never cuts a client whose backlog drains, and times each stay above the bound afresh", async () => {
     const { ws, clock, session, hello, closes } = setup({ maxQueuedBytes: MiB, slowConsumerMs: 1000 });
-    hello();
+    await hello();
     const s = session();
     ws.bufferedAmount = 2 * MiB; // a burst: twice the bound
     s.send(1000, 1, Priority.NORMAL, new Uint8Array(100));
@@ -296,7 +304,7 @@ describe("slow consumers", () => {
 
   it.each([true, false])("cuts at once a send that would pass four times the bound (batching %s, Critical too); services hear after the handler", async (batching) => {
     const { ws, session, hello, closes } = setup({ batching, maxQueuedBytes: MiB });
-    hello();
+    await hello();
     const s = session();
     ws.bufferedAmount = 4 * MiB;
     s.send(1000, 1, Priority.CRITICAL, new Uint8Array(1));
@@ -326,7 +334,7 @@ describe("flow control", () => {
     expect(ws.flow).toEqual(["pause", "resume"]);
 
     // What arrives is handled all the same: the connection is throttled, not refused.
-    hello();
+    await hello();
     expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]]]);
     expect(session().closed).toBe(false);
     expect(ws.closedWith).toBeUndefined();
@@ -336,9 +344,9 @@ describe("flow control", () => {
 });
 
 describe("heartbeat and deadlines", () => {
-  it("pings every interval and cuts a client that does not answer within the timeout", () => {
+  it("pings every interval and cuts a client that does not answer within the timeout", async () => {
     const { ws, clock, hello, closes, session } = setup({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 });
-    hello();
+    await hello();
     for (let round = 1; round <= 3; round++) {
       clock.advance(1000);
       const ping = decode(ws.sent.at(-1)!)[0]!;
@@ -359,7 +367,7 @@ describe("heartbeat and deadlines", () => {
     expect(closes).toEqual([[session(), "heartbeat"]]);
   });
 
-  it("closes with 4005 when no Hello comes in time", () => {
+  it("closes with 4005 when no Hello comes in time", async () => {
     const { ws, clock } = setup({ helloTimeoutMs: 100 });
     clock.advance(99);
     expect(ws.closedWith).toBeUndefined();
@@ -373,7 +381,7 @@ describe("detach and resume", () => {
 
   it("detaches a resumable session whose client stopped answering, and ends it when the window passes", async () => {
     const { ws, clock, hello, closes, session, metric } = setup({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500, resumeWindowMs: 3000 });
-    hello(ws, { sessionId: "", received: 0 });
+    await hello(ws, { sessionId: "", received: 0 });
     expect(ws.messages()).toEqual([[[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]], [[Channel.CONTROL, ControlType.RESUMED, Priority.CRITICAL]]]);
     expect(resumeOf(ws, 1)).toEqual({ resumed: false, received: 0, resumeWindowMs: 3000 });
     clock.advance(1500);
@@ -389,9 +397,9 @@ describe("detach and resume", () => {
     expect(await metric("gmnet_sessions_ended_total", { cause: "not-recovered" })).toBe(1);
   });
 
-  it("resumes on a new connection: the frames the client missed again, byte for byte, then those held for it", () => {
+  it("resumes on a new connection: the frames the client missed again, byte for byte, then those held for it", async () => {
     const { ws, hello, connect, session, resumed, closes, sessions } = setup({ batching: false });
-    hello(ws, { sessionId: "", received: 0 });
+    await hello(ws, { sessionId: "", received: 0 });
     const s = session();
     expect(sessions.get(s.id)).toBe(s);
     expect(Welcome.decode(decode(ws.sent[0]!)[0]!.payload).sessionId).toBe(s.id);
@@ -407,7 +415,7 @@ describe("detach and resume", () => {
     s.send(1000, 6, Priority.CRITICAL, new Uint8Array([6]));
 
     const { socket, connection: second } = connect();
-    hello(socket, { sessionId: s.id, received: 2 });
+    await hello(socket, { sessionId: s.id, received: 2 });
     expect(second.session).toBe(s);
     expect(s.detached).toBe(false);
     expect(resumed).toEqual([s]);
@@ -423,10 +431,10 @@ describe("detach and resume", () => {
     expect(closes).toEqual([]);
   });
 
-  it("counts the client's sequenced frames and acknowledges them, piggybacked once eight are due, or after 100 ms", () => {
+  it("counts the client's sequenced frames and acknowledges them, piggybacked once eight are due, or after 100 ms", async () => {
     const { ws, clock, hello, session, router } = setup({ batching: false });
     router.on(Channel.STATS, 1, () => undefined);
-    hello(ws, { sessionId: "", received: 0 });
+    await hello(ws, { sessionId: "", received: 0 });
     ws.sent.length = 0;
     const stats = encodeFrame(Channel.STATS, 1, Priority.NORMAL, new Uint8Array(0));
     const echo = encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 1 }));
@@ -449,29 +457,29 @@ describe("detach and resume", () => {
 
   it("starts a fresh session for a RESUME it cannot serve, and ends the identity's old session now", async () => {
     const { ws, hello, connect, session, closes, metric } = setup();
-    hello(ws, { sessionId: "", received: 0 });
+    await hello(ws, { sessionId: "", received: 0 });
     const old = session();
     ws.drop();
     const { socket, connection: second } = connect();
-    hello(socket, { sessionId: old.id, received: 5 }); // more than it was ever sent
+    await hello(socket, { sessionId: old.id, received: 5 }); // more than it was ever sent
     expect(second.session).not.toBe(old);
     expect(resumeOf(socket, 1)).toEqual({ resumed: false, received: 0, resumeWindowMs: defaultConfig.resumeWindowMs });
     expect(closes).toEqual([[old, "replaced"]]);
     expect(await metric("gmnet_resumes_total", { result: "refused" })).toBe(1);
   });
 
-  it("ends a legacy session at once when its connection drops", () => {
+  it("ends a legacy session at once when its connection drops", async () => {
     const { ws, hello, session, closes } = setup();
-    hello();
+    await hello();
     ws.drop();
     expect(closes).toEqual([[session(), "closed"]]);
   });
 });
 
 describe("frames and failures", () => {
-  it("answers ECHO_REQUEST at once with ECHO_REPLY and the same nonce, ahead of queued frames", () => {
+  it("answers ECHO_REQUEST at once with ECHO_REPLY and the same nonce, ahead of queued frames", async () => {
     const { ws, hello, session } = setup({ tickRate: 60 });
-    hello();
+    await hello();
     session().send(Channel.VSOCKET, 16, Priority.NORMAL, new Uint8Array(8));
     const before = ws.sent.length;
     ws.receive(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 0xdeadbeef })));
@@ -481,18 +489,18 @@ describe("frames and failures", () => {
     expect(Echo.decode(reply.payload).nonce).toBe(0xdeadbeef);
   });
 
-  it("answers a malformed Pong with MALFORMED_PAYLOAD instead of throwing", () => {
+  it("answers a malformed Pong with MALFORMED_PAYLOAD instead of throwing", async () => {
     const { ws, hello, session } = setup();
-    hello();
+    await hello();
     ws.receive(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, new Uint8Array(3)));
     const error = ErrorMessage.decode(decode(ws.sent.at(-1)!)[0]!.payload);
     expect(error).toMatchObject({ refChannel: Channel.CONTROL, refType: ControlType.PONG });
     expect(session().closed).toBe(false);
   });
 
-  it("moves to another identity's address: services hear first, the directory follows, the client gets VIRTUAL_IP", () => {
+  it("moves to another identity's address: services hear first, the directory follows, the client gets VIRTUAL_IP", async () => {
     const { ws, session, context, moving, hello } = setup({ batching: false });
-    hello();
+    await hello();
     const s = session();
     expect(s.virtualIp).toBe(0x0a000001);
     s.moveTo({ identityId: 7, virtualIp: 0x0a000009 });
@@ -517,16 +525,85 @@ describe("frames and failures", () => {
     router.on(Channel.STATS, 1, () => {
       throw new TypeError("a bug in a service");
     });
-    hello();
+    await hello();
     ws.receive(encodeFrame(Channel.STATS, 1, Priority.NORMAL, new Uint8Array(0)));
     expect(ws.closedWith?.[0]).toBe(1011);
     expect(closes).toEqual([[session(), "protocol-error"]]);
     expect(await metric("gmnet_disconnects_total", { cause: "internal-error" })).toBe(1);
   });
 
-  it("keeps close reasons within the 123 bytes WebSocket allows", () => {
+  it("keeps close reasons within the 123 bytes WebSocket allows", async () => {
     const { ws, connection } = setup();
     connection.close(CloseCode.PROTOCOL_ERROR, "é".repeat(200));
     expect(Buffer.byteLength(ws.closedWith![1])).toBeLessThanOrEqual(123);
+  });
+});
+
+describe("the Hello's identity from the storage", () => {
+  /** An identify whose answer the test gives when it wants. */
+  const pending = () => {
+    let answer!: { resolve: (identity: Identity) => void; reject: (error: Error) => void };
+    const identify = (): Promise<Identity> => new Promise<Identity>((resolve, reject) => (answer = { resolve, reject }));
+    return { identify, answer: () => answer };
+  };
+
+  it("holds the frames that arrive while the identity is looked up, and handles them in order after the WELCOME", async () => {
+    const storage = pending();
+    const { ws, router, session } = setup({}, storage.identify);
+    const seen: number[] = [];
+    router.on(Channel.STATS, 1, (_session, payload) => seen.push(payload[0]!));
+    const stats = (n: number) => encodeFrame(Channel.STATS, 1, Priority.NORMAL, Uint8Array.of(n));
+    // One message: HELLO, RESUME (it belongs to the HELLO), then frames; then more messages.
+    ws.receive(helloFrame(), resumeFrame("", 0), stats(1), stats(2));
+    ws.receive(stats(3));
+    ws.receive(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce: 9 })), stats(4));
+    await settle();
+    expect(ws.sent).toEqual([]);
+    expect(seen).toEqual([]);
+    expect(ws.flow).toEqual(["pause"]);
+    storage.answer().resolve({ identityId: 7, virtualIp: 0x0a000007 });
+    await settle();
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(session().virtualIp).toBe(0x0a000007);
+    expect(session().resumable).toBe(true);
+    // WELCOME and RESUMED first, then the echo reply, in the order the client sent.
+    expect(ws.messages().slice(0, 3)).toEqual([
+      [[Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL]],
+      [[Channel.CONTROL, ControlType.RESUMED, Priority.CRITICAL]],
+      [[Channel.CONTROL, ControlType.ECHO_REPLY, Priority.CRITICAL]],
+    ]);
+    expect(ws.flow).toEqual(["pause", "resume"]);
+    ws.receive(stats(5));
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("closes with 4007 when the storage fails, counting it, and drops what was held", async () => {
+    const storage = pending();
+    const { ws, router, opened, metric } = setup({}, storage.identify);
+    const seen: number[] = [];
+    router.on(Channel.STATS, 1, () => seen.push(1));
+    ws.receive(helloFrame(), encodeFrame(Channel.STATS, 1, Priority.NORMAL, new Uint8Array(1)));
+    storage.answer().reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+    await settle();
+    expect(ws.closedWith).toEqual([CloseCode.STORAGE_UNAVAILABLE, "storage unavailable"]);
+    expect(CloseCode.STORAGE_UNAVAILABLE).toBe(4007);
+    expect(opened).toEqual([]);
+    expect(seen).toEqual([]);
+    expect(await metric("gmnet_storage_failures_total", { op: "hello" })).toBe(1);
+    expect(await metric("gmnet_disconnects_total", { cause: "storage-unavailable" })).toBe(1);
+  });
+
+  it("closes with 4007 when the storage does not answer within the hello timeout, and ignores a late answer", async () => {
+    const storage = pending();
+    const { ws, clock, opened, metric } = setup({ helloTimeoutMs: 1000 }, storage.identify);
+    clock.advance(500);
+    ws.receive(helloFrame());
+    clock.advance(500);
+    expect(ws.closedWith?.[0]).toBe(CloseCode.STORAGE_UNAVAILABLE);
+    expect(await metric("gmnet_storage_failures_total", { op: "hello" })).toBe(1);
+    storage.answer().resolve({ identityId: 1, virtualIp: 0x0a000001 });
+    await settle();
+    expect(opened).toEqual([]);
+    expect(ws.messages()).toEqual([]);
   });
 });

@@ -44,7 +44,7 @@ import {
   nameOf,
 } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
-import type { Identity } from "../services/identity-store.js";
+import type { Identity } from "../storage/storage.js";
 import type { Session, SessionCloseCause } from "../session/session.js";
 import { GmFramerError } from "./gm-framer.js";
 import { InflowControl } from "./inflow.js";

@@ -4,7 +4,7 @@
  * the tab that holds <target> in <app key>, as if a client engine had called network_connect.
  *
  * Addresses: every bridge has one virtual IP of its own in its app key (a service identity in the
- * identity store, keyed by the bridge's real port, so it is the same across restarts), and each
+ * storage, looked up before the bridge listens, keyed by the bridge's real port, so it is the same across restarts), and each
  * connection gets a distinct ephemeral virtual port (49152–65535) while it is open. The tab sees
  * network_type_connect from <bridge IP>:<ephemeral port>.
  *
@@ -19,7 +19,7 @@ import { type SecureContext, createSecureContext } from "node:tls";
 import { formatIpv4, parseIpv4 } from "@gmnet/engine/protocol";
 import { GM_BRIDGE_EPHEMERAL_PORTS } from "../config.js";
 import type { ServerContext } from "../server-context.js";
-import type { Identity } from "../services/identity-store.js";
+import type { Identity } from "../storage/storage.js";
 import type { SessionCloseCause, SessionLifecycle } from "../session/session.js";
 import type { WebSocket } from "ws";
 import { type BridgeEndReason, type BridgeHost, BridgedConnection } from "./bridged-connection.js";
@@ -86,7 +86,9 @@ export function createGmBridges(context: ServerContext, services: SessionLifecyc
 class Bridge implements BridgeHost {
   readonly server: Server;
   readonly label: string;
-  readonly identity: Identity;
+  private readonly identityName: string;
+  /** The bridge's service identity, known once listen() has looked it up (before any connection is accepted). */
+  private serviceIdentity: Identity | undefined;
   private readonly open = new Set<BridgedConnection>();
   private readonly portsInUse = new Set<number>();
   private nextPort = FIRST_EPHEMERAL_PORT;
@@ -105,10 +107,15 @@ class Bridge implements BridgeHost {
     this.label = formatGmBridgeSpec(spec);
     // Keyed by the real port: the address stays when the target changes. Port 0 (a free port, for
     // tests) has no stable number, so such bridges are told apart by their place in the list.
-    this.identity = context.store.serviceIdentity(spec.appKey, spec.port === 0 ? `gm-bridge:0#${index}` : `gm-bridge:${spec.port}`);
+    this.identityName = spec.port === 0 ? `gm-bridge:0#${index}` : `gm-bridge:${spec.port}`;
     this.upgrader = new WsUpgrader(context.config.maxQueuedBytes);
     this.server = createTcpServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket));
     this.server.on("error", (error) => context.logger.error({ err: error, bridge: this.label }, "gm bridge: server error"));
+  }
+
+  get identity(): Identity {
+    if (this.serviceIdentity === undefined) throw new Error(`gm bridge ${this.label}: not listening yet`);
+    return this.serviceIdentity;
   }
 
   get appKey(): string {
@@ -123,7 +130,8 @@ class Bridge implements BridgeHost {
     return this.spec.targetPort;
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
+    this.serviceIdentity = await this.context.storage.identities.serviceIdentity(this.spec.appKey, this.identityName);
     return new Promise<void>((resolve, reject) => {
       const failed = (error: Error): void => reject(new Error(`gm bridge ${this.label}: cannot listen on port ${this.spec.port}: ${error.message}`));
       this.server.once("error", failed);
@@ -145,7 +153,7 @@ class Bridge implements BridgeHost {
       target: this.spec.target,
       targetPort: this.spec.targetPort,
       appKey: this.spec.appKey,
-      virtualIp: formatIpv4(this.identity.virtualIp),
+      virtualIp: formatIpv4(this.serviceIdentity?.virtualIp ?? 0),
       connections: this.open.size,
       tls: this.secureContext !== undefined,
     };

@@ -29,7 +29,7 @@ import {
 } from "@gmnet/engine/protocol";
 import { Counter, Gauge } from "prom-client";
 import type { ServerContext } from "../server-context.js";
-import type { Identity } from "../services/identity-store.js";
+import type { Identity } from "../storage/storage.js";
 import { parseVirtualNetwork } from "../services/virtual-network.js";
 import type { VirtualSocketService } from "../services/virtual-sockets.js";
 import type { Session, SessionCloseCause, SessionLifecycle } from "../session/session.js";

@@ -154,20 +154,27 @@ export function createHttpApi(deps: MasterDeps & { dispatch: Dispatch; auth: Aut
       body = parsed;
     }
 
-    const caller = callerOf(req, appKey);
+    let caller: Caller;
+    try {
+      caller = await callerOf(req, appKey);
+    } catch (error) {
+      // The bearer token could not be checked (a storage failure): answered as a failing handler is.
+      logger.error({ err: error, path }, "master HTTP request: checking the bearer token failed");
+      return answer({ status: MasterStatus.ERROR, body: { error: "internal", message: "the server failed while handling this request" } });
+    }
     const outcome = await deps.dispatch(caller, hit.route.op, body);
     answer(outcome);
   };
 
   /** Who is asking: the app key, the address, and the login the bearer token stands for. */
-  const callerOf = (req: IncomingMessage, appKey: string): Caller => {
+  const callerOf = async (req: IncomingMessage, appKey: string): Promise<Caller> => {
     const address = clientAddress(req, config.trustProxy);
     const authorization = req.headers.authorization;
     if (authorization === undefined) return { via: "http", appKey, address, session: undefined, login: undefined };
     const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
     if (bearer === null) return { via: "http", appKey, address, session: undefined, login: undefined, tokenProblem: "token_invalid" };
     const bearerToken = bearer[1]!;
-    const verified = deps.auth.verifyToken(appKey, bearerToken);
+    const verified = await deps.auth.verifyToken(appKey, bearerToken);
     if ("problem" in verified) return { via: "http", appKey, address, session: undefined, login: undefined, tokenProblem: verified.problem, bearerToken };
     return { via: "http", appKey, address, session: liveSession(appKey, verified.login), login: verified.login, bearerToken };
   };

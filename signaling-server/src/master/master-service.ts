@@ -34,7 +34,7 @@ export interface MasterService extends SessionLifecycle {
 }
 
 export function createMasterService(server: ServerContext): MasterService {
-  const online = new OnlineAccounts(server.store);
+  const online = new OnlineAccounts();
   const deps: MasterDeps = {
     server,
     online,
@@ -48,6 +48,8 @@ export function createMasterService(server: ServerContext): MasterService {
   const chat = createChatService(deps, rooms, parties, characters);
   const presence = createPresenceService(deps, rooms, parties, characters);
   const world = createWorldService(deps);
+  // Last of the logout listeners, so presence's "offline" still shows the character.
+  online.listen({ onLogout: (_session, login, reason) => characters.forget(login.accountId, reason) });
   const handle = createDispatcher({
     operations: [...auth.operations, ...rooms.operations, ...parties.operations, ...chat.operations, ...presence.operations, ...characters.operations, ...world.operations],
     clock: server.clock,
@@ -66,7 +68,7 @@ export function createMasterService(server: ServerContext): MasterService {
 
   return {
     onSessionOpen(session) {
-      if (session.helloToken !== "") auth.resumeFromHello(session);
+      return session.helloToken === "" ? undefined : auth.resumeFromHello(session);
     },
     onSessionClose(session) {
       channel.onSessionClose(session);

@@ -5,8 +5,8 @@
  * presence) listen here and clean up on logout, whatever ended it.
  */
 import { MasterEvent } from "@gmnet/engine/protocol";
-import type { IdentityStore } from "../services/identity-store.js";
 import type { Session } from "../session/session.js";
+import type { Identity } from "../storage/storage.js";
 import type { Login } from "./caller.js";
 import { sendEvent } from "./events.js";
 
@@ -30,8 +30,6 @@ export class OnlineAccounts {
   private readonly bySession = new Map<Session, Login>();
   private readonly apps = new Map<string, AppLogins>();
   private readonly listeners: LoginListener[] = [];
-
-  constructor(private readonly store: IdentityStore) {}
 
   listen(listener: LoginListener): void {
     this.listeners.push(listener);
@@ -65,11 +63,12 @@ export class OnlineAccounts {
   }
 
   /**
-   * Logs `session` in as `login` and moves it to the account's virtual IP. The same account
-   * again (a refresh) only swaps the token; another account logs the old one out first; the
-   * account's login on another connection ends (EVENT SESSION ended/replaced).
+   * Logs `session` in as `login` and moves it to the account's identity (its virtual IP, which the
+   * caller looked up in the storage first). The same account again (a refresh) only swaps the
+   * token; another account logs the old one out first; the account's login on another connection
+   * ends (EVENT SESSION ended/replaced).
    */
-  login(session: Session, login: Login): void {
+  login(session: Session, login: Login, accountIdentity: Identity): void {
     if (session.closed) return;
     const current = this.bySession.get(session);
     if (current !== undefined && current.accountId === login.accountId) {
@@ -82,7 +81,7 @@ export class OnlineAccounts {
       this.end(elsewhere, "replaced", true);
       sendEvent(elsewhere, MasterEvent.SESSION, { state: "ended", reason: "replaced" });
     }
-    session.moveTo(this.store.accountIdentity(session.appKey, login.accountId));
+    session.moveTo(accountIdentity);
     this.bySession.set(session, login);
     const app = this.app(session.appKey);
     app.byAccount.set(login.accountId, session);

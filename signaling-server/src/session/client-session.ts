@@ -30,7 +30,7 @@ import {
   nameOf,
 } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
-import type { Identity } from "../services/identity-store.js";
+import type { Identity } from "../storage/storage.js";
 import { ALL_LANES, type LaneMask, OutgoingQueue } from "./outgoing-queue.js";
 import type { Session, SessionCloseCause } from "./session.js";
 

@@ -3,6 +3,14 @@
  * heartbeat and flow control by bytes. After the Hello the connection carries a ClientSession —
  * a new one, or a detached one it resumes (PROTOCOL.md §14) — and hands it every frame; the
  * session does the sending, batching and replay. Authenticated frames go to the Router.
+ *
+ * The Hello's identity comes from the storage, asynchronously. Until it is known ("identifying"),
+ * and then until the services have opened the session (the master logs in the Hello's token),
+ * reading pauses and every frame that still arrives — the rest of the Hello's message, or later
+ * messages ws had already received — is held; the held frames are then handled in arrival order
+ * before any later one, exactly as if they had arrived then. A storage that fails, or does not
+ * answer within the hello timeout, closes the connection with 4007 STORAGE_UNAVAILABLE
+ * (reconnectable).
  */
 import {
   Ack,
@@ -15,6 +23,8 @@ import {
   FrameDecoder,
   FrameError,
   Hello,
+  type HelloMessage,
+  type MessageOf,
   PROTOCOL_VERSION,
   Ping,
   Pong,
@@ -27,6 +37,7 @@ import {
   nameOf,
 } from "@gmnet/engine/protocol";
 import type { WebSocket } from "ws";
+import type { Identity } from "../storage/storage.js";
 import type { ServerContext } from "../server-context.js";
 import { ClientSession, type SessionLink } from "./client-session.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -54,10 +65,19 @@ const METRIC_CAUSE_OF_CODE: ReadonlyMap<number, string> = new Map([
   [CloseCode.SERVER_SHUTDOWN, "shutdown"],
   [CloseCode.HELLO_TIMEOUT, "hello-timeout"],
   [CloseCode.ORIGIN_NOT_ALLOWED, "origin-not-allowed"],
+  [CloseCode.STORAGE_UNAVAILABLE, "storage-unavailable"],
   [INTERNAL_ERROR, "internal-error"],
 ]);
 
-type State = "hello" | "open" | "closed";
+/** hello: waiting for the Hello; identifying: the Hello's identity is being looked up; open: a session exists. */
+type State = "hello" | "identifying" | "open" | "closed";
+
+interface HeldFrame {
+  readonly channel: number;
+  readonly type: number;
+  readonly priority: number;
+  readonly payload: Uint8Array;
+}
 
 export class Connection implements SessionLink {
   /** The session this connection carries, from the Hello on. */
@@ -71,6 +91,9 @@ export class Connection implements SessionLink {
   private resumeReadingTimer: unknown;
   private pingNonce = 0;
   private awaitingPong = false;
+  /** From the Hello until the session is open and its services are ready: frames go to `held`, in arrival order. */
+  private holding = false;
+  private held: HeldFrame[] = [];
 
   constructor(
     private readonly ws: WebSocket,
@@ -84,7 +107,10 @@ export class Connection implements SessionLink {
     context.metrics.connections.inc();
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("close", (code) => this.onClosed(code));
-    this.timer = clock.setTimeout(() => this.close(CloseCode.HELLO_TIMEOUT, "no Hello in time"), config.helloTimeoutMs);
+    this.timer = clock.setTimeout(() => {
+      if (this.state === "identifying") this.storageFailed(new Error(`no identity from the storage within ${config.helloTimeoutMs} ms`));
+      else this.close(CloseCode.HELLO_TIMEOUT, "no Hello in time");
+    }, config.helloTimeoutMs);
   }
 
   get bufferedAmount(): number {
@@ -169,6 +195,10 @@ export class Connection implements SessionLink {
     for (let i = 0; i < frames.length; i++) {
       if (this.ended) return; // a handler may have closed us
       const frame = frames[i]!;
+      if (this.holding) {
+        this.held.push(frame);
+        continue;
+      }
       if (this.state === "hello") {
         // RESUME belongs to the HELLO it follows, in the same message (PROTOCOL.md §14).
         const next = frames[i + 1];
@@ -177,17 +207,19 @@ export class Connection implements SessionLink {
         this.onFirstFrame(frame.channel, frame.type, frame.payload, resume);
         continue;
       }
-      try {
-        this.onFrame(frame.channel, frame.type, frame.payload, frame.priority);
-      } catch (error) {
-        if (error instanceof FrameError) {
-          this.sendError(error.code, frame.channel, frame.type, 0, error.message);
-          continue;
-        }
-        // A bug in a handler must not take the process (and every other client) down with it.
-        this.context.logger.error({ err: error, session: this.session?.id, channel: frame.channel, type: frame.type }, "frame handler failed");
-        return this.close(INTERNAL_ERROR, "internal server error");
-      }
+      this.handle(frame);
+    }
+  }
+
+  /** One frame of an open connection. */
+  private handle(frame: HeldFrame): void {
+    try {
+      this.onFrame(frame.channel, frame.type, frame.payload, frame.priority);
+    } catch (error) {
+      if (error instanceof FrameError) return this.sendError(error.code, frame.channel, frame.type, 0, error.message);
+      // A bug in a handler must not take the process (and every other client) down with it.
+      this.context.logger.error({ err: error, session: this.session?.id, channel: frame.channel, type: frame.type }, "frame handler failed");
+      this.close(INTERNAL_ERROR, "internal server error");
     }
   }
 
@@ -260,8 +292,54 @@ export class Connection implements SessionLink {
     if (!APP_KEY.test(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
     if (!SECRET.test(hello.secret)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the identity secret must be 22–128 base64url characters (128 bits or more)");
 
-    const { store, directory, config, clock, sessions, metrics } = this.context;
-    const identity = store.identify(hello.appKey, hello.secret);
+    this.state = "identifying";
+    // Reading waits for the identity; what was already received is held (onMessage).
+    this.holding = true;
+    if (!this.ws.isPaused) this.ws.pause();
+    this.context.storage.identities.identify(hello.appKey, hello.secret).then(
+      (identity) => {
+        if (this.state !== "identifying") return; // closed meanwhile
+        let opening: Promise<void> | undefined;
+        try {
+          opening = this.identified(hello, resume, identity);
+        } catch (error) {
+          // As for a frame handler: a bug closes this connection, never the process.
+          this.context.logger.error({ err: error, session: this.session?.id }, "opening a session failed");
+          return this.close(INTERNAL_ERROR, "internal server error");
+        }
+        if (opening === undefined) this.releaseHeld();
+        else void opening.finally(() => this.releaseHeld());
+      },
+      (error: unknown) => {
+        if (this.state === "identifying") this.storageFailed(error);
+      },
+    );
+  }
+
+  /** The storage could not give the Hello its identity: close 4007, log and count it. */
+  private storageFailed(error: unknown): void {
+    const { logger, metrics } = this.context;
+    metrics.storageFailures.inc({ op: "hello" });
+    logger.error({ err: error, client: this.remoteAddress }, "storage unavailable: a Hello got no identity");
+    this.held = [];
+    this.close(CloseCode.STORAGE_UNAVAILABLE, "storage unavailable");
+  }
+
+  /** After the session is open: the frames held since the Hello, in order, then reading again. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.holding = false;
+    for (const frame of held) {
+      if (this.ended) return;
+      this.handle(frame);
+    }
+    if (!this.ended && this.resumeReadingTimer === undefined) this.ws.resume();
+  }
+
+  /** The session for the Hello: a resumed one, or a new one (a promise while its services open it). */
+  private identified(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
+    const { directory, config, clock, sessions, metrics } = this.context;
     clock.clearTimeout(this.timer);
     this.state = "open";
     const resumable = resume !== undefined && config.resumeWindowMs > 0;
@@ -276,7 +354,8 @@ export class Connection implements SessionLink {
         this.welcome(previous);
         this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
         previous.attach(this, resume!.received);
-        return this.scheduleHeartbeat();
+        this.scheduleHeartbeat();
+        return undefined;
       }
       metrics.resumes.inc({ result: "refused" });
       this.context.logger.debug({ session: resume!.sessionId, known: previous !== undefined, owned, received: resume!.received }, "resume refused");
@@ -291,8 +370,9 @@ export class Connection implements SessionLink {
     directory.add(session);
     this.welcome(session);
     if (resume !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: resumable ? config.resumeWindowMs : 0 }));
-    this.context.sessionOpened(session);
+    const opening = this.context.sessionOpened(session);
     this.scheduleHeartbeat();
+    return opening;
   }
 
   private welcome(session: ClientSession): void {

@@ -1,4 +1,4 @@
-import type { Identity } from "../services/identity-store.js";
+import type { Identity } from "../storage/storage.js";
 
 /**
  * What services see of a connected, authenticated client. Sending never throws: on a closed
@@ -40,7 +40,11 @@ export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "repl
 
 /** Hooks a service registers to keep per-session state. */
 export interface SessionLifecycle {
-  onSessionOpen?(session: Session): void;
+  /**
+   * A promise (it must never reject): the session's connection holds the client's next frames
+   * until it settles (master: the Hello token's login, so it applies before anything else).
+   */
+  onSessionOpen?(session: Session): void | Promise<void>;
   onSessionClose?(session: Session, cause: SessionCloseCause): void;
   /** The session is about to leave its virtual IP for another (Session.moveTo): drop what was bound to the old one. */
   onSessionMove?(session: Session): void;

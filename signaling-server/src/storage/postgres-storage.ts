@@ -334,7 +334,8 @@ export interface PostgresStorageOptions extends StorageOptions {
 /** Connects, applies the migrations the database lacks, and returns the storage. */
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
   if (!isPostgresUrl(options.url)) throw new Error("the PostgreSQL storage takes a postgres:// or postgresql:// URL");
-  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+  // A database that does not answer a connection attempt fails the call after 5 s instead of holding it.
+  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5000 });
   pool.on("error", (error) => options.onError?.(error));
   try {
     await migratePostgres(pool);

@@ -1,5 +1,5 @@
 /**
- * Rows as both backends return them, and their conversion to the stores' objects. PostgreSQL
+ * Rows as both backends return them, and their conversion to the storage's objects. PostgreSQL
  * hands BIGINT columns back as strings (node-postgres keeps 64-bit integers exact); every value
  * here is far below 2^53, so Number() is exact, and a no-op for SQLite's numbers.
  */

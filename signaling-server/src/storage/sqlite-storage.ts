@@ -1,7 +1,7 @@
 /**
  * The SQLite storage (better-sqlite3): the embedded default. The SQL lives here, in synchronous
- * classes the server's stores use directly today (identity-store.ts, account-store.ts, …), and
- * openSqliteStorage() puts them behind the asynchronous Storage interface.
+ * classes (one writer, so each transaction runs whole within one call), and openSqliteStorage()
+ * puts them behind the asynchronous Storage interface the server uses.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -354,7 +354,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Promise<Storag
   }
 }
 
-/** The asynchronous storage over an open database (shared with synchronous stores); `owned` closes it on close(). */
+/** The asynchronous storage over an open database (which others may share); `owned` closes it on close(). */
 export function sqliteStorageOf(db: Database.Database, options: StorageOptions, owned = false): Storage {
   return {
     kind: "sqlite",

@@ -1,25 +1,78 @@
 /**
  * The server's durable state behind one asynchronous interface with two implementations: SQLite
  * (embedded, the default; sqlite-storage.ts) and PostgreSQL (shared by several server processes;
- * postgres-storage.ts). Both pass the same conformance suite (test/storage/).
+ * postgres-storage.ts). Both pass the same conformance suite (test/storage/). The server opens one
+ * (server.ts: PostgreSQL when config.database is set, else SQLite at config.db) and every service
+ * reaches it through ServerContext.storage.
  *
- * The parts mirror the stores the server uses today, method for method: identities and virtual IPs
- * (services/identity-store.ts), accounts (master/accounts/account-store.ts), session token rows
- * (master/accounts/token-store.ts, whose token generation and sweeper timer stay there), characters
- * (master/characters/character-store.ts) and world documents (master/world/world-store.ts). Times
- * are Unix milliseconds passed in by the caller, as the stores take them today.
- *
- * Phase 1: the storage layer exists; the server still uses the synchronous SQLite stores.
+ * The parts: identities and virtual IPs, accounts, session token rows (token generation is here,
+ * the sweeper timer in master/accounts/token-store.ts), characters and world documents. Times are
+ * Unix milliseconds passed in by the caller.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Identity } from "../services/identity-store.js";
-import type { Account } from "../master/accounts/account-store.js";
-import type { IssuedToken, TokenCheck } from "../master/accounts/token-store.js";
-import type { Character, CreateResult, SelectedCharacter } from "../master/characters/character-store.js";
-import type { WorldDocument, WriteResult } from "../master/world/world-store.js";
 import type { VirtualNetwork } from "../services/virtual-network.js";
 
-export type { Identity, Account, IssuedToken, TokenCheck, Character, CreateResult, SelectedCharacter, WorldDocument, WriteResult };
+/** An identity and its virtual IP: a client's (proven by its secret), an account's or a server-side endpoint's. */
+export interface Identity {
+  readonly identityId: number;
+  readonly virtualIp: number;
+}
+
+/** A master account (PROTOCOL.md §16.3): user names unique per app key compared case-insensitively. */
+export interface Account {
+  readonly id: number;
+  readonly appKey: string;
+  /** As registered (the case the user chose). */
+  readonly username: string;
+  /** Null for guests: they hold only a token. */
+  readonly passwordHash: string | null;
+  readonly guest: boolean;
+  readonly createdAt: number;
+}
+
+export type TokenProblem = "token_invalid" | "token_expired";
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly tokenHash: string;
+  /** Unix time in ms. */
+  readonly expiresAt: number;
+}
+
+export type TokenCheck = { readonly accountId: number; readonly tokenHash: string; readonly expiresAt: number } | { readonly problem: TokenProblem };
+
+/** A character (PROTOCOL.md §16.9): names unique per app key (any case); at most one selected per account. */
+export interface Character {
+  readonly id: number;
+  readonly accountId: number;
+  /** As created (the case the player chose). */
+  readonly name: string;
+  /** A JSON object, as stored. */
+  readonly attributes: Record<string, unknown>;
+  readonly selected: boolean;
+  readonly createdAt: number;
+}
+
+/** Who a character's owner has selected, for presence and chat. */
+export interface SelectedCharacter {
+  readonly id: number;
+  readonly name: string;
+}
+
+export type CreateResult = { readonly character: Character } | { readonly problem: "name_taken" | "too_many" };
+
+/** A world document (PROTOCOL.md §16.10): a JSON object whose version starts at 1 and grows by one per write. */
+export interface WorldDocument {
+  readonly name: string;
+  /** A JSON object, as stored. */
+  readonly value: Record<string, unknown>;
+  readonly version: number;
+  readonly updatedAt: number;
+  /** The user name of the account that wrote this version. */
+  readonly updatedBy: string;
+}
+
+export type WriteResult = { readonly document: WorldDocument } | { readonly problem: "conflict"; readonly version: number } | { readonly problem: "too_many" };
 
 export interface IdentityStorage {
   /** The identity owning `secret` in `appKey`, created with a fresh, unique virtual IP the first time. */

@@ -7,11 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { AccountStore } from "../../src/master/accounts/account-store.js";
-import { openIdentityStore } from "../../src/services/identity-store.js";
 import { parseVirtualNetwork } from "../../src/services/virtual-network.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/migrations.js";
-import { openSqliteStorage, sqliteStorageOf } from "../../src/storage/sqlite-storage.js";
+import { openSqliteDatabase, openSqliteStorage, sqliteStorageOf } from "../../src/storage/sqlite-storage.js";
 import { seededRandom, storageConformance } from "./storage-conformance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gmnet-sqlite-storage-"));
@@ -133,13 +131,13 @@ describe("SQLite migrations", () => {
     legacy.exec(LEGACY_SCHEMA.identities);
     legacy.prepare("INSERT INTO identities (app_key, secret_hash, virtual_ip, created_at, last_seen) VALUES (?, ?, ?, ?, ?)").run("app", "b".repeat(64), 167772170, 1, 1);
     legacy.close();
-    const store = openIdentityStore({ path, network, random: Math.random });
+    const db = openSqliteDatabase(path);
     try {
-      expect(store.db.prepare("SELECT virtual_ip FROM identities").all()).toEqual([{ virtual_ip: 167772170 }]);
-      expect(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()).toEqual({ v: LATEST_VERSION });
-      expect(new AccountStore(store.db).create("app", "bob", null, 1)).toMatchObject({ id: 1, guest: true });
+      expect(db.prepare("SELECT virtual_ip FROM identities").all()).toEqual([{ virtual_ip: 167772170 }]);
+      expect(db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()).toEqual({ v: LATEST_VERSION });
+      expect(await sqliteStorageOf(db, { network, random: Math.random }).accounts.create("app", "bob", null, 1)).toMatchObject({ id: 1, guest: true });
     } finally {
-      store.close();
+      db.close();
     }
   });
 
@@ -156,19 +154,20 @@ describe("SQLite migrations", () => {
   });
 });
 
-describe("SQLite storage beside the synchronous stores", () => {
-  it("shares the database of the identity store the server opens", async () => {
-    const store = openIdentityStore({ path: ":memory:", network, random: Math.random });
-    const storage = sqliteStorageOf(store.db, { network, random: Math.random });
+describe("SQLite storage over an open database", () => {
+  it("shares it with another storage over the same database, and leaves it open on close", async () => {
+    const db = openSqliteDatabase(":memory:");
+    const storage = sqliteStorageOf(db, { network, random: Math.random });
+    const other = sqliteStorageOf(db, { network, random: Math.random });
     try {
       const identity = await storage.identities.identify("app", "shared");
-      expect(store.identify("app", "shared")).toEqual(identity);
-      const account = new AccountStore(store.db).create("app", "carol", "h", 1);
+      expect(await other.identities.identify("app", "shared")).toEqual(identity);
+      const account = await other.accounts.create("app", "carol", "h", 1);
       expect(await storage.accounts.findById(account!.id)).toEqual(account);
       await storage.close(); // not its database: stays open
-      expect(store.db.open).toBe(true);
+      expect(db.open).toBe(true);
     } finally {
-      store.close();
+      db.close();
     }
   });
 

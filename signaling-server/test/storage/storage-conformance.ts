@@ -1,7 +1,7 @@
 /**
  * What every Storage implementation must do (src/storage/storage.ts), as one suite run against each
  * backend: sqlite-storage.test.ts (a temp file and :memory:) and postgres-storage.test.ts (a private
- * PostgreSQL). The expectations follow the synchronous stores the server uses today.
+ * PostgreSQL). The expectations follow what the server has always done on SQLite.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { parseVirtualNetwork } from "../../src/services/virtual-network.js";

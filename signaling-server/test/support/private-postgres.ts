@@ -2,7 +2,8 @@
  * A private PostgreSQL server for tests: initdb into a fresh temp folder, postgres on a free port
  * (never 5432, never a shared instance) listening on 127.0.0.1 with its unix socket in that folder,
  * trust authentication, durability off (a throwaway cluster). stop() shuts it down and deletes the
- * folder; an exit hook does the same if the test process ends without calling it.
+ * folder; an exit hook does the same if the test process ends without calling it. halt() and start()
+ * take it down and bring it back on the same port and data (a database outage).
  *
  * postgres refuses to run as root: under root (CI) initdb and postgres run as an unprivileged user,
  * GMNET_POSTGRES_USER, else `nobody`, else a system user `gmnet-postgres` created with useradd, and
@@ -30,6 +31,10 @@ export interface PrivatePostgres {
   readonly startMs: number;
   /** Creates a database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Shuts postgres down (fast: connections are ended) and keeps its data folder, for start() (an outage in a test). */
+  halt(): Promise<void>;
+  /** Starts postgres again after halt(), on the same port and data. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -181,11 +186,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   try {
     await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], runAs, dir);
     let port = 0;
+    const options = (): string => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
+    const startPostgres = (): Promise<void> => run(pgCtl, ["-D", data, "-l", log, "-o", options(), "-w", "-t", "60", "start"], runAs, dir);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
       try {
-        await run(pgCtl, ["-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"], runAs, dir);
+        await startPostgres();
         break;
       } catch (error) {
         // Another process may have taken the port between our probe and postgres' bind: try another.
@@ -203,6 +209,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const startMs = performance.now() - started;
     let stopped = false;
+    /** postgres is running (not halted). */
+    let up = true;
     return {
       url,
       port,
@@ -220,12 +228,22 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         }
         return `postgres://postgres@127.0.0.1:${port}/${name}`;
       },
+      async halt() {
+        if (stopped) throw new Error("the private PostgreSQL was stopped");
+        await run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"], runAs, dir);
+        up = false;
+      },
+      async start() {
+        if (stopped) throw new Error("the private PostgreSQL was stopped");
+        await startPostgres();
+        up = true;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
         running.delete(stopSync);
         try {
-          await run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"], runAs, dir);
+          if (up) await run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"], runAs, dir);
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -258,6 +258,8 @@ export const CloseCode = {
   HELLO_TIMEOUT: 4005,
   /** Client → server: this socket is given up (it looked dead), the session will be resumed on another (PROTOCOL.md §14). */
   RESUMING: 4006,
+  /** The server could not reach its storage (database) to look up the Hello's identity; reconnect with backoff. */
+  STORAGE_UNAVAILABLE: 4007,
   /** The client speaks another protocol version. */
   VERSION_MISMATCH: 4500,
   /** The Hello was malformed or its credentials were refused. */

@@ -1,9 +1,15 @@
 /**
  * The signaling connection's life as a game sees it: up, down when the server goes away (every
  * virtual stream ends with a disconnect event), reconnection with the same virtual IP, and
- * simulated latency keeping stream order.
+ * simulated latency keeping stream order; which close codes it reconnects after.
  */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import wrtc from "@roamhq/wrtc";
 import { describe, expect, it } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { CloseCode } from "../../src/protocol/index.js";
+import { createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog, bufferOf, startNetwork, text } from "./support.js";
 
 describe("signaling connection lifecycle", () => {
@@ -76,6 +82,34 @@ describe("signaling connection lifecycle", () => {
       expect(totals.signaling_bytes_sent).toBeGreaterThan(0);
     } finally {
       await network.close();
+    }
+  });
+
+  it("reconnects with backoff after close 4007 (the server's storage was unavailable), never after a 45xx", async () => {
+    /** A server that closes every connection with `code` when its HELLO arrives; counts the attempts. */
+    const refusing = async (code: number) => {
+      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+      await once(wss, "listening");
+      const counter = { attempts: 0 };
+      wss.on("connection", (ws) => {
+        counter.attempts++;
+        ws.once("message", () => ws.close(code, "refused"));
+      });
+      const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, appKey: "test-app" } });
+      const log = new EventLog(gm);
+      // A listening server socket: the engine needs the network, so it keeps trying.
+      gm.network_create_server(gm.network_socket_tcp, 6200, 4);
+      await log.next({ type: gm.network_type_up_failed });
+      return { counter, close: () => (gm.network_shutdown(), new Promise<void>((resolve) => wss.close(() => resolve()))) };
+    };
+    const unavailable = await refusing(CloseCode.STORAGE_UNAVAILABLE);
+    const refused = await refusing(CloseCode.BAD_HELLO);
+    try {
+      await expect.poll(() => unavailable.counter.attempts, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
+      expect(refused.counter.attempts).toBe(1);
+    } finally {
+      await unavailable.close();
+      await refused.close();
     }
   });
 });

@@ -11,12 +11,12 @@ import { randomInt } from "node:crypto";
 import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/engine/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
+import type { Account, Identity, SelectedCharacter } from "../../storage/storage.js";
 import type { Caller, Login } from "../caller.js";
 import type { CharacterService } from "../characters/character-service.js";
 import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { type Body, type Outcome, fail, ok } from "../outcome.js";
-import { type Account, AccountStore } from "./account-store.js";
 import { LoginLimiter, WindowCounter } from "./login-limiter.js";
 import { PasswordHasher } from "./passwords.js";
 import { type TokenProblem, TokenStore } from "./token-store.js";
@@ -25,13 +25,14 @@ export interface AuthService {
   /** REGISTER, LOGIN, LOGIN_GUEST, LOGOUT, RESUME, REFRESH. */
   readonly operations: AnyOperation[];
   /** Checks a bearer token (HTTP): the login it stands for, or why not. */
-  verifyToken(appKey: string, token: string): { login: Login } | { problem: TokenProblem };
+  verifyToken(appKey: string, token: string): Promise<{ login: Login } | { problem: TokenProblem }>;
   /**
    * Called when a session opens with a non-empty Hello token: logs it in (online.login) and sends
    * EVENT SESSION {state:"resumed", ...Session}, or EVENT SESSION {state:"rejected", reason}.
-   * Never closes the connection.
+   * Never closes the connection, never rejects (a storage failure is logged and counted; the
+   * connection stays on its own address).
    */
-  resumeFromHello(session: Session): void;
+  resumeFromHello(session: Session): Promise<void>;
   close(): void;
 }
 
@@ -52,16 +53,25 @@ const empty = z.strictObject({});
 /** Over HTTP the token comes in the Authorization header instead (GET /api/auth/session). */
 const resumeBody = z.strictObject({ token: z.string().max(256).optional() });
 
-export function createAuthService(deps: MasterDeps, characters: Pick<CharacterService, "selectedOf">): AuthService {
-  const { config, store, clock, logger } = deps.server;
-  const accounts = new AccountStore(store.db);
+/** What a login and its Session body need from the storage besides the token: the account's identity and selected character. */
+interface LoginDetails {
+  readonly identity: Identity;
+  readonly selected: SelectedCharacter | undefined;
+}
+
+export function createAuthService(deps: MasterDeps, characters: Pick<CharacterService, "selected" | "remember">): AuthService {
+  const { config, storage, clock, logger, metrics } = deps.server;
+  const accounts = storage.accounts;
   const tokens = new TokenStore({
-    db: store.db,
+    tokens: storage.tokens,
     clock,
     wallNow: deps.wallNow,
     ttlMs: config.sessionTtlMs,
     sweepIntervalMs: config.sessionSweepIntervalMs,
-    onSweepError: (error) => logger.error({ err: error }, "session token sweep failed"),
+    onSweepError: (error) => {
+      metrics.storageFailures.inc({ op: "token-sweep" });
+      logger.error({ err: error }, "session token sweep failed");
+    },
   });
   const passwords = new PasswordHasher({
     cost: config.scryptCost,
@@ -89,39 +99,49 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     now: () => clock.now(),
   });
 
+  const detailsOf = async (appKey: string, accountId: number): Promise<LoginDetails> => {
+    const [identity, selected] = await Promise.all([storage.identities.accountIdentity(appKey, accountId), characters.selected(accountId)]);
+    return { identity, selected };
+  };
+
   /** The Session body of §16.3. */
-  const sessionBody = (appKey: string, login: Login, token: string, expiresAt: number): Body => {
-    const character = characters.selectedOf(login.accountId);
-    return {
-      accountId: login.accountId,
-      username: login.username,
-      guest: login.guest,
-      token,
-      expiresInMs: Math.max(0, expiresAt - deps.wallNow()),
-      ip: formatIpv4(store.accountIdentity(appKey, login.accountId).virtualIp),
-      characterId: character?.id ?? 0,
-      character: character?.name ?? "",
-    };
+  const sessionBody = (login: Login, token: string, expiresAt: number, details: LoginDetails): Body => ({
+    accountId: login.accountId,
+    username: login.username,
+    guest: login.guest,
+    token,
+    expiresInMs: Math.max(0, expiresAt - deps.wallNow()),
+    ip: formatIpv4(details.identity.virtualIp),
+    characterId: details.selected?.id ?? 0,
+    character: details.selected?.name ?? "",
+  });
+
+  /** Logs a live connection in, synchronously once the details are known (the characters service remembers the selection first). */
+  const logIn = (session: Session, login: Login, details: LoginDetails): void => {
+    if (session.closed) return;
+    characters.remember(login.accountId, details.selected);
+    deps.online.login(session, login, details.identity);
   };
 
   /** Over the WebSocket: logs the requesting connection in (VIRTUAL_IP goes out before the RESPONSE). */
-  const loginConnection = (caller: Caller, login: Login): void => {
-    if (caller.via === "ws" && caller.session !== undefined) deps.online.login(caller.session, login);
+  const loginConnection = (caller: Caller, login: Login, details: LoginDetails): void => {
+    if (caller.via === "ws" && caller.session !== undefined) logIn(caller.session, login, details);
   };
 
   /** Issues a token for `account` and answers with the Session. */
-  const startSession = (caller: Caller, account: Account): Outcome => {
-    const issued = tokens.issue(caller.appKey, account.id);
+  const startSession = async (caller: Caller, account: Account): Promise<Outcome> => {
+    const issued = await tokens.issue(caller.appKey, account.id);
     const login: Login = { accountId: account.id, username: account.username, guest: account.guest, tokenHash: issued.tokenHash };
-    loginConnection(caller, login);
-    return ok(sessionBody(caller.appKey, login, issued.token, issued.expiresAt));
+    const details = await detailsOf(caller.appKey, account.id);
+    loginConnection(caller, login, details);
+    return ok(sessionBody(login, issued.token, issued.expiresAt, details));
   };
 
   /** The login a token stands for, with its expiry. */
-  const checkToken = (appKey: string, token: string): { login: Login; expiresAt: number } | { problem: TokenProblem } => {
-    const checked = tokens.check(appKey, token);
+  const checkToken = async (appKey: string, token: string): Promise<{ login: Login; expiresAt: number } | { problem: TokenProblem }> => {
+    const checked = await tokens.check(appKey, token);
     if ("problem" in checked) return checked;
-    const account = accounts.findById(checked.accountId);
+    const account = await accounts.findById(checked.accountId);
     if (account === undefined || account.appKey !== appKey) return { problem: "token_invalid" };
     return { login: { accountId: account.id, username: account.username, guest: account.guest, tokenHash: checked.tokenHash }, expiresAt: checked.expiresAt };
   };
@@ -136,12 +156,12 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     async run({ caller, body }) {
       const taken = (): Outcome => fail("username_taken", `the user name ${JSON.stringify(body.username)} is taken`);
       // Checked first so a taken name costs no hash; the insert checks again (a race with another REGISTER).
-      if (accounts.findByName(caller.appKey, body.username) !== undefined) return taken();
+      if ((await accounts.findByName(caller.appKey, body.username)) !== undefined) return taken();
       const admission = admitCreation(caller);
       if (!("undo" in admission)) return admission;
       let account: Account | undefined;
       try {
-        account = accounts.create(caller.appKey, body.username, await passwords.hash(body.password), deps.wallNow());
+        account = await accounts.create(caller.appKey, body.username, await passwords.hash(body.password), deps.wallNow());
       } catch (error) {
         admission.undo();
         throw error;
@@ -167,7 +187,7 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
       let account: Account | undefined;
       let valid: boolean;
       try {
-        account = accounts.findByName(caller.appKey, body.username);
+        account = await accounts.findByName(caller.appKey, body.username);
         // An unknown name, or a guest (no password), costs the same hash as a wrong password.
         valid = account?.passwordHash != null ? await passwords.verify(body.password, account.passwordHash) : await passwords.verifyDummy(body.password);
       } catch (error) {
@@ -179,7 +199,7 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
         return fail("wrong_credentials", "wrong user name or password");
       }
       attempt.succeeded();
-      accounts.recordLogin(account.id, deps.wallNow());
+      await accounts.recordLogin(account.id, deps.wallNow());
       return startSession(caller, account);
     },
   });
@@ -188,13 +208,19 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     op: MasterOp.LOGIN_GUEST,
     needs: "nothing",
     body: empty,
-    run({ caller }) {
+    async run({ caller }) {
       const admission = admitCreation(caller);
       if (!("undo" in admission)) return admission;
       for (let i = 0; i < GUEST_NAME_TRIES; i++) {
-        const account = accounts.create(caller.appKey, guestName(), null, deps.wallNow());
+        let account: Account | undefined;
+        try {
+          account = await accounts.create(caller.appKey, guestName(), null, deps.wallNow());
+        } catch (error) {
+          admission.undo();
+          throw error;
+        }
         if (account === undefined) continue;
-        accounts.recordLogin(account.id, deps.wallNow());
+        await accounts.recordLogin(account.id, deps.wallNow());
         return startSession(caller, account);
       }
       throw new Error(`no free guest name after ${GUEST_NAME_TRIES} tries`);
@@ -205,8 +231,8 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     op: MasterOp.LOGOUT,
     needs: "login",
     body: empty,
-    run({ caller }) {
-      tokens.revoke(caller.login.tokenHash);
+    async run({ caller }) {
+      await tokens.revoke(caller.login.tokenHash);
       const session = caller.session;
       // Over HTTP the transport names a session only if it holds this very token; check anyway.
       if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) {
@@ -222,7 +248,7 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     op: MasterOp.RESUME,
     needs: "nothing",
     body: resumeBody,
-    run({ caller, body }) {
+    async run({ caller, body }) {
       // Over HTTP only the Authorization header carries it: a token in a URL ends up in logs.
       if (caller.via === "http" && body.token !== undefined) return fail("invalid_body", "token: send it as Authorization: Bearer <token>, not in the URL");
       const token = caller.via === "http" ? caller.bearerToken : body.token;
@@ -230,10 +256,11 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
         if (caller.via === "ws") return fail("invalid_body", "token: required");
         return caller.tokenProblem !== undefined ? tokenFailure(caller.tokenProblem) : fail("not_logged_in", "send the session token as Authorization: Bearer <token>");
       }
-      const checked = checkToken(caller.appKey, token);
+      const checked = await checkToken(caller.appKey, token);
       if ("problem" in checked) return tokenFailure(checked.problem);
-      loginConnection(caller, checked.login);
-      return ok(sessionBody(caller.appKey, checked.login, token, checked.expiresAt));
+      const details = await detailsOf(caller.appKey, checked.login.accountId);
+      loginConnection(caller, checked.login, details);
+      return ok(sessionBody(checked.login, token, checked.expiresAt, details));
     },
   });
 
@@ -241,34 +268,37 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     op: MasterOp.REFRESH,
     needs: "login",
     body: empty,
-    run({ caller }) {
-      tokens.revoke(caller.login.tokenHash);
-      const issued = tokens.issue(caller.appKey, caller.login.accountId);
+    async run({ caller }) {
+      await tokens.revoke(caller.login.tokenHash);
+      const issued = await tokens.issue(caller.appKey, caller.login.accountId);
       const renewed: Login = { ...caller.login, tokenHash: issued.tokenHash };
+      const details = await detailsOf(caller.appKey, caller.login.accountId);
       // The connection holding the old token now holds the new one (same account: no move).
       const session = caller.session;
-      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) deps.online.login(session, renewed);
-      return ok(sessionBody(caller.appKey, renewed, issued.token, issued.expiresAt));
+      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) logIn(session, renewed, details);
+      return ok(sessionBody(renewed, issued.token, issued.expiresAt, details));
     },
   });
 
   return {
     operations: [register, login, loginGuest, logout, resume, refresh],
-    verifyToken(appKey, token) {
-      const checked = checkToken(appKey, token);
+    async verifyToken(appKey, token) {
+      const checked = await checkToken(appKey, token);
       return "problem" in checked ? checked : { login: checked.login };
     },
-    resumeFromHello(session) {
+    async resumeFromHello(session) {
       try {
-        const checked = checkToken(session.appKey, session.helloToken);
+        const checked = await checkToken(session.appKey, session.helloToken);
         if ("problem" in checked) {
           deps.sendEvent(session, MasterEvent.SESSION, { state: "rejected", reason: checked.problem });
           return;
         }
-        deps.online.login(session, checked.login);
-        deps.sendEvent(session, MasterEvent.SESSION, { state: "resumed", ...sessionBody(session.appKey, checked.login, session.helloToken, checked.expiresAt) });
+        const details = await detailsOf(session.appKey, checked.login.accountId);
+        logIn(session, checked.login, details);
+        deps.sendEvent(session, MasterEvent.SESSION, { state: "resumed", ...sessionBody(checked.login, session.helloToken, checked.expiresAt, details) });
       } catch (error) {
         // A storage fault must not take the connection down; the client stays on its own address.
+        metrics.storageFailures.inc({ op: "hello-token" });
         logger.error({ err: error, session: session.id }, "resuming a session from HELLO failed");
       }
     },

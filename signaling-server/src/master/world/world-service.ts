@@ -4,8 +4,8 @@
  * some or all of them (WORLD_SUBSCRIBE, WORLD_UNSUBSCRIBE) for an EVENT WORLD_UPDATE per write.
  * Only the accounts the operator lists in `worldWriters` for the app key write (WORLD_SET), each
  * write naming the version it read: optimistic concurrency, a stale write is refused with the
- * current version. Documents live in SQLite and survive restarts; subscriptions belong to the
- * login and end with it.
+ * current version. Documents live in the storage (SQLite or PostgreSQL) and survive restarts;
+ * subscriptions belong to the login and end with it.
  */
 import { MasterEvent, MasterOp } from "@gmnet/engine/protocol";
 import { z } from "zod";
@@ -16,7 +16,7 @@ import type { MasterDeps } from "../deps.js";
 import { jsonObjectSchema } from "../json-object.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { type Body, fail, ok } from "../outcome.js";
-import { type WorldDocument, WorldStore } from "./world-store.js";
+import type { WorldDocument } from "../../storage/storage.js";
 
 /** Nesting a value may have: the object itself is depth 1. */
 export const MAX_WORLD_VALUE_DEPTH = 8;
@@ -41,8 +41,8 @@ interface Subscription {
 }
 
 export function createWorldService(deps: MasterDeps): { operations: AnyOperation[] } {
-  const { config, store } = deps.server;
-  const documents = new WorldStore(store.db);
+  const { config, storage } = deps.server;
+  const documents = storage.world;
   /** appKey → lower-cased user names allowed to write. */
   const writers = new Map<string, Set<string>>();
   for (const entry of config.worldWriters) {
@@ -65,10 +65,10 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
   };
 
   /** What the subscription covers now, as answers show it; with the documents it covers when asked. */
-  const state = (appKey: string, subscription: Subscription | undefined, withDocuments: boolean): Body => {
+  const state = async (appKey: string, subscription: Subscription | undefined, withDocuments: boolean): Promise<Body> => {
     const body: Body = { all: subscription?.all ?? false, names: [...(subscription?.names ?? [])].sort() };
     if (withDocuments) {
-      body.documents = subscription === undefined ? [] : documents.list(appKey).filter((document) => subscription.all || subscription.names.has(document.name)).map(view);
+      body.documents = subscription === undefined ? [] : (await documents.list(appKey)).filter((document) => subscription.all || subscription.names.has(document.name)).map(view);
     }
     return body;
   };
@@ -89,8 +89,8 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       op: MasterOp.WORLD_GET,
       needs: "login",
       body: z.strictObject({ name: documentName }),
-      run({ caller, body }) {
-        const document = documents.get(caller.appKey, body.name);
+      async run({ caller, body }) {
+        const document = await documents.get(caller.appKey, body.name);
         return document === undefined ? fail("world_document_not_found", `there is no world document ${JSON.stringify(body.name)}`) : ok(view(document));
       },
     }),
@@ -99,10 +99,8 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       needs: "login",
       // name: that document alone (none when it does not exist); prefix: those whose names start with it.
       body: z.strictObject({ name: documentName.optional(), prefix: prefix.optional() }),
-      run({ caller, body }) {
-        const list = documents
-          .list(caller.appKey)
-          .filter((document) => (body.name === undefined || document.name === body.name) && document.name.startsWith(body.prefix ?? ""));
+      async run({ caller, body }) {
+        const list = (await documents.list(caller.appKey)).filter((document) => (body.name === undefined || document.name === body.name) && document.name.startsWith(body.prefix ?? ""));
         return ok({ documents: list.map(view) });
       },
     }),
@@ -115,12 +113,12 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
         // 0: create, only if the document does not exist.
         expectedVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
       }),
-      run({ caller, body }) {
+      async run({ caller, body }) {
         if (!mayWrite(caller.appKey, caller.login)) {
           return fail("not_world_writer", `${caller.login.guest ? "a guest" : caller.login.username} may not write world documents of this app key (the server's worldWriters)`);
         }
         const max = config.worldMaxDocuments;
-        const result = documents.write(caller.appKey, body.name, JSON.stringify(body.value), body.expectedVersion, deps.wallNow(), caller.login.username, max);
+        const result = await documents.write(caller.appKey, body.name, JSON.stringify(body.value), body.expectedVersion, deps.wallNow(), caller.login.username, max);
         if ("document" in result) {
           publish(caller.appKey, result.document);
           return ok(view(result.document));
@@ -138,7 +136,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       needs: "connection",
       // No names: every document of the app key, present and future.
       body: z.strictObject({ names: z.array(documentName).min(1).max(config.worldMaxSubscriptions).optional() }),
-      run({ caller, body }) {
+      async run({ caller, body }) {
         const { session } = caller;
         const current = subscriptionOf(session);
         const all = (current?.all ?? false) || body.names === undefined;
@@ -150,7 +148,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
         let app = subscribers.get(session.appKey);
         if (app === undefined) subscribers.set(session.appKey, (app = new Map()));
         app.set(session, subscription);
-        return ok(state(caller.appKey, subscription, true));
+        return ok(await state(caller.appKey, subscription, true));
       },
     }),
     defineOperation({
@@ -158,7 +156,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       needs: "connection",
       // No names: everything, `all` included; names: those (an `all` subscription stays).
       body: z.strictObject({ names: z.array(documentName).min(1).max(config.worldMaxSubscriptions).optional() }),
-      run({ caller, body }) {
+      async run({ caller, body }) {
         const { session } = caller;
         const current = subscriptionOf(session);
         if (current !== undefined) {
@@ -166,7 +164,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
           for (const name of body.names ?? [...current.names]) current.names.delete(name);
           if (!current.all && current.names.size === 0) drop(session);
         }
-        return ok(state(caller.appKey, subscriptionOf(session), false));
+        return ok(await state(caller.appKey, subscriptionOf(session), false));
       },
     }),
   ];

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { Channel, FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, formatGmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
+import { MAX_NODE_ID, isNodeId } from "./cluster/node-ids.js";
 import { parseVirtualNetwork } from "./services/virtual-network.js";
 
 /**
@@ -21,6 +22,16 @@ export interface ServerConfig {
    * start-up (src/storage/).
    */
   database: string | undefined;
+  /**
+   * Redis (redis:// or rediss:// URL) joining this server to others as one network (PROTOCOL.md
+   * §15): virtual-socket streams and datagrams reach sessions on other nodes. undefined (the
+   * default) is a single node. Identities must be shared too (`database`).
+   */
+  redis: string | undefined;
+  /** This node's id among the nodes sharing `redis`, 1–255 (the high 8 bits of its connIds); undefined: a random free one. */
+  nodeId: number | undefined;
+  /** Bound of a node's inbound Redis stream (XADD MAXLEN ~). */
+  redisStreamMaxLen: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
    * Outgoing batches per second for every priority. 0 (the default) adds no delay: what one turn
@@ -185,6 +196,9 @@ export const defaultConfig: ServerConfig = {
   port: 8080,
   db: "./data/gmnet.sqlite",
   database: undefined,
+  redis: undefined,
+  nodeId: undefined,
+  redisStreamMaxLen: 10_000,
   logLevel: "info",
   tickRate: 0,
   highTickRate: undefined,
@@ -272,6 +286,9 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   port: { key: "port", env: "PORT", kind: "number" },
   db: { key: "db", env: "GMNET_DB", kind: "string" },
   database: { key: "database", env: "GMNET_DATABASE_URL", kind: "string" },
+  redis: { key: "redis", env: "GMNET_REDIS_URL", kind: "string" },
+  "node-id": { key: "nodeId", env: "GMNET_NODE_ID", kind: "number" },
+  "redis-stream-max-len": { key: "redisStreamMaxLen", env: "GMNET_REDIS_STREAM_MAX_LEN", kind: "number" },
   "log-level": { key: "logLevel", env: "GMNET_LOG_LEVEL", kind: "string" },
   "tick-rate": { key: "tickRate", env: "GMNET_TICK_RATE", kind: "number" },
   "high-tick-rate": { key: "highTickRate", env: "GMNET_HIGH_TICK_RATE", kind: "number" },
@@ -529,6 +546,7 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     throw new ConfigError("allowedOrigins must be a list of origins like https://game.example");
   }
   validateDatabase(config.database);
+  validateRedis(config);
   validateIceServers(config);
   validateStaticDir(config.staticDir);
   validateGmBridges(config);
@@ -546,6 +564,23 @@ function validateDatabase(database: string | undefined): void {
     new URL(database);
   } catch {
     throw new ConfigError(`${problem} (this one does not parse as a URL)`);
+  }
+}
+
+/** A redis:// or rediss:// URL, a node id that fits the connIds' high bits, a positive stream bound; errors never repeat the URL. */
+function validateRedis(config: ServerConfig): void {
+  if (config.redis !== undefined) {
+    const problem = "--redis (GMNET_REDIS_URL) must be a Redis URL like redis://host:6379 or rediss://user:password@host:6380";
+    if (typeof config.redis !== "string" || !/^rediss?:\/\//i.test(config.redis)) throw new ConfigError(problem);
+    try {
+      new URL(config.redis);
+    } catch {
+      throw new ConfigError(`${problem} (this one does not parse as a URL)`);
+    }
+  }
+  if (config.nodeId !== undefined && !isNodeId(config.nodeId)) throw new ConfigError(`--node-id must be an integer from 1 to ${MAX_NODE_ID}, not ${config.nodeId}`);
+  if (!Number.isInteger(config.redisStreamMaxLen) || config.redisStreamMaxLen < 1) {
+    throw new ConfigError(`--redis-stream-max-len must be a positive integer, not ${config.redisStreamMaxLen}`);
   }
 }
 

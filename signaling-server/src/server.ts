@@ -12,6 +12,7 @@ import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, enc
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
+import { createCluster } from "./cluster/cluster.js";
 import { createOutboundBridge } from "./bridge/outbound.js";
 import { type ServerConfig, defaultConfig, parseMcpToken, validateConfig } from "./config.js";
 import { MCP_PATH, createMcpEndpoint } from "./mcp/mcp-endpoint.js";
@@ -116,12 +117,15 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     },
   };
   const master = createMasterService(context);
-  const virtualSockets = createVirtualSocketService(context);
+  // Only with --redis: without it, nothing of the cluster exists and every lookup stays local.
+  const cluster = config.redis === undefined ? undefined : createCluster({ config, logger, random });
+  const virtualSockets = createVirtualSocketService(context, cluster);
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
   const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
   const mcpTools = createMcpTools(context, mcpAppKeys);
   services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
+  if (cluster !== undefined) services.push(cluster);
   const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
@@ -233,6 +237,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
 
   const listening = opening.then(async (opened) => {
     logger.info({ storage: opened.kind, schemaVersion: await opened.schemaVersion() }, "storage open");
+    // The node id must be known (and its stream read) before the first session gets an id.
+    await cluster?.start();
     await listen();
   });
   const listen = (): Promise<void> => new Promise<void>((resolve, reject) => {
@@ -303,6 +309,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       await outboundClosed;
       await mcpClosed;
       master.close();
+      // After the sessions closed: their SOCKET_CLOSED to other nodes and route removals go out first.
+      await cluster?.close();
       await storage.close();
       logger.info("gmnet server stopped");
     })();

@@ -94,6 +94,33 @@ describe("database", () => {
   });
 });
 
+describe("redis", () => {
+  it("is a single node (undefined) by default, read from --redis over GMNET_REDIS_URL, with --node-id and --redis-stream-max-len", () => {
+    expect(defaultConfig.redis).toBeUndefined();
+    expect(defaultConfig.nodeId).toBeUndefined();
+    expect(defaultConfig.redisStreamMaxLen).toBe(10_000);
+    expect(configFromArgs([], { GMNET_REDIS_URL: "redis://cache.example:6379" }).redis).toBe("redis://cache.example:6379");
+    expect(configFromArgs(["--redis", "rediss://u:pw@cache.example:6380/2"], { GMNET_REDIS_URL: "redis://other" }).redis).toBe("rediss://u:pw@cache.example:6380/2");
+    expect(configFromArgs(["--node-id", "255", "--redis-stream-max-len=500"], {})).toMatchObject({ nodeId: 255, redisStreamMaxLen: 500 });
+    expect(usage()).toMatch(/--redis\s+GMNET_REDIS_URL/);
+    expect(usage()).toMatch(/--node-id\s+GMNET_NODE_ID/);
+  });
+
+  it("refuses anything but a redis:// or rediss:// URL without repeating it, node ids outside 1–255 and a stream bound below 1", () => {
+    for (const bad of ["cache.example:6379", "http://u:secret-pw@h", "redis://u:secret-pw@[bad"]) {
+      expect(() => configFromArgs(["--redis", bad], {})).toThrow(/--redis \(GMNET_REDIS_URL\) must be a Redis URL/);
+      try {
+        configFromArgs(["--redis", bad], {});
+      } catch (error) {
+        expect((error as Error).message).not.toContain("secret-pw");
+      }
+    }
+    for (const bad of ["0", "256", "1.5"]) expect(() => configFromArgs(["--node-id", bad], {})).toThrow(/--node-id must be an integer from 1 to 255/);
+    expect(() => configFromArgs(["--node-id", "-1"], {})).toThrow(ConfigError);
+    expect(() => configFromArgs(["--redis-stream-max-len", "0"], {})).toThrow(ConfigError);
+  });
+});
+
 describe("staticDir", () => {
   /** Runs `check` with a fresh directory holding one file, and removes it afterwards. */
   const withDir = (check: (dir: string, file: string) => void): void => {

@@ -3,6 +3,7 @@
  * connect handshake, established streams, and datagrams. Each concern lives in ./vsockets/;
  * this module wires them to the router and to session lifecycle.
  */
+import type { ClusterLink } from "../cluster/cluster.js";
 import type { ServerContext } from "../server-context.js";
 import type { SessionLifecycle } from "../session/session.js";
 import { createDatagrams } from "./vsockets/datagrams.js";
@@ -15,11 +16,12 @@ export interface VirtualSocketService extends SessionLifecycle {
   readonly streams: Streams;
 }
 
-export function createVirtualSocketService(context: ServerContext): VirtualSocketService {
+/** `cluster` (--redis): addresses not held here are looked up in the route table and reached through their node's stream. */
+export function createVirtualSocketService(context: ServerContext, cluster?: ClusterLink): VirtualSocketService {
   registerNameHandlers(context);
-  const streams = createStreams(context);
-  const handshakes = createHandshakes(context, streams);
-  const datagrams = createDatagrams(context);
+  const streams = createStreams(context, cluster);
+  const handshakes = createHandshakes(context, streams, cluster);
+  const datagrams = createDatagrams(context, cluster);
   // Host names need no hook: the Directory releases them when the session leaves it.
   return {
     streams,

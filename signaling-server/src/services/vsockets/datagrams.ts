@@ -5,6 +5,7 @@
  * without telling the sender. The source address is always stamped from the sending session.
  */
 import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/engine/protocol";
+import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";
 
@@ -12,7 +13,7 @@ export interface Datagrams {
   onSessionClose(session: Session): void;
 }
 
-export function createDatagrams(context: ServerContext): Datagrams {
+export function createDatagrams(context: ServerContext, cluster?: ClusterLink): Datagrams {
   const { router, directory, metrics } = context;
   // app key → port → bound sessions: keyed by app first, so no lookup can cross app keys.
   const listeners = new Map<string, Map<number, Set<Session>>>();
@@ -74,11 +75,29 @@ export function createDatagrams(context: ServerContext): Datagrams {
     // Port 0 is a malformed address, not a missing listener, so it is an error and not a drop.
     if (peerPort === 0 || localPort === 0) return invalidPort(session, VSocketType.DATAGRAM);
     const target = directory.lookup(session.appKey, peerIp);
-    if (target === undefined || target.closed || !isBound(target, peerPort)) {
+    if (target === undefined && cluster !== undefined) {
+      // Another node's address (--redis): stamped here, delivered (or dropped) by the owning node.
+      const { appKey, virtualIp } = session;
+      const bytes = data.slice();
+      void cluster.locate(appKey, peerIp).then((node) => {
+        if (node === undefined) return metrics.drops.inc({ reason: "no-listener" });
+        cluster.send(node, { t: "dgram", appKey, ip: peerIp, port: peerPort, srcIp: virtualIp, srcPort: localPort }, bytes);
+      });
+      return;
+    }
+    deliver(target, session.virtualIp, localPort, peerPort, data);
+  });
+
+  const deliver = (target: Session | undefined, srcIp: number, srcPort: number, port: number, data: Uint8Array): void => {
+    if (target === undefined || target.closed || !isBound(target, port)) {
       metrics.drops.inc({ reason: "no-listener" });
       return;
     }
-    target.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, Datagram.encode({ peerIp: session.virtualIp, peerPort: localPort, localPort: peerPort, data }));
+    target.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, Datagram.encode({ peerIp: srcIp, peerPort: srcPort, localPort: port, data }));
+  };
+
+  cluster?.on("dgram", (_from, { appKey, ip, port, srcIp, srcPort }, data) => {
+    if (data !== undefined) deliver(directory.lookup(appKey, ip), srcIp, srcPort, port, data);
   });
 
   router.on(Channel.VSOCKET, VSocketType.BROADCAST, (session, payload) => {

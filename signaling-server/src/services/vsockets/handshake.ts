@@ -13,6 +13,7 @@
  */
 import {
   Channel,
+  CloseReason,
   FailReason,
   Priority,
   ProtocolError,
@@ -22,10 +23,11 @@ import {
   SocketStatusResponse,
   VSocketType,
 } from "@gmnet/engine/protocol";
+import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";
 import { IdAllocator } from "./ids.js";
-import type { Streams } from "./streams.js";
+import { RemoteEnd, type Streams } from "./streams.js";
 
 type Kind = "status" | "connect";
 
@@ -34,6 +36,25 @@ interface Pending {
   readonly routingId: number;
   readonly requester: Session;
   readonly requesterReqId: number;
+  readonly requesterPort: number;
+  /** The target's session, or undefined when it is on another node (--redis). */
+  readonly target: Session | undefined;
+  /** The target's node once its route was found (cross-node requests only). */
+  targetNode: number | undefined;
+  readonly targetPort: number;
+  timer: unknown;
+}
+
+/**
+ * A request from another node's session, delivered to a session here (--redis): the target's
+ * answer to `routingId` goes back to node `from`, which holds the Pending.
+ */
+interface Incoming {
+  readonly kind: Kind;
+  readonly routingId: number;
+  readonly from: number;
+  readonly appKey: string;
+  readonly requesterIp: number;
   readonly requesterPort: number;
   readonly target: Session;
   readonly targetPort: number;
@@ -44,14 +65,16 @@ export interface Handshakes {
   onSessionClose(session: Session): void;
 }
 
-export function createHandshakes(context: ServerContext, streams: Streams): Handshakes {
+export function createHandshakes(context: ServerContext, streams: Streams, cluster?: ClusterLink): Handshakes {
   const { router, directory, clock, config } = context;
   const byRoutingId = new Map<number, Pending>();
   // Separate indexes: the requester side counts against maxPendingRequests, and the two sides
   // are cleaned up differently when a session leaves.
   const asRequester = new Map<Session, Set<Pending>>();
   const asTarget = new Map<Session, Set<Pending>>();
-  const ids = new IdAllocator();
+  const ids = new IdAllocator(cluster?.idRange);
+  const incoming = new Map<number, Incoming>();
+  const incomingOf = new Map<Session, Set<Incoming>>();
 
   const add = (index: Map<Session, Set<Pending>>, session: Session, pending: Pending): void => {
     let set = index.get(session);
@@ -75,7 +98,15 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
     clock.clearTimeout(pending.timer);
     byRoutingId.delete(pending.routingId);
     remove(asRequester, pending.requester, pending);
-    remove(asTarget, pending.target, pending);
+    if (pending.target !== undefined) remove(asTarget, pending.target, pending);
+  };
+
+  const settleIncoming = (entry: Incoming): void => {
+    clock.clearTimeout(entry.timer);
+    incoming.delete(entry.routingId);
+    const set = incomingOf.get(entry.target);
+    set?.delete(entry);
+    if (set?.size === 0) incomingOf.delete(entry.target);
   };
 
   const fail = (pending: Pending, reason: number): void => {
@@ -97,6 +128,8 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
       return session.sendError(ProtocolError.TOO_MANY_STREAMS, Channel.VSOCKET, type, request.reqId, `at most ${config.maxStreamsPerSession} open streams per connection`);
     }
     const target = directory.lookup(session.appKey, request.peerIp);
+    // Not here: with --redis the address may be another node's (PROTOCOL.md §15).
+    if (target === undefined && cluster !== undefined) return requestRemote(kind, session, request);
     // A session cut off as a slow consumer is closed at once but leaves the directory a
     // microtask later (session.ts); it is offline already.
     if (target === undefined || target.closed) return failRequest(session, request.reqId, FailReason.OFFLINE);
@@ -114,6 +147,7 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
       requesterReqId: request.reqId,
       requesterPort: request.localPort,
       target,
+      targetNode: undefined,
       targetPort: request.peerPort,
       timer: undefined,
     };
@@ -127,6 +161,67 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
       Priority.NORMAL,
       SocketRequest.encode({ reqId: routingId, peerIp: session.virtualIp, peerPort: request.localPort, localPort: request.peerPort }),
     );
+  };
+
+  /**
+   * A request for an address on no session here: the route table names the node, and the request
+   * goes through that node's stream, stamped with the requester's address. The Pending is recorded
+   * at once (so the pending limit, the timeout and the requester leaving apply as for a local
+   * target); an address with no live node fails OFFLINE, as a single node would say.
+   */
+  const requestRemote = (kind: Kind, session: Session, request: ReturnType<typeof SocketRequest.decode>): void => {
+    const routingId = ids.next((id) => byRoutingId.has(id));
+    const pending: Pending = {
+      kind,
+      routingId,
+      requester: session,
+      requesterReqId: request.reqId,
+      requesterPort: request.localPort,
+      target: undefined,
+      targetNode: undefined,
+      targetPort: request.peerPort,
+      timer: undefined,
+    };
+    pending.timer = clock.setTimeout(() => fail(pending, FailReason.TIMEOUT), config.requestTimeoutMs);
+    byRoutingId.set(routingId, pending);
+    add(asRequester, session, pending);
+    void cluster!.locate(session.appKey, request.peerIp).then((node) => {
+      // Settled meanwhile: timed out, or the requester left.
+      if (byRoutingId.get(routingId) !== pending) return;
+      if (node === undefined) return fail(pending, FailReason.OFFLINE);
+      pending.targetNode = node;
+      cluster!.send(node, {
+        t: "req",
+        kind,
+        appKey: session.appKey,
+        ip: request.peerIp,
+        routingId,
+        peerIp: session.virtualIp,
+        peerPort: request.localPort,
+        localPort: request.peerPort,
+      });
+    });
+  };
+
+  /** The pending request of this node an answer from node `from` refers to, settled; undefined if none. */
+  const takeFromNode = (from: number, routingId: number, kind: Kind): Pending | undefined => {
+    const pending = byRoutingId.get(routingId);
+    if (pending === undefined || pending.target !== undefined || pending.targetNode !== from || pending.kind !== kind) return undefined;
+    settle(pending);
+    return pending;
+  };
+
+  /** A target's answer to a request from another node: checked as a local one, then sent back to that node. */
+  const answerIncoming = (session: Session, routingId: number, kind: Kind, type: number): Incoming | undefined => {
+    const entry = incoming.get(routingId);
+    if (entry === undefined) return undefined;
+    if (entry.target !== session) {
+      session.sendError(ProtocolError.NOT_A_PARTICIPANT, Channel.VSOCKET, type, routingId, `request ${routingId} was not sent to this connection`);
+      return undefined;
+    }
+    if (entry.kind !== kind) return undefined;
+    settleIncoming(entry);
+    return entry;
   };
 
   /** The pending request a target's answer refers to, settled; undefined if there is none to answer. */
@@ -151,6 +246,11 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_STATUS_RESPONSE, (session, payload) => {
     const { reqId, listening } = SocketStatusResponse.decode(payload);
+    if (cluster !== undefined && cluster.nodeOfId(reqId) !== cluster.nodeId) {
+      const entry = answerIncoming(session, reqId, "status", VSocketType.SOCKET_STATUS_RESPONSE);
+      if (entry !== undefined) cluster.send(entry.from, { t: "status", routingId: reqId, listening });
+      return;
+    }
     const pending = take(session, reqId, "status", VSocketType.SOCKET_STATUS_RESPONSE);
     if (pending === undefined) return;
     if (!listening) return failRequest(pending.requester, pending.requesterReqId, FailReason.NOT_LISTENING);
@@ -164,14 +264,69 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_CONNECTION_RESPONSE, (session, payload) => {
     const { reqId, accepted } = SocketConnectionResponse.decode(payload);
+    if (cluster !== undefined && cluster.nodeOfId(reqId) !== cluster.nodeId) {
+      const entry = answerIncoming(session, reqId, "connect", VSocketType.SOCKET_CONNECTION_RESPONSE);
+      if (entry === undefined) return;
+      if (!accepted) return cluster.send(entry.from, { t: "fail", routingId: reqId, reason: FailReason.REFUSED });
+      // The node that receives the accepting answer allocates the connId (PROTOCOL.md §15).
+      const connId = streams.openRemote(
+        { session, port: entry.targetPort, reqId },
+        new RemoteEnd(entry.from, entry.appKey, entry.requesterIp),
+        entry.requesterPort,
+      )!;
+      cluster.send(entry.from, { t: "conn", routingId: reqId, connId, peerIp: session.virtualIp, peerPort: entry.targetPort });
+      return;
+    }
     const pending = take(session, reqId, "connect", VSocketType.SOCKET_CONNECTION_RESPONSE);
     if (pending === undefined) return;
     if (!accepted) return failRequest(pending.requester, pending.requesterReqId, FailReason.REFUSED);
     // Both sessions are still open: either leaving would already have settled this request.
     streams.open(
       { session: pending.requester, port: pending.requesterPort, reqId: pending.requesterReqId },
-      { session: pending.target, port: pending.targetPort, reqId: pending.routingId },
+      { session: pending.target!, port: pending.targetPort, reqId: pending.routingId },
     );
+  });
+
+  // ---------------------------------------------------------------- across nodes (--redis)
+
+  cluster?.on("req", (from, message) => {
+    const { kind, appKey, ip, routingId, peerIp, peerPort, localPort } = message;
+    const failBack = (reason: number): void => cluster.send(from, { t: "fail", routingId, reason });
+    const target = directory.lookup(appKey, ip);
+    if (target === undefined || target.closed) return failBack(FailReason.OFFLINE);
+    if (kind === "connect" && streams.count(target) >= config.maxStreamsPerSession) return failBack(FailReason.REFUSED);
+    if (incoming.has(routingId)) return;
+    const entry: Incoming = { kind, routingId, from, appKey, requesterIp: peerIp, requesterPort: peerPort, target, targetPort: localPort, timer: undefined };
+    // The requester's node times the request out; this one forgets it after the same time.
+    entry.timer = clock.setTimeout(() => settleIncoming(entry), config.requestTimeoutMs);
+    incoming.set(routingId, entry);
+    let set = incomingOf.get(target);
+    if (set === undefined) incomingOf.set(target, (set = new Set()));
+    set.add(entry);
+    const type = kind === "status" ? VSocketType.SOCKET_STATUS_REQUEST : VSocketType.SOCKET_CONNECTION_REQUEST;
+    target.send(Channel.VSOCKET, type, Priority.NORMAL, SocketRequest.encode({ reqId: routingId, peerIp, peerPort, localPort }));
+  });
+
+  cluster?.on("status", (from, { routingId, listening }) => {
+    const pending = takeFromNode(from, routingId, "status");
+    if (pending === undefined) return;
+    if (!listening) return failRequest(pending.requester, pending.requesterReqId, FailReason.NOT_LISTENING);
+    pending.requester.send(Channel.VSOCKET, VSocketType.SOCKET_STATUS_RESPONSE, Priority.NORMAL, SocketStatusResponse.encode({ reqId: pending.requesterReqId, listening: true }));
+  });
+
+  cluster?.on("fail", (from, { routingId, reason }) => {
+    const pending = byRoutingId.get(routingId);
+    if (pending === undefined || pending.target !== undefined || pending.targetNode !== from) return;
+    fail(pending, reason);
+  });
+
+  cluster?.on("conn", (from, { routingId, connId, peerIp, peerPort }) => {
+    const pending = takeFromNode(from, routingId, "connect");
+    const connected =
+      pending !== undefined &&
+      streams.openRemote({ session: pending.requester, port: pending.requesterPort, reqId: pending.requesterReqId }, new RemoteEnd(from, pending.requester.appKey, peerIp), peerPort, connId) !== undefined;
+    // The requester left or gave up (TIMEOUT) before the answer came: the other end hears it is gone.
+    if (!connected) cluster.send(from, { t: "closed", connId, reason: CloseReason.PEER_GONE });
   });
 
   return {
@@ -183,6 +338,13 @@ export function createHandshakes(context: ServerContext, streams: Streams): Hand
       const targeted = asTarget.get(session);
       asTarget.delete(session);
       for (const pending of targeted ?? []) fail(pending, FailReason.GONE);
+      const delivered = incomingOf.get(session);
+      incomingOf.delete(session);
+      for (const entry of delivered ?? []) {
+        clock.clearTimeout(entry.timer);
+        incoming.delete(entry.routingId);
+        cluster?.send(entry.from, { t: "fail", routingId: entry.routingId, reason: FailReason.GONE });
+      }
     },
   };
 }

@@ -1,0 +1,162 @@
+/**
+ * Engines on different nodes of one network (PROTOCOL.md §15): three signaling servers in this
+ * process share a private PostgreSQL (identities) and a private Redis (routes and node streams).
+ * A network_create_server on node 1 is reached by network_connect from node 3 by virtual IP,
+ * packets go both ways in order, disconnects reach the other end, UDP datagrams cross nodes, and
+ * an address whose node was closed fails as an offline one does. Every wait is a condition.
+ */
+import wrtc from "@roamhq/wrtc";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
+import { type PrivatePostgres, startPrivatePostgres } from "../../../../signaling-server/test/support/private-postgres.js";
+import { type PrivateRedis, startPrivateRedis } from "../../../../signaling-server/test/support/private-redis.js";
+import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { parseIpv4 } from "../../src/protocol/index.js";
+import { EventLog, bufferOf, text } from "./support.js";
+
+const APP_KEY = "cluster-engines";
+let postgres: PrivatePostgres | undefined;
+let redis: PrivateRedis | undefined;
+let database = "";
+const nodes: GmnetServer[] = [];
+let engines: Engine[] = [];
+
+function startNode(nodeId: number): Promise<GmnetServer> {
+  const server = createServer({ port: 0, host: "127.0.0.1", logLevel: "silent", database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId });
+  return server.ready.then(() => server);
+}
+
+beforeAll(async () => {
+  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  database = await postgres.createDatabase("gmnet_cluster_engines");
+  nodes.push(...(await Promise.all([1, 2, 3].map(startNode))));
+}, 120_000);
+
+afterEach(() => {
+  for (const gm of engines) gm.network_shutdown();
+  engines = [];
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((node) => node.close()));
+  await redis?.stop();
+  await postgres?.stop();
+}, 60_000);
+
+function engineOn(server: GmnetServer): { gm: Engine; log: EventLog } {
+  const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: server.address().wsUrl, appKey: APP_KEY } });
+  engines.push(gm);
+  return { gm, log: new EventLog(gm) };
+}
+
+/**
+ * The engine learns its address from WELCOME; its node writes the route right after. Other nodes
+ * find the address once the route is in Redis: wait for that (a condition, checked per round trip).
+ */
+async function routed(ip: string): Promise<void> {
+  const key = `gmnet:route:${APP_KEY}:${parseIpv4(ip)!}`;
+  for (let tries = 0; (await redis!.call("EXISTS", key)) === 0; tries++) if (tries > 1000) throw new Error(`no route for ${ip}`);
+}
+
+async function host(server: GmnetServer, port = 6510) {
+  const { gm, log } = engineOn(server);
+  const socket = gm.network_create_server(gm.network_socket_tcp, port, 8);
+  expect(socket).toBeGreaterThan(0);
+  const up = await log.next({ type: gm.network_type_up });
+  await routed(up.ip as string);
+  return { gm, log, socket, ip: up.ip as string };
+}
+
+async function connect(server: GmnetServer, ip: string, port = 6510) {
+  const { gm, log } = engineOn(server);
+  const socket = gm.network_create_socket(gm.network_socket_tcp);
+  expect(gm.network_connect_async(socket, ip, port)).toBe(0);
+  return { gm, log, socket };
+}
+
+function send(gm: Engine, socket: number, content: Uint8Array): number {
+  const buffer = bufferOf(gm, content);
+  const sent = gm.network_send_packet(socket, buffer, content.length);
+  gm.buffer_delete(buffer);
+  return sent;
+}
+
+/** Distinct packets of 1 byte to ~12 KiB, so reordering or truncation shows. */
+const packets = (count: number, salt: number): Uint8Array[] =>
+  Array.from({ length: count }, (_, i) => Uint8Array.from({ length: 1 + ((i * 613) % 12_000) }, (_, j) => (i * 11 + j + salt) & 255));
+
+describe("virtual TCP across nodes", () => {
+  it("connects node 3 to a server on node 1, carries packets both ways in order, and reports the disconnect", async () => {
+    const h = await host(nodes[0]!);
+    const c = await connect(nodes[2]!, h.ip);
+    expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1, ip: h.ip, port: 6510 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    const peer = accepted.socket as number;
+    expect(accepted.ip).toBe(c.gm.network_get_config(c.gm.network_config_virtual_ip));
+
+    const up = packets(60, 1);
+    const down = packets(60, 2);
+    for (let i = 0; i < up.length; i++) {
+      expect(send(c.gm, c.socket, up[i]!)).toBe(up[i]!.length);
+      expect(send(h.gm, peer, down[i]!)).toBe(down[i]!.length);
+    }
+    for (let i = 0; i < up.length; i++) {
+      const atHost = await h.log.next({ type: h.gm.network_type_data });
+      expect(Buffer.compare(atHost.bytes!, up[i]!)).toBe(0);
+      const atClient = await c.log.next({ type: c.gm.network_type_data });
+      expect(Buffer.compare(atClient.bytes!, down[i]!)).toBe(0);
+    }
+
+    c.gm.network_destroy(c.socket);
+    expect(await h.log.next({ type: h.gm.network_type_disconnect })).toMatchObject({ id: h.socket, socket: peer });
+  });
+
+  it("gives the client on node 2 a disconnect when the server on node 1 destroys its socket", async () => {
+    const h = await host(nodes[0]!, 6511);
+    const c = await connect(nodes[1]!, h.ip, 6511);
+    await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    expect(send(c.gm, c.socket, new TextEncoder().encode("ping"))).toBe(4);
+    expect(text((await h.log.next({ type: h.gm.network_type_data })).bytes)).toBe("ping");
+    h.gm.network_destroy(accepted.socket as number);
+    expect(await c.log.next({ type: c.gm.network_type_disconnect })).toMatchObject({ id: c.socket, socket: c.socket });
+  });
+
+  it("fails a connection to an address whose node was closed, as to an offline one", async () => {
+    const fourth = await startNode(4);
+    const h = await host(fourth, 6512);
+    await fourth.close();
+    const c = await connect(nodes[2]!, h.ip, 6512);
+    const failed = await c.log.next({ type: c.gm.network_type_non_blocking_connect });
+    expect(failed.succeeded).toBe(0);
+    const offline = await connect(nodes[2]!, "10.255.255.1", 6512);
+    const alsoFailed = await offline.log.next({ type: offline.gm.network_type_non_blocking_connect });
+    expect(alsoFailed.succeeded).toBe(0);
+    expect(failed.error).toBe(alsoFailed.error);
+  });
+});
+
+describe("UDP across nodes", () => {
+  it("delivers datagrams both ways between engines on different nodes", async () => {
+    const [first, second] = [engineOn(nodes[0]!), engineOn(nodes[2]!)];
+    const a = { ...first, socket: first.gm.network_create_socket_ext(first.gm.network_socket_udp, 7100) };
+    const b = { ...second, socket: second.gm.network_create_socket_ext(second.gm.network_socket_udp, 7200) };
+    const aIp = (await a.log.next({ type: a.gm.network_type_up })).ip as string;
+    const bIp = (await b.log.next({ type: b.gm.network_type_up })).ip as string;
+    await Promise.all([routed(aIp), routed(bIp)]);
+    const udp = (from: typeof a, ip: string, port: number, content: string): void => {
+      const buffer = bufferOf(from.gm, content);
+      expect(from.gm.network_send_udp(from.socket, ip, port, buffer, content.length)).toBe(content.length);
+      from.gm.buffer_delete(buffer);
+    };
+    udp(a, bIp, 7200, "to node 3");
+    const atB = await b.log.next({ type: b.gm.network_type_data });
+    expect(atB).toMatchObject({ id: b.socket, ip: aIp, port: 7100 });
+    expect(text(atB.bytes)).toBe("to node 3");
+    udp(b, aIp, 7100, "to node 1");
+    const atA = await a.log.next({ type: a.gm.network_type_data });
+    expect(atA).toMatchObject({ id: a.socket, ip: bIp, port: 7200 });
+    expect(text(atA.bytes)).toBe("to node 1");
+  });
+});

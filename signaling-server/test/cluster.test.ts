@@ -1,0 +1,191 @@
+/**
+ * Multi-node through Redis (PROTOCOL.md §15): three servers in this process share a private
+ * PostgreSQL (identities) and a private Redis (routes, liveness, node streams); clients on
+ * different nodes reach each other by virtual IP. Streams open, carry data both ways in order and
+ * close both ways; datagrams cross nodes stamped with the sender's address; an address whose node
+ * is gone answers OFFLINE as a single node would. Every wait is a condition.
+ */
+import {
+  ArbitraryData,
+  Channel,
+  CloseReason,
+  Datagram,
+  FailReason,
+  RequestFailed,
+  SocketClosed,
+  SocketConnectionResponse,
+  SocketRequest,
+  SocketStatusResponse,
+  UdpBind,
+  VSocketType,
+} from "@gmnet/engine/protocol";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { nodeOfId } from "../src/cluster/node-ids.js";
+import type { GmnetServer, ServerOptions } from "../src/index.js";
+import { FAST_HASHES, startServer } from "./support/harness.js";
+import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
+import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
+import { ProtocolClient } from "./support/protocol-client.js";
+import { type Client, barrier, connectPair, newReqId, nextV, sendV } from "./support/virtual-sockets.js";
+
+let postgres: PrivatePostgres | undefined;
+let redis: PrivateRedis | undefined;
+let database = "";
+const nodes: GmnetServer[] = [];
+const clients: Client[] = [];
+
+function startNode(nodeId: number, options: ServerOptions = {}): Promise<GmnetServer> {
+  return startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, ...options });
+}
+
+beforeAll(async () => {
+  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  database = await postgres.createDatabase("gmnet_cluster");
+  nodes.push(...(await Promise.all([1, 2, 3].map((id) => startNode(id)))));
+}, 120_000);
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((node) => node.close()));
+  await redis?.stop();
+  await postgres?.stop();
+}, 60_000);
+
+/**
+ * A welcomed client on `server`. The barrier round trip returns only after the session's route is
+ * written (a new session's frames wait for every service's onSessionOpen), so other nodes can find it.
+ */
+async function clientOn(server: GmnetServer, appKey = "cluster-app"): Promise<Client> {
+  const client = await ProtocolClient.connect(server.address().wsUrl, { appKey });
+  clients.push(client);
+  await barrier(client);
+  return client;
+}
+
+function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
+  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
+}
+
+/** Distinct payloads of varying size (1 byte to 40 KiB), so reordering or truncation shows. */
+function payloads(count: number, salt: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => Uint8Array.from({ length: 1 + ((i * 977) % 40_000) }, (_, j) => (i * 7 + j + salt) & 255));
+}
+
+async function requestFails(from: Client, peerIp: number, reason: number): Promise<void> {
+  const reqId = newReqId();
+  sendV(from, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest, { reqId, peerIp, peerPort: 80, localPort: 40001 });
+  expect(await nextV(from, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId, reason });
+}
+
+describe("streams across nodes", () => {
+  it("connects node 3 to node 1 by virtual IP and relays many packets both ways, in order", async () => {
+    const server = await clientOn(nodes[0]!);
+    const client = await clientOn(nodes[2]!);
+    const pair = await connectPair(client, server, 40001, 6510);
+    // The node that received the accepting answer (node 1, the listener's) allocated the connId.
+    expect(nodeOfId(pair.connId)).toBe(1);
+    const fromClient = payloads(150, 1);
+    const fromServer = payloads(150, 2);
+    for (let i = 0; i < 150; i++) {
+      sendData(client, pair.connId, i + 1, fromClient[i]!);
+      sendData(server, pair.connId, i + 1, fromServer[i]!);
+    }
+    for (const [receiver, sent] of [[server, fromClient], [client, fromServer]] as const) {
+      for (let i = 0; i < sent.length; i++) {
+        const { connId, seq, data } = ArbitraryData.decode((await receiver.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload);
+        expect({ connId, seq }).toEqual({ connId: pair.connId, seq: i + 1 });
+        // Compared as bytes: a deep equality of 40 KiB arrays element by element takes seconds.
+        expect(Buffer.compare(data, sent[i]!)).toBe(0);
+      }
+    }
+  });
+
+  it("stamps the requester's address and relays a refusal and a status answer", async () => {
+    const server = await clientOn(nodes[0]!);
+    const client = await clientOn(nodes[1]!);
+    // The requester's node stamps its address and port; the target's node relays them as they came.
+    const reqId = newReqId();
+    sendV(client, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest, { reqId, peerIp: server.welcome.virtualIp, peerPort: 80, localPort: 40002 });
+    const asked = await nextV(server, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
+    expect(asked).toMatchObject({ peerIp: client.welcome.virtualIp, peerPort: 40002, localPort: 80 });
+    expect(nodeOfId(asked.reqId)).toBe(2);
+    sendV(server, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse, { reqId: asked.reqId, listening: false });
+    expect(await nextV(client, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId, reason: FailReason.NOT_LISTENING });
+
+    const connectId = newReqId();
+    sendV(client, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest, { reqId: connectId, peerIp: server.welcome.virtualIp, peerPort: 80, localPort: 40002 });
+    const incoming = await nextV(server, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
+    sendV(server, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse, { reqId: incoming.reqId, accepted: false });
+    expect(await nextV(client, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId: connectId, reason: FailReason.REFUSED });
+  });
+
+  it("closes from either end: SOCKET_CLOSED CLOSED, and PEER_GONE when a session leaves", async () => {
+    const server = await clientOn(nodes[0]!);
+    const client = await clientOn(nodes[2]!);
+    const first = await connectPair(client, server, 40003, 6510);
+    sendData(client, first.connId, 1, new Uint8Array([1, 2, 3]));
+    sendV(client, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: first.connId, reason: CloseReason.CLOSED });
+    // The data sent before the close arrives before it.
+    expect(await nextV(server, VSocketType.ARBITRARY_DATA, ArbitraryData)).toMatchObject({ connId: first.connId, seq: 1 });
+    expect(await nextV(server, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: first.connId, reason: CloseReason.CLOSED });
+
+    const second = await connectPair(client, server, 40004, 6510);
+    sendV(server, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: second.connId, reason: CloseReason.CLOSED });
+    expect(await nextV(client, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: second.connId, reason: CloseReason.CLOSED });
+
+    const third = await connectPair(client, server, 40005, 6510);
+    server.close();
+    expect(await nextV(client, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: third.connId, reason: CloseReason.PEER_GONE });
+    // Its route went with it: the address is offline now.
+    await requestFails(client, server.welcome.virtualIp, FailReason.OFFLINE);
+  });
+});
+
+describe("datagrams across nodes", () => {
+  it("delivers datagrams both ways, stamped with the sender's address", async () => {
+    const a = await clientOn(nodes[0]!);
+    const b = await clientOn(nodes[1]!);
+    sendV(a, VSocketType.UDP_BIND, UdpBind, { port: 7000 });
+    sendV(b, VSocketType.UDP_BIND, UdpBind, { port: 7001 });
+    await Promise.all([barrier(a), barrier(b)]);
+    for (let i = 0; i < 20; i++) {
+      sendV(b, VSocketType.DATAGRAM, Datagram, { peerIp: a.welcome.virtualIp, peerPort: 7000, localPort: 7001, data: new Uint8Array([i, 1]) });
+      sendV(a, VSocketType.DATAGRAM, Datagram, { peerIp: b.welcome.virtualIp, peerPort: 7001, localPort: 7000, data: new Uint8Array([i, 2]) });
+    }
+    for (let i = 0; i < 20; i++) {
+      expect(await nextV(a, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: b.welcome.virtualIp, peerPort: 7001, localPort: 7000, data: new Uint8Array([i, 1]) });
+      expect(await nextV(b, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: a.welcome.virtualIp, peerPort: 7000, localPort: 7001, data: new Uint8Array([i, 2]) });
+    }
+  });
+});
+
+describe("offline across nodes", () => {
+  it("answers OFFLINE for an address nobody holds and for one whose node's liveness expired", async () => {
+    const client = await clientOn(nodes[1]!);
+    await requestFails(client, 0x0a7f_0001, FailReason.OFFLINE);
+    // A route left by a node whose liveness key is gone (a crashed node): offline.
+    await redis!.call("SET", `gmnet:route:cluster-app:${0x0a7f_0002}`, "200/crashed-session", "PX", 60_000);
+    await requestFails(client, 0x0a7f_0002, FailReason.OFFLINE);
+  });
+
+  it("answers OFFLINE for an address whose node was closed, after its streams ended with SHUTDOWN", async () => {
+    const fourth = await startNode(4);
+    const there = await ProtocolClient.connect(fourth.address().wsUrl, { appKey: "cluster-app" });
+    await barrier(there);
+    const client = await clientOn(nodes[0]!);
+    const pair = await connectPair(client, there, 40006, 6510);
+    await fourth.close();
+    expect(await nextV(client, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.SHUTDOWN });
+    await requestFails(client, there.welcome.virtualIp, FailReason.OFFLINE);
+    expect(await redis!.call("EXISTS", "gmnet:node:4")).toBe(0);
+  });
+
+  it("keeps app keys apart across nodes", async () => {
+    const other = await clientOn(nodes[0]!, "other-app");
+    const client = await clientOn(nodes[2]!);
+    await requestFails(client, other.welcome.virtualIp, FailReason.OFFLINE);
+  });
+});

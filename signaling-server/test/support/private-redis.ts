@@ -1,0 +1,182 @@
+/**
+ * A private Redis for tests: redis-server on a free port (never 6379, never a shared instance),
+ * listening on 127.0.0.1 only, with persistence off (`--save "" --appendonly no`) and its working
+ * folder a fresh temp folder. stop() shuts it down (SHUTDOWN NOSAVE, else a kill) and deletes the
+ * folder; an exit hook does the same if the test process ends without calling it.
+ *
+ * The binary: GMNET_REDIS_SERVER, else redis-server on the PATH. scripts/ensure-redis.sh installs
+ * it (`npm run test:unit` runs it first).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { Redis } from "ioredis";
+
+export interface PrivateRedis {
+  /** redis://127.0.0.1:<port> */
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** Milliseconds from spawning redis-server to its first PONG. */
+  readonly startMs: number;
+  /** Runs one command on a client of the test's own (what a test checks or plants in Redis). */
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** The redis-server binary, or a readable error. */
+export function findRedisServer(): string {
+  const fromEnv = process.env.GMNET_REDIS_SERVER;
+  if (fromEnv !== undefined && fromEnv !== "") {
+    if (!isExecutable(fromEnv)) throw new Error(`GMNET_REDIS_SERVER=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "redis-server");
+    if (isExecutable(candidate)) return candidate;
+  }
+  throw new Error("redis-server was not found; run `bash scripts/ensure-redis.sh` (npm run test:unit does) or set GMNET_REDIS_SERVER");
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const running = new Set<() => void>();
+let exitHook = false;
+
+/** Resolves at the first PONG; rejects if redis-server exits first. */
+async function waitForPing(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  let exited: string | undefined;
+  const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    exited = `redis-server exited (${signal ?? code}):\n${output().trim()}`;
+  };
+  child.once("exit", onExit);
+  try {
+    for (;;) {
+      if (exited !== undefined) throw new Error(exited);
+      const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        if ((await probe.ping()) === "PONG") return;
+      } catch {
+        // Not listening yet: redis-server logs "Ready to accept connections" when it is; wait for more output.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            child.stdout?.off("data", done);
+            child.off("exit", done);
+            clearTimeout(timer);
+            resolve();
+          };
+          // A fallback in case the output came before we listened: try again in a moment.
+          const timer = setTimeout(done, 50);
+          child.stdout?.once("data", done);
+          child.once("exit", done);
+        });
+      } finally {
+        probe.disconnect();
+      }
+    }
+  } finally {
+    child.off("exit", onExit);
+  }
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const started = performance.now();
+  const binary = findRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), "gmnet-redis-"));
+  let child: ChildProcess | undefined;
+  const killSync = (): void => {
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const kill of running) kill();
+    });
+  }
+  running.add(killSync);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      let output = "";
+      child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      child.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      try {
+        await waitForPing(port, child, () => output);
+      } catch (error) {
+        // Another process may have taken the port between our probe and redis' bind: try another.
+        child.kill("SIGKILL");
+        if (attempt >= 3) throw error;
+        continue;
+      }
+      const startMs = performance.now() - started;
+      const process_ = child;
+      let stopped = false;
+      let client: Redis | undefined;
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        dir,
+        startMs,
+        call(command, ...args) {
+          if (stopped) return Promise.reject(new Error("the private Redis was stopped"));
+          client ??= new Redis({ host: "127.0.0.1", port });
+          return client.call(command, ...args);
+        },
+        async stop() {
+          if (stopped) return;
+          stopped = true;
+          running.delete(killSync);
+          client?.disconnect();
+          const exited = new Promise<void>((resolve) => {
+            if (process_.exitCode !== null || process_.signalCode !== null) resolve();
+            else process_.once("exit", () => resolve());
+          });
+          const admin = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+          admin.on("error", () => undefined);
+          try {
+            await admin.connect();
+            // The server closes the connection instead of answering.
+            await admin.call("SHUTDOWN", "NOSAVE").catch(() => undefined);
+          } catch {
+            process_.kill("SIGKILL");
+          } finally {
+            admin.disconnect();
+          }
+          const kill = setTimeout(() => process_.kill("SIGKILL"), 5000);
+          await exited;
+          clearTimeout(kill);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+  } catch (error) {
+    running.delete(killSync);
+    killSync();
+    throw error;
+  }
+}

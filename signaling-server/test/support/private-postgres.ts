@@ -15,10 +15,10 @@
  */
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, parse } from "node:path";
 import pg from "pg";
+import { freePort } from "./free-port.js";
 
 export interface PrivatePostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -123,17 +123,6 @@ function reachableTmp(runAs: RunAs): string {
   return dir;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command: string, args: readonly string[], runAs: RunAs, cwd: string): Promise<void> {
   const options: SpawnOptions = {

@@ -211,33 +211,34 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
     return pending;
   };
 
+  /**
+   * Whether `session` may give answer `kind` to request `entry`. No entry: the request timed out
+   * or its requester left before the answer came — a normal race, so the late answer is dropped
+   * without an error. Another connection's request: NOT_A_PARTICIPANT. A status answer to a
+   * connection request (or the reverse) answers nothing; the requester still gets its TIMEOUT.
+   */
+  const answerable = (entry: { target?: Session; kind: Kind } | undefined, session: Session, routingId: number, kind: Kind, type: number): boolean => {
+    if (entry === undefined) return false;
+    if (entry.target !== session) {
+      session.sendError(ProtocolError.NOT_A_PARTICIPANT, Channel.VSOCKET, type, routingId, `request ${routingId} was not sent to this connection`);
+      return false;
+    }
+    return entry.kind === kind;
+  };
+
   /** A target's answer to a request from another node: checked as a local one, then sent back to that node. */
   const answerIncoming = (session: Session, routingId: number, kind: Kind, type: number): Incoming | undefined => {
     const entry = incoming.get(routingId);
-    if (entry === undefined) return undefined;
-    if (entry.target !== session) {
-      session.sendError(ProtocolError.NOT_A_PARTICIPANT, Channel.VSOCKET, type, routingId, `request ${routingId} was not sent to this connection`);
-      return undefined;
-    }
-    if (entry.kind !== kind) return undefined;
-    settleIncoming(entry);
+    if (!answerable(entry, session, routingId, kind, type)) return undefined;
+    settleIncoming(entry!);
     return entry;
   };
 
   /** The pending request a target's answer refers to, settled; undefined if there is none to answer. */
   const take = (session: Session, routingId: number, kind: Kind, type: number): Pending | undefined => {
     const pending = byRoutingId.get(routingId);
-    // No entry: the request timed out or its requester left before the answer came. That race
-    // is normal, so the late answer is dropped without an error.
-    if (pending === undefined) return undefined;
-    if (pending.target !== session) {
-      session.sendError(ProtocolError.NOT_A_PARTICIPANT, Channel.VSOCKET, type, routingId, `request ${routingId} was not sent to this connection`);
-      return undefined;
-    }
-    // A status answer to a connection request (or the reverse) answers nothing; the requester
-    // still gets its TIMEOUT.
-    if (pending.kind !== kind) return undefined;
-    settle(pending);
+    if (!answerable(pending, session, routingId, kind, type)) return undefined;
+    settle(pending!);
     return pending;
   };
 

@@ -124,7 +124,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const outbound = createOutboundBridge(context, virtualSockets);
   const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
   const mcpTools = createMcpTools(context, mcpAppKeys);
-  services.push(createControlService(context), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
+  services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
   if (cluster !== undefined) services.push(cluster);
   const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.

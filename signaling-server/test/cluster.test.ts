@@ -7,17 +7,29 @@
  */
 import {
   ArbitraryData,
+  Broadcast,
   Channel,
+  ChannelAssigned,
+  ChannelData,
+  ChannelRegister,
+  ChannelUnregister,
   CloseReason,
+  ControlType,
   Datagram,
   FailReason,
+  HostnameClaim,
+  HostnameResult,
+  ProtocolError,
   RequestFailed,
+  ResolveRequest,
+  ResolveResponse,
   SocketClosed,
   SocketConnectionResponse,
   SocketRequest,
   SocketStatusResponse,
   UdpBind,
   VSocketType,
+  formatIpv4,
 } from "@gmnet/engine/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { nodeOfId } from "../src/cluster/node-ids.js";
@@ -159,6 +171,108 @@ describe("datagrams across nodes", () => {
       expect(await nextV(a, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: b.welcome.virtualIp, peerPort: 7001, localPort: 7000, data: new Uint8Array([i, 1]) });
       expect(await nextV(b, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: a.welcome.virtualIp, peerPort: 7000, localPort: 7001, data: new Uint8Array([i, 2]) });
     }
+  });
+});
+
+async function resolve(client: Client, name: string): Promise<number> {
+  const reqId = newReqId();
+  sendV(client, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name });
+  const answer = await nextV(client, VSocketType.RESOLVE_RESPONSE, ResolveResponse);
+  expect(answer.reqId).toBe(reqId);
+  return answer.ip;
+}
+
+async function claim(client: Client, name: string): Promise<boolean> {
+  const reqId = newReqId();
+  sendV(client, VSocketType.HOSTNAME_CLAIM, HostnameClaim, { reqId, name });
+  const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
+  expect(result.reqId).toBe(reqId);
+  return result.ok;
+}
+
+describe("host names across nodes", () => {
+  it("shares claims: another node's live holder keeps its name, RESOLVE finds it, and leaving frees it", async () => {
+    const holder = await clientOn(nodes[0]!);
+    const other = await clientOn(nodes[2]!);
+    const third = await clientOn(nodes[1]!);
+    expect(await claim(holder, "Shared-Arena")).toBe(true);
+    expect(await claim(other, "shared-arena")).toBe(false);
+    expect(await claim(third, "SHARED-ARENA")).toBe(false);
+    expect(await resolve(other, "shared-arena")).toBe(holder.welcome.virtualIp);
+    expect(await resolve(other, formatIpv4(holder.welcome.virtualIp))).toBe(holder.welcome.virtualIp);
+    expect(await resolve(other, "nobody-here")).toBe(0);
+
+    // Changing names gives the old one up.
+    expect(await claim(holder, "shared-arena-2")).toBe(true);
+    expect(await claim(third, "shared-arena")).toBe(true);
+    expect(await resolve(other, "shared-arena")).toBe(third.welcome.virtualIp);
+
+    // The holder leaving releases the claim (its PEER_GONE comes after the release was written).
+    const pair = await connectPair(other, third, 40007, 6510);
+    third.close();
+    expect(await nextV(other, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.PEER_GONE });
+    for (let tries = 0; (await resolve(other, "shared-arena")) !== 0; tries++) expect(tries).toBeLessThan(1000);
+    expect(await claim(other, "shared-arena")).toBe(true);
+  });
+
+  it("frees a name held by a dead node", async () => {
+    const client = await clientOn(nodes[1]!);
+    await redis!.call("SET", `gmnet:route:cluster-app:${0x0a7f_0003}`, "201/crashed-session", "PX", 60_000);
+    await redis!.call("HSET", "gmnet:names:cluster-app", "ghost-town", `201/crashed-session/${0x0a7f_0003}`);
+    expect(await resolve(client, "ghost-town")).toBe(0);
+    expect(await claim(client, "ghost-town")).toBe(true);
+    expect(await resolve(client, "ghost-town")).toBe(client.welcome.virtualIp);
+  });
+});
+
+async function register(client: Client, name: string): Promise<number> {
+  client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }));
+  const assigned = ChannelAssigned.decode((await client.next(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED)).payload);
+  expect(assigned.name).toBe(name);
+  return assigned.channel;
+}
+
+describe("app channels across nodes", () => {
+  it("allocates numbers once for the app key, within the limit, and relays to members on other nodes only", async () => {
+    const appKey = "channels-app";
+    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, appKey)));
+    expect(await register(a!, "one")).toBe(1000);
+    expect(await register(b!, "two")).toBe(1001);
+    expect(await register(c!, "one")).toBe(1000);
+    expect(await register(b!, "one")).toBe(1000);
+    // The default limit holds for the app key across nodes.
+    for (let i = 2; i < 256; i++) await register(i % 2 === 0 ? a! : c!, `filler-${i}`);
+    expect(await register(b!, "one-too-many")).toBe(0);
+    expect((await b!.nextError()).code).toBe(ProtocolError.TOO_MANY_CHANNELS);
+
+    a!.send(1000, 5, new Uint8Array([1, 2, 3]));
+    for (const receiver of [b!, c!]) expect(ChannelData.decode((await receiver.next(1000, 5)).payload)).toEqual({ fromIp: a!.welcome.virtualIp, data: new Uint8Array([1, 2, 3]) });
+    // After C left the channel (its node has no member left), only B hears A.
+    c!.send(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, ChannelUnregister.encode({ channel: 1000 }));
+    for (let tries = 0; ((await redis!.call("SMEMBERS", `gmnet:chnodes:${appKey}:1000`)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
+    a!.send(1000, 6, new Uint8Array([4]));
+    expect(ChannelData.decode((await b!.next(1000, 6)).payload)).toEqual({ fromIp: a!.welcome.virtualIp, data: new Uint8Array([4]) });
+    await barrier(c!);
+    expect(c!.frames.some((frame) => frame.channel === 1000 && frame.type === 6)).toBe(false);
+  });
+});
+
+describe("broadcast across nodes", () => {
+  it("reaches sessions bound on other nodes, stamped by the sender's node, and stops after the last unbinds", async () => {
+    const appKey = "broadcast-app";
+    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, appKey)));
+    for (const client of [a!, c!]) sendV(client, VSocketType.UDP_BIND, UdpBind, { port: 7600 });
+    await Promise.all([barrier(a!), barrier(c!)]);
+    const key = `gmnet:udpnodes:${appKey}:7600`;
+    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).length < 2; tries++) expect(tries).toBeLessThan(1000);
+    sendV(b!, VSocketType.BROADCAST, Broadcast, { port: 7600, localPort: 7601, data: new Uint8Array([9, 9]) });
+    for (const receiver of [a!, c!]) {
+      expect(await nextV(receiver, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: b!.welcome.virtualIp, peerPort: 7601, localPort: 7600, data: new Uint8Array([9, 9]) });
+    }
+    // C's node forgets the port once C unbinds it.
+    sendV(c!, VSocketType.UDP_UNBIND, UdpBind, { port: 7600 });
+    await barrier(c!);
+    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
   });
 });
 

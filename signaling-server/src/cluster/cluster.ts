@@ -11,7 +11,10 @@ import type { Logger } from "../observability/logger.js";
 import type { SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
 import { type IdRange, idRangeOf, nodeOfId } from "./node-ids.js";
+import { type ChannelTable, createChannelTable } from "./channels.js";
+import { createNameTable } from "./names.js";
 import { createRedisBus } from "./redis-bus.js";
+import { type UdpPortTable, createUdpPortTable } from "./udp-ports.js";
 import { createRouteTable } from "./routes.js";
 
 /** A node's liveness key lives this long unless refreshed (every third of it). */
@@ -30,6 +33,16 @@ export interface ClusterLink {
   locate(appKey: string, ip: number): Promise<number | undefined>;
   send(node: number, message: BusMessage, data?: Uint8Array): void;
   on<T extends BusType>(type: T, handler: (from: number, message: BusMessageOf<T>, data: Uint8Array | undefined) => void): void;
+  /** Claims a host name (lower-cased) for this node's session; false if a live session elsewhere holds it. */
+  claimName(appKey: string, name: string, sessionId: string, ip: number): Promise<boolean>;
+  /** Gives the session's claim up (compare-and-delete). */
+  releaseName(appKey: string, name: string, sessionId: string, ip: number): void;
+  /** The address of the live session holding a host name (lower-cased), on any node. */
+  resolveName(appKey: string, name: string): Promise<number | undefined>;
+  /** App channels shared by the nodes (numbers, and which nodes have members). */
+  readonly channels: ChannelTable;
+  /** Which nodes have sessions bound to a UDP port (BROADCAST). */
+  readonly udpPorts: UdpPortTable;
   /** Calls `gone` for each node `inUse` names whose liveness key has expired (checked on every refresh). */
   watchNodes(inUse: () => Iterable<number>, gone: (node: number) => void): void;
 }
@@ -58,6 +71,15 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
   const writer = connect("gmnet-writer");
   const reader = connect("gmnet-reader");
   const routes = createRouteTable({ redis: writer, nodeId: config.nodeId, random, logger, nodeTtlMs: NODE_TTL_MS, routeTtlMs: ROUTE_TTL_MS });
+  /** Writes made for the services (name releases), awaited by close(). */
+  const writes = new Set<Promise<unknown>>();
+  const track = (write: Promise<unknown>): void => {
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+  };
+  const names = createNameTable(writer, () => routes.nodeId, logger, track);
+  const channels = createChannelTable(writer, () => routes.nodeId, logger, track);
+  const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track);
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
@@ -100,6 +122,11 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
       if (bus !== undefined) bus.on(type, handler);
       else pendingHandlers.push((target) => target.on(type, handler));
     },
+    channels,
+    udpPorts,
+    claimName: (appKey, name, sessionId, ip) => names.claim(appKey, name, sessionId, ip),
+    releaseName: (appKey, name, sessionId, ip) => names.release(appKey, name, sessionId, ip),
+    resolveName: (appKey, name) => names.resolve(appKey, name),
     watchNodes(inUse, gone) {
       watchers.push({ inUse, gone });
     },
@@ -117,6 +144,7 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
     async close() {
       clearInterval(timer);
       await bus?.close();
+      await Promise.all([...writes]);
       await routes.close();
       // Every write was answered (the bus and the route table waited for theirs).
       writer.disconnect();

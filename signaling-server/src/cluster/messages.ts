@@ -18,7 +18,11 @@ export type BusMessage =
   /** The other end closed `connId` (CloseReason). */
   | { t: "closed"; connId: number; reason: number }
   /** A DATAGRAM for `ip:port` on the receiving node from `srcIp:srcPort`, the bytes in the message's data. */
-  | { t: "dgram"; appKey: string; ip: number; port: number; srcIp: number; srcPort: number };
+  | { t: "dgram"; appKey: string; ip: number; port: number; srcIp: number; srcPort: number }
+  /** A BROADCAST to port `port` of the app key from `srcIp:srcPort`, for the receiving node's bound sessions; the bytes in the message's data. */
+  | { t: "bcast"; appKey: string; port: number; srcIp: number; srcPort: number }
+  /** A frame on app channel `channel` from `fromIp`, for the receiving node's members; the sender's payload in the message's data. */
+  | { t: "chan"; appKey: string; channel: number; type: number; priority: number; fromIp: number };
 
 export type BusType = BusMessage["t"];
 export type BusMessageOf<T extends BusType> = Extract<BusMessage, { t: T }>;

@@ -8,7 +8,12 @@
  * runs (a client that comes back, or a new one, gets the numbers the others had). It is bounded:
  * at most maxAppChannels names per app key, and at most maxIdleApps tables (MAX_IDLE_APPS by default) of app keys nobody
  * is connected to, the longest idle forgotten first.
+ *
+ * With --redis (`cluster`) the numbers are allocated in Redis, shared by every node of the app key
+ * with the same rules and bound, and a frame also goes to the other nodes with members of the
+ * channel, stamped here, which hand it to their own members (PROTOCOL.md §15).
  */
+import type { ClusterLink } from "../cluster/cluster.js";
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
@@ -23,8 +28,8 @@ interface AppChannels {
   sessions: number;
 }
 
-export function createControlService(context: ServerContext): SessionLifecycle {
-  const { router, config } = context;
+export function createControlService(context: ServerContext, cluster?: ClusterLink): SessionLifecycle {
+  const { router, config, logger } = context;
   const apps = new Map<string, AppChannels>();
   /** App keys whose table is kept with nobody in it, oldest first (Map order). */
   const idle = new Set<string>();
@@ -39,25 +44,57 @@ export function createControlService(context: ServerContext): SessionLifecycle {
   const leave = (session: Session, channel: number): void => {
     const app = apps.get(session.appKey);
     const members = app?.members.get(channel);
-    members?.delete(session);
+    // The node's last member: the other nodes stop sending it the channel's frames.
+    if (members?.delete(session) === true && members.size === 0) cluster?.channels.leave(session.appKey, channel);
     joined.get(session)?.delete(channel);
+  };
+
+  const tooMany = (session: Session, name: string): void => {
+    session.sendError(ProtocolError.TOO_MANY_CHANNELS, Channel.CONTROL, ControlType.CHANNEL_REGISTER, 0, `an app may register at most ${config.maxAppChannels} channels`);
+    // Channel 0 answers the request in order with the others (the ERROR above overtakes them).
+    session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel: 0 }));
   };
 
   router.on(Channel.CONTROL, ControlType.CHANNEL_REGISTER, (session, payload) => {
     const { name } = ChannelRegister.decode(payload);
+    if (cluster !== undefined) {
+      // Allocated in Redis (one connection: the answers keep the order of the requests).
+      const { appKey } = session;
+      void cluster.channels.register(appKey, name, config.maxAppChannels, Channel.FIRST_APP).then(
+        (channel) => {
+          if (channel === 0) {
+            if (!session.closed) tooMany(session, name);
+          } else if (session.closed) {
+            // The script recorded this node as a member; nobody here is.
+            if ((apps.get(appKey)?.members.get(channel)?.size ?? 0) === 0) cluster.channels.leave(appKey, channel);
+          } else {
+            join(session, name, channel);
+          }
+        },
+        (error: unknown) => {
+          logger.warn({ err: error }, "cluster: registering an app channel failed");
+          if (!session.closed) session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel: 0 }));
+        },
+      );
+      return;
+    }
     const app = appOf(session.appKey);
     let channel = app.byName.get(name);
     if (channel === undefined) {
-      if (app.byName.size >= config.maxAppChannels) {
-        session.sendError(ProtocolError.TOO_MANY_CHANNELS, Channel.CONTROL, ControlType.CHANNEL_REGISTER, 0, `an app may register at most ${config.maxAppChannels} channels`);
-        // Channel 0 answers the request in order with the others (the ERROR above overtakes them).
-        return session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel: 0 }));
-      }
+      if (app.byName.size >= config.maxAppChannels) return tooMany(session, name);
       channel = Channel.FIRST_APP + app.byName.size;
       app.byName.set(name, channel);
     }
+    join(session, name, channel);
+  });
+
+  const join = (session: Session, name: string, channel: number): void => {
+    const app = appOf(session.appKey);
+    if (cluster !== undefined) app.byName.set(name, channel);
     let members = app.members.get(channel);
     if (members === undefined) app.members.set(channel, (members = new Set()));
+    // Again after a last member's leave that overtook this registration's answer.
+    if (cluster !== undefined && members.size === 0) cluster.channels.join(session.appKey, channel);
     members.add(session);
     let mine = joined.get(session);
     if (mine === undefined) {
@@ -67,7 +104,7 @@ export function createControlService(context: ServerContext): SessionLifecycle {
     }
     mine.add(channel);
     session.send(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, Priority.HIGH, ChannelAssigned.encode({ name, channel }));
-  });
+  };
 
   router.on(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, (session, payload) => {
     leave(session, ChannelUnregister.decode(payload).channel);
@@ -78,10 +115,25 @@ export function createControlService(context: ServerContext): SessionLifecycle {
     if (members === undefined || !members.has(session)) {
       return session.sendError(ProtocolError.UNKNOWN_CHANNEL, channel, type, 0, `register channel ${channel} before sending on it`);
     }
+    if (cluster !== undefined) {
+      // The other nodes with members get the frame stamped here, in this sender's order.
+      const { appKey, virtualIp } = session;
+      const data = payload.slice();
+      void cluster.channels.nodes(appKey, channel).then((nodes) => {
+        for (const node of nodes) cluster.send(node, { t: "chan", appKey, channel, type, priority, fromIp: virtualIp }, data);
+      });
+    }
     if (members.size < 2) return;
     // The sender is what the server knows of the session, never anything the client wrote (§13).
     const relayed = ChannelData.encode({ fromIp: session.virtualIp, data: payload });
     for (const member of members) if (member !== session) member.send(channel, type, priority, relayed);
+  });
+
+  cluster?.on("chan", (_from, { appKey, channel, type, priority, fromIp }, data) => {
+    const members = apps.get(appKey)?.members.get(channel);
+    if (data === undefined || members === undefined || members.size === 0) return;
+    const relayed = ChannelData.encode({ fromIp, data });
+    for (const member of members) member.send(channel, type, priority, relayed);
   });
 
   return {
@@ -91,7 +143,10 @@ export function createControlService(context: ServerContext): SessionLifecycle {
       joined.delete(session);
       const app = apps.get(session.appKey);
       if (app === undefined) return;
-      for (const channel of mine) app.members.get(channel)?.delete(session);
+      for (const channel of mine) {
+        const members = app.members.get(channel);
+        if (members?.delete(session) === true && members.size === 0) cluster?.channels.leave(session.appKey, channel);
+      }
       if (--app.sessions > 0) return;
       // Nobody of this app key is left: keep its numbers, within the bound on idle tables.
       idle.add(session.appKey);

@@ -18,17 +18,18 @@ export interface VirtualSocketService extends SessionLifecycle {
 
 /** `cluster` (--redis): addresses not held here are looked up in the route table and reached through their node's stream. */
 export function createVirtualSocketService(context: ServerContext, cluster?: ClusterLink): VirtualSocketService {
-  registerNameHandlers(context);
+  const names = registerNameHandlers(context, cluster);
   const streams = createStreams(context, cluster);
   const handshakes = createHandshakes(context, streams, cluster);
   const datagrams = createDatagrams(context, cluster);
-  // Host names need no hook: the Directory releases them when the session leaves it.
+  // The Directory releases host names when the session leaves it; with --redis, names releases the shared claim.
   return {
     streams,
     onSessionClose(session, cause) {
       handshakes.onSessionClose(session);
       streams.onSessionClose(session, cause);
       datagrams.onSessionClose(session);
+      names.onSessionClose(session);
     },
     onSessionResume(session) {
       streams.onSessionResume(session);
@@ -38,6 +39,7 @@ export function createVirtualSocketService(context: ServerContext, cluster?: Clu
       handshakes.onSessionClose(session);
       streams.onSessionClose(session, "closed");
       datagrams.onSessionClose(session);
+      names.onSessionClose(session);
     },
   };
 }

@@ -137,6 +137,60 @@ describe("virtual TCP across nodes", () => {
   });
 });
 
+describe("host names across nodes", () => {
+  it("connects node 3 by name to a server on node 1 that claimed it", async () => {
+    const h = await host(nodes[0]!, 6513);
+    const claim = h.gm.network_set_config(h.gm.network_config_hostname, "arena");
+    expect(await h.log.next({ type: h.gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1, ip: h.ip });
+    // The name is taken on every node now.
+    const rival = engineOn(nodes[1]!);
+    const refused = rival.gm.network_set_config(rival.gm.network_config_hostname, "ARENA");
+    expect(await rival.log.next({ type: rival.gm.network_type_hostname, id: refused })).toMatchObject({ succeeded: 0 });
+
+    const c = await connect(nodes[2]!, "arena", 6513);
+    expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1, ip: h.ip, port: 6513 });
+    const accepted = await h.log.next({ type: h.gm.network_type_connect });
+    expect(send(c.gm, c.socket, new TextEncoder().encode("by name"))).toBe(7);
+    expect(text((await h.log.next({ type: h.gm.network_type_data })).bytes)).toBe("by name");
+    expect(accepted.ip).toBe(c.gm.network_get_config(c.gm.network_config_virtual_ip));
+  });
+});
+
+describe("app channels across nodes", () => {
+  async function member(server: GmnetServer) {
+    const { gm, log } = engineOn(server);
+    const request = gm.network_channel_register("cluster-lobby");
+    const ip = (await log.next({ type: gm.network_type_up })).ip as string;
+    const answer = await log.next({ type: gm.network_type_channel, id: request });
+    expect(answer).toMatchObject({ name: "cluster-lobby", succeeded: 1 });
+    return { gm, log, ip, channel: answer.channel as number };
+  }
+
+  function say(from: Awaited<ReturnType<typeof member>>, type: number, content: string): void {
+    const buffer = bufferOf(from.gm, content);
+    expect(from.gm.network_channel_send(from.channel, type, buffer, content.length, from.gm.network_priority_normal)).toBe(content.length);
+    from.gm.buffer_delete(buffer);
+  }
+
+  it("gives engines on three nodes the same number, and each gets the others' messages with the sender's ip", async () => {
+    const players = await Promise.all(nodes.map(member));
+    const channel = players[0]!.channel;
+    expect(channel).toBeGreaterThanOrEqual(1000);
+    expect(players.map((p) => p.channel)).toEqual([channel, channel, channel]);
+    for (const [i, from] of players.entries()) say(from, 20 + i, `from node ${i + 1}`);
+    for (const [i, from] of players.entries()) {
+      for (const receiver of players) {
+        if (receiver === from) continue;
+        const got = await receiver.log.next({ type: receiver.gm.network_type_channel_data, packet_type: 20 + i });
+        expect(got).toMatchObject({ channel, name: "cluster-lobby", ip: from.ip });
+        expect(text(got.bytes)).toBe(`from node ${i + 1}`);
+      }
+    }
+    // Nobody hears their own messages.
+    for (const [i, player] of players.entries()) expect(player.log.seen.filter((event) => event.type === player.gm.network_type_channel_data && event.packet_type === 20 + i)).toHaveLength(0);
+  });
+});
+
 describe("UDP across nodes", () => {
   it("delivers datagrams both ways between engines on different nodes", async () => {
     const [first, second] = [engineOn(nodes[0]!), engineOn(nodes[2]!)];
@@ -158,5 +212,30 @@ describe("UDP across nodes", () => {
     const atA = await a.log.next({ type: a.gm.network_type_data });
     expect(atA).toMatchObject({ id: a.socket, ip: bIp, port: 7200 });
     expect(text(atA.bytes)).toBe("to node 1");
+  });
+});
+
+describe("broadcast across nodes", () => {
+  it("reaches UDP sockets bound on nodes 1 and 3 from a sender on node 2, stamped with its address", async () => {
+    const bound = await Promise.all(
+      [nodes[0]!, nodes[1]!, nodes[2]!].map(async (server) => {
+        const { gm, log } = engineOn(server);
+        const socket = gm.network_create_socket_ext(gm.network_socket_udp, 7500);
+        const ip = (await log.next({ type: gm.network_type_up })).ip as string;
+        return { gm, log, socket, ip };
+      }),
+    );
+    // Every node has recorded its binding once its node id is in the port's set.
+    const key = `gmnet:udpnodes:${APP_KEY}:7500`;
+    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).length < 3; tries++) if (tries > 1000) throw new Error("bindings not recorded");
+    const [first, sender, third] = bound as [(typeof bound)[0], (typeof bound)[0], (typeof bound)[0]];
+    const buffer = bufferOf(sender.gm, "to every node");
+    expect(sender.gm.network_send_broadcast(sender.socket, 7500, buffer, 13)).toBe(13);
+    sender.gm.buffer_delete(buffer);
+    for (const receiver of [first, third]) {
+      const got = await receiver.log.next({ type: receiver.gm.network_type_data });
+      expect(got).toMatchObject({ id: receiver.socket, ip: sender.ip, port: 7500 });
+      expect(text(got.bytes)).toBe("to every node");
+    }
   });
 });

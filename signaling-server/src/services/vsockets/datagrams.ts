@@ -25,6 +25,8 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
     if (ports === undefined) listeners.set(session.appKey, (ports = new Map()));
     let members = ports.get(port);
     if (members === undefined) ports.set(port, (members = new Set()));
+    // The node's first binding of the port: other nodes' broadcasts to it come here now.
+    if (members.size === 0) cluster?.udpPorts.bind(session.appKey, port);
     members.add(session);
     let mine = portsOf.get(session);
     if (mine === undefined) portsOf.set(session, (mine = new Set()));
@@ -36,8 +38,10 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
     const ports = listeners.get(session.appKey);
     const members = ports?.get(port);
     if (ports === undefined || members === undefined) return;
-    members.delete(session);
-    if (members.size === 0) ports.delete(port);
+    if (members.delete(session) && members.size === 0) {
+      ports.delete(port);
+      cluster?.udpPorts.unbind(session.appKey, port);
+    }
     if (ports.size === 0) listeners.delete(session.appKey);
   };
 
@@ -103,11 +107,26 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
   router.on(Channel.VSOCKET, VSocketType.BROADCAST, (session, payload) => {
     const { port, localPort, data } = Broadcast.decode(payload);
     if (port === 0 || localPort === 0) return invalidPort(session, VSocketType.BROADCAST);
+    if (cluster !== undefined) {
+      // The other nodes with sessions bound to the port get it stamped here, in this sender's order.
+      const { appKey, virtualIp } = session;
+      const bytes = data.slice();
+      void cluster.udpPorts.nodes(appKey, port).then((nodes) => {
+        for (const node of nodes) cluster.send(node, { t: "bcast", appKey, port, srcIp: virtualIp, srcPort: localPort }, bytes);
+      });
+    }
     const members = listeners.get(session.appKey)?.get(port);
     if (members === undefined) return;
     // Encoded once: every receiver sees the same stamped source.
     const datagram = Datagram.encode({ peerIp: session.virtualIp, peerPort: localPort, localPort: port, data });
     for (const member of members) if (member !== session) member.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, datagram);
+  });
+
+  cluster?.on("bcast", (_from, { appKey, port, srcIp, srcPort }, data) => {
+    const members = listeners.get(appKey)?.get(port);
+    if (data === undefined || members === undefined) return;
+    const datagram = Datagram.encode({ peerIp: srcIp, peerPort: srcPort, localPort: port, data });
+    for (const member of members) member.send(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, datagram);
   });
 
   return {

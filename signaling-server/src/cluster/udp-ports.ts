@@ -1,0 +1,54 @@
+/**
+ * Which nodes have sessions bound to a UDP port of an app key, for BROADCAST across nodes
+ * (PROTOCOL.md §15):
+ *
+ *   gmnet:udpnodes:{appKey}:{port}   set of node ids
+ *
+ * A node adds itself when its first session binds the port and removes itself when its last one
+ * unbinds; a BROADCAST goes to every other live node in the set, through its stream (the bindings
+ * themselves stay node-local).
+ */
+import type { Redis } from "ioredis";
+import type { Logger } from "../observability/logger.js";
+
+const portKey = (appKey: string, port: number): string => `gmnet:udpnodes:${appKey}:${port}`;
+const NODE_PREFIX = "gmnet:node:";
+
+/** The live nodes (liveness prefix ARGV[1]) in set KEYS[1]. */
+const LIVE_MEMBERS = `local out = {}
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. node) == 1 then table.insert(out, tonumber(node)) end
+end
+return out`;
+
+export interface UdpPortTable {
+  /** This node has a session bound to the port now. */
+  bind(appKey: string, port: number): void;
+  /** This node has no session bound to the port left. */
+  unbind(appKey: string, port: number): void;
+  /** The other live nodes with sessions bound to the port. */
+  nodes(appKey: string, port: number): Promise<number[]>;
+}
+
+export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): UdpPortTable {
+  const write = (promise: Promise<unknown>, what: string): void =>
+    track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
+  return {
+    bind(appKey, port) {
+      write(redis.sadd(portKey(appKey, port), nodeId()), "recording a UDP binding");
+    },
+    unbind(appKey, port) {
+      write(redis.srem(portKey(appKey, port), nodeId()), "removing a UDP binding");
+    },
+    async nodes(appKey, port) {
+      try {
+        const live = (await redis.eval(LIVE_MEMBERS, 1, portKey(appKey, port), NODE_PREFIX)) as number[];
+        const self = nodeId();
+        return live.filter((node) => node !== self);
+      } catch (error) {
+        logger.warn({ err: error }, "cluster: looking up a UDP port's nodes failed");
+        return [];
+      }
+    },
+  };
+}

@@ -17,8 +17,6 @@ import {
   ControlType,
   Datagram,
   FailReason,
-  HostnameClaim,
-  HostnameResult,
   ProtocolError,
   RequestFailed,
   ResolveRequest,
@@ -38,7 +36,7 @@ import { FAST_HASHES, startServer } from "./support/harness.js";
 import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
 import { ProtocolClient } from "./support/protocol-client.js";
-import { type Client, barrier, connectPair, newReqId, nextV, sendV } from "./support/virtual-sockets.js";
+import { type Client, claim, barrier, connectPair, newReqId, nextV, sendV } from "./support/virtual-sockets.js";
 
 let postgres: PrivatePostgres | undefined;
 let redis: PrivateRedis | undefined;
@@ -180,14 +178,6 @@ async function resolve(client: Client, name: string): Promise<number> {
   const answer = await nextV(client, VSocketType.RESOLVE_RESPONSE, ResolveResponse);
   expect(answer.reqId).toBe(reqId);
   return answer.ip;
-}
-
-async function claim(client: Client, name: string): Promise<boolean> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.HOSTNAME_CLAIM, HostnameClaim, { reqId, name });
-  const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
-  expect(result.reqId).toBe(reqId);
-  return result.ok;
 }
 
 describe("host names across nodes", () => {

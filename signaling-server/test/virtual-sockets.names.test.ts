@@ -1,7 +1,7 @@
 /** RESOLVE_REQUEST and HOSTNAME_CLAIM. */
-import { Channel, CloseReason, HostnameClaim, HostnameResult, Priority, ProtocolError, ResolveRequest, ResolveResponse, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
+import { Channel, CloseReason, HostnameClaim, Priority, ProtocolError, ResolveRequest, ResolveResponse, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
-import { type Client, connectPair, newReqId, nextV, sendV, useServer } from "./support/virtual-sockets.js";
+import { type Client, claim, connectPair, newReqId, nextV, sendV, useServer } from "./support/virtual-sockets.js";
 
 const net = useServer();
 
@@ -13,14 +13,6 @@ async function resolve(client: Client, name: string): Promise<number> {
   const answer = ResolveResponse.decode(frame.payload);
   expect(answer.reqId).toBe(reqId);
   return answer.ip;
-}
-
-async function claim(client: Client, name: string): Promise<boolean> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.HOSTNAME_CLAIM, HostnameClaim, { reqId, name });
-  const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
-  expect(result.reqId).toBe(reqId);
-  return result.ok;
 }
 
 describe("resolve", () => {

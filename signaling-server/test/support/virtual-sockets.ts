@@ -7,6 +7,8 @@ import {
   Channel,
   ControlType,
   ErrorMessage,
+  HostnameClaim,
+  HostnameResult,
   type MessageCodec,
   ResolveRequest,
   ResolveResponse,
@@ -84,6 +86,15 @@ export function nextV<T>(client: ProtocolClient, type: number, codec: MessageCod
 }
 
 /** ERROR frames received so far and not yet taken, decoded (they stay in `frames`). */
+/** Claims a host name for `client` (VSOCKET HOSTNAME_CLAIM); true when it got it. */
+export async function claim(client: ProtocolClient, name: string): Promise<boolean> {
+  const reqId = newReqId();
+  sendV(client, VSocketType.HOSTNAME_CLAIM, HostnameClaim, { reqId, name });
+  const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
+  expect(result.reqId).toBe(reqId);
+  return result.ok;
+}
+
 export function errorsOf(client: ProtocolClient) {
   return client.frames.filter((f) => f.channel === Channel.CONTROL && f.type === ControlType.ERROR).map((f) => ErrorMessage.decode(f.payload));
 }

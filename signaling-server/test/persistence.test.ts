@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Channel, CloseCode, ControlType, Drain } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectIdentitiesSurviveRestart } from "./support/identities-survive.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { startServer } from "./support/harness.js";
 
@@ -24,24 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("identity store", () => {
   it("gives an identity the same virtual IP after close() and a new server on the same file", async () => {
     const db = join(dir, "restart.sqlite");
-    const first = await startServer({ db });
-    const a = await ProtocolClient.connect(first.address().wsUrl, { appKey: "persist" });
-    const b = await ProtocolClient.connect(first.address().wsUrl, { appKey: "persist" });
-    await first.close();
-
-    const second = await startServer({ db });
-    try {
-      const url = second.address().wsUrl;
-      const [a2, b2] = await Promise.all([ProtocolClient.connect(url, { appKey: "persist", secret: a.secret }), ProtocolClient.connect(url, { appKey: "persist", secret: b.secret })]);
-      expect(a2.welcome.virtualIp).toBe(a.welcome.virtualIp);
-      expect(b2.welcome.virtualIp).toBe(b.welcome.virtualIp);
-      // The same secret under another app key is another identity.
-      const elsewhere = await ProtocolClient.connect(url, { appKey: "other", secret: a.secret });
-      expect(elsewhere.welcome.virtualIp).not.toBe(a.welcome.virtualIp);
-      for (const client of [a2, b2, elsewhere]) client.close();
-    } finally {
-      await second.close();
-    }
+    await expectIdentitiesSurviveRestart(() => startServer({ db }));
   });
 });
 

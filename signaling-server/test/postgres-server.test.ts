@@ -12,6 +12,7 @@ import type { GmnetServer, ServerOptions } from "../src/index.js";
 import { FAST_HASHES, getJson, metric, startServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
 import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
+import { expectIdentitiesSurviveRestart } from "./support/identities-survive.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 
 const PASSWORD = "correct horse battery";
@@ -56,29 +57,7 @@ async function connectWithToken(server: GmnetServer, appKey: string, token: stri
 describe("the server on PostgreSQL", () => {
   it("gives an identity the same virtual IP after a restart on the same database", async () => {
     const database = await freshDatabase();
-    const first = await startOn(database);
-    let a: ProtocolClient & { welcome: { virtualIp: number } };
-    let b: typeof a;
-    try {
-      [a, b] = await Promise.all([ProtocolClient.connect(first.address().wsUrl, { appKey: "persist" }), ProtocolClient.connect(first.address().wsUrl, { appKey: "persist" })]);
-      expect(a.welcome.virtualIp).not.toBe(b.welcome.virtualIp);
-    } finally {
-      await first.close();
-    }
-
-    const second = await startOn(database);
-    try {
-      const url = second.address().wsUrl;
-      const [a2, b2] = await Promise.all([ProtocolClient.connect(url, { appKey: "persist", secret: a.secret }), ProtocolClient.connect(url, { appKey: "persist", secret: b.secret })]);
-      expect(a2.welcome.virtualIp).toBe(a.welcome.virtualIp);
-      expect(b2.welcome.virtualIp).toBe(b.welcome.virtualIp);
-      // The same secret under another app key is another identity.
-      const elsewhere = await ProtocolClient.connect(url, { appKey: "other", secret: a.secret });
-      expect(elsewhere.welcome.virtualIp).not.toBe(a.welcome.virtualIp);
-      for (const client of [a2, b2, elsewhere]) client.close();
-    } finally {
-      await second.close();
-    }
+    await expectIdentitiesSurviveRestart(() => startOn(database));
     // The rows are in PostgreSQL (the SQLite path given to the servers was never opened).
     const direct = new pg.Client({ connectionString: database });
     await direct.connect();

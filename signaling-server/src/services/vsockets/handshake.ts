@@ -109,6 +109,25 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
     if (set?.size === 0) incomingOf.delete(entry.target);
   };
 
+  /** A new pending request of `session`, with its routing id and timeout, recorded as the requester's. */
+  const open = (kind: Kind, session: Session, request: ReturnType<typeof SocketRequest.decode>, target: Session | undefined): Pending => {
+    const pending: Pending = {
+      kind,
+      routingId: ids.next((id) => byRoutingId.has(id)),
+      requester: session,
+      requesterReqId: request.reqId,
+      requesterPort: request.localPort,
+      target,
+      targetNode: undefined,
+      targetPort: request.peerPort,
+      timer: undefined,
+    };
+    pending.timer = clock.setTimeout(() => fail(pending, FailReason.TIMEOUT), config.requestTimeoutMs);
+    byRoutingId.set(pending.routingId, pending);
+    add(asRequester, session, pending);
+    return pending;
+  };
+
   const fail = (pending: Pending, reason: number): void => {
     settle(pending);
     failRequest(pending.requester, pending.requesterReqId, reason);
@@ -139,27 +158,13 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
     // A target at its stream limit cannot take another connection: to the requester that is a refusal.
     if (kind === "connect" && streams.count(target) >= config.maxStreamsPerSession) return failRequest(session, request.reqId, FailReason.REFUSED);
 
-    const routingId = ids.next((id) => byRoutingId.has(id));
-    const pending: Pending = {
-      kind,
-      routingId,
-      requester: session,
-      requesterReqId: request.reqId,
-      requesterPort: request.localPort,
-      target,
-      targetNode: undefined,
-      targetPort: request.peerPort,
-      timer: undefined,
-    };
-    pending.timer = clock.setTimeout(() => fail(pending, FailReason.TIMEOUT), config.requestTimeoutMs);
-    byRoutingId.set(routingId, pending);
-    add(asRequester, session, pending);
+    const pending = open(kind, session, request, target);
     add(asTarget, target, pending);
     target.send(
       Channel.VSOCKET,
       type,
       Priority.NORMAL,
-      SocketRequest.encode({ reqId: routingId, peerIp: session.virtualIp, peerPort: request.localPort, localPort: request.peerPort }),
+      SocketRequest.encode({ reqId: pending.routingId, peerIp: session.virtualIp, peerPort: request.localPort, localPort: request.peerPort }),
     );
   };
 
@@ -170,21 +175,8 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
    * target); an address with no live node fails OFFLINE, as a single node would say.
    */
   const requestRemote = (kind: Kind, session: Session, request: ReturnType<typeof SocketRequest.decode>): void => {
-    const routingId = ids.next((id) => byRoutingId.has(id));
-    const pending: Pending = {
-      kind,
-      routingId,
-      requester: session,
-      requesterReqId: request.reqId,
-      requesterPort: request.localPort,
-      target: undefined,
-      targetNode: undefined,
-      targetPort: request.peerPort,
-      timer: undefined,
-    };
-    pending.timer = clock.setTimeout(() => fail(pending, FailReason.TIMEOUT), config.requestTimeoutMs);
-    byRoutingId.set(routingId, pending);
-    add(asRequester, session, pending);
+    const pending = open(kind, session, request, undefined);
+    const { routingId } = pending;
     void cluster!.locate(session.appKey, request.peerIp).then((node) => {
       // Settled meanwhile: timed out, or the requester left.
       if (byRoutingId.get(routingId) !== pending) return;

@@ -160,6 +160,27 @@ export const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes and reads. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/**
+ * A database that a newer gmnet-server migrated past LATEST_VERSION. This server does not know
+ * what those migrations changed, so it refuses to start rather than read or write rows it may
+ * misunderstand (a node left behind in a rolling upgrade, or a downgrade): upgrade it instead.
+ */
+export class SchemaTooNewError extends Error {
+  readonly code = "E_SCHEMA_TOO_NEW";
+
+  constructor(readonly databaseVersion: number) {
+    super(`the database's schema is at version ${databaseVersion}, newer than the ${LATEST_VERSION} this gmnet-server knows (a newer server migrated it): run that newer version, or restore a backup taken before it`);
+    this.name = "SchemaTooNewError";
+  }
+}
+
+/** Throws SchemaTooNewError when `applied` holds a version this code does not know. */
+export function refuseNewerSchema(applied: Iterable<number>): void {
+  let highest = 0;
+  for (const version of applied) highest = Math.max(highest, version);
+  if (highest > LATEST_VERSION) throw new SchemaTooNewError(highest);
+}
+
 /** The bookkeeping table, the one piece of schema every version has. */
 export const SCHEMA_MIGRATIONS_TABLE = `
   CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,7 +11,7 @@
  * - Migrations: applied under a session advisory lock, so processes starting together apply each once.
  */
 import pg from "pg";
-import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
+import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE, refuseNewerSchema } from "./migrations.js";
 import {
   ACCOUNT_COLUMNS,
   type AccountRow,
@@ -74,6 +74,7 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
     try {
       await client.query(SCHEMA_MIGRATIONS_TABLE);
       const applied = new Set((await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((row) => Number(row.version)));
+      refuseNewerSchema(applied);
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
         await client.query("BEGIN");

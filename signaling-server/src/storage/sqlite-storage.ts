@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { VirtualNetwork } from "../services/virtual-network.js";
-import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
+import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE, refuseNewerSchema } from "./migrations.js";
 import {
   ACCOUNT_COLUMNS,
   type AccountRow,
@@ -76,6 +76,7 @@ export function migrateSqlite(db: Database.Database): number {
     db.exec(SCHEMA_MIGRATIONS_TABLE);
     const isApplied = db.prepare<[number], { one: number }>("SELECT 1 AS one FROM schema_migrations WHERE version = ?");
     const record = db.prepare<[number, string, number]>("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    refuseNewerSchema(db.prepare<[], { version: number }>("SELECT version FROM schema_migrations").all().map((row) => Number(row.version)));
     for (const migration of MIGRATIONS) {
       if (isApplied.get(migration.version) !== undefined) continue;
       db.transaction(() => {

@@ -96,6 +96,23 @@ describe("PostgreSQL storage", () => {
     }
   });
 
+  it("refuses a database a newer gmnet-server migrated: E_SCHEMA_TOO_NEW, nothing applied", async () => {
+    const url = await freshDatabase();
+    const network = parseVirtualNetwork("10.0.0.0/8");
+    await (await openPostgresStorage({ url, network, random: Math.random })).close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // What a later release would have recorded: one version past the last this code knows.
+      await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [MIGRATIONS.length + 1, "from-the-future", 1]);
+      await expect(openPostgresStorage({ url, network, random: Math.random })).rejects.toMatchObject({ code: "E_SCHEMA_TOO_NEW", databaseVersion: MIGRATIONS.length + 1 });
+      const { rows } = await client.query<{ count: string }>("SELECT COUNT(*) AS count FROM schema_migrations");
+      expect(Number(rows[0]!.count)).toBe(MIGRATIONS.length + 1);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("world writes and character limits hold across pools", async () => {
     const url = await freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");

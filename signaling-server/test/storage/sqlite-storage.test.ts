@@ -154,6 +154,25 @@ describe("SQLite migrations", () => {
   });
 });
 
+describe("a file a newer gmnet-server migrated", () => {
+  it("is refused with E_SCHEMA_TOO_NEW, naming both versions, and left as it was", async () => {
+    const path = join(dir, "newer.sqlite");
+    await (await openSqliteStorage({ path, network, random: Math.random })).close();
+    const newer = new Database(path);
+    // What a later release would have recorded: one version past the last this code knows.
+    newer.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(MIGRATIONS.length + 1, "from-the-future", 1);
+    newer.close();
+    await expect(openSqliteStorage({ path, network, random: Math.random })).rejects.toMatchObject({
+      code: "E_SCHEMA_TOO_NEW",
+      databaseVersion: MIGRATIONS.length + 1,
+      message: expect.stringContaining(`version ${MIGRATIONS.length + 1}, newer than the ${MIGRATIONS.length}`),
+    });
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()).toEqual({ v: MIGRATIONS.length + 1 });
+    after.close();
+  });
+});
+
 describe("SQLite storage over an open database", () => {
   it("shares it with another storage over the same database, and leaves it open on close", async () => {
     const db = openSqliteDatabase(":memory:");

@@ -1,12 +1,12 @@
 /**
  * The network half of one engine: the signaling connection (opened on first need, reopened with
  * backoff after a loss while sockets or a master login still need it), the virtual host, the
- * WebRTC peer links for UDP, the link simulation, engine-wide counters and the settings of
- * network_set_config. network_* functions (api.ts), the socket classes and the master client
- * (master/) are built over one shared instance.
+ * WebRTC peer links for UDP (with their ICE servers, udp/ice-servers.ts), the link simulation,
+ * engine-wide counters and the settings of network_set_config. network_* functions (api.ts),
+ * the socket classes and the master client (master/) are built over one shared instance.
  */
 import { ev_async_web_networking } from "../events/async-events.js";
-import { Channel, IceServers, IceServersRequest, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
+import { Channel, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
 import type { EngineContext } from "../runtime/context.js";
 import { LinkConditioner } from "./conditioner.js";
 import { network_type_down, network_type_encryption, network_type_up, network_type_up_failed } from "./constants.js";
@@ -14,13 +14,13 @@ import { PayloadCrypto } from "./e2e.js";
 import { NetworkError, type NetworkFault, fault } from "./errors.js";
 import { defaultSignalingUrl, randomSecret, tabSecret } from "./identity.js";
 import { SignalingClient } from "./signaling/signaling-client.js";
-import { VirtualHost } from "./signaling/virtual-host.js";
+import { VirtualHost } from "./vsockets/virtual-host.js";
 import { TrafficStats } from "./stats.js";
 import type { WebSocketServerConstructor } from "./transport/node-listener.js";
 import { type WebSocketConstructor, platformWebSocket } from "./transport/websocket-like.js";
 import { PeerLinks } from "./udp/peer-links.js";
 import type { IceServer, SignalPort, WebRtcImplementation } from "./udp/signal-port.js";
-import { credentialRefreshAt } from "./udp/turn-expiry.js";
+import { IceServerSource } from "./udp/ice-servers.js";
 
 export interface NetworkOptions {
   /** The WebSocket class: the platform's by default; pass the `ws` package's in Node < 22. */
@@ -108,11 +108,7 @@ export class NetworkRuntime {
   private lastIp = 0;
   private reconnectTimer: unknown;
   private reconnectDelay: number;
-  private iceServersPromise: Promise<IceServer[]> | undefined;
-  /** clock.now() from which the cached list counts as stale (TURN credentials about to expire). */
-  private iceServersStaleAt: number | undefined;
-  private iceRequests = new Map<number, (servers: IceServer[]) => void>();
-  private nextIceRequest = 0;
+  private readonly ice: IceServerSource;
   private readonly secretFor: (appKey: string) => string;
 
   constructor(
@@ -177,6 +173,7 @@ export class NetworkRuntime {
     this.e2e.localIp = () => this.host.localIp;
     this.e2e.sendKey = (peerIp, peerPort, localPort, bytes) => void this.host.sendDatagram(peerIp, peerPort, localPort, bytes);
     this.conditioner = new LinkConditioner(context.clock, random);
+    this.ice = new IceServerSource(this.signaling, context.clock, () => this.settings.iceServers);
     this.links = new PeerLinks({
       signal: this.signalPort(),
       wrtc: options.wrtc,
@@ -196,12 +193,6 @@ export class NetworkRuntime {
       this.host.onServerError(error);
     };
     this.signaling.on(Channel.VSOCKET, VSocketType.VIRTUAL_IP, (payload) => this.moved(VirtualIp.decode(payload).ip));
-    this.signaling.on(Channel.SIGNAL, SignalType.ICE_SERVERS, (payload) => {
-      const { reqId, json } = IceServers.decode(payload);
-      const done = this.iceRequests.get(reqId);
-      this.iceRequests.delete(reqId);
-      done?.(parseIceServers(json) ?? []);
-    });
   }
 
   /** The `listen` option with its defaults, or undefined when servers listen on the virtual IP only. */
@@ -295,7 +286,7 @@ export class NetworkRuntime {
     this.lastIp = ip;
     this.clearReconnect();
     this.reconnectDelay = this.reconnectMin;
-    this.iceServersPromise = undefined;
+    this.ice.connectionOpened();
     this.host.signalingOpened();
     for (const listener of this.openListeners) listener();
     this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
@@ -306,8 +297,7 @@ export class NetworkRuntime {
 
   private closed(problem: NetworkFault, wasOpen: boolean, code: number): void {
     this.links.close();
-    for (const done of this.iceRequests.values()) done([]);
-    this.iceRequests.clear();
+    this.ice.connectionClosed();
     if (wasOpen) {
       this.host.signalingLost(problem);
       this.emit({ type: network_type_down, id: -1, ip: "", port: 0, error: problem.code, message: problem.message });
@@ -376,7 +366,7 @@ export class NetworkRuntime {
       localIp: () => this.host.localIp,
       sendSignal: (peerIp, pairId, kind, data) => this.signaling.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp, pairId, kind, data }), 1),
       onSignal: undefined,
-      iceServers: () => this.iceServers(),
+      iceServers: () => this.ice.iceServers(),
     };
     this.signaling.on(Channel.SIGNAL, SignalType.RELAY, (payload) => {
       const relay = SignalRelay.decode(payload);
@@ -384,62 +374,10 @@ export class NetworkRuntime {
     });
     return port;
   }
-
-  private iceServers(): Promise<IceServer[]> {
-    if (this.settings.iceServers !== undefined) return Promise.resolve(this.settings.iceServers);
-    const clock = this.context.clock;
-    if (this.iceServersStaleAt !== undefined && clock.now() >= this.iceServersStaleAt) this.iceServersPromise = undefined;
-    if (this.iceServersPromise === undefined) {
-      this.iceServersStaleAt = undefined;
-      const promise: Promise<IceServer[]> = new Promise((resolve) => {
-        const reqId = (this.nextIceRequest = (this.nextIceRequest + 1) >>> 0);
-        this.iceRequests.set(reqId, resolve);
-        if (!this.signaling.send(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, IceServersRequest.encode({ reqId }), 1)) {
-          this.iceRequests.delete(reqId);
-          resolve([]);
-        }
-      });
-      this.iceServersPromise = promise;
-      void promise.then((servers) => {
-        // Still the cached list (not replaced by a reconnect meanwhile)? Then forget it before its
-        // TURN credentials expire, so the next call asks the server again. The expiry is Unix wall
-        // time but the engine's Clock only has a monotonic now() (performance.now()), so the
-        // distance to it is measured with Date.now() and turned into a clock.now() deadline. Checked
-        // on the next call rather than by a timer, which would keep a Node process alive for an hour.
-        const wallNow = Date.now();
-        const refreshAt = credentialRefreshAt(servers, wallNow);
-        if (refreshAt !== undefined && this.iceServersPromise === promise) this.iceServersStaleAt = clock.now() + (refreshAt - wallNow);
-      });
-    }
-    return this.iceServersPromise;
-  }
 }
 
 function formatIp(ip: number): string {
   return `${(ip >>> 24) & 255}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
-
-/** An RTCIceServer[] from JSON text, or undefined when it is not one. */
-export function parseIceServers(json: string): IceServer[] | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  return isIceServerList(value) ? value : undefined;
-}
-
-export function isIceServerList(value: unknown): value is IceServer[] {
-  return (
-    Array.isArray(value) &&
-    value.every((entry) => {
-      if (typeof entry !== "object" || entry === null) return false;
-      const { urls, username, credential } = entry as Record<string, unknown>;
-      const urlsOk = typeof urls === "string" || (Array.isArray(urls) && urls.every((url) => typeof url === "string"));
-      return urlsOk && (username === undefined || typeof username === "string") && (credential === undefined || typeof credential === "string");
-    })
-  );
 }
 
 const missingWebSocket = function missingWebSocket() {

@@ -5,7 +5,7 @@
  * can see whether it runs peer to peer or through the relay.
  */
 import type { ChannelStats } from "./channels.js";
-import type { DatagramPath } from "./signaling/virtual-host.js";
+import type { DatagramPath } from "./vsockets/datagrams.js";
 
 export class TrafficStats {
   bytesSent = 0;

@@ -13,6 +13,13 @@
  *
  * It knows nothing of sockets: the virtual host and the UDP links register handlers on it.
  * It never reconnects by itself; the owner decides (see runtime.ts).
+ *
+ * The parts with state of their own live beside it: liveness.ts (ECHO probes, round trip,
+ * watchdog), resumable-session.ts (the session's id, replay, acknowledgements, suspension) and
+ * outgoing.ts (queued frames, batches). Longer than ~400 lines on purpose: what stays here is one
+ * state machine (idle → connecting → open ⇄ suspended → closed) driven by the socket's events,
+ * and each transition (resumed(), lost()) moves the socket, the session and the owner's callbacks
+ * together; split further, one transition would be read across several files.
  */
 import {
   Channel,
@@ -20,7 +27,6 @@ import {
   ControlType,
   Echo,
   Ack,
-  AckPolicy,
   ErrorMessage,
   FrameDecoder,
   FrameError,
@@ -29,21 +35,20 @@ import {
   Ping,
   Pong,
   Priority,
-  ReplayBuffer,
   Resume,
   Resumed,
   Welcome,
   type WelcomeMessage,
   concatFrames,
-  encodeAckFrame,
   encodeFrame,
-  isSequenced,
-  isSequencedFrame,
 } from "../../protocol/index.js";
 import type { MessageOf } from "../../protocol/schema.js";
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
-import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, messageBytes } from "../transport/websocket-like.js";
+import { OutgoingFrames, sendInBatches } from "./outgoing.js";
+import { Liveness } from "./liveness.js";
+import { ResumableSession } from "./resumable-session.js";
+import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, errorMessageOf, messageBytes } from "../transport/websocket-like.js";
 
 export type ErrorFrame = MessageOf<typeof ErrorMessage>;
 type FrameHandler = (payload: Uint8Array) => void;
@@ -79,24 +84,10 @@ const ABNORMAL_CLOSURE = 1006;
 
 /** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
 const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
-const DEFAULT_ECHO_INTERVAL_MS = 2000;
-/**
- * Largest batch sent as one WebSocket message: half the server's default maxMessageSize (1 MiB),
- * which WELCOME does not announce; frames themselves are at most maxFrameSize (256 KiB) + 12.
- */
-export const MAX_BATCH_BYTES = 512 * 1024;
-/** Slack on top of the server's heartbeat deadline before a silent server is given up on. */
-const WATCHDOG_SLACK_MS = 5000;
 
 export class SignalingClient {
   state: SignalingState = "idle";
   welcome: WelcomeMessage | undefined;
-  /**
-   * Latest ECHO round trip in ms, and a smoothed one (as TCP's SRTT: 7/8 old + 1/8 new); both
-   * undefined while there is no socket, so nobody shows the round trip of a connection that is gone.
-   */
-  rtt: number | undefined;
-  smoothedRtt: number | undefined;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -121,30 +112,34 @@ export class SignalingClient {
   private readonly handlers = new Map<number, FrameHandler>();
   private socket: WebSocketLike | undefined;
   private decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
-  private outgoing: Uint8Array[] = [];
-  private outgoingBytes = 0;
+  private readonly outgoing = new OutgoingFrames();
   private flushScheduled = false;
   private connectTimer: unknown;
-  private probeTimer: unknown;
-  private watchdog: unknown;
-  private echoNonce = 0;
-  private echoSentAt = new Map<number, number>();
-  /** The resumable session, while there is one: its id, and what we sent that the server has not acknowledged. */
-  private sessionId = "";
-  private replay: ReplayBuffer | undefined;
-  private resumeWindowMs = 0;
-  /** Sequenced frames received from the server, and the count last acknowledged. */
-  private received = 0;
-  private acknowledged = 0;
-  private ackTimer: unknown;
-  /** The socket dropped and the session waits for RESUME; since when, and until when it can. */
-  private suspendedAt: number | undefined;
-  private windowTimer: unknown;
+  private readonly liveness: Liveness;
+  /** The resumable session, while there is one (PROTOCOL.md §14). */
+  private readonly session: ResumableSession;
   /** WELCOME of the connection being opened, waiting for its RESUMED. */
   private pendingWelcome: WelcomeMessage | undefined;
 
   /** Read at every connect(), so the url, app key and tick rate can change between connections. */
-  constructor(readonly options: SignalingClientOptions) {}
+  constructor(readonly options: SignalingClientOptions) {
+    this.liveness = new Liveness(options, {
+      openWelcome: () => (this.state === "open" ? this.welcome : undefined),
+      sendNow: (bytes) => this.sendNow(bytes),
+      abort: (problem) => this.abort(problem),
+    });
+    this.session = new ResumableSession(options.clock, { isOpen: () => this.state === "open", sendNow: (bytes) => this.sendNow(bytes) });
+  }
+
+  /** Latest ECHO round trip in ms (see Liveness), undefined while there is no socket. */
+  get rtt(): number | undefined {
+    return this.liveness.rtt;
+  }
+
+  /** The round trip smoothed as TCP's SRTT. */
+  get smoothedRtt(): number | undefined {
+    return this.liveness.smoothedRtt;
+  }
 
   /** Registers the handler for one (channel, type); one handler each. */
   on(channel: number, type: number, handler: FrameHandler): void {
@@ -152,17 +147,17 @@ export class SignalingClient {
   }
 
   get bufferedAmount(): number {
-    return this.outgoingBytes + (this.socket?.bufferedAmount ?? 0);
+    return this.outgoing.bytes + (this.socket?.bufferedAmount ?? 0);
   }
 
   /** The socket dropped and the session waits to be resumed: sends are held meanwhile. */
   get suspended(): boolean {
-    return this.suspendedAt !== undefined;
+    return this.session.suspended;
   }
 
   /** Bytes kept for replay until the server acknowledges them. */
   get replayBytes(): number {
-    return this.replay?.bytes ?? 0;
+    return this.session.replayBytes;
   }
 
   /** Opens the connection unless one is open or opening; a suspended session is resumed on it. */
@@ -188,7 +183,7 @@ export class SignalingClient {
       const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" }));
       if (this.options.resume === false) return this.sendNow(hello);
       // RESUME rides in the same message as HELLO; "" asks for a new resumable session.
-      const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: this.sessionId, received: this.received }));
+      const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: this.session.id, received: this.session.received }));
       this.sendNow(concatFrames([hello, resume]));
     };
     socket.onmessage = (event: MessageEventLike) => this.receive(event.data);
@@ -220,11 +215,10 @@ export class SignalingClient {
     if (!open && !this.suspended) return false;
     if (!open && frame[4] === Priority.LOW) return true;
     this.outgoing.push(frame);
-    this.outgoingBytes += frame.length;
     // Critical goes out at once, with whatever was queued before it (so nothing is reordered).
     if (open && frame[4] === Priority.CRITICAL) this.flush();
     else if (open) this.scheduleFlush();
-    else if (this.outgoingBytes + this.replayBytes > this.maxHeldBytes) {
+    else if (this.outgoing.bytes + this.replayBytes > this.maxHeldBytes) {
       this.giveUp(fault(NetworkError.NOT_RECOVERED, `more than ${this.maxHeldBytes} bytes were sent while the connection to the signaling server was down`));
       return false;
     }
@@ -252,54 +246,7 @@ export class SignalingClient {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outgoing.length === 0 || this.state !== "open") return;
-    const frames = this.outgoing;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-    this.sendInBatches(frames, (batch, bytes) => this.sendBatch(batch, bytes));
-  }
-
-  /**
-   * Cuts `frames` into messages of at most MAX_BATCH_BYTES, in order: the server closes the
-   * connection (1009) on a message over its maxMessageSize. A frame larger than the cap goes alone.
-   */
-  private sendInBatches(frames: Uint8Array[], send: (batch: Uint8Array[], bytes: number) => void): void {
-    if (frames.length === 1) return send(frames, frames[0]!.length);
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const size = frames[i]!.length;
-      if (i > start && bytes + size > MAX_BATCH_BYTES) {
-        send(frames.slice(start, i), bytes);
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    if (start < frames.length) send(frames.slice(start), bytes);
-  }
-
-  private sendBatch(frames: Uint8Array[], bytes: number): void {
-    const replay = this.replay;
-    let batch = frames;
-    if (replay !== undefined) {
-      for (const frame of batch) if (isSequencedFrame(frame)) replay.record(frame);
-      // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
-      // of a trickle, so a ping-pong does not pay for an ACK in every message).
-      if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.PIGGYBACK_FRAMES) {
-        this.acknowledged = this.received;
-        const ack = encodeAckFrame(this.received);
-        batch = [...batch, ack];
-        bytes += ack.length;
-      }
-    }
-    this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes));
-  }
-
-  private acknowledgeNow(): void {
-    this.ackTimer = undefined;
-    if (this.state !== "open" || this.received === this.acknowledged) return;
-    this.acknowledged = this.received;
-    this.sendNow(encodeAckFrame(this.received));
+    sendInBatches(this.outgoing.take(), (batch, bytes) => this.session.sendBatch(batch, bytes));
   }
 
   private sendNow(bytes: Uint8Array): void {
@@ -321,7 +268,7 @@ export class SignalingClient {
     }
     for (const frame of frames) {
       if (this.state === "closed") return;
-      if (this.replay !== undefined && this.state === "open" && isSequenced(frame.channel, frame.type)) this.received = (this.received + 1) >>> 0;
+      this.session.countReceived(frame.channel, frame.type);
       try {
         this.dispatch(frame.channel, frame.type, frame.payload);
       } catch (error) {
@@ -329,14 +276,7 @@ export class SignalingClient {
         if (!(error instanceof FrameError)) throw error;
       }
     }
-    this.scheduleAck();
-  }
-
-  /** The ACK rides on our next batch; alone only past AckPolicy.EVERY_FRAMES, or when the timer (armed once per AckPolicy.DELAY_MS, not per message) finds some due. */
-  private scheduleAck(): void {
-    if (this.replay === undefined || this.state !== "open" || this.received === this.acknowledged) return;
-    if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES) return this.acknowledgeNow();
-    this.ackTimer ??= this.options.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
+    this.session.scheduleAck();
   }
 
   private dispatch(channel: number, type: number, payload: Uint8Array): void {
@@ -347,13 +287,13 @@ export class SignalingClient {
         case ControlType.RESUMED:
           return this.resumed(Resumed.decode(payload));
         case ControlType.ACK:
-          this.replay?.acknowledge(Ack.decode(payload).received);
+          this.session.acknowledge(Ack.decode(payload).received);
           return;
         case ControlType.PING:
           this.sendNow(encodeFrame(Channel.CONTROL, ControlType.PONG, Priority.CRITICAL, Pong.encode({ nonce: Ping.decode(payload).nonce })));
           return;
         case ControlType.ECHO_REPLY:
-          return this.echoed(Echo.decode(payload).nonce);
+          return this.liveness.echoed(Echo.decode(payload).nonce);
         case ControlType.ERROR:
           return this.errored(ErrorMessage.decode(payload));
       }
@@ -383,8 +323,7 @@ export class SignalingClient {
     const welcome = this.pendingWelcome;
     if (this.state !== "connecting" || welcome === undefined) return;
     this.pendingWelcome = undefined;
-    const replay = this.replay;
-    const missing = answer.resumed && this.suspended ? replay?.since(answer.received) : undefined;
+    const missing = answer.resumed ? this.session.missedSince(answer.received) : undefined;
     if (answer.resumed && missing === undefined) {
       // The server kept the session, but we no longer hold all it missed (past maxHeldBytes):
       // end it properly, so its peers hear of it, and start afresh.
@@ -394,25 +333,21 @@ export class SignalingClient {
     }
     if (missing === undefined) {
       // A new session: the old one (if any) is gone, and with it whatever was held for it.
-      const hadSession = this.sessionId !== "";
+      const hadSession = this.session.id !== "";
       this.forgetSession();
       if (hadSession) this.onClose(fault(NetworkError.NOT_RECOVERED, "the signaling server could not resume the session; data in flight may be lost"), true, 0);
-      if (answer.resumeWindowMs > 0) {
-        this.sessionId = welcome.sessionId;
-        this.resumeWindowMs = answer.resumeWindowMs;
-        this.replay = new ReplayBuffer(this.maxHeldBytes);
-      }
+      if (answer.resumeWindowMs > 0) this.session.begin(welcome.sessionId, answer.resumeWindowMs, this.maxHeldBytes);
       return this.opened(welcome);
     }
     // The same session, carried on: what the server missed goes first, then what was held.
-    const downFor = this.options.clock.now() - this.suspendedAt!;
-    this.endSuspension();
+    const downFor = this.options.clock.now() - this.session.suspendedAt!;
+    this.session.endSuspension();
     this.state = "open";
     this.welcome = { ...this.welcome!, ...welcome, virtualIp: this.welcome?.virtualIp ?? welcome.virtualIp };
     this.startConnection();
-    replay!.acknowledge(answer.received);
+    this.session.acknowledge(answer.received);
     // Retransmitted as they were (they keep their numbers), in messages the server accepts.
-    this.sendInBatches(missing, (batch, bytes) => this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes)));
+    sendInBatches(missing, (batch, bytes) => this.sendNow(batch.length === 1 ? batch[0]! : concatFrames(batch, bytes)));
     this.flush();
     this.resumes++;
     this.lastResumeMs = downFor;
@@ -429,42 +364,7 @@ export class SignalingClient {
   private startConnection(): void {
     if (this.connectTimer !== undefined) this.options.clock.clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    this.armWatchdog();
-    this.probe();
-  }
-
-  private probe(): void {
-    if (this.state !== "open") return;
-    const nonce = (this.echoNonce = (this.echoNonce + 1) >>> 0);
-    this.echoSentAt.set(nonce, this.options.clock.now());
-    this.sendNow(encodeFrame(Channel.CONTROL, ControlType.ECHO_REQUEST, Priority.CRITICAL, Echo.encode({ nonce })));
-    this.probeTimer = this.options.clock.setTimeout(() => this.probe(), this.options.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS);
-  }
-
-  private echoed(nonce: number): void {
-    const sentAt = this.echoSentAt.get(nonce);
-    if (sentAt === undefined) return;
-    // Older probes that never came back are forgotten with this one, so the map stays small.
-    for (const key of this.echoSentAt.keys()) if (key <= nonce) this.echoSentAt.delete(key);
-    const sample = this.options.clock.now() - sentAt;
-    // Only an answer to our own probe proves the path works both ways (a half-open socket still
-    // delivers the server's frames, or takes ours into a black hole).
-    this.armWatchdog();
-    this.rtt = sample;
-    this.smoothedRtt = this.smoothedRtt === undefined ? sample : (this.smoothedRtt * 7 + sample) / 8;
-  }
-
-  /**
-   * A server that sends nothing past its own heartbeat deadline is gone; so is one that leaves
-   * our ECHO probes unanswered for a few intervals (a dead path notices no FIN: Wi-Fi to mobile).
-   */
-  private armWatchdog(): void {
-    const welcome = this.welcome;
-    if (welcome === undefined || this.state !== "open") return;
-    if (this.watchdog !== undefined) this.options.clock.clearTimeout(this.watchdog);
-    const heartbeat = welcome.heartbeatIntervalMs + welcome.heartbeatTimeoutMs + WATCHDOG_SLACK_MS;
-    const limit = Math.min(heartbeat, this.options.livenessTimeoutMs ?? 3 * (this.options.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS));
-    this.watchdog = this.options.clock.setTimeout(() => this.abort(fault(NetworkError.SIGNALING, `the signaling server left ${limit} ms without an answer`)), limit);
+    this.liveness.start();
   }
 
   private abort(problem: NetworkFault): void {
@@ -492,11 +392,11 @@ export class SignalingClient {
    */
   private lost(problem: NetworkFault, code: number): void {
     const wasOpen = this.state === "open";
-    const resumable = this.sessionId !== "" && (code === ABNORMAL_CLOSURE || code === 0) && (wasOpen || this.suspended);
+    const resumable = this.session.id !== "" && (code === ABNORMAL_CLOSURE || code === 0) && (wasOpen || this.suspended);
     // A socket given up on while the session goes on says so, so the server keeps the session.
     this.dropSocket(resumable ? CloseCode.RESUMING : 1000, resumable ? "resuming elsewhere" : "closed by the engine");
     if (!resumable) {
-      const hadSession = this.sessionId !== "" || wasOpen;
+      const hadSession = this.session.id !== "" || wasOpen;
       this.forgetSession();
       return this.onClose(problem, hadSession, code);
     }
@@ -505,22 +405,8 @@ export class SignalingClient {
   }
 
   private suspend(): void {
-    const { clock } = this.options;
-    this.suspendedAt = clock.now();
-    // Datagrams queued for the old socket would arrive stale: drop them, keep everything else.
-    const kept = this.outgoing.filter((frame) => frame[4] !== Priority.LOW);
-    this.outgoing = kept;
-    this.outgoingBytes = kept.reduce((sum, frame) => sum + frame.length, 0);
-    this.windowTimer = clock.setTimeout(
-      () => this.giveUp(fault(NetworkError.NOT_RECOVERED, `the connection to the signaling server was down for longer than the ${this.resumeWindowMs} ms resume window`)),
-      this.resumeWindowMs,
-    );
-  }
-
-  private endSuspension(): void {
-    if (this.windowTimer !== undefined) this.options.clock.clearTimeout(this.windowTimer);
-    this.windowTimer = undefined;
-    this.suspendedAt = undefined;
+    this.session.suspend((problem) => this.giveUp(problem));
+    this.outgoing.dropDatagrams();
   }
 
   /** The suspended session cannot be resumed any more: drop it and report it lost. */
@@ -545,22 +431,18 @@ export class SignalingClient {
   }
 
   private forgetSession(): void {
-    this.endSuspension();
-    this.sessionId = "";
-    this.replay = undefined;
-    this.received = this.acknowledged = 0;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
+    this.session.forget();
+    this.outgoing.clear();
   }
 
   /** Lets go of the socket and its timers; the session (held frames, replay) stays. */
   private teardownSocket(): void {
-    for (const timer of [this.connectTimer, this.probeTimer, this.watchdog, this.ackTimer]) if (timer !== undefined) this.options.clock.clearTimeout(timer);
-    this.connectTimer = this.probeTimer = this.watchdog = this.ackTimer = undefined;
+    if (this.connectTimer !== undefined) this.options.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.session.stopAckTimer();
+    this.liveness.stop();
     this.pendingWelcome = undefined;
     this.flushScheduled = false;
-    this.echoSentAt.clear();
-    this.rtt = this.smoothedRtt = undefined;
     if (this.socket !== undefined) {
       this.socket.onopen = null;
       this.socket.onmessage = null;
@@ -569,10 +451,4 @@ export class SignalingClient {
     }
     this.socket = undefined;
   }
-}
-
-/** The text of a WebSocket error event where the implementation gives one (ws does; browsers do not). */
-function errorMessageOf(event: unknown): string | undefined {
-  const message = (event as { message?: unknown } | null)?.message;
-  return typeof message === "string" && message !== "" ? message : undefined;
 }

@@ -12,7 +12,7 @@ import type { HandleTable } from "../../runtime/handle-table.js";
 import { network_socket_ws, network_type_connect, network_type_disconnect, network_type_listen } from "../constants.js";
 import type { NetworkFault } from "../errors.js";
 import type { NetworkRuntime } from "../runtime.js";
-import type { Listener } from "../signaling/virtual-host.js";
+import type { Listener } from "../vsockets/handshake.js";
 import { TrafficStats } from "../stats.js";
 import type { ByteStream } from "../transport/byte-stream.js";
 import { type WebSocketServerConstructor, listenOnRealPort } from "../transport/node-listener.js";

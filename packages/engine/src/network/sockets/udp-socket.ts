@@ -10,7 +10,7 @@ import type { EngineContext } from "../../runtime/context.js";
 import { formatIpv4 } from "../../protocol/index.js";
 import { PAIR_SEAL_VERSION, SEAL_VERSION, SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "../e2e.js";
 import type { NetworkRuntime } from "../runtime.js";
-import type { DatagramPath } from "../signaling/virtual-host.js";
+import type { DatagramPath } from "../vsockets/datagrams.js";
 import { TrafficStats } from "../stats.js";
 import { GM_HEADER_SIZE, GM_PACKET_MAGIC } from "../wire/gm-wire.js";
 import { emitData } from "./socket-events.js";

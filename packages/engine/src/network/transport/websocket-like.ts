@@ -43,3 +43,9 @@ export function messageBytes(data: unknown): { bytes: Uint8Array; text: boolean 
   if (ArrayBuffer.isView(data)) return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), text: false };
   return undefined;
 }
+
+/** The text of a WebSocket error event where the implementation gives one (ws does; browsers do not). */
+export function errorMessageOf(event: unknown): string | undefined {
+  const message = (event as { message?: unknown } | null)?.message;
+  return typeof message === "string" && message !== "" ? message : undefined;
+}

@@ -21,25 +21,30 @@
  * engine does not pay for it until P2P is used, and an environment where it fails to load (e.g. a
  * browser bundle without an `events` polyfill, which simple-peer's streamx needs) ends the link
  * with onError("ERR_WEBRTC_LOAD") instead of breaking the engine's module graph.
+ *
+ * One private field, read only, and why (gmnet issue 19): channelInfo() reads simple-peer's
+ * `_channel`, the RTCDataChannel itself. It reports the channel as WebRTC negotiated it, on both
+ * sides: on the answering side the channel comes from the remote offer (ondatachannel), so
+ * simple-peer's `channelConfig` there is only the options we passed in (unused: the answerer
+ * creates no channel), never what the link actually does; and label, readyState and
+ * maxPacketLifeTime have no counterpart outside the channel at all. It is what the P2P tests
+ * check (unreliable links really are `{ ordered: false, maxRetransmits: 0 }` on both ends), and
+ * it is diagnostics only: no link decision depends on it, and without the field channelInfo()
+ * answers undefined. simple-peer's API (its README: the constructor's options, signal, send,
+ * destroy and the events) has no way to reach the channel, so the version that has
+ * `_channel` is pinned exactly in packages/engine/package.json (@thaunknown/simple-peer 9.12.1):
+ * check this field before moving the pin. The send buffer check needs no private field: it reads
+ * `bufferSize`, simple-peer's own getter of the channel's bufferedAmount (not underscored, though
+ * the README does not list it).
  */
 import type SimplePeer from "@thaunknown/simple-peer/lite.js";
+import { type PeerSignal, isRecord, parsePeerSignal } from "./link-signals.js";
 import type { IceServer, WebRtcImplementation } from "./signal-port.js";
 
+// What travels between the engines is defined with the rest of the link signals.
+export { type PeerIceCandidate, type PeerSignal, parsePeerSignal } from "./link-signals.js";
+
 type SimplePeerConstructor = typeof SimplePeer;
-
-/** An ICE candidate as it travels between peers. */
-export interface PeerIceCandidate {
-  candidate: string;
-  sdpMLineIndex: number | null;
-  sdpMid: string | null;
-}
-
-/** One piece of signal data (simple-peer's format, validated). */
-export type PeerSignal =
-  | { type: "offer"; sdp: string }
-  | { type: "answer"; sdp: string }
-  | { type: "candidate"; candidate: PeerIceCandidate }
-  | { type: "renegotiate"; renegotiate: true };
 
 /** A snapshot of the link's RTCDataChannel. */
 export interface DataChannelInfo {
@@ -107,10 +112,6 @@ export interface PeerHandle {
 
 /** send() refuses while more than this many bytes wait in the channel's send buffer (the caller falls back to the relay). */
 export const MAX_BUFFERED_AMOUNT = 1024 * 1024;
-/** Longest SDP accepted in signal data (a data-only SDP is about 1 KB; the relay caps a signal at 16 KiB). */
-const MAX_SDP_LENGTH = 16384;
-const MAX_CANDIDATE_LENGTH = 2048;
-const MAX_MID_LENGTH = 256;
 /** Signals queued before simple-peer is ready (an offer and its candidates are far fewer). */
 const MAX_PENDING_SIGNALS = 64;
 
@@ -123,39 +124,6 @@ export function webRtcAvailable(wrtc?: WebRtcImplementation): boolean {
 /** Creates a link; it starts connecting at once (the initiator emits its offer through onSignal). Never throws. */
 export function createPeer(options: PeerOptions): PeerHandle {
   return new SimplePeerHandle(options);
-}
-
-// ------------------------------------------------------------------ signal data
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** `value` as a {@link PeerSignal} (a fresh object with only the known fields), or undefined when it is not one. */
-export function parsePeerSignal(value: unknown): PeerSignal | undefined {
-  if (!isRecord(value)) return undefined;
-  const type = value.type;
-  if (type === "offer" || type === "answer") {
-    const sdp = value.sdp;
-    if (typeof sdp !== "string" || sdp.length === 0 || sdp.length > MAX_SDP_LENGTH) return undefined;
-    return { type, sdp };
-  }
-  if (type === "candidate") {
-    const candidate = value.candidate;
-    if (!isRecord(candidate)) return undefined;
-    const text = candidate.candidate;
-    const index = candidate.sdpMLineIndex ?? null;
-    const mid = candidate.sdpMid ?? null;
-    if (typeof text !== "string" || text.length > MAX_CANDIDATE_LENGTH) return undefined;
-    if (index !== null && !(typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= 0xffff)) return undefined;
-    if (mid !== null && !(typeof mid === "string" && mid.length <= MAX_MID_LENGTH)) return undefined;
-    // RTCIceCandidate throws when both are null.
-    if (index === null && mid === null) return undefined;
-    return { type, candidate: { candidate: text, sdpMLineIndex: index, sdpMid: mid } };
-  }
-  if (type === "renegotiate" && value.renegotiate === true) return { type, renegotiate: true };
-  // transceiverRequest (media) has no meaning for a data-only link.
-  return undefined;
 }
 
 // ------------------------------------------------------------------ stats
@@ -332,8 +300,7 @@ class SimplePeerHandle implements PeerHandle {
     if (this.#closed || !this.#open || !peer) return false;
     try {
       if (!peer.connected) return false;
-      const channel = peer._channel;
-      if (channel && channel.bufferedAmount > MAX_BUFFERED_AMOUNT) return false;
+      if (peer.bufferSize > MAX_BUFFERED_AMOUNT) return false;
       peer.send(bytes);
       return true;
     } catch {

@@ -6,27 +6,14 @@
  *
  * Links. One link per (peer virtual IP, reliable flag): reliable links use an ordered, reliable
  * DataChannel, unreliable ones `{ ordered: false, maxRetransmits: 0 }`. Each link is one
- * simple-peer instance (see peer-adapter.ts) named by a `pairId` (u32, never 0) chosen by the
- * initiator. Bit 31 of a pairId says which side chose it: set when the initiator has the lower
- * virtual IP of the two. So the pairIds either engine picks can never collide, and an OFFER whose
- * bit 31 does not match its sender is ignored. The low 31 bits come from a per-engine counter
- * (random start), so pairIds are unique per engine.
+ * simple-peer instance (see peer-adapter.ts) named by a `pairId` chosen by the initiator.
  *
- * Signals. Each piece of simple-peer signal data travels as one SIGNAL RELAY
- * `signal.sendSignal(peerIp, pairId, kind, json)` with
- *
- *   json = JSON.stringify({ reliable: boolean, signal: PeerSignal })
- *
- * where `reliable` tells the answering side which kind of link to create (and must match the link
- * on every later signal) and `signal` is simple-peer's data, kind by its type:
- *   OFFER (1) {type:"offer",sdp}   ANSWER (2) {type:"answer",sdp}
- *   CANDIDATE (3) {type:"candidate",candidate:{candidate,sdpMLineIndex,sdpMid}}
- *   RENEGOTIATE (4) {type:"renegotiate",renegotiate:true}   (transceiverRequest: media only, never sent, ignored)
- * CLOSE (5) carries "{}" and tells the other side to drop the link `pairId` (it does not look at
- * the data). A side sends CLOSE whenever it drops a link itself (timeout, error, closePeer, close,
- * setEnabled(false)), and answers CLOSE to an OFFER it will not take (P2P disabled, no WebRTC, too
- * many peers), so the other side falls back at once instead of waiting for its timeout.
- * Everything received is validated; anything malformed, unknown or stale is ignored.
+ * Signals. Each piece of simple-peer signal data travels as one SIGNAL RELAY; link-signals.ts
+ * has their format and the pairId's bits. A side sends CLOSE whenever it drops a link itself
+ * (timeout, error, closePeer, close, setEnabled(false)), and answers CLOSE to an OFFER it will
+ * not take (P2P disabled, no WebRTC, too many peers), so the other side falls back at once
+ * instead of waiting for its timeout. Everything received is validated; anything malformed,
+ * unknown or stale is ignored.
  *
  * Glare (both engines start a link of the same reliability to each other at once): the engine
  * with the LOWER virtual IP keeps its own offer and ignores the incoming one; the higher one drops
@@ -39,11 +26,16 @@
  * retryAfterMs: trySend returns false without starting a new link until then. Incoming offers are
  * still accepted while failed. The only timers are the per-link connect timeouts; every one is
  * cleared when its link opens or is dropped, so close() leaves none.
+ *
+ * A little over ~400 lines on purpose: every rule above reads and changes the one table of links
+ * (#peers), so they stay in one class; what does not touch it (the signals' format, pairIds) is
+ * in link-signals.ts, and everything simple-peer in peer-adapter.ts.
  */
 import { SignalKind } from "../../protocol/messages.js";
 import type { Clock } from "../../runtime/clock.js";
 import { decodeP2pDatagram, encodeP2pDatagram } from "./datagram-codec.js";
-import { type DataChannelInfo, type PeerHandle, type PeerSignal, createPeer, parsePeerSignal, webRtcAvailable } from "./peer-adapter.js";
+import { KIND_OF_SIGNAL, type PeerSignal, encodeEnvelope, firstPairCounter, isU32, makePairId, nextPairCounter, pairIdChosenBySender, parseEnvelope } from "./link-signals.js";
+import { type DataChannelInfo, type PeerHandle, createPeer, webRtcAvailable } from "./peer-adapter.js";
 import type { IceServer, SignalPort, WebRtcImplementation } from "./signal-port.js";
 
 export type PeerLinkState = "none" | "connecting" | "open" | "failed";
@@ -83,19 +75,7 @@ export const DEFAULT_RETRY_AFTER_MS = 30_000;
 export const DEFAULT_MAX_P2P_DATAGRAM_SIZE = 16384;
 export const DEFAULT_MAX_PEERS = 256;
 
-/** The relay's limit for a signal's data (SignalRelay.data is str(16384)). */
-const MAX_SIGNAL_BYTES = 16384;
-/** pairId bit 31: the link's initiator has the lower virtual IP. */
-const PAIR_INITIATED_BY_LOWER = 0x80000000;
-const PAIR_COUNTER_MASK = 0x7fffffff;
 const BROADCAST_IP = 0xffffffff;
-
-const KIND_OF_SIGNAL: Record<PeerSignal["type"], number> = {
-  offer: SignalKind.OFFER,
-  answer: SignalKind.ANSWER,
-  candidate: SignalKind.CANDIDATE,
-  renegotiate: SignalKind.RENEGOTIATE,
-};
 
 interface Link {
   readonly peerIp: number;
@@ -118,27 +98,10 @@ interface PeerEntry {
 type DropOutcome = "failed" | "none" | "replaced";
 
 const slot = (reliable: boolean): 0 | 1 => (reliable ? 1 : 0);
-const isU32 = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
 const isPort = (value: unknown): boolean => typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 0xffff;
-const textEncoder = new TextEncoder();
 
 function positiveOr(value: number | undefined, fallback: number, allowZero = false): number {
   return typeof value === "number" && Number.isFinite(value) && (value > 0 || (allowZero && value === 0)) ? value : fallback;
-}
-
-/** `{ reliable, signal }` from a signal's JSON text, or undefined when it is not exactly that. */
-function parseEnvelope(text: string): { reliable: boolean; signal: PeerSignal } | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const { reliable, signal } = value as { reliable?: unknown; signal?: unknown };
-  if (typeof reliable !== "boolean") return undefined;
-  const parsed = parsePeerSignal(signal);
-  return parsed ? { reliable, signal: parsed } : undefined;
 }
 
 export class PeerLinks {
@@ -154,7 +117,7 @@ export class PeerLinks {
   readonly #onLinkState: PeerLinksOptions["onLinkState"];
   readonly #peers = new Map<number, PeerEntry>();
   #enabled: boolean;
-  #pairCounter = Math.floor(Math.random() * PAIR_COUNTER_MASK);
+  #pairCounter = firstPairCounter();
 
   constructor(options: PeerLinksOptions) {
     this.#signal = options.signal;
@@ -331,8 +294,8 @@ export class PeerLinks {
 
   #sendLinkSignal(link: Link, signal: PeerSignal): void {
     if (!this.#isCurrent(link)) return;
-    const text = JSON.stringify({ reliable: link.reliable, signal });
-    if (textEncoder.encode(text).length > MAX_SIGNAL_BYTES || !this.#send(link.peerIp, link.pairId, KIND_OF_SIGNAL[signal.type], text)) {
+    const text = encodeEnvelope(link.reliable, signal);
+    if (text === undefined || !this.#send(link.peerIp, link.pairId, KIND_OF_SIGNAL[signal.type], text)) {
       this.#drop(link, "failed", true);
     }
   }
@@ -385,8 +348,8 @@ export class PeerLinks {
   }
 
   #nextPairId(peerIp: number): number {
-    this.#pairCounter = (this.#pairCounter % PAIR_COUNTER_MASK) + 1;
-    return ((this.#localIp() < peerIp ? PAIR_INITIATED_BY_LOWER : 0) | this.#pairCounter) >>> 0;
+    this.#pairCounter = nextPairCounter(this.#pairCounter);
+    return makePairId(this.#localIp(), peerIp, this.#pairCounter);
   }
 
   #hasLinks(entry: PeerEntry | undefined): boolean {
@@ -418,10 +381,8 @@ export class PeerLinks {
       if (link) this.#drop(link, "failed", false);
       return;
     }
-    if (kind !== SignalKind.OFFER && kind !== SignalKind.ANSWER && kind !== SignalKind.CANDIDATE && kind !== SignalKind.RENEGOTIATE) return;
-    if (data.length > MAX_SIGNAL_BYTES) return;
-    const envelope = parseEnvelope(data);
-    if (!envelope || KIND_OF_SIGNAL[envelope.signal.type] !== kind) return;
+    const envelope = parseEnvelope(kind, data);
+    if (!envelope) return;
     const { reliable, signal } = envelope;
     if (kind === SignalKind.OFFER) {
       this.#onOffer(peerIp, pairId, reliable, signal, entry, link);
@@ -439,10 +400,8 @@ export class PeerLinks {
       if (!known.initiator && known.reliable === reliable) known.handle.signal(signal);
       return;
     }
-    // Bit 31 must say that the sender picked this pairId.
-    const localIp = this.#localIp();
-    const senderIsLower = peerIp < localIp;
-    if (((pairId & PAIR_INITIATED_BY_LOWER) !== 0) !== senderIsLower) return;
+    const senderIsLower = peerIp < this.#localIp();
+    if (!pairIdChosenBySender(pairId, senderIsLower)) return;
     if (!this.#enabled || !this.#webRtc) {
       this.#send(peerIp, pairId, SignalKind.CLOSE, "{}");
       return;

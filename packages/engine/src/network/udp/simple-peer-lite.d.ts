@@ -2,7 +2,7 @@
  * Minimal types for `@thaunknown/simple-peer/lite.js` (9.12.x ships none): only what
  * peer-adapter.ts uses. The module's default export is the Peer class, a streamx Duplex.
  * Members starting with `_` are simple-peer internals, read (never written) by the adapter to
- * inspect the DataChannel.
+ * inspect the DataChannel (peer-adapter.ts says why; the version is pinned for it).
  */
 declare module "@thaunknown/simple-peer/lite.js" {
   interface SimplePeerOptions {
@@ -29,6 +29,8 @@ declare module "@thaunknown/simple-peer/lite.js" {
   class SimplePeer {
     constructor(options?: SimplePeerOptions);
     readonly connected: boolean;
+    /** The DataChannel's bufferedAmount (0 before there is one). */
+    readonly bufferSize: number;
     readonly destroyed: boolean;
     readonly _channel: SimplePeerChannel | null;
     signal(data: object): void;

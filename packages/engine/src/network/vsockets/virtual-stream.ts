@@ -8,7 +8,7 @@ import type { Clock } from "../../runtime/clock.js";
 import { KEY_EXCHANGE_TIMEOUT_MS, PAIR_SEAL_VERSION, SEAL_VERSION, STREAM_SEAL_OVERHEAD, SealKind, Serial, additionalData, derivePairKey, encodeKeyMessage, generatePairKeys, open, parseKeyMessage, seal } from "../e2e.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { StreamBase, type StreamCloseReason, peerRefusedHandshake, peerRefusedTooLarge } from "../transport/byte-stream.js";
-import type { SignalingClient } from "./signaling-client.js";
+import type { SignalingClient } from "../signaling/signaling-client.js";
 
 
 /**

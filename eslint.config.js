@@ -1,5 +1,5 @@
 // ESLint flat config: the recommended JavaScript and TypeScript rules, plus a few that keep
-// tests honest (no focused or skipped tests can land).
+// tests honest (no focused, skipped, conditional or expected-failure tests can land).
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
@@ -19,17 +19,21 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
-      "no-restricted-properties": [
-        "error",
-        { object: "it", property: "only", message: "Focused tests must not land." },
-        { object: "it", property: "skip", message: "Skipped tests must not land." },
-        { object: "it", property: "todo", message: "Todo tests must not land." },
-        { object: "describe", property: "only", message: "Focused tests must not land." },
-        { object: "describe", property: "skip", message: "Skipped tests must not land." },
-        { object: "test", property: "only", message: "Focused tests must not land." },
-        { object: "test", property: "skip", message: "Skipped tests must not land." },
-        { object: "test", property: "fixme", message: "Skipped tests must not land." },
-      ],
+      // it/test/describe/suite/bench with a focusing, skipping, conditional or expected-failure
+      // modifier, directly (it.skipIf) or after other modifiers (it.concurrent.only, Playwright's
+      // test.describe.skip, test.describe.serial.only). A condition or an expected failure hides a
+      // test as surely as .skip: a test that cannot run here must fail, not vanish.
+      "no-restricted-syntax": ["error", ...bannedTestModifiers()],
     },
   },
 );
+
+function bannedTestModifiers() {
+  const runners = "/^(it|test|describe|suite|bench)$/";
+  const modifiers = "/^(only|skip|todo|fixme|skipIf|runIf|fails)$/";
+  const message = "Focused, skipped, conditional (skipIf/runIf), expected-failure (fails/fixme) and todo tests must not land.";
+  return ["object", "object.object", "object.object.object"].map((path) => ({
+    selector: `MemberExpression[${path}.name=${runners}][property.name=${modifiers}]`,
+    message,
+  }));
+}

@@ -4,28 +4,19 @@
  * then sends the next; the echoer answers every datagram it receives. No timers pace anything,
  * and every wait has a deadline.
  */
+import type { NetworkStats } from "@gmnet/engine";
 import type { Peer, RecordedEvent } from "./network.js";
 import { EVENT_TIMEOUT_MS, onlineIp } from "./network.js";
 
 /** The datagram that ends a ping-pong (echoed like any other). */
 export const BYE = "bye";
 
-/** network_get_stats of a UDP socket (the fields the tests read). */
-export interface UdpStats {
-  packets_sent: number;
-  packets_received: number;
-  p2p_packets_sent: number;
-  relay_packets_sent: number;
-  p2p_packets_received: number;
-  relay_packets_received: number;
-}
-
 export interface EchoResult {
   /** Every data event the echoer got, in order (buffer bytes as hex and the string read from them). */
   received: RecordedEvent[];
   /** network_send_udp's return value for each echo. */
   echoSent: number[];
-  stats: UdpStats;
+  stats: NetworkStats;
 }
 
 export interface PingResult {
@@ -39,7 +30,7 @@ export interface PingResult {
   echoes: RecordedEvent[];
   /** network_send_udp's return value for each ping, and for the bye last. */
   sent: number[];
-  stats: UdpStats;
+  stats: NetworkStats;
 }
 
 export interface PingOptions {
@@ -78,7 +69,7 @@ async function echoInPage({ socket, bye, timeoutMs }: { socket: number; bye: str
   } finally {
     gm.buffer_delete(buffer);
   }
-  return { received, echoSent, stats: gm.network_get_stats(socket) as UdpStats };
+  return { received, echoSent, stats: gm.network_get_stats(socket) as NetworkStats };
 }
 
 /** Runs in the pinger's page: "ping <n>" and wait for its echo, round after round, then BYE. */
@@ -114,7 +105,7 @@ async function pingInPage({ options, bye, timeoutMs }: { options: PingOptions; b
       } catch (error) {
         throw new Error(`round ${rounds - 1}: ${String(error)}; stats: ${JSON.stringify(gm.network_get_stats(socket))}`, { cause: error });
       }
-      const stats = gm.network_get_stats(socket) as UdpStats;
+      const stats = gm.network_get_stats(socket) as NetworkStats;
       const p2p = stats.p2p_packets_sent > 0 && stats.p2p_packets_received > 0;
       elapsedMs = performance.now() - start;
       if (rounds >= options.minRounds && elapsedMs >= (options.minMs ?? 0) && (!options.untilP2p || p2p)) {
@@ -128,7 +119,7 @@ async function pingInPage({ options, bye, timeoutMs }: { options: PingOptions; b
   } finally {
     gm.buffer_delete(buffer);
   }
-  return { rounds, stoppedAtRound, elapsedMs, echoes, sent, stats: gm.network_get_stats(socket) as UdpStats };
+  return { rounds, stoppedAtRound, elapsedMs, echoes, sent, stats: gm.network_get_stats(socket) as NetworkStats };
 }
 
 /** Plays a ping-pong between two pages at once; both sides' results once the pinger's BYE came back. */

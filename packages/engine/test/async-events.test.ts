@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AsyncEventQueue } from "../src/events/async-events.js";
-import { type Clock, createEngine } from "../src/index.js";
+import { type Clock, createEngine, createMemoryStorage } from "../src/index.js";
 import { freshEngine } from "./helpers.js";
 
 /** A clock whose timers fire only when the test says so. */
@@ -67,7 +67,8 @@ describe("async event queue", () => {
   });
 
   it("engines have separate queues", async () => {
-    const a = createEngine({ clock: manualClock() });
+    // Memory storage: the default (./data/files in Node) would write the saved file into the repository.
+    const a = createEngine({ storage: createMemoryStorage(), clock: manualClock() });
     const b = freshEngine();
     const buffer = a.buffer_create(1, a.buffer_fixed, 1);
     expect(b.buffer_exists(buffer)).toBe(false);

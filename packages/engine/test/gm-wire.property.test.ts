@@ -16,18 +16,9 @@ import {
   encodeGmPacket,
   encodeGmServerReply,
 } from "../src/network/wire/gm-wire.js";
+import { concatBytes } from "./helpers.js";
 
 const MAX = 4096;
-
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 const payloadArb = fc.oneof({ weight: 3, arbitrary: fc.uint8Array({ maxLength: 64 }) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: MAX }) });
 
@@ -59,7 +50,7 @@ const packets = (payloads: readonly Uint8Array[]): GmDecoded[] => payloads.map((
 
 describe("gm wire properties: packets", () => {
   it("decodes concatenated packets cut at arbitrary points to the same payloads", () => {
-    const arb = fc.array(payloadArb, { maxLength: 16 }).chain((payloads) => fc.tuple(fc.constant(payloads), withCuts(concat(payloads.map(encodeGmPacket)))));
+    const arb = fc.array(payloadArb, { maxLength: 16 }).chain((payloads) => fc.tuple(fc.constant(payloads), withCuts(concatBytes(payloads.map(encodeGmPacket)))));
     fc.assert(
       fc.property(arb, ([payloads, [bytes, cuts]]) => {
         const d = new GmPacketDecoder({ maxPacketSize: MAX });
@@ -72,7 +63,7 @@ describe("gm wire properties: packets", () => {
   it("decodes the same payloads when the stream arrives one byte at a time", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 6 }), (payloads) => {
-        const bytes = concat(payloads.map(encodeGmPacket));
+        const bytes = concatBytes(payloads.map(encodeGmPacket));
         const d = new GmPacketDecoder({ maxPacketSize: MAX });
         expect(decodeAll(d, pieces(bytes, Array.from({ length: bytes.length }, (_, i) => i)))).toEqual(packets(payloads));
       }),
@@ -83,10 +74,10 @@ describe("gm wire properties: packets", () => {
   it("on a message transport, a raw message is one malformed entry and the packets around it still decode", () => {
     // One chunk per WebSocket message; a raw message is anything not starting with the magic's first byte.
     const message = fc.oneof(
-      fc.array(payloadArb, { minLength: 1, maxLength: 3 }).map((payloads) => ({ payloads, bytes: concat(payloads.map(encodeGmPacket)) })),
+      fc.array(payloadArb, { minLength: 1, maxLength: 3 }).map((payloads) => ({ payloads, bytes: concatBytes(payloads.map(encodeGmPacket)) })),
       fc
         .tuple(fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0xde), fc.uint8Array({ maxLength: 64 }))
-        .map(([first, tail]) => ({ payloads: undefined, bytes: concat([Uint8Array.of(first), tail]) })),
+        .map(([first, tail]) => ({ payloads: undefined, bytes: concatBytes([Uint8Array.of(first), tail]) })),
     );
     fc.assert(
       fc.property(fc.array(message, { maxLength: 12 }), (messages) => {
@@ -108,7 +99,7 @@ describe("gm wire properties: packets", () => {
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 30 }), (parts, cutSeeds) => {
-        const bytes = concat(parts);
+        const bytes = concatBytes(parts);
         const cuts = [...new Set(cutSeeds.map((s) => s % (bytes.length + 1)))].sort((a, b) => a - b);
         const d = new GmPacketDecoder({ maxPacketSize });
         let accounted = 0;
@@ -153,7 +144,7 @@ describe("gm wire properties: handshakes", () => {
           fc.constant(gameId),
           withCuts(GM_HANDSHAKE_GREETING.slice(), 18),
           withCuts(encodeGmClientReply(gameId), 16),
-          withCuts(concat([encodeGmServerReply(), ...payloads.map(encodeGmPacket)]), 20),
+          withCuts(concatBytes([encodeGmServerReply(), ...payloads.map(encodeGmPacket)]), 20),
         ),
       );
     fc.assert(
@@ -213,7 +204,7 @@ describe("gm wire properties: handshakes", () => {
           serverError ??= s.error;
         }
         // An error only ever comes from bytes that differ from what is expected.
-        const all = concat(chunks);
+        const all = concatBytes(chunks);
         const greetingPrefix = all.subarray(0, 18);
         if (clientError === undefined) expect(GM_HANDSHAKE_GREETING.subarray(0, greetingPrefix.length)).toEqual(greetingPrefix);
         const replyPrefix = all.subarray(0, 12);

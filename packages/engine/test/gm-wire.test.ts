@@ -21,18 +21,11 @@ import {
   encodeGmPacket,
   encodeGmServerReply,
 } from "../src/network/wire/gm-wire.js";
+import { concatBytes } from "./helpers.js";
 
 const hex = (bytes: Uint8Array | undefined): string => Array.from(bytes ?? [], (b) => b.toString(16).padStart(2, "0")).join(" ");
 const fromHex = (text: string): Uint8Array => Uint8Array.from(text.replace(/\s+/g, "").match(/../g) ?? [], (pair) => parseInt(pair, 16));
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 /** Decoded entries with hex strings, for readable comparisons. */
 const show = (entries: GmDecoded[]) =>
   entries.map((e) => (e.kind === "packet" ? { packet: hex(e.payload) } : e.kind === "malformed" ? { malformed: hex(e.bytes) } : { tooLarge: e.size }));

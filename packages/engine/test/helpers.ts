@@ -1,4 +1,4 @@
-import { createEngine, createMemoryStorage } from "../src/index.js";
+import { GmnetError, createEngine, createMemoryStorage } from "../src/index.js";
 import type { Engine } from "../src/index.js";
 
 /** A fresh engine with in-memory files, so tests never share state or touch disk. */
@@ -26,4 +26,26 @@ export function bufferFrom(gm: Engine, bytes: Uint8Array): number {
   bytes.forEach((byte) => gm.buffer_write(buffer, gm.buffer_u8, byte));
   gm.buffer_seek(buffer, gm.buffer_seek_start, 0);
   return buffer;
+}
+
+/** The GmnetError code `call` throws, or "no error"; any other throw fails the test as it is. */
+export function thrownCode(call: () => unknown): string {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof GmnetError) return error.code;
+    throw error;
+  }
+  return "no error";
+}
+
+/** The parts one after another in a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

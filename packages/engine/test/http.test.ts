@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AsyncLoad, type Engine, GmnetError, createEngine, createMemoryStorage, ev_async_web } from "../src/index.js";
-import { bufferFrom, bytesOf } from "./helpers.js";
+import { type AsyncLoad, type Engine, createEngine, createMemoryStorage, ev_async_web } from "../src/index.js";
+import { bufferFrom, bytesOf, thrownCode } from "./helpers.js";
 
 const md5 = (bytes: Uint8Array): string => createHash("md5").update(bytes).digest("hex");
 
@@ -143,16 +143,6 @@ async function finalOf(engine: Engine, id: number): Promise<AsyncLoad> {
   const events = await eventsOf(engine, id);
   expect(events).toHaveLength(1);
   return events[0]!;
-}
-
-function thrownCode(call: () => unknown): string {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof GmnetError) return error.code;
-    throw error;
-  }
-  return "no error";
 }
 
 describe("http_get and http_post_string", () => {

@@ -2,6 +2,11 @@
  * One GameMaker buffer: bytes, a seek position, a used size, a type and an alignment.
  * This class owns every position rule (alignment padding, growth, wrapping, clamping) so that
  * the public functions in api.ts only translate ids and arguments.
+ *
+ * Why one file of over 400 lines: it is one concern — the position rules — and every method
+ * (write, read, peek, poke, fill, resize, copy) applies the same private helpers (alignUp,
+ * placeWrite, wrapped, growTo, ...) to the same bytes, so splitting it would either repeat those
+ * rules or expose them. The value encodings already live apart (value-codec.ts, utf8.ts).
  */
 import { ErrorCode, GmnetError } from "../errors.js";
 import {

@@ -3,44 +3,35 @@
  * asked, GmnetError for misuse, settings read back, and the signaling server being unreachable.
  */
 import { describe, expect, it } from "vitest";
-import { GmnetError, createEngine, createMemoryStorage } from "../../src/index.js";
+import { createEngine, createMemoryStorage } from "../../src/index.js";
 import { WebSocket } from "ws";
+import { thrownCode } from "../helpers.js";
 import { EventLog, startNetwork } from "./support.js";
 
 /** An engine whose signaling server cannot be reached (nothing listens on port 9 of 127.0.0.1). */
 const offlineEngine = () => createEngine({ storage: createMemoryStorage(), network: { WebSocket, signalingUrl: "ws://127.0.0.1:9/ws" } });
 
-const misuse = (call: () => unknown): string => {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof GmnetError) return error.code;
-    throw error;
-  }
-  return "no error";
-};
-
 describe("network_* contract", () => {
   it("throws E_INVALID_ARGUMENT for arguments that can never be right", () => {
     const gm = offlineEngine();
-    expect(misuse(() => gm.network_create_socket(9))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_create_socket("tcp" as never))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_create_server(gm.network_socket_tcp, 0, 4))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_create_server(gm.network_socket_tcp, 70000, 4))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_create_server(gm.network_socket_tcp, 80, 0))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_create_socket(9))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_create_socket("tcp" as never))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_create_server(gm.network_socket_tcp, 0, 4))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_create_server(gm.network_socket_tcp, 70000, 4))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_create_server(gm.network_socket_tcp, 80, 0))).toBe("E_INVALID_ARGUMENT");
     const socket = gm.network_create_socket(gm.network_socket_tcp);
-    expect(misuse(() => gm.network_connect(socket, 42 as never, 80))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_connect(socket, 42 as never, 80))).toBe("E_INVALID_ARGUMENT");
     const buffer = gm.buffer_create(4, gm.buffer_fixed, 1);
-    expect(misuse(() => gm.network_send_packet(socket, buffer, 5))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_send_packet(socket, buffer, -1))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_send_packet(socket, 999, 1))).toBe("E_INVALID_BUFFER");
-    expect(misuse(() => gm.network_set_config(999, 1))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_set_config(gm.network_config_simulate_loss, 2))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_set_config(gm.network_config_signaling_url, "http://x"))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_set_config(gm.network_config_app_key, "bad key!"))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_set_config(gm.network_config_ice_servers, [{ url: "stun:x" }]))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_set_timeout(socket, -1, 0))).toBe("E_INVALID_ARGUMENT");
-    expect(misuse(() => gm.network_get_config(999))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_send_packet(socket, buffer, 5))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_send_packet(socket, buffer, -1))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_send_packet(socket, 999, 1))).toBe("E_INVALID_BUFFER");
+    expect(thrownCode(() => gm.network_set_config(999, 1))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_set_config(gm.network_config_simulate_loss, 2))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_set_config(gm.network_config_signaling_url, "http://x"))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_set_config(gm.network_config_app_key, "bad key!"))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_set_config(gm.network_config_ice_servers, [{ url: "stun:x" }]))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_set_timeout(socket, -1, 0))).toBe("E_INVALID_ARGUMENT");
+    expect(thrownCode(() => gm.network_get_config(999))).toBe("E_INVALID_ARGUMENT");
     gm.network_shutdown();
   });
 

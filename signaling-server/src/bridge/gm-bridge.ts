@@ -22,7 +22,8 @@ import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";
 import type { SessionCloseCause, SessionLifecycle } from "../session/session.js";
 import type { WebSocket } from "ws";
-import { type BridgeEndReason, type BridgeHost, BridgedConnection } from "./bridged-connection.js";
+import { type BridgeHost, BridgedConnection } from "./bridged-connection.js";
+import type { BridgeEndReason } from "./end-reason.js";
 import { type GmBridgeSpec, formatGmBridgeSpec } from "./spec.js";
 import { WsUpgrader } from "./ws-upgrade.js";
 

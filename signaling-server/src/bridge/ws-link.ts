@@ -6,7 +6,8 @@
  * came otherwise (raw).
  */
 import type { RawData, WebSocket } from "ws";
-import type { BridgeEndReason, ClientLink, ClientLinkEvents } from "./bridged-connection.js";
+import type { ClientLink, ClientLinkEvents } from "./client-link.js";
+import type { BridgeEndReason } from "./end-reason.js";
 import { GmFramer, GmFramerError } from "./gm-framer.js";
 
 export class WsLink implements ClientLink {

@@ -32,6 +32,12 @@ export interface ServerConfig {
   nodeId: number | undefined;
   /** Bound of a node's inbound Redis stream (XADD MAXLEN ~). */
   redisStreamMaxLen: number;
+  /**
+   * Bytes of messages to other nodes that Redis has not acknowledged yet (buffered while it is
+   * unreachable, plus in flight); past it a stream's data closes that stream (PEER_GONE) and a
+   * datagram is dropped, counted (PROTOCOL.md §15).
+   */
+  redisOutboundMaxBytes: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
    * Outgoing batches per second for every priority. 0 (the default) adds no delay: what one turn
@@ -199,6 +205,9 @@ export const defaultConfig: ServerConfig = {
   redis: undefined,
   nodeId: undefined,
   redisStreamMaxLen: 10_000,
+  // 64 MiB: a blip of a few seconds at tens of MB/s of cross-node traffic fits; a long outage
+  // ends streams instead of growing the process without bound.
+  redisOutboundMaxBytes: 64 * 1024 * 1024,
   logLevel: "info",
   tickRate: 0,
   highTickRate: undefined,
@@ -289,6 +298,7 @@ const FLAGS: Record<string, { key: keyof ServerConfig; env: string; kind: "strin
   redis: { key: "redis", env: "GMNET_REDIS_URL", kind: "string" },
   "node-id": { key: "nodeId", env: "GMNET_NODE_ID", kind: "number" },
   "redis-stream-max-len": { key: "redisStreamMaxLen", env: "GMNET_REDIS_STREAM_MAX_LEN", kind: "number" },
+  "redis-outbound-max-bytes": { key: "redisOutboundMaxBytes", env: "GMNET_REDIS_OUTBOUND_MAX_BYTES", kind: "number" },
   "log-level": { key: "logLevel", env: "GMNET_LOG_LEVEL", kind: "string" },
   "tick-rate": { key: "tickRate", env: "GMNET_TICK_RATE", kind: "number" },
   "high-tick-rate": { key: "highTickRate", env: "GMNET_HIGH_TICK_RATE", kind: "number" },
@@ -581,6 +591,9 @@ function validateRedis(config: ServerConfig): void {
   if (config.nodeId !== undefined && !isNodeId(config.nodeId)) throw new ConfigError(`--node-id must be an integer from 1 to ${MAX_NODE_ID}, not ${config.nodeId}`);
   if (!Number.isInteger(config.redisStreamMaxLen) || config.redisStreamMaxLen < 1) {
     throw new ConfigError(`--redis-stream-max-len must be a positive integer, not ${config.redisStreamMaxLen}`);
+  }
+  if (!Number.isInteger(config.redisOutboundMaxBytes) || config.redisOutboundMaxBytes < 1) {
+    throw new ConfigError(`--redis-outbound-max-bytes must be a positive integer, not ${config.redisOutboundMaxBytes}`);
   }
 }
 

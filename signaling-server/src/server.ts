@@ -62,7 +62,10 @@ const systemClock: ServerClock = {
 export function createServer(options: ServerOptions = {}): GmnetServer {
   const { clock = systemClock, random = Math.random, logger: givenLogger, ...overrides } = options;
   const config = validateConfig({ ...defaultConfig, ...overrides });
-  const logger = givenLogger ?? createLogger(config.logLevel);
+  const baseLogger = givenLogger ?? createLogger(config.logLevel);
+  // A clustered node's every line names it: a child of its own (a given logger may be shared by
+  // several servers in one process), whose binding is set once a random node id is known.
+  const logger = config.redis === undefined ? baseLogger : baseLogger.child(config.nodeId === undefined ? {} : { node: config.nodeId });
   const metrics = createMetrics({ defaultMetrics: true });
   // PostgreSQL when --database is set, else SQLite at --db; nothing listens before it is open.
   const opening = openStorage({
@@ -116,15 +119,16 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       for (const service of services) service.onSessionResume?.(session);
     },
   };
-  const master = createMasterService(context);
   // Only with --redis: without it, nothing of the cluster exists and every lookup stays local.
-  const cluster = config.redis === undefined ? undefined : createCluster({ config, logger, random });
+  const cluster = config.redis === undefined ? undefined : createCluster({ config, logger, random, metrics });
+  // With a cluster the master services run on the elected master home; the other nodes forward to it.
+  const master = createMasterService(context, cluster);
   const virtualSockets = createVirtualSocketService(context, cluster);
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
   const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
   const mcpTools = createMcpTools(context, mcpAppKeys);
-  services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context), master, outbound, mcpTools);
+  services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context, cluster), master, outbound, mcpTools);
   if (cluster !== undefined) services.push(cluster);
   const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
@@ -177,6 +181,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
           uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
           connections: connections.size,
           sessions: context.directory.size,
+          // Still 200 "ok" while Redis is down: the node goes on serving its own clients.
+          ...(cluster === undefined ? {} : { cluster: cluster.health() }),
         }),
       );
     } else if (path === "/metrics") {
@@ -239,6 +245,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     logger.info({ storage: opened.kind, schemaVersion: await opened.schemaVersion() }, "storage open");
     // The node id must be known (and its stream read) before the first session gets an id.
     await cluster?.start();
+    if (cluster !== undefined && config.nodeId === undefined) logger.setBindings({ node: cluster.nodeId });
     await listen();
   });
   const listen = (): Promise<void> => new Promise<void>((resolve, reject) => {

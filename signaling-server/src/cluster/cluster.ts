@@ -4,11 +4,19 @@
  * (redis-bus.ts) and the timer that keeps the node's liveness and routes fresh; as a session
  * lifecycle it writes a session's address route when it opens or resumes and removes it when it
  * closes. The virtual-socket service reaches other nodes through the ClusterLink it exposes.
+ *
+ * One live session per address across nodes, as on one node: a session that opens (HELLO, or a
+ * RESUME that opens a new session) on an address whose route named a session on another live
+ * node takes the route over and tells that node, which closes it with 4003 REPLACED. A move
+ * (login, logout) only writes the route: there the master decides which session leaves.
  */
+import { CloseCode } from "@gmnet/engine/protocol";
 import { Redis } from "ioredis";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../observability/logger.js";
-import type { SessionLifecycle } from "../session/session.js";
+import type { Metrics } from "../observability/metrics.js";
+import { type ClusterHealth, createClusterMetrics } from "./cluster-metrics.js";
+import type { Session, SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
 import { type IdRange, idRangeOf, nodeOfId } from "./node-ids.js";
 import { type ChannelTable, createChannelTable } from "./channels.js";
@@ -16,6 +24,7 @@ import { createNameTable } from "./names.js";
 import { createRedisBus } from "./redis-bus.js";
 import { type UdpPortTable, createUdpPortTable } from "./udp-ports.js";
 import { createRouteTable } from "./routes.js";
+import { type MasterHomeListener, createMasterHome } from "./master-home.js";
 
 /** A node's liveness key lives this long unless refreshed (every third of it). */
 const NODE_TTL_MS = 15_000;
@@ -45,6 +54,10 @@ export interface ClusterLink {
   readonly udpPorts: UdpPortTable;
   /** Calls `gone` for each node `inUse` names whose liveness key has expired (checked on every refresh). */
   watchNodes(inUse: () => Iterable<number>, gone: (node: number) => void): void;
+  /** The node that runs the master services (master-home.ts); undefined until the first election round. */
+  readonly masterHome: number | undefined;
+  /** Hears the master home change (the first election included), after the round that saw it. */
+  onMasterHomeChange(listener: MasterHomeListener): void;
 }
 
 export interface Cluster extends ClusterLink, SessionLifecycle {
@@ -52,24 +65,30 @@ export interface Cluster extends ClusterLink, SessionLifecycle {
   start(): Promise<void>;
   /** Waits for writes in flight (the SOCKET_CLOSED of the sessions just closed), then disconnects. */
   close(): Promise<void>;
+  /** /healthz's `cluster` object. */
+  health(): ClusterHealth;
 }
 
 export interface ClusterOptions {
-  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "redisStreamMaxLen">;
+  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
   readonly logger: Logger;
   readonly random: () => number;
+  /** The server's registry: the cluster adds gmnet_cluster_* (cluster-metrics.ts). */
+  readonly metrics: Metrics;
 }
 
-export function createCluster({ config, logger, random }: ClusterOptions): Cluster {
+export function createCluster({ config, logger, random, metrics }: ClusterOptions): Cluster {
   const url = config.redis!;
-  const connect = (name: string): Redis => {
-    const redis = new Redis(url, { lazyConnect: true, connectionName: name });
+  const connect = (name: string, resend = true): Redis => {
+    const redis = new Redis(url, { lazyConnect: true, connectionName: name, autoResendUnfulfilledCommands: resend });
     // Without a listener an unreachable Redis would crash the process; ioredis reconnects by itself.
     redis.on("error", (error: Error) => logger.warn({ err: error.message }, `cluster: redis (${name})`));
     return redis;
   };
   const writer = connect("gmnet-writer");
-  const reader = connect("gmnet-reader");
+  // The XREAD a dropped connection left is not sent again: the bus first checks whether Redis
+  // restarted with a new stream (redis-bus.ts), then reads again.
+  const reader = connect("gmnet-reader", false);
   const routes = createRouteTable({ redis: writer, nodeId: config.nodeId, random, logger, nodeTtlMs: NODE_TTL_MS, routeTtlMs: ROUTE_TTL_MS });
   /** Writes made for the services (name releases), awaited by close(). */
   const writes = new Set<Promise<unknown>>();
@@ -79,19 +98,45 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
   };
   const names = createNameTable(writer, () => routes.nodeId, logger, track);
   const channels = createChannelTable(writer, () => routes.nodeId, logger, track);
+  const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
   const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track);
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
   let timer: ReturnType<typeof setInterval> | undefined;
   let ticking = false;
+  /** Set while the writer connection is lost; the round after it comes back re-announces this node. */
+  let lost = false;
+  /**
+   * Until then no node is declared gone: after Redis was unreachable (or restarted and lost its
+   * keys) every live node re-announces its liveness within one TTL.
+   */
+  let graceUntil = 0;
+  const observed = createClusterMetrics(metrics, {
+    nodeId: () => routes.nodeId,
+    redisUp: () => writer.status === "ready",
+    routes: () => routes.ownedCount,
+    outboundBytesWaiting: () => bus?.bytesWaiting ?? 0,
+  });
+  /** This node's sessions by id, for the REPLACED notices of other nodes. */
+  const local = new Map<string, Session>();
+
+  /** One PING: the Redis round trip /healthz and /metrics show. */
+  const measureRoundTrip = async (): Promise<void> => {
+    const pinged = performance.now();
+    await writer.ping();
+    observed.metrics.roundTrip(performance.now() - pinged);
+  };
 
   const tick = async (): Promise<void> => {
-    if (ticking) return;
+    // Unreachable: nothing to refresh; the round run when the writer is ready again does it.
+    if (ticking || writer.status !== "ready") return;
     ticking = true;
     try {
+      await measureRoundTrip();
       await routes.refresh();
-      for (const watcher of watchers) {
+      await masterHome.elect();
+      for (const watcher of Date.now() < graceUntil ? [] : watchers) {
         const nodes = [...new Set(watcher.inUse())];
         if (nodes.length === 0) continue;
         const live = await routes.liveNodes(nodes);
@@ -111,6 +156,8 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
     idRange: () => idRangeOf(routes.nodeId),
     nodeOfId,
     async locate(appKey, ip) {
+      // Unreachable Redis: OFFLINE at once rather than after ioredis' retries.
+      if (writer.status !== "ready") return undefined;
       const node = await routes.locate(appKey, ip);
       // A route to this node with no local session is stale: offline, as a single node would say.
       return node === routes.nodeId ? undefined : node;
@@ -124,39 +171,85 @@ export function createCluster({ config, logger, random }: ClusterOptions): Clust
     },
     channels,
     udpPorts,
-    claimName: (appKey, name, sessionId, ip) => names.claim(appKey, name, sessionId, ip),
+    // While Redis is unreachable it cannot say, at once: a claim is refused, a name resolves to nothing.
+    claimName: (appKey, name, sessionId, ip) => (writer.status === "ready" ? names.claim(appKey, name, sessionId, ip) : Promise.resolve(false)),
     releaseName: (appKey, name, sessionId, ip) => names.release(appKey, name, sessionId, ip),
-    resolveName: (appKey, name) => names.resolve(appKey, name),
+    resolveName: (appKey, name) => (writer.status === "ready" ? names.resolve(appKey, name) : Promise.resolve(undefined)),
+    get masterHome() {
+      return masterHome.current;
+    },
+    onMasterHomeChange(listener) {
+      masterHome.onChange(listener);
+    },
     watchNodes(inUse, gone) {
       watchers.push({ inUse, gone });
     },
     async start() {
       await writer.connect();
       await reader.connect();
+      await measureRoundTrip();
       await routes.start();
-      bus = createRedisBus({ nodeId: routes.nodeId, writer, reader, maxLen: config.redisStreamMaxLen, logger });
+      bus = createRedisBus({
+        nodeId: routes.nodeId,
+        writer,
+        reader,
+        maxLen: config.redisStreamMaxLen,
+        maxOutboundBytes: config.redisOutboundMaxBytes,
+        logger,
+        metrics: observed.metrics,
+        dropped: (reason) => metrics.drops.inc({ reason }),
+      });
+      bus.on("replaced", (_from, { appKey, ip, sessionId }) => {
+        const session = local.get(sessionId);
+        // Only the session the route named, and only while it still holds that address (it may have moved).
+        if (session !== undefined && session.appKey === appKey && session.virtualIp === ip) session.close(CloseCode.REPLACED, "this identity connected elsewhere");
+      });
       for (const register of pendingHandlers.splice(0)) register(bus);
       await bus.start();
+      // Before the server listens: every request knows where the master services run.
+      await masterHome.elect();
       timer = setInterval(() => void tick(), NODE_TTL_MS / 3);
       timer.unref();
+      writer.on("close", () => {
+        lost = true;
+      });
+      writer.on("ready", () => {
+        if (!lost) return;
+        lost = false;
+        graceUntil = Date.now() + NODE_TTL_MS;
+        logger.info("cluster: redis reachable again; announcing this node's liveness and routes");
+        // At once rather than on the next round: a Redis that restarted has none of them.
+        void tick();
+      });
       logger.info({ nodeId: routes.nodeId }, "cluster: node joined through redis");
     },
+    health: () => observed.health(),
     async close() {
       clearInterval(timer);
       await bus?.close();
       await Promise.all([...writes]);
+      await masterHome.release();
       await routes.close();
       // Every write was answered (the bus and the route table waited for theirs).
       writer.disconnect();
       reader.disconnect();
     },
     onSessionOpen(session) {
-      return routes.own(session.appKey, session.virtualIp, session.id);
+      local.set(session.id, session);
+      // Read now: the master may move the session (the Hello's token) before the write is answered.
+      const { appKey, virtualIp: ip } = session;
+      const written = routes.own(appKey, ip, session.id).then((previous) => {
+        if (previous !== undefined) bus?.send(previous.node, { t: "replaced", appKey, ip, sessionId: previous.sessionId });
+      });
+      // While Redis is unreachable a new session does not wait for it: the liveness round that
+      // runs when Redis is back writes the route (owned routes are refreshed, written if missing).
+      return writer.status === "ready" ? written : undefined;
     },
     onSessionResume(session) {
       void routes.own(session.appKey, session.virtualIp, session.id);
     },
     onSessionClose(session) {
+      local.delete(session.id);
       routes.release(session.appKey, session.virtualIp, session.id);
     },
     onSessionMove(session) {

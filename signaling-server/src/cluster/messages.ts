@@ -22,7 +22,60 @@ export type BusMessage =
   /** A BROADCAST to port `port` of the app key from `srcIp:srcPort`, for the receiving node's bound sessions; the bytes in the message's data. */
   | { t: "bcast"; appKey: string; port: number; srcIp: number; srcPort: number }
   /** A frame on app channel `channel` from `fromIp`, for the receiving node's members; the sender's payload in the message's data. */
-  | { t: "chan"; appKey: string; channel: number; type: number; priority: number; fromIp: number };
+  | { t: "chan"; appKey: string; channel: number; type: number; priority: number; fromIp: number }
+  /**
+   * A SIGNAL RELAY for `ip` on the receiving node from `fromIp`, stamped by the sender's node;
+   * `sessionId` names the sender's session there, for a refusal.
+   */
+  | { t: "signal"; appKey: string; ip: number; fromIp: number; pairId: number; kind: number; data: string; sessionId: string }
+  /** The receiving node's session `sessionId` relayed `pairId` to `ip`, which no session there holds (any more): NOT_A_PARTICIPANT. */
+  | { t: "signal-refused"; sessionId: string; ip: number; pairId: number }
+  /** Another node took the route of (appKey, ip) over: the receiving node's session `sessionId` there ends with 4003 REPLACED. */
+  | { t: "replaced"; appKey: string; ip: number; sessionId: string }
+  /**
+   * Master services across nodes (master/master-forwarder.ts, master/remote-sessions.ts): a request for
+   * the master home — an operation, a Hello token's login, the app key's public rooms — answered
+   * with "mres" of the same id.
+   */
+  | { t: "mreq"; id: number; kind: "op"; caller: ForwardedCaller; op: number; body: unknown }
+  | { t: "mreq"; id: number; kind: "open"; session: SessionDescriptor }
+  | { t: "mreq"; id: number; kind: "rooms"; appKey: string }
+  /** The home's answer to "mreq" `id`: the outcome's status and body (for "open", SUCCESS and `{}`; for "rooms", the page). */
+  | { t: "mres"; id: number; status: number; body: Record<string, unknown> }
+  /** The sending node's session `sessionId` closed: the home ends its login and what hangs on it. */
+  | { t: "mgone"; sessionId: string }
+  /** From the home, for the receiving node's session: send a frame (the payload in the message's data). */
+  | { t: "msend"; sessionId: string; channel: number; type: number; priority: number }
+  /** From the home: send an ERROR frame. */
+  | { t: "merror"; sessionId: string; code: number; channel: number; type: number; refId: number; message: string }
+  /** From the home: close the session. */
+  | { t: "mclose"; sessionId: string; code: number; reason: string }
+  /** From the home: move the session to another identity (login, logout). */
+  | { t: "mmove"; sessionId: string; identityId: number; virtualIp: number };
+
+/** What the home needs of a WebSocket session on another node to stand in for it (RemoteSession). */
+export interface SessionDescriptor {
+  readonly id: string;
+  readonly appKey: string;
+  readonly identityId: number;
+  readonly virtualIp: number;
+  readonly deviceIdentity: { readonly identityId: number; readonly virtualIp: number };
+  readonly remoteAddress: string;
+  readonly helloToken: string;
+}
+
+/** A master request's caller as the forwarding node knows it; the home adds the login state it keeps. */
+export type ForwardedCaller =
+  | { readonly via: "ws"; readonly session: SessionDescriptor }
+  | {
+      readonly via: "http";
+      readonly appKey: string;
+      readonly address: string;
+      /** Checked against the shared token table by the forwarding node. */
+      readonly login?: { readonly accountId: number; readonly username: string; readonly guest: boolean; readonly tokenHash: string };
+      readonly tokenProblem?: "token_invalid" | "token_expired";
+      readonly bearerToken?: string;
+    };
 
 export type BusType = BusMessage["t"];
 export type BusMessageOf<T extends BusType> = Extract<BusMessage, { t: T }>;

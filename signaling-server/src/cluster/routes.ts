@@ -24,6 +24,16 @@ const REFRESH = `local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
+/**
+ * Writes KEYS[1] = ARGV[1] (expiry ARGV[2] ms) and returns the value it replaced if that names a
+ * node whose liveness key (ARGV[3] .. node) exists, else false (nil): the live session this write
+ * took the address from, in the same round trip (SET … GET needs Redis ≥ 6.2).
+ */
+const TAKE_OVER = `local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
+if not old then return false end
+local node = string.match(old, '^(%d+)/')
+if node and redis.call('EXISTS', ARGV[3] .. node) == 1 then return old end
+return false`;
 /** The owning node of KEYS[1] if its liveness key (ARGV[1] .. node) exists, else false (nil). */
 const LOCATE = `local v = redis.call('GET', KEYS[1])
 if not v then return false end
@@ -31,13 +41,24 @@ local node = string.match(v, '^(%d+)/')
 if node and redis.call('EXISTS', ARGV[1] .. node) == 1 then return tonumber(node) end
 return false`;
 
+/** A session that held an address on some node. */
+export interface RouteOwner {
+  readonly node: number;
+  readonly sessionId: string;
+}
+
 export interface RouteTable {
   /** This node's id, fixed once start() resolved. */
   readonly nodeId: number;
+  /** How many addresses this node holds a route for. */
+  readonly ownedCount: number;
   /** Claims the node id (a random free one when none was configured) and its liveness key. */
   start(): Promise<void>;
-  /** Records that this node's session `sessionId` holds (appKey, ip); resolves once written (never rejects). */
-  own(appKey: string, ip: number, sessionId: string): Promise<void>;
+  /**
+   * Records that this node's session `sessionId` holds (appKey, ip); resolves once written (never
+   * rejects), with the session on another live node whose route it replaced, if any.
+   */
+  own(appKey: string, ip: number, sessionId: string): Promise<RouteOwner | undefined>;
   /** Compare-and-delete of the route, if this session still owns it. */
   release(appKey: string, ip: number, sessionId: string): void;
   /** The live node owning (appKey, ip); undefined when nobody does or its node is gone. */
@@ -87,6 +108,9 @@ export function createRouteTable(options: RouteTableOptions): RouteTable {
     get nodeId() {
       return nodeId;
     },
+    get ownedCount() {
+      return owned.size;
+    },
     async start() {
       if (options.nodeId !== undefined) {
         // A configured id is the operator's to keep unique; a restarted node takes its id back at once.
@@ -106,7 +130,12 @@ export function createRouteTable(options: RouteTableOptions): RouteTable {
       const key = routeKey(appKey, ip);
       const value = `${nodeId}/${sessionId}`;
       owned.set(key, value);
-      await track(redis.set(key, value, "PX", routeTtlMs), "writing a route");
+      const previous = await track(redis.eval(TAKE_OVER, 1, key, value, routeTtlMs, "gmnet:node:"), "writing a route");
+      if (typeof previous !== "string") return undefined;
+      const slash = previous.indexOf("/");
+      const owner = { node: Number(previous.slice(0, slash)), sessionId: previous.slice(slash + 1) };
+      // This node's own session (replaced locally already, or this one resuming) is no other node's to close.
+      return owner.node === nodeId ? undefined : owner;
     },
     release(appKey, ip, sessionId) {
       const key = routeKey(appKey, ip);

@@ -10,9 +10,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MasterOp, MasterStatus } from "@gmnet/engine/protocol";
 import { clientAddress } from "../session/client-address.js";
-import type { Session } from "../session/session.js";
 import type { AuthService } from "./accounts/auth-service.js";
-import type { Caller, Login } from "./caller.js";
+import type { Caller } from "./caller.js";
 import type { MasterDeps } from "./deps.js";
 import type { Dispatch } from "./dispatcher.js";
 import { type Body, type Outcome, fail } from "./outcome.js";
@@ -176,13 +175,8 @@ export function createHttpApi(deps: MasterDeps & { dispatch: Dispatch; auth: Aut
     const bearerToken = bearer[1]!;
     const verified = await deps.auth.verifyToken(appKey, bearerToken);
     if ("problem" in verified) return { via: "http", appKey, address, session: undefined, login: undefined, tokenProblem: verified.problem, bearerToken };
-    return { via: "http", appKey, address, session: liveSession(appKey, verified.login), login: verified.login, bearerToken };
-  };
-
-  /** The connection the account is logged in on, if it holds this very token. */
-  const liveSession = (appKey: string, login: Login): Session | undefined => {
-    const session = deps.online.sessionOf(appKey, login.accountId);
-    return session !== undefined && deps.online.loginOf(session)?.tokenHash === login.tokenHash ? session : undefined;
+    // On a node that forwards to the master home this finds nothing; the home looks again (master-forwarder.ts).
+    return { via: "http", appKey, address, session: deps.online.sessionHolding(appKey, verified.login), login: verified.login, bearerToken };
   };
 
   /** Resolves with the body, or why there is none; stops buffering past `limit` bytes. */

@@ -4,18 +4,25 @@
  * /api/.
  * Every service gets the same MasterDeps; the order below is the order logouts are cleaned up
  * in (rooms and parties before presence announces the account offline).
+ *
+ * With --redis the services run on one node, the master home (cluster/master-home.ts); the other
+ * nodes forward their requests to it (master-forwarder.ts) and the home stands in for their
+ * sessions with proxies (remote-sessions.ts). The services themselves do not know.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MasterOp, MasterStatus, nameOf } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp, MasterStatus, nameOf } from "@gmnet/engine/protocol";
+import type { ClusterLink } from "../cluster/cluster.js";
 import type { ServerContext } from "../server-context.js";
-import type { SessionLifecycle } from "../session/session.js";
+import type { Session, SessionLifecycle } from "../session/session.js";
 import { createAuthService } from "./accounts/auth-service.js";
 import { createCharacterService } from "./characters/character-service.js";
 import type { MasterDeps } from "./deps.js";
 import { type Dispatch, createDispatcher } from "./dispatcher.js";
 import { sendEvent } from "./events.js";
 import { createHttpApi } from "./http-transport.js";
+import { MASTER_RESTARTED, createMasterForwarder } from "./master-forwarder.js";
 import { OnlineAccounts } from "./online.js";
+import { RemoteSession, serveRemoteSessions } from "./remote-sessions.js";
 import type { Page } from "./rooms/paging.js";
 import type { RoomView } from "./rooms/room-registry.js";
 import { createRoomService } from "./rooms/room-service.js";
@@ -28,12 +35,13 @@ import { registerMasterChannel } from "./ws-transport.js";
 export interface MasterService extends SessionLifecycle {
   /** Serves /api/… requests; false for any other path. */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
-  /** The app key's public rooms (the first 100), as room_list shows them. */
-  rooms(appKey: string): Page<RoomView>;
+  /** The app key's public rooms (the first 100), as room_list shows them (from the master home). */
+  rooms(appKey: string): Promise<Page<RoomView>>;
   close(): void;
 }
 
-export function createMasterService(server: ServerContext): MasterService {
+/** `cluster`: the node's link to the others (--redis); without it everything runs here. */
+export function createMasterService(server: ServerContext, cluster?: ClusterLink): MasterService {
   const online = new OnlineAccounts();
   const deps: MasterDeps = {
     server,
@@ -63,19 +71,52 @@ export function createMasterService(server: ServerContext): MasterService {
     server.metrics.masterRequests.inc({ via: caller.via, op: opName.startsWith("#") ? "unknown" : opName, status: nameOf(MasterStatus, outcome.status) });
     return outcome;
   };
-  const channel = registerMasterChannel(server, dispatch, online);
-  const handleHttp = createHttpApi({ ...deps, dispatch, auth });
+  const forwarder = cluster === undefined ? undefined : createMasterForwarder(server, cluster);
+  /** Whether the services run here (always on a single node). */
+  const isHome = (): boolean => cluster === undefined || cluster.masterHome === cluster.nodeId;
+  const routed: Dispatch = (caller, op, body) => (forwarder === undefined || isHome() ? dispatch(caller, op, body) : forwarder.forward(caller, op, body));
+  const channel = registerMasterChannel(server, routed, online);
+  const handleHttp = createHttpApi({ ...deps, dispatch: routed, auth });
+  const sessionClosed = (session: Session): void => {
+    channel.onSessionClose(session);
+    online.disconnected(session);
+  };
+  if (cluster !== undefined && forwarder !== undefined) {
+    const remote = serveRemoteSessions({
+      link: cluster,
+      dispatch,
+      online,
+      isHome,
+      resumeFromHello: (session) => auth.resumeFromHello(session),
+      rooms: (appKey) => ({ ...rooms.publicRooms(appKey) }),
+      sessionClosed,
+      logger: server.logger,
+    });
+    cluster.onMasterHomeChange((home, previous) => {
+      if (previous === undefined) return;
+      forwarder.homeChanged(previous);
+      if (previous !== cluster.nodeId || home === cluster.nodeId) return;
+      // This node stopped being the home: the new one starts empty, so nothing held here may linger.
+      remote.dropAll();
+      for (const session of online.sessions()) {
+        if (session instanceof RemoteSession) continue;
+        online.logout(session);
+        sendEvent(session, MasterEvent.SESSION, { state: "ended", reason: MASTER_RESTARTED });
+      }
+    });
+  }
 
   return {
     onSessionOpen(session) {
-      return session.helloToken === "" ? undefined : auth.resumeFromHello(session);
+      if (session.helloToken === "") return undefined;
+      return forwarder === undefined || isHome() ? auth.resumeFromHello(session) : forwarder.open(session);
     },
     onSessionClose(session) {
-      channel.onSessionClose(session);
-      online.disconnected(session);
+      sessionClosed(session);
+      forwarder?.sessionClosed(session);
     },
     handleHttp,
-    rooms: (appKey) => rooms.publicRooms(appKey),
+    rooms: async (appKey) => (forwarder === undefined || isHome() ? rooms.publicRooms(appKey) : forwarder.rooms(appKey)),
     close: () => auth.close(),
   };
 }

@@ -58,6 +58,17 @@ export class OnlineAccounts {
     }
   }
 
+  /** The connection the account is logged in on, if it holds this very token (an HTTP caller's live session). */
+  sessionHolding(appKey: string, login: Login): Session | undefined {
+    const session = this.sessionOf(appKey, login.accountId);
+    return session !== undefined && this.loginOf(session)?.tokenHash === login.tokenHash ? session : undefined;
+  }
+
+  /** Every logged-in connection of every app key. */
+  sessions(): Session[] {
+    return [...this.bySession.keys()];
+  }
+
   count(appKey: string): number {
     return this.apps.get(appKey)?.byAccount.size ?? 0;
   }

@@ -106,8 +106,8 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       return tools.call(appKey, channel, request.params.name, args, extra.signal);
     });
     server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(resourceSources, appKey) }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-      const text = readResource(resourceSources, appKey, request.params.uri);
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      const text = await readResource(resourceSources, appKey, request.params.uri);
       if (text === undefined) throw new McpError(ErrorCode.InvalidParams, `no resource ${request.params.uri}`);
       return { contents: [{ uri: request.params.uri, mimeType: "application/json", text }] };
     });

@@ -12,7 +12,8 @@ import type { McpTools } from "./mcp-tools.js";
 export interface ResourceSources {
   readonly context: ServerContext;
   readonly tools: McpTools;
-  readonly rooms: (appKey: string) => Page<RoomView>;
+  /** From the master home when it runs on another node (--redis). */
+  readonly rooms: (appKey: string) => Promise<Page<RoomView>>;
 }
 
 const ENGINES = "gmnet://engines";
@@ -34,7 +35,7 @@ export function listResources(sources: ResourceSources, appKey: string): Resourc
 }
 
 /** The resource's JSON text, or undefined when `uri` names none of the app's resources. */
-export function readResource(sources: ResourceSources, appKey: string, uri: string): string | undefined {
+export async function readResource(sources: ResourceSources, appKey: string, uri: string): Promise<string | undefined> {
   if (uri === ENGINES) {
     const engines = [];
     for (const session of sources.context.sessions.values()) {
@@ -51,7 +52,7 @@ export function readResource(sources: ResourceSources, appKey: string, uri: stri
     return JSON.stringify({ engines }, null, 2);
   }
   if (uri === ROOMS) {
-    const page = sources.rooms(appKey);
+    const page = await sources.rooms(appKey);
     return JSON.stringify({ total: page.total, rooms: page.items }, null, 2);
   }
   if (uri.startsWith(CALLS_PREFIX) && uri.endsWith(CALLS_SUFFIX)) {

@@ -7,12 +7,18 @@
  * sender's virtual IP as stamped from its session. A target that is offline, or belongs to
  * another app key, is answered with ERROR NOT_A_PARTICIPANT (refId = pairId); the two cases are
  * indistinguishable so a client cannot probe other apps' addresses.
+ *
+ * With --redis (`cluster`) a target that is not a session of this node is looked up in the route
+ * table and the relay, stamped here, goes through its node's stream; that node delivers it, or
+ * answers with a refusal when the session is gone (a race), so the sender still gets
+ * NOT_A_PARTICIPANT. The rate limit stays per sender, on the sender's node.
  */
 import { createHmac } from "node:crypto";
 import {
   Channel,
   IceServers,
   IceServersRequest,
+  type MessageOf,
   Priority,
   ProtocolError,
   SignalKind,
@@ -20,6 +26,7 @@ import {
   SignalType,
   formatIpv4,
 } from "@gmnet/engine/protocol";
+import type { ClusterLink } from "../cluster/cluster.js";
 import type { ServerConfig } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import { RateLimiter } from "../session/rate-limiter.js";
@@ -31,9 +38,15 @@ const SIGNAL_WINDOW_SECONDS = 10;
 
 type IceServer = ServerConfig["iceServers"][number];
 
-export function createSignalingService(context: ServerContext): SessionLifecycle {
-  const { router, directory, config, clock } = context;
+/** `cluster` (--redis): targets not held here are looked up in the route table and reached through their node's stream. */
+export function createSignalingService(context: ServerContext, cluster?: ClusterLink): SessionLifecycle {
+  const { router, directory, config, clock, sessions, logger } = context;
   const limiters = new Map<Session, RateLimiter>();
+  /**
+   * Sender → its latest relay still waiting for a route lookup (or for earlier relays that do).
+   * Every later relay of that sender waits behind it, local ones too, so none overtakes another.
+   */
+  const waiting = new Map<Session, Promise<void>>();
 
   const limiterOf = (session: Session): RateLimiter => {
     let limiter = limiters.get(session);
@@ -51,14 +64,45 @@ export function createSignalingService(context: ServerContext): SessionLifecycle
     if (config.signalRateLimit > 0 && !limiterOf(session).take(clock.now())) {
       return refuse(ProtocolError.RATE_LIMITED, `more than ${config.signalRateLimit} signaling messages per ${SIGNAL_WINDOW_SECONDS} s`);
     }
-    const target = directory.lookup(session.appKey, relay.peerIp);
-    if (target === undefined || target.closed) return refuse(ProtocolError.NOT_A_PARTICIPANT, `no client of this app holds ${formatIpv4(relay.peerIp)}`);
-    target.send(
-      Channel.SIGNAL,
-      SignalType.RELAY,
-      Priority.HIGH,
-      SignalRelay.encode({ peerIp: session.virtualIp, pairId: relay.pairId, kind: relay.kind, data: relay.data }),
-    );
+    const { appKey } = session;
+    // Stamped now: the sender's address when it sent this, whatever it moves to while a lookup runs.
+    const stamped = { peerIp: session.virtualIp, pairId: relay.pairId, kind: relay.kind, data: relay.data };
+    const offline = (): void => refuse(ProtocolError.NOT_A_PARTICIPANT, `no client of this app holds ${formatIpv4(relay.peerIp)}`);
+    const local = (): Session | undefined => {
+      const target = directory.lookup(appKey, relay.peerIp);
+      return target === undefined || target.closed ? undefined : target;
+    };
+    const here = local();
+    const earlier = waiting.get(session);
+    if (cluster === undefined || (earlier === undefined && here !== undefined)) return here === undefined ? offline() : deliver(here, stamped);
+
+    // The lookup starts now (Redis answers in order); the relay acts only after the sender's earlier ones did.
+    const located = here === undefined ? cluster.locate(appKey, relay.peerIp) : undefined;
+    const turn = Promise.all([earlier, located])
+      .then(([, node]) => {
+        if (session.closed) return;
+        const target = local();
+        if (target !== undefined) return deliver(target, stamped);
+        if (node === undefined) return offline();
+        cluster.send(node, { t: "signal", appKey, ip: relay.peerIp, fromIp: stamped.peerIp, pairId: stamped.pairId, kind: stamped.kind, data: stamped.data, sessionId: session.id });
+      })
+      .catch((error: unknown) => logger.error({ err: error, session: session.id }, "signaling: relaying to another node failed"));
+    waiting.set(session, turn);
+    void turn.finally(() => {
+      if (waiting.get(session) === turn) waiting.delete(session);
+    });
+  });
+
+  // A relay from a session on another node, stamped there.
+  cluster?.on("signal", (from, { appKey, ip, fromIp, pairId, kind, data, sessionId }) => {
+    const target = directory.lookup(appKey, ip);
+    // The session left (or moved) after the sender's node looked the route up: refused, never dropped.
+    if (target === undefined || target.closed) return cluster.send(from, { t: "signal-refused", sessionId, ip, pairId });
+    deliver(target, { peerIp: fromIp, pairId, kind, data });
+  });
+
+  cluster?.on("signal-refused", (_from, { sessionId, ip, pairId }) => {
+    sessions.get(sessionId)?.sendError(ProtocolError.NOT_A_PARTICIPANT, Channel.SIGNAL, SignalType.RELAY, pairId, `no client of this app holds ${formatIpv4(ip)}`);
   });
 
   router.on(Channel.SIGNAL, SignalType.ICE_SERVERS_REQUEST, (session, payload) => {
@@ -71,8 +115,13 @@ export function createSignalingService(context: ServerContext): SessionLifecycle
   return {
     onSessionClose(session) {
       limiters.delete(session);
+      waiting.delete(session);
     },
   };
+}
+
+function deliver(target: Session, relay: MessageOf<typeof SignalRelay>): void {
+  target.send(Channel.SIGNAL, SignalType.RELAY, Priority.HIGH, SignalRelay.encode(relay));
 }
 
 /**

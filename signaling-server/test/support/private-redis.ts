@@ -2,7 +2,8 @@
  * A private Redis for tests: redis-server on a free port (never 6379, never a shared instance),
  * listening on 127.0.0.1 only, with persistence off (`--save "" --appendonly no`) and its working
  * folder a fresh temp folder. stop() shuts it down (SHUTDOWN NOSAVE, else a kill) and deletes the
- * folder; an exit hook does the same if the test process ends without calling it.
+ * folder; an exit hook does the same if the test process ends without calling it. restart() starts
+ * it again on the same port and folder, with its keys (a snapshot saved on shutdown) or without.
  *
  * The binary: GMNET_REDIS_SERVER, else redis-server on the PATH. scripts/ensure-redis.sh installs
  * it (`npm run test:unit` runs it first).
@@ -23,6 +24,12 @@ export interface PrivateRedis {
   readonly startMs: number;
   /** Runs one command on a client of the test's own (what a test checks or plants in Redis). */
   call(command: string, ...args: Array<string | number>): Promise<unknown>;
+  /**
+   * Shuts redis-server down and starts it again on the same port and folder. `keepData`: saved
+   * on shutdown (SHUTDOWN SAVE) and loaded again, as a Redis with persistence; else every key is
+   * lost, as a Redis without it. `whileDown` runs between the two (the outage a test observes).
+   */
+  restart(options?: { keepData?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +56,28 @@ function isExecutable(path: string): boolean {
   }
 }
 
+
+/** Shuts `child` down (SHUTDOWN SAVE or NOSAVE, else a kill) and waits for it to exit. */
+async function shutdown(port: number, child: ChildProcess, save: boolean): Promise<void> {
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
+  const admin = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  admin.on("error", () => undefined);
+  try {
+    await admin.connect();
+    // The server closes the connection instead of answering.
+    await admin.call("SHUTDOWN", save ? "SAVE" : "NOSAVE").catch(() => undefined);
+  } catch {
+    child.kill("SIGKILL");
+  } finally {
+    admin.disconnect();
+  }
+  const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(kill);
+}
 
 const running = new Set<() => void>();
 let exitHook = false;
@@ -111,9 +140,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       let output = "";
-      child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-      child.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      const spawnOnPort = (): ChildProcess => {
+        const spawned = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        spawned.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+        spawned.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+        return spawned;
+      };
+      child = spawnOnPort();
       try {
         await waitForPing(port, child, () => output);
       } catch (error) {
@@ -123,7 +156,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         continue;
       }
       const startMs = performance.now() - started;
-      const process_ = child;
+      let process_ = child;
       let stopped = false;
       let client: Redis | undefined;
       return {
@@ -133,32 +166,29 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         startMs,
         call(command, ...args) {
           if (stopped) return Promise.reject(new Error("the private Redis was stopped"));
-          client ??= new Redis({ host: "127.0.0.1", port });
+          if (client === undefined) {
+            client = new Redis({ host: "127.0.0.1", port });
+            // It reconnects by itself after restart(); meanwhile its commands wait.
+            client.on("error", () => undefined);
+          }
           return client.call(command, ...args);
+        },
+        async restart(options = {}) {
+          if (stopped) throw new Error("the private Redis was stopped");
+          await shutdown(port, process_, options.keepData === true);
+          // A snapshot an earlier restart saved would bring old keys back.
+          if (options.keepData !== true) rmSync(join(dir, "dump.rdb"), { force: true });
+          await options.whileDown?.();
+          // The same port: nothing else should take it in the moment between (a free port picked at random).
+          child = process_ = spawnOnPort();
+          await waitForPing(port, process_, () => output);
         },
         async stop() {
           if (stopped) return;
           stopped = true;
           running.delete(killSync);
           client?.disconnect();
-          const exited = new Promise<void>((resolve) => {
-            if (process_.exitCode !== null || process_.signalCode !== null) resolve();
-            else process_.once("exit", () => resolve());
-          });
-          const admin = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-          admin.on("error", () => undefined);
-          try {
-            await admin.connect();
-            // The server closes the connection instead of answering.
-            await admin.call("SHUTDOWN", "NOSAVE").catch(() => undefined);
-          } catch {
-            process_.kill("SIGKILL");
-          } finally {
-            admin.disconnect();
-          }
-          const kill = setTimeout(() => process_.kill("SIGKILL"), 5000);
-          await exited;
-          clearTimeout(kill);
+          await shutdown(port, process_, false);
           rmSync(dir, { recursive: true, force: true });
         },
       };

@@ -1,0 +1,269 @@
+/**
+ * A node that loses Redis (PROTOCOL.md §15, "While Redis is unreachable"): its own clients go on
+ * talking to each other, cross-node writes wait in the bus's ordered outbound buffer and arrive
+ * once and in order after a Redis restart, and past --redis-outbound-max-bytes a stream ends
+ * with SOCKET_CLOSED PEER_GONE instead of a silent drop. /healthz and /metrics show the cluster
+ * figures throughout. Real servers, a private PostgreSQL and a private Redis that the tests
+ * shut down and start again on the same port; every wait is a condition.
+ */
+import { ArbitraryData, Channel, CloseReason, ProtocolError, SocketClosed, VSocketType } from "@gmnet/engine/protocol";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { GmnetServer, ServerOptions } from "../src/index.js";
+import { FAST_HASHES, getJson, metric, metricUntil, startServer } from "./support/harness.js";
+import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
+import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
+import { ProtocolClient } from "./support/protocol-client.js";
+import { type Client, barrier, connectPair, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
+
+let postgres: PrivatePostgres | undefined;
+let redis: PrivateRedis | undefined;
+let database = "";
+const nodes: GmnetServer[] = [];
+const clients: Client[] = [];
+
+function startNode(nodeId: number, options: ServerOptions = {}): Promise<GmnetServer> {
+  return startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, ...options });
+}
+
+beforeAll(async () => {
+  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  database = await postgres.createDatabase("gmnet_cluster_outage");
+  nodes.push(...(await Promise.all([1, 2].map((id) => startNode(id)))));
+}, 120_000);
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((node) => node.close()));
+  await redis?.stop();
+  await postgres?.stop();
+}, 60_000);
+
+/** A welcomed client on `server` whose route is written (see cluster.test.ts). */
+async function clientOn(server: GmnetServer): Promise<Client> {
+  const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: "outage-app" });
+  clients.push(client);
+  await barrier(client);
+  return client;
+}
+
+interface ClusterHealth {
+  nodeId: number;
+  redis: "up" | "down";
+  redisRttMs?: number;
+  routes: number;
+  inboundLagMs?: number;
+  outboundBytesWaiting: number;
+}
+
+async function health(server: GmnetServer): Promise<{ status: number; body: { status: string; cluster: ClusterHealth } }> {
+  return (await getJson(server, "/healthz")) as { status: number; body: { status: string; cluster: ClusterHealth } };
+}
+
+/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const redisIs = (server: GmnetServer, state: "up" | "down") => async () => (await health(server)).body.cluster.redis === state;
+
+/** Packet `n`: its number in the first 4 bytes, then bytes derived from it, so a mix-up shows. */
+function packet(n: number, size = 64): Uint8Array {
+  const bytes = Uint8Array.from({ length: size }, (_, j) => (n * 31 + j) & 255);
+  new DataView(bytes.buffer).setUint32(0, n);
+  return bytes;
+}
+
+function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
+  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
+}
+
+/** A round trip on a stream between two clients of one node: a packet each way arrives. */
+async function localRoundTrip(a: Client, b: Client, connId: number, n: number): Promise<void> {
+  sendData(a, connId, n, packet(n));
+  expect(ArbitraryData.decode((await b.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId, seq: n });
+  sendData(b, connId, n, packet(n));
+  expect(ArbitraryData.decode((await a.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId, seq: n });
+}
+
+describe("a Redis restart", () => {
+  it("carries every packet of a cross-node stream once and in order, and local traffic goes on meanwhile", async () => {
+    const [one, two] = [nodes[0]!, nodes[1]!];
+    const sender = await clientOn(one);
+    const receiver = await clientOn(two);
+    const pair = await connectPair(sender, receiver, 40001, 6600);
+    const localA = await clientOn(one);
+    const localB = await clientOn(one);
+    const local = await connectPair(localA, localB, 40002, 6601);
+
+    // About 100 packets a second, as a game would send, for the whole test.
+    let sent = 0;
+    const pacer = setInterval(() => {
+      sent++;
+      sendData(sender, pair.connId, sent, packet(sent));
+    }, 10);
+    try {
+      const arrived = (): number => pendingV(receiver, VSocketType.ARBITRARY_DATA).length;
+      await receiver.until(() => arrived() >= 20, "packets before the outage");
+      let sentDuringOutage = 0;
+      await redis!.restart({
+        // With persistence: what was appended and not read yet is still there after the restart.
+        keepData: true,
+        whileDown: async () => {
+          await waitFor(redisIs(one, "down"), "node 1 to see Redis down");
+          const before = sent;
+          // Node 1 still serves its own clients while Redis is down.
+          for (let n = 1; n <= 5; n++) await localRoundTrip(localA, localB, local.connId, n);
+          await waitFor(() => sent >= before + 50, "50 packets sent during the outage");
+          sentDuringOutage = sent - before;
+          const down = await health(one);
+          expect(down.status).toBe(200);
+          expect(down.body.status).toBe("ok");
+          expect(down.body.cluster.outboundBytesWaiting).toBeGreaterThan(0);
+        },
+      });
+      await waitFor(redisIs(one, "up"), "node 1 to see Redis up again");
+      const afterRestart = sent;
+      await waitFor(() => sent >= afterRestart + 50, "50 packets sent after the restart");
+      clearInterval(pacer);
+      const total = sent;
+      // The close follows the data on the same path: once it arrives, everything sent before it has.
+      sendV(sender, VSocketType.SOCKET_CLOSED, SocketClosed, { connId: pair.connId, reason: CloseReason.CLOSED });
+      expect(await receiver.nextMessage(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed, 20_000)).toEqual({ connId: pair.connId, reason: CloseReason.CLOSED });
+      const numbers = pendingV(receiver, VSocketType.ARBITRARY_DATA).map((frame) => {
+        const { connId, seq, data } = ArbitraryData.decode(frame.payload);
+        expect(connId).toBe(pair.connId);
+        expect(Buffer.compare(data, packet(seq))).toBe(0);
+        return seq;
+      });
+      expect(sentDuringOutage).toBeGreaterThanOrEqual(50);
+      expect(numbers).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      for (let n = 6; n <= 8; n++) await localRoundTrip(localA, localB, local.connId, n);
+    } finally {
+      clearInterval(pacer);
+    }
+  }, 60_000);
+});
+
+describe("the outbound bound (--redis-outbound-max-bytes)", () => {
+  it("closes a cross-node stream past it with PEER_GONE, counted, keeps serving local clients, and crosses again once Redis is back", async () => {
+    // Node 3 may hold 4 KiB for other nodes: four 1000-byte packets, not ten.
+    const three = await startNode(3, { redisOutboundMaxBytes: 4096 });
+    const four = await startNode(4);
+    try {
+      const sender = await clientOn(three);
+      const receiver = await clientOn(four);
+      const pair = await connectPair(sender, receiver, 40003, 6602);
+      const localA = await clientOn(three);
+      const localB = await clientOn(three);
+      const local = await connectPair(localA, localB, 40004, 6603);
+      const refusedBefore = await metric(three, "gmnet_cluster_streams_refused_total");
+
+      await redis!.restart({
+        // Without persistence: every key is lost, and the nodes must announce themselves again.
+        keepData: false,
+        whileDown: async () => {
+          await waitFor(redisIs(three, "down"), "node 3 to see Redis down");
+          for (let n = 1; n <= 10; n++) sendData(sender, pair.connId, n, packet(n, 1000));
+          // The sender hears at once, while Redis is still down.
+          expect(await nextV(sender, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.PEER_GONE });
+          expect(await metric(three, "gmnet_cluster_streams_refused_total")).toBe(refusedBefore + 1);
+          expect(await metric(three, "gmnet_cluster_bus_write_failures_total", { type: "data" })).toBeGreaterThanOrEqual(1);
+          // Data after the close is for a stream that no longer exists.
+          sendData(sender, pair.connId, 11, packet(11, 1000));
+          expect((await sender.nextError()).code).toBe(ProtocolError.UNKNOWN_SOCKET);
+          for (let n = 1; n <= 3; n++) await localRoundTrip(localA, localB, local.connId, n);
+        },
+      });
+
+      // The receiver gets what was held before the bound, in order, then the close.
+      expect(await receiver.nextMessage(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, SocketClosed, 20_000)).toEqual({ connId: pair.connId, reason: CloseReason.PEER_GONE });
+      const held: number[] = [];
+      while (pendingV(receiver, VSocketType.ARBITRARY_DATA).length > 0) {
+        held.push(ArbitraryData.decode((await receiver.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload).seq);
+      }
+      expect(held.length).toBeGreaterThanOrEqual(1);
+      expect(held.length).toBeLessThan(10);
+      expect(held).toEqual(Array.from({ length: held.length }, (_, i) => i + 1));
+
+      // Redis lost every key: both nodes write their liveness and routes again when it is back.
+      await waitFor(async () => (await redis!.call("EXISTS", "gmnet:node:3", "gmnet:node:4")) === 2, "both nodes' liveness keys written again");
+      const route = `gmnet:route:outage-app:${receiver.welcome.virtualIp >>> 0}`;
+      await waitFor(async () => String(await redis!.call("GET", route)).startsWith("4/"), "the receiver's route written again");
+      const again = await connectPair(sender, receiver, 40005, 6604);
+      sendData(sender, again.connId, 1, packet(1, 1000));
+      expect(ArbitraryData.decode((await receiver.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId: again.connId, seq: 1 });
+      sendData(receiver, again.connId, 1, packet(1, 1000));
+      expect(ArbitraryData.decode((await sender.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId: again.connId, seq: 1 });
+    } finally {
+      for (const client of clients.splice(0)) client.close();
+      await Promise.all([three.close(), four.close()]);
+    }
+  }, 60_000);
+});
+
+describe("/healthz and /metrics", () => {
+  it("show the node id, Redis up then down then up, and one route per connected client", async () => {
+    const [one, two] = [nodes[0]!, nodes[1]!];
+    const mine = await Promise.all([clientOn(two), clientOn(two), clientOn(two)]);
+    // One stream from node 1 to node 2, so node 2 reads from its stream.
+    const sender = await clientOn(one);
+    const pair = await connectPair(sender, mine[0]!, 40006, 6605);
+    sendData(sender, pair.connId, 1, packet(1));
+    await mine[0]!.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA);
+    // Clients of earlier tests may still be leaving: the count settles on this test's three.
+    await metricUntil(two, "gmnet_cluster_routes", {}, (value) => value === mine.length);
+    const up = await health(two);
+    expect(up.status).toBe(200);
+    expect(up.body.cluster).toMatchObject({ nodeId: 2, redis: "up", routes: 3, outboundBytesWaiting: 0 });
+    expect(up.body.cluster.redisRttMs).toBeGreaterThan(0);
+    expect(await metric(two, "gmnet_cluster_redis_up")).toBe(1);
+    expect(await metric(two, "gmnet_cluster_redis_rtt_seconds")).toBeGreaterThan(0);
+    expect(await metric(two, "gmnet_cluster_stream_lag_seconds_count")).toBeGreaterThan(0);
+    expect(await metric(two, "gmnet_cluster_bus_received_total", { type: "data" })).toBeGreaterThan(0);
+    expect(await metric(one, "gmnet_cluster_bus_sent_total", { type: "data" })).toBeGreaterThan(0);
+
+    await redis!.restart({
+      whileDown: async () => {
+        await waitFor(redisIs(two, "down"), "node 2 to see Redis down");
+        const down = await health(two);
+        // Still "ok": the node serves its own clients while Redis is down.
+        expect(down.status).toBe(200);
+        expect(down.body).toMatchObject({ status: "ok", cluster: { nodeId: 2, redis: "down", routes: 3 } });
+        expect(await metric(two, "gmnet_cluster_redis_up")).toBe(0);
+      },
+    });
+    await waitFor(redisIs(two, "up"), "node 2 to see Redis up again");
+    expect(await metric(two, "gmnet_cluster_redis_up")).toBe(1);
+    expect((await health(two)).body.cluster).toMatchObject({ nodeId: 2, redis: "up", routes: 3 });
+  }, 60_000);
+});
+
+describe("logs", () => {
+  it("carry the node id on every line once a random id is claimed", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
+    const node = await startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, logger });
+    try {
+      const { nodeId } = (await health(node)).body.cluster;
+      const fromStart = lines.findIndex((line) => line.includes("cluster: node joined through redis"));
+      expect(fromStart).toBeGreaterThanOrEqual(0);
+      // A session opening and closing logs more lines, after the id is known.
+      const count = lines.length;
+      (await clientOn(node)).close();
+      await waitFor(() => lines.slice(count).some((line) => line.includes("session closed")), "the session's close to be logged");
+      const after = lines.slice(fromStart + 1).map((line) => JSON.parse(line) as { node?: number; msg: string });
+      expect(after.length).toBeGreaterThan(2);
+      for (const line of after) expect({ msg: line.msg, node: line.node }).toEqual({ msg: line.msg, node: nodeId });
+    } finally {
+      await node.close();
+    }
+  }, 30_000);
+});

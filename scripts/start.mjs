@@ -5,7 +5,7 @@
 // interface (default 127.0.0.1: this machine only); every other gmnet-server flag (npm start --
 // --tick-rate 30) and GMNET_* variable works too: see gmnet-server --help.
 import { fileURLToPath } from "node:url";
-import { ConfigError, configFromArgs, createServer } from "@gmnet/signaling-server";
+import { ConfigError, configFromArgs, createServer, onStopSignals } from "@gmnet/signaling-server";
 
 const playground = fileURLToPath(new URL("../playground/dist", import.meta.url));
 
@@ -25,11 +25,8 @@ console.log(`gmnet: playground, docs (/docs/), WebSocket (/ws) and REST API (/ap
 if (server.config.mcpTokens.length > 0) console.log(`gmnet: MCP endpoint for LLM agents at ${server.address().url}/mcp (docs/MCP.md)`);
 
 // The server drains on the first signal (clients are told to reconnect); a second one exits at once.
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
+onStopSignals({
+  drain() {
     server.close().then(
       () => process.exit(0),
       (error) => {
@@ -37,5 +34,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
         process.exit(1);
       },
     );
-  });
-}
+  },
+  exitNow() {
+    process.exit(1);
+  },
+});

@@ -6,6 +6,7 @@
  */
 import { ConfigError, configFromArgs, usage } from "./config.js";
 import { createServer } from "./server.js";
+import { onStopSignals } from "./stop-signals.js";
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
@@ -27,21 +28,19 @@ try {
 }
 
 const running = server;
-let stopping = false;
-const stop = (signal: NodeJS.Signals): void => {
-  if (stopping) {
+onStopSignals({
+  drain() {
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`gmnet-server: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  },
+  exitNow(signal) {
     // A second signal while draining: give up on the grace period.
     process.stderr.write(`gmnet-server: ${signal} again, exiting without waiting for clients\n`);
     process.exit(1);
-  }
-  stopping = true;
-  running.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`gmnet-server: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+  },
+});

@@ -24,6 +24,7 @@ const GUIDES: Array<[string, string]> = [
   ["docs/index.md", "Overview"],
   ["docs/PORTING.md", "Porting from GameMaker"],
   ["docs/ASYNC_EVENTS.md", "Async events"],
+  ["docs/MULTI_NODE.md", "Running several nodes"],
 ];
 const REFERENCE: Array<[string, string]> = [
   ["docs/NETWORK.md", "Network: <code>network_*</code>"],

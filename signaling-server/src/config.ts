@@ -587,6 +587,8 @@ function validateRedis(config: ServerConfig): void {
     } catch {
       throw new ConfigError(`${problem} (this one does not parse as a URL)`);
     }
+    // Each node's own SQLite would give one identity a different address on each node, and two identities the same one.
+    if (config.database === undefined) throw new ConfigError("--redis needs --database postgres://… (GMNET_DATABASE_URL): the nodes must share one identity table");
   }
   if (config.nodeId !== undefined && !isNodeId(config.nodeId)) throw new ConfigError(`--node-id must be an integer from 1 to ${MAX_NODE_ID}, not ${config.nodeId}`);
   if (!Number.isInteger(config.redisStreamMaxLen) || config.redisStreamMaxLen < 1) {

@@ -99,8 +99,9 @@ describe("redis", () => {
     expect(defaultConfig.redis).toBeUndefined();
     expect(defaultConfig.nodeId).toBeUndefined();
     expect(defaultConfig.redisStreamMaxLen).toBe(10_000);
-    expect(configFromArgs([], { GMNET_REDIS_URL: "redis://cache.example:6379" }).redis).toBe("redis://cache.example:6379");
-    expect(configFromArgs(["--redis", "rediss://u:pw@cache.example:6380/2"], { GMNET_REDIS_URL: "redis://other" }).redis).toBe("rediss://u:pw@cache.example:6380/2");
+    const database = { GMNET_DATABASE_URL: "postgres://gmnet@db.example/gmnet" };
+    expect(configFromArgs([], { ...database, GMNET_REDIS_URL: "redis://cache.example:6379" }).redis).toBe("redis://cache.example:6379");
+    expect(configFromArgs(["--redis", "rediss://u:pw@cache.example:6380/2"], { ...database, GMNET_REDIS_URL: "redis://other" }).redis).toBe("rediss://u:pw@cache.example:6380/2");
     expect(configFromArgs(["--node-id", "255", "--redis-stream-max-len=500"], {})).toMatchObject({ nodeId: 255, redisStreamMaxLen: 500 });
     expect(usage()).toMatch(/--redis\s+GMNET_REDIS_URL/);
     expect(usage()).toMatch(/--node-id\s+GMNET_NODE_ID/);
@@ -118,6 +119,19 @@ describe("redis", () => {
     for (const bad of ["0", "256", "1.5"]) expect(() => configFromArgs(["--node-id", bad], {})).toThrow(/--node-id must be an integer from 1 to 255/);
     expect(() => configFromArgs(["--node-id", "-1"], {})).toThrow(ConfigError);
     expect(() => configFromArgs(["--redis-stream-max-len", "0"], {})).toThrow(ConfigError);
+  });
+
+  it("refuses --redis without a shared --database: each node's SQLite would hand out addresses of its own", () => {
+    expect(() => configFromArgs(["--redis", "redis://cache.example:6379"], {})).toThrow(/--redis needs --database postgres:\/\//);
+    expect(configFromArgs(["--redis", "redis://cache.example:6379", "--database", "postgres://gmnet@db.example/gmnet"], {}).database).toBe("postgres://gmnet@db.example/gmnet");
+  });
+
+  it("bounds what waits for Redis with --redis-outbound-max-bytes (64 MiB by default), a positive integer", () => {
+    expect(defaultConfig.redisOutboundMaxBytes).toBe(64 * 1024 * 1024);
+    expect(configFromArgs([], { GMNET_REDIS_OUTBOUND_MAX_BYTES: "1048576" }).redisOutboundMaxBytes).toBe(1_048_576);
+    for (const bad of ["0", "1.5"]) expect(() => configFromArgs(["--redis-outbound-max-bytes", bad], {})).toThrow(/--redis-outbound-max-bytes must be a positive integer/);
+    expect(() => configFromArgs(["--redis-outbound-max-bytes", "-5"], {})).toThrow(ConfigError);
+    expect(usage()).toMatch(/--redis-outbound-max-bytes\s+GMNET_REDIS_OUTBOUND_MAX_BYTES/);
   });
 });
 

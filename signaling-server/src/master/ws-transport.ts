@@ -2,13 +2,16 @@
  * The master services over the WebSocket's MASTER channel: REQUEST frames in, one RESPONSE per
  * request out (in completion order), at most masterMaxInFlight unanswered per connection.
  */
-import { Channel, MasterRequest, MasterResponse, MasterType, Priority, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, MasterOp, MasterRequest, MasterResponse, MasterType, Priority, ProtocolError } from "@gmnet/engine/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session/session.js";
 import type { Dispatch } from "./dispatcher.js";
 import { encodeJson } from "./events.js";
 import type { OnlineAccounts } from "./online.js";
 import { type Outcome, fail } from "./outcome.js";
+
+/** Operations that may move the session to another address (online.ts): later frames wait for them. */
+const MOVES_THE_SESSION: ReadonlySet<number> = new Set([MasterOp.LOGIN, MasterOp.LOGIN_GUEST, MasterOp.RESUME, MasterOp.LOGOUT]);
 
 /** reqId u32 + op u16: without them there is nobody to answer. */
 const REQUEST_HEADER_BYTES = 6;
@@ -41,7 +44,10 @@ export function registerMasterChannel(context: ServerContext, dispatch: Dispatch
     }
     inFlight.set(session, pending + 1);
     const caller = { via: "ws", appKey: session.appKey, address: session.remoteAddress, session, login: online.loginOf(session) } as const;
-    void dispatch(caller, op, parsed).then((outcome) => {
+    const answered = dispatch(caller, op, parsed);
+    // What the client sends after a login must be handled from the address the login moves it to.
+    if (MOVES_THE_SESSION.has(op)) session.holdFramesUntil?.(answered);
+    void answered.then((outcome) => {
       const left = (inFlight.get(session) ?? 1) - 1;
       if (left > 0) inFlight.set(session, left);
       else inFlight.delete(session);

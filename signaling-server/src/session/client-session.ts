@@ -44,6 +44,8 @@ export interface SessionLink {
   closeSocket(code: number, reason: string): void;
   /** Ends the socket at once, without a handshake (an unresponsive or too slow reader, or a resume elsewhere). */
   cutSocket(cause: SessionCloseCause): void;
+  /** The client's later frames wait until `settled` settles (Session.holdFramesUntil). */
+  holdUntil(settled: Promise<unknown>): void;
 }
 
 /** While a client is above maxQueuedBytes, how often to look whether it drained. */
@@ -297,6 +299,10 @@ export class ClientSession implements Session {
   }
 
   // ------------------------------------------------------------------ moving and ending
+
+  holdFramesUntil(settled: Promise<unknown>): void {
+    this.link?.holdUntil(settled);
+  }
 
   moveTo(identity: Identity): void {
     if (this.state === "closed") return;

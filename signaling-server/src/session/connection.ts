@@ -50,6 +50,12 @@ const SECRET = /^[A-Za-z0-9_-]{22,128}$/;
 const CLOSE_GRACE_MS = 2000;
 /** What one WebSocket message costs beyond its bytes, so a flood of tiny messages is limited too. */
 export const MESSAGE_COST_BYTES = 64;
+/** Frames about the connection itself, never held for a login: answering them late would only look like a dead link. */
+function isHousekeeping(frame: HeldFrame): boolean {
+  if (frame.channel !== Channel.CONTROL) return false;
+  return frame.type === ControlType.PONG || frame.type === ControlType.ACK || frame.type === ControlType.ECHO_REQUEST;
+}
+
 /** The rate bucket holds this many seconds' worth. */
 const RATE_BURST_SECONDS = 2;
 /** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
@@ -94,6 +100,8 @@ export class Connection implements SessionLink {
   /** From the Hello until the session is open and its services are ready: frames go to `held`, in arrival order. */
   private holding = false;
   private held: HeldFrame[] = [];
+  /** Holds (Session.holdFramesUntil) not settled yet: while any, the client's frames but housekeeping wait in `held` too. */
+  private holds = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -195,7 +203,7 @@ export class Connection implements SessionLink {
     for (let i = 0; i < frames.length; i++) {
       if (this.ended) return; // a handler may have closed us
       const frame = frames[i]!;
-      if (this.holding) {
+      if (this.holding || (this.holds > 0 && !isHousekeeping(frame))) {
         this.held.push(frame);
         continue;
       }
@@ -327,14 +335,29 @@ export class Connection implements SessionLink {
 
   /** After the session is open: the frames held since the Hello, in order, then reading again. */
   private releaseHeld(): void {
-    const held = this.held;
-    this.held = [];
     this.holding = false;
-    for (const frame of held) {
-      if (this.ended) return;
-      this.handle(frame);
-    }
+    this.handleHeld();
     if (!this.ended && this.resumeReadingTimer === undefined) this.ws.resume();
+  }
+
+  holdUntil(settled: Promise<unknown>): void {
+    if (this.ended) return;
+    this.holds++;
+    const release = (): void => {
+      this.holds--;
+      if (this.holds === 0 && !this.holding) this.handleHeld();
+    };
+    settled.then(release, release);
+  }
+
+  /** The held frames in order, until one of them starts another hold (a second login in a row). */
+  private handleHeld(): void {
+    let handled = 0;
+    while (handled < this.held.length && this.holds === 0) {
+      if (this.ended) return;
+      this.handle(this.held[handled++]!);
+    }
+    this.held.splice(0, handled);
   }
 
   /** The session for the Hello: a resumed one, or a new one (a promise while its services open it). */

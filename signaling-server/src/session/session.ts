@@ -33,6 +33,14 @@ export interface Session {
    * Nothing happens when the address stays the same.
    */
   moveTo(identity: Identity): void;
+  /**
+   * The client's frames that arrive after this call wait, in arrival order, until `settled`
+   * settles: a master login moves the session to another address, and what the client sent after
+   * it must be handled from that address, however long the login takes (a shared database, another
+   * node). Connection housekeeping (PING, PONG, ACK, ECHO) is not held. Only a session with a
+   * connection of its own implements it.
+   */
+  holdFramesUntil?(settled: Promise<unknown>): void;
 }
 
 /** Why a session ended; "not-recovered": it was detached and its client did not resume it within the window or a replay bound. */

@@ -9,6 +9,17 @@ import { defineConfig } from "vitest/config";
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
+/**
+ * The engine's network and master integration suites, run a second time (vitest project "cluster")
+ * against three nodes joined through Redis (GMNET_TEST_NODES=3, packages/engine/test/network/support.ts),
+ * engines spread round-robin over the nodes. Not mcp.test.ts: MCP tools are registered and called
+ * per node so far (an agent on node 1 sees node 1's engines' tools; PROTOCOL.md §15, still planned).
+ */
+const CLUSTER_SUITES = [
+  "packages/engine/test/network/{api-contract,channels,encryption,encryption-pair,lifecycle,node-listen,tcp,udp}.test.ts",
+  "packages/engine/test/master/{accounts.integration,characters,nearby,rooms.integration,social.integration,timeout.integration,world}.test.ts",
+];
+
 export default defineConfig({
   root: fromRoot("./playground"),
   resolve: {
@@ -42,8 +53,27 @@ export default defineConfig({
   },
   test: {
     root: fromRoot("."),
-    include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts", "playground/test/**/*.test.ts", "docs/.vitepress/test/**/*.test.ts"],
     // Network tests wait for real WebSocket and WebRTC events; each wait has its own, shorter deadline.
     testTimeout: 20_000,
+    projects: [
+      // A project extending this config gets its include lists concatenated with the root's, so
+      // the root has none: every suite, one node each.
+      {
+        extends: true,
+        test: {
+          name: "default",
+          include: ["packages/*/test/**/*.test.ts", "signaling-server/test/**/*.test.ts", "playground/test/**/*.test.ts", "docs/.vitepress/test/**/*.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "cluster",
+          include: CLUSTER_SUITES,
+          env: { GMNET_TEST_NODES: "3" },
+          setupFiles: ["packages/engine/test/support/cluster-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -1,38 +1,68 @@
 /**
  * Network integration tests run the real signaling server on port 0 and engines that talk to it
  * through real WebSockets (the `ws` package) and real WebRTC (`@roamhq/wrtc`), as a Node bot would.
+ *
+ * With GMNET_TEST_NODES=N (N > 1; the "cluster" vitest project sets 3), a network is N nodes joined
+ * through a private Redis and a fresh PostgreSQL database (PROTOCOL.md §15), each with the test's
+ * server options, and engines connect to the nodes in turn, so the same suites run across nodes.
  */
 import wrtc from "@roamhq/wrtc";
 import { WebSocket } from "ws";
 import { type GmnetServer, type ServerOptions, createServer } from "../../../../signaling-server/src/index.js";
 import { type AsyncLoad, type Engine, type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
+import { type ClusterServices, startClusterServices, testNodeCount, tracked } from "../support/cluster-services.js";
 
 export interface TestNetwork {
+  /** The first node (the only one without GMNET_TEST_NODES). */
   server: GmnetServer;
+  /** Every node, the first being `server`. */
+  servers: readonly GmnetServer[];
+  /** The first node's WebSocket URL. */
   url: string;
-  /** A new engine on this server; shut down with the network. */
+  /** A new engine on the next node in turn; shut down with the network. */
   engine(options?: NetworkOptions): Engine;
   close(): Promise<void>;
 }
 
 export async function startNetwork(serverOptions: ServerOptions = {}, appKey = "test-app"): Promise<TestNetwork> {
-  const server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", ...serverOptions });
-  await server.ready;
-  const url = server.address().wsUrl;
+  const count = testNodeCount();
+  const services = count > 1 ? await startClusterServices() : undefined;
+  const servers: GmnetServer[] = [];
+  try {
+    for (let nodeId = 1; nodeId <= count; nodeId++) servers.push(createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", ...serverOptions, ...clusterOptions(services, nodeId) }));
+    await Promise.all(servers.map((server) => server.ready));
+  } catch (error) {
+    await Promise.allSettled(servers.map((server) => server.close()));
+    await services?.stop();
+    throw error;
+  }
+  const urls = servers.map((server) => server.address().wsUrl);
   const engines: Engine[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const gm of engines) gm.network_shutdown();
+    await Promise.all(servers.map((server) => server.close()));
+    await services?.stop();
+  };
+  // A cluster network left open (a test that closes only `server`) is closed when its file ends.
+  const close = services === undefined ? closeAll : tracked(closeAll);
   return {
-    server,
-    url,
+    server: servers[0]!,
+    servers,
+    url: urls[0]!,
     engine(options = {}) {
-      const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: url, appKey, ...options } });
+      const signalingUrl = urls[engines.length % urls.length]!;
+      const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl, appKey, ...options } });
       engines.push(gm);
       return gm;
     },
-    async close() {
-      for (const gm of engines) gm.network_shutdown();
-      await server.close();
-    },
+    close,
   };
+}
+
+/** A node's share of the cluster: the network's Redis and database, its own node id, and no SQLite file (all state is shared). */
+function clusterOptions(services: ClusterServices | undefined, nodeId: number): ServerOptions {
+  if (services === undefined) return {};
+  return { redis: services.redis.url, database: services.database, nodeId, db: "/nonexistent/never-opened.sqlite" };
 }
 
 /** An event as recorded by EventLog: its async_load plus the data buffer's bytes, read during the event. */

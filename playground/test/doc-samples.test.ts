@@ -51,7 +51,7 @@ const DOC_FILES = [
 ];
 
 /** Languages of blocks that are not JavaScript: shown, never run (json blocks must parse). */
-const NOT_JAVASCRIPT = new Set(["sh", "ini", "gml", "text", "json"]);
+const NOT_JAVASCRIPT = new Set(["sh", "ini", "gml", "text", "json", "nginx", "haproxy"]);
 /** At most this many js blocks may be marked no-run in all the docs. */
 const MAX_NO_RUN = 3;
 /** A sample is done once nothing happened (no event, no output) for this long after its last answer. */
@@ -534,11 +534,11 @@ describe("the docs' code samples", () => {
     expect(SAMPLES.filter((sample) => kindOf(sample) !== "not JavaScript" && kindOf(sample) !== "no-run").length).toBeGreaterThanOrEqual(10);
   });
 
-  it("each name a language the test knows (js to run; sh, ini, gml, text, json to show) and only known flags", () => {
+  it("each name a language the test knows (js to run; sh, ini, gml, text, json, nginx, haproxy to show) and only known flags", () => {
     const wrong = SAMPLES.filter((sample) => !(sample.lang === "js" || NOT_JAVASCRIPT.has(sample.lang)) || sample.flags.some((flag) => sample.lang !== "js" || flag !== "no-run"));
     expect(
       wrong.map((sample) => `${where(sample)}: \`\`\`${[sample.lang, ...sample.flags].join(" ")}`),
-      "blocks whose info string is not js, js no-run, sh, ini, gml, text or json",
+      "blocks whose info string is not js, js no-run, sh, ini, gml, text, json, nginx or haproxy",
     ).toEqual([]);
   });
 

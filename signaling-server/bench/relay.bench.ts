@@ -43,6 +43,8 @@ import {
   Priority,
   ProtocolError,
   RequestFailed,
+  ResolveRequest,
+  ResolveResponse,
   Resume,
   SocketConnected,
   SocketConnectionResponse,
@@ -60,8 +62,8 @@ import WebSocket, { WebSocketServer } from "ws";
 
 export type ServerKind = "bare" | "gmnet";
 
-/** Server settings a configuration changes; everything else keeps its default. */
-export type ServerOverrides = Partial<Pick<ServerConfig, "tickRate" | "highTickRate" | "normalTickRate" | "lowTickRate" | "batching">>;
+/** Server settings a configuration changes; everything else keeps its default (database, redis and nodeId: a cluster node, cluster.bench.ts). */
+export type ServerOverrides = Partial<Pick<ServerConfig, "tickRate" | "highTickRate" | "normalTickRate" | "lowTickRate" | "batching" | "database" | "redis" | "nodeId">>;
 
 export interface RelayConfig {
   /** Short id used by --only. */
@@ -218,7 +220,7 @@ async function startGmnetServer(overrides: ServerOverrides): Promise<string> {
 }
 
 /** The parent's handle on a server child. */
-class ServerChild {
+export class ServerChild {
   private readonly replies: Array<(message: FromChild) => void> = [];
   readonly exited: Promise<void>;
 
@@ -292,7 +294,7 @@ async function until<T>(what: string, check: () => T | undefined, timeoutMs = ST
 }
 
 /** A gmnet protocol client: answers pings, queues frames for the setup, and hands data frames to `onData` once set. */
-class GmnetClient {
+export class GmnetClient {
   readonly ws: WebSocket;
   readonly secret = randomBytes(18).toString("base64url");
   virtualIp = 0;
@@ -392,6 +394,20 @@ class GmnetClient {
     this.virtualIp = Welcome.decode(welcome.payload).virtualIp;
   }
 
+  /**
+   * A RESOLVE round trip: the server answers only after this session's route is written (a new
+   * session's frames wait for it), so clients on other nodes of a cluster can reach it.
+   */
+  async barrier(): Promise<void> {
+    const reqId = 0x7fff_0001;
+    this.send(Channel.VSOCKET, VSocketType.RESOLVE_REQUEST, ResolveRequest.encode({ reqId, name: "barrier" }));
+    await until("RESOLVE_RESPONSE", () => {
+      this.check("barrier");
+      const frame = this.take(Channel.VSOCKET, VSocketType.RESOLVE_RESPONSE);
+      return frame && ResolveResponse.decode(frame.payload).reqId === reqId ? frame : undefined;
+    });
+  }
+
   close(): void {
     clearTimeout(this.ackTimer);
     this.ws.terminate();
@@ -408,7 +424,7 @@ class ProtocolFailure extends Error {
 }
 
 /** One sender/receiver pair with its relay path, ready to send message number `seq`. */
-interface Pair {
+export interface Pair {
   /** Sends one message; `counter` is written into it so the receiver can check order. */
   sendOne(counter: number): void;
   sent: number;
@@ -434,7 +450,7 @@ function body(size: number, counter: number): Uint8Array {
  * would lower every gmnet figure for client-side reasons. checkRawFrames() proves the bytes equal
  * the protocol codecs' output.
  */
-function rawFrame(channel: number, type: number, words: readonly number[], size: number, counter: number): Uint8Array {
+export function rawFrame(channel: number, type: number, words: readonly number[], size: number, counter: number): Uint8Array {
   const prefix = 4 * words.length;
   const out = new Uint8Array(FRAME_HEADER_SIZE + prefix + size);
   const view = new DataView(out.buffer);
@@ -447,7 +463,7 @@ function rawFrame(channel: number, type: number, words: readonly number[], size:
   return out;
 }
 
-function checkRawFrames(size: number): void {
+export function checkRawFrames(size: number): void {
   const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
   const data = rawFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, [0x01020304, 7], size, 0xa1b2c3d4);
   const viaCodec = encodeFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, ArbitraryData.encode({ connId: 0x01020304, seq: 7, data: body(size, 0xa1b2c3d4) }));
@@ -455,7 +471,7 @@ function checkRawFrames(size: number): void {
   if (!same(data, viaCodec) || !same(app, encodeFrame(1000, 1, Priority.NORMAL, body(size, 42)))) throw new Error("rawFrame does not match the protocol codecs");
 }
 
-function counterOf(data: Uint8Array): number {
+export function counterOf(data: Uint8Array): number {
   return data.length >= 4 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true) : 0;
 }
 
@@ -494,7 +510,7 @@ async function bareWsPair(url: string, index: number, options: RelayOptions): Pr
 }
 
 /** The seed-002 connect flow from A to B's LISTEN_PORT; B accepts. Returns A's connId. */
-async function connectVirtualSocket(a: GmnetClient, b: GmnetClient, localPort: number): Promise<number> {
+export async function connectVirtualSocket(a: GmnetClient, b: GmnetClient, localPort: number): Promise<number> {
   const request = (reqId: number) => SocketRequest.encode({ reqId, peerIp: b.virtualIp, peerPort: LISTEN_PORT, localPort });
   const failed = (): void => {
     a.check("requester");
@@ -524,10 +540,12 @@ async function connectVirtualSocket(a: GmnetClient, b: GmnetClient, localPort: n
   return SocketConnected.decode(connected.payload).connId;
 }
 
-async function gmnetPair(url: string, index: number, options: RelayOptions, path: RelayPath): Promise<Pair> {
+/** A pair with A on `url` and B on `receiverUrl` (another node of a cluster, cluster.bench.ts; by default the same server). */
+export async function gmnetPair(url: string, index: number, options: RelayOptions, path: RelayPath, receiverUrl = url): Promise<Pair> {
   const a = new GmnetClient(url, options.session);
-  const b = new GmnetClient(url, options.session);
+  const b = new GmnetClient(receiverUrl, options.session);
   await Promise.all([a.hello(), b.hello()]);
+  if (receiverUrl !== url) await b.barrier();
 
   let send: (counter: number) => void;
   const transmit = frameSender(a.ws, options.sender);
@@ -610,6 +628,17 @@ function onDelivered(pair: Pair): void {
   if (pumping) fill(pair);
 }
 
+/** Fills every pair's window and keeps it full (each delivery tops its pair up) until stopPumping(). */
+export function startPumping(pairs: readonly Pair[], window: number): void {
+  windowSize = window;
+  pumping = true;
+  for (const pair of pairs) fill(pair);
+}
+
+export function stopPumping(): void {
+  pumping = false;
+}
+
 function fill(pair: Pair): void {
   while (pair.sent - pair.received < windowSize) pair.sendOne(pair.sent++);
 }
@@ -657,9 +686,7 @@ export async function measure(config: RelayConfig, options: RelayOptions, script
       pairs.push(config.kind === "bare" ? await bareWsPair(server.url, i, options) : await gmnetPair(server.url, i, options, path));
     }
 
-    windowSize = options.window;
-    pumping = true;
-    for (const pair of pairs) fill(pair);
+    startPumping(pairs, options.window);
     await sleep(options.warmupMs);
 
     const snapshot = async () => {
@@ -676,7 +703,7 @@ export async function measure(config: RelayConfig, options: RelayOptions, script
     const start = await snapshot();
     await sleep(options.durationMs);
     const end = await snapshot();
-    pumping = false;
+    stopPumping();
 
     for (const pair of pairs) pair.verify();
     const outOfOrder = pairs.reduce((sum, pair) => sum + pair.outOfOrder, 0);
@@ -697,7 +724,7 @@ export async function measure(config: RelayConfig, options: RelayOptions, script
       messagesPerWsMessage: delivered / Math.max(1, end.wsMessages - start.wsMessages),
     };
   } finally {
-    pumping = false;
+    stopPumping();
     for (const pair of pairs) pair.close();
     await server.stop();
   }

@@ -37,6 +37,7 @@
  */
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { type PrivatePostgres, startPrivatePostgres } from "../test/support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "../test/support/private-redis.js";
 import { type CpuSource, type LoadMeasurement, type LoadOptions, type Placement, measureLoad, measureRtt } from "./cluster-measure.js";
@@ -50,51 +51,54 @@ interface Options extends LoadOptions {
   latencyTimeMs: number;
 }
 
+const USAGE =
+  "usage: node --import tsx signaling-server/bench/cluster.bench.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 10] [--window 128] [--size 64] " +
+  "[--session resumable|plain] [--sender message|task] [--pings 1000] [--latency-time 500]";
+
+/** Integer flags, with their least value; the other benchmarks' flags are accepted and ignored. */
+const COUNTS = { rounds: 1, duration: 100, warmup: 0, pairs: 1, window: 1, size: 4, pings: 1, "latency-time": 1 } as const;
+const IGNORED = ["filter", "time", "warmup-time", "configs", "sizes", "only", "relay", "server-cpu-prof"] as const;
+
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { markdown: false, rounds: 3, pairs: 10, window: 128, size: 64, warmupMs: 500, durationMs: 2500, session: "resumable", sender: "task", pings: 1000, latencyTimeMs: 500 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const text = (): string => {
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new Error(`${flag} needs a value`);
-      return value;
-    };
-    const count = (min: number): number => {
-      const raw = text();
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer ≥ ${min}, not ${raw}`);
-      return value;
-    };
-    if (flag === "--markdown") options.markdown = true;
-    else if (flag === "--rounds") options.rounds = count(1);
-    else if (flag === "--duration") options.durationMs = count(100);
-    else if (flag === "--warmup") options.warmupMs = count(0);
-    else if (flag === "--pairs") options.pairs = count(1);
-    else if (flag === "--window") options.window = count(1);
-    else if (flag === "--size") options.size = count(4);
-    else if (flag === "--pings") options.pings = count(1);
-    else if (flag === "--latency-time") options.latencyTimeMs = count(1);
-    else if (flag === "--session") {
-      const session = text();
-      if (session !== "resumable" && session !== "plain") throw new Error(`--session takes resumable or plain, not ${session}`);
-      options.session = session;
-    } else if (flag === "--sender") {
-      const sender = text();
-      if (sender !== "message" && sender !== "task") throw new Error(`--sender takes message or task, not ${sender}`);
-      options.sender = sender;
-    } else if (["--filter", "--time", "--warmup-time", "--configs", "--sizes", "--only", "--relay", "--server-cpu-prof"].includes(flag)) text(); // the other benchmarks'
-    else if (flag === "--in-process") continue; // the buffer benchmark's
-    else if (flag === "--help" || flag === "-h") {
-      console.log(
-        "usage: node --import tsx signaling-server/bench/cluster.bench.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 10] [--window 128] [--size 64] " +
-          "[--session resumable|plain] [--sender message|task] [--pings 1000] [--latency-time 500]",
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg} (try --help)`);
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      markdown: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      "in-process": { type: "boolean" },
+      session: { type: "string" },
+      sender: { type: "string" },
+      ...Object.fromEntries([...Object.keys(COUNTS), ...IGNORED].map((name) => [name, { type: "string" as const }])),
+    },
+  });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  return options;
+  const count = (name: keyof typeof COUNTS, fallback: number): number => {
+    const raw = (values as Record<string, string | boolean | undefined>)[name];
+    if (typeof raw !== "string") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < COUNTS[name]) throw new Error(`--${name} needs an integer ≥ ${COUNTS[name]}, not ${raw}`);
+    return value;
+  };
+  const session = values.session ?? "resumable";
+  if (session !== "resumable" && session !== "plain") throw new Error(`--session takes resumable or plain, not ${String(session)}`);
+  const sender = values.sender ?? "task";
+  if (sender !== "message" && sender !== "task") throw new Error(`--sender takes message or task, not ${String(sender)}`);
+  return {
+    markdown: values.markdown === true,
+    rounds: count("rounds", 3),
+    durationMs: count("duration", 2500),
+    warmupMs: count("warmup", 500),
+    pairs: count("pairs", 10),
+    window: count("window", 128),
+    size: count("size", 64),
+    pings: count("pings", 1000),
+    latencyTimeMs: count("latency-time", 500),
+    session,
+    sender,
+  };
 }
 
 const median = (values: readonly number[]): number => {

@@ -317,7 +317,9 @@ export class ClientSession implements Session {
     this.virtualIp = identity.virtualIp;
     directory.holder(this.appKey, this.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
     directory.add(this);
-    // High, not Critical: it must stay behind frames already queued for the old address.
+    // High, not Critical: it stays behind what the High lane already holds (answers about the old
+    // address), which a Critical frame would overtake; earlier Normal and Low frames follow it, as
+    // in every flush (outgoing-queue.ts).
     this.send(Channel.VSOCKET, VSocketType.VIRTUAL_IP, Priority.HIGH, VirtualIp.encode({ ip: this.virtualIp }));
   }
 

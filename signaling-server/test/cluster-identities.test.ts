@@ -14,29 +14,15 @@
 import { randomBytes } from "node:crypto";
 import { formatIpv4 } from "@gmnet/engine/protocol";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
-import { FAST_HASHES, startServer } from "./support/harness.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
 import { ProtocolClient } from "./support/protocol-client.js";
+import { useCluster } from "./support/test-cluster.js";
 
 const IDENTITIES = 1000;
 /** HELLOs in flight at once over both nodes: enough to race, few enough to keep sockets and the pools sane. */
 const CONCURRENCY = 100;
 const APP_KEY = "race-app";
-
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-}, 120_000);
-
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
 
 /** Runs `task(0 … count-1)` with at most `limit` running at once; results in index order. */
 async function boundedAll<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
@@ -65,20 +51,10 @@ const NETWORK = "10.77.0.0/22";
 const FIRST = 0x0a4d_0001;
 const LAST = 0x0a4d_03fe;
 
+const cluster = useCluster({ database: "gmnet_race", nodes: [1, 2], options: { virtualNetwork: NETWORK } });
+const { nodes } = cluster;
+
 describe(`1 000 new identities through two nodes in ${NETWORK}`, () => {
-  const nodes: GmnetServer[] = [];
-  let databaseUrl = "";
-
-  beforeAll(async () => {
-    databaseUrl = await postgres!.createDatabase("gmnet_race");
-    const options = { ...FAST_HASHES, database: databaseUrl, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, virtualNetwork: NETWORK };
-    nodes.push(...(await Promise.all([1, 2].map((nodeId) => startServer({ ...options, nodeId })))));
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.close()));
-  }, 30_000);
-
   it("gives every one its own address, the table agrees, and the other node answers the same", async () => {
     const secrets = Array.from({ length: IDENTITIES }, () => randomBytes(18).toString("base64url"));
     expect(new Set(secrets).size).toBe(IDENTITIES);
@@ -91,7 +67,7 @@ describe(`1 000 new identities through two nodes in ${NETWORK}`, () => {
     const outside = addresses.filter((ip) => ip < FIRST || ip > LAST).map(formatIpv4);
     expect(outside).toEqual([]);
 
-    const db = new pg.Client({ connectionString: databaseUrl });
+    const db = new pg.Client({ connectionString: cluster.database });
     await db.connect();
     try {
       const { rows } = await db.query<{ identities: string; addresses: string; top_id: string }>(

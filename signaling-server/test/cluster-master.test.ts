@@ -6,45 +6,21 @@
  * logins it never held end with EVENT SESSION "master_restarted". Every wait is a condition.
  */
 import { Channel, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer } from "../src/index.js";
-import { FAST_HASHES, startServer } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
 import { ProtocolClient } from "./support/protocol-client.js";
+import { useCluster } from "./support/test-cluster.js";
 
 /** A failover is seen on each node's next liveness round (every 5 s), so its waits are longer. */
 const FAILOVER_TIMEOUT_MS = 20_000;
 
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-const nodes: GmnetServer[] = [];
-const clients: MasterClient[] = [];
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  const database = await postgres.createDatabase("gmnet_cluster_master");
-  nodes.push(
-    ...(await Promise.all(
-      [1, 2, 3].map((nodeId) => startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, loginMaxFailuresPerAddress: 10_000 })),
-    )),
-  );
-}, 120_000);
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
+// Every client logs in from 127.0.0.1: a limit far above the default (20) keeps it from being throttled.
+const cluster = useCluster({ database: "gmnet_cluster_master", nodes: [1, 2, 3], options: { loginMaxFailuresPerAddress: 10_000 } });
+const { nodes, track } = cluster;
 
 /** The node id in gmnet:masterhome, as Redis has it. */
 async function masterHome(): Promise<number> {
-  return Number(await redis!.call("GET", "gmnet:masterhome"));
+  return Number(await cluster.redis.call("GET", "gmnet:masterhome"));
 }
 
 /** Index into `nodes` (node id − 1) of the home, and of the nodes that are not. */
@@ -59,9 +35,7 @@ async function nextVirtualIp(client: MasterClient, timeoutMs?: number): Promise<
 }
 
 async function connect(node: number, appKey: string): Promise<MasterClient> {
-  const client = await MasterClient.connect(nodes[node]!, { appKey });
-  clients.push(client);
-  return client;
+  return track(await MasterClient.connect(nodes[node]!, { appKey }));
 }
 
 /** A guest logged in on `node`, its move to the account's address taken. */
@@ -86,7 +60,7 @@ describe("master services across nodes", () => {
     const home = await masterHome();
     expect([1, 2, 3]).toContain(home);
     // The home's claim expires unless it is refreshed, with the liveness key's TTL (15 s).
-    const ttl = Number(await redis!.call("PTTL", "gmnet:masterhome"));
+    const ttl = Number(await cluster.redis.call("PTTL", "gmnet:masterhome"));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(15_000);
   });
@@ -205,7 +179,7 @@ describe("master services across nodes", () => {
     raw.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey, secret: raw.secret, token: first.session.token as string }));
     const welcome = Welcome.decode((await raw.next(Channel.CONTROL, ControlType.WELCOME)).payload);
     const resumed = new MasterClient(Object.assign(raw, { welcome }), appKey);
-    clients.push(resumed);
+    track(resumed);
     expect(await nextVirtualIp(resumed)).toBe(parseIpv4(first.session.ip as string));
     expect(await resumed.nextEvent(MasterEvent.SESSION)).toMatchObject({ state: "resumed", username: first.username, accountId: first.accountId });
     expect(await first.nextEvent(MasterEvent.SESSION)).toEqual({ state: "ended", reason: "replaced" });
@@ -239,7 +213,7 @@ describe("master services across nodes", () => {
     const elsewhere = await guestOn(others[0]!, appKey);
     const onNewHome = await guestOn(others[1]!, appKey);
     // What a Redis outage longer than the claim's TTL can leave: another live node holds the key.
-    await redis!.call("SET", "gmnet:masterhome", String(others[1]! + 1), "PX", 15_000);
+    await cluster.redis.call("SET", "gmnet:masterhome", String(others[1]! + 1), "PX", 15_000);
     // Each node ends its logins once its own liveness round has seen the new home.
     for (const client of [onHome, elsewhere, onNewHome]) {
       expect(await client.nextEvent(MasterEvent.SESSION, FAILOVER_TIMEOUT_MS)).toEqual({ state: "ended", reason: "master_restarted" });

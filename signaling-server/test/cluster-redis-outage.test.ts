@@ -8,47 +8,14 @@
  */
 import { ArbitraryData, Channel, CloseReason, ProtocolError, SocketClosed, VSocketType } from "@gmnet/engine/protocol";
 import { pino } from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer, ServerOptions } from "../src/index.js";
-import { FAST_HASHES, getJson, metric, metricUntil, startServer } from "./support/harness.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
-import { ProtocolClient } from "./support/protocol-client.js";
-import { type Client, barrier, connectPair, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
+import { describe, expect, it } from "vitest";
+import type { GmnetServer } from "../src/index.js";
+import { getJson, metric, metricUntil } from "./support/harness.js";
+import { useCluster } from "./support/test-cluster.js";
+import { type Client, connectPair, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
 
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-let database = "";
-const nodes: GmnetServer[] = [];
-const clients: Client[] = [];
-
-function startNode(nodeId: number, options: ServerOptions = {}): Promise<GmnetServer> {
-  return startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, ...options });
-}
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  database = await postgres.createDatabase("gmnet_cluster_outage");
-  nodes.push(...(await Promise.all([1, 2].map((id) => startNode(id)))));
-}, 120_000);
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
-
-/** A welcomed client on `server` whose route is written (see cluster.test.ts). */
-async function clientOn(server: GmnetServer): Promise<Client> {
-  const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: "outage-app" });
-  clients.push(client);
-  await barrier(client);
-  return client;
-}
+const cluster = useCluster({ database: "gmnet_cluster_outage", nodes: [1, 2], appKey: "outage-app" });
+const { nodes, clientOn, startNode } = cluster;
 
 interface ClusterHealth {
   nodeId: number;
@@ -113,7 +80,7 @@ describe("a Redis restart", () => {
       const arrived = (): number => pendingV(receiver, VSocketType.ARBITRARY_DATA).length;
       await receiver.until(() => arrived() >= 20, "packets before the outage");
       let sentDuringOutage = 0;
-      await redis!.restart({
+      await cluster.redis.restart({
         // With persistence: what was appended and not read yet is still there after the restart.
         keepData: true,
         whileDown: async () => {
@@ -166,7 +133,7 @@ describe("the outbound bound (--redis-outbound-max-bytes)", () => {
       const local = await connectPair(localA, localB, 40004, 6603);
       const refusedBefore = await metric(three, "gmnet_cluster_streams_refused_total");
 
-      await redis!.restart({
+      await cluster.redis.restart({
         // Without persistence: every key is lost, and the nodes must announce themselves again.
         keepData: false,
         whileDown: async () => {
@@ -194,16 +161,16 @@ describe("the outbound bound (--redis-outbound-max-bytes)", () => {
       expect(held).toEqual(Array.from({ length: held.length }, (_, i) => i + 1));
 
       // Redis lost every key: both nodes write their liveness and routes again when it is back.
-      await waitFor(async () => (await redis!.call("EXISTS", "gmnet:node:3", "gmnet:node:4")) === 2, "both nodes' liveness keys written again");
+      await waitFor(async () => (await cluster.redis.call("EXISTS", "gmnet:node:3", "gmnet:node:4")) === 2, "both nodes' liveness keys written again");
       const route = `gmnet:route:outage-app:${receiver.welcome.virtualIp >>> 0}`;
-      await waitFor(async () => String(await redis!.call("GET", route)).startsWith("4/"), "the receiver's route written again");
+      await waitFor(async () => String(await cluster.redis.call("GET", route)).startsWith("4/"), "the receiver's route written again");
       const again = await connectPair(sender, receiver, 40005, 6604);
       sendData(sender, again.connId, 1, packet(1, 1000));
       expect(ArbitraryData.decode((await receiver.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId: again.connId, seq: 1 });
       sendData(receiver, again.connId, 1, packet(1, 1000));
       expect(ArbitraryData.decode((await sender.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId: again.connId, seq: 1 });
     } finally {
-      for (const client of clients.splice(0)) client.close();
+      cluster.closeClients();
       await Promise.all([three.close(), four.close()]);
     }
   }, 60_000);
@@ -230,7 +197,7 @@ describe("/healthz and /metrics", () => {
     expect(await metric(two, "gmnet_cluster_bus_received_total", { type: "data" })).toBeGreaterThan(0);
     expect(await metric(one, "gmnet_cluster_bus_sent_total", { type: "data" })).toBeGreaterThan(0);
 
-    await redis!.restart({
+    await cluster.redis.restart({
       whileDown: async () => {
         await waitFor(redisIs(two, "down"), "node 2 to see Redis down");
         const down = await health(two);
@@ -250,7 +217,8 @@ describe("logs", () => {
   it("carry the node id on every line once a random id is claimed", async () => {
     const lines: string[] = [];
     const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
-    const node = await startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, logger });
+    // No node id: the node claims a random one, as in the log line below.
+    const node = await startNode(undefined, { logger });
     try {
       const { nodeId } = (await health(node)).body.cluster;
       const fromStart = lines.findIndex((line) => line.includes("cluster: node joined through redis"));

@@ -7,47 +7,35 @@
  * NOT_CONNECTED ("try again") at once, not at the forwarder's timeout.
  */
 import { Channel, MasterOp, ProtocolError, SignalKind, SignalRelay, SignalType } from "@gmnet/engine/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
-import { FAST_HASHES, startServer } from "./support/harness.js";
 import { MasterClient } from "./support/master-client.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
 import { ProtocolClient } from "./support/protocol-client.js";
+import { useCluster } from "./support/test-cluster.js";
 import { barrier } from "./support/virtual-sockets.js";
 
 const APP_KEY = "cluster-refusals";
 /** Far longer than the answer may take: the test shows the refusal does not wait for it. */
 const MASTER_TIMEOUT_MS = 30_000;
 
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
+const cluster = useCluster({ database: "gmnet_cluster_refusals", options: { masterRequestTimeoutMs: MASTER_TIMEOUT_MS } });
+const { track } = cluster;
 let home: GmnetServer | undefined;
 let starved: GmnetServer | undefined;
-const clients: Array<{ close(): void }> = [];
 
 beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  const database = await postgres.createDatabase("gmnet_cluster_refusals");
-  const common = { ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis.url, masterRequestTimeoutMs: MASTER_TIMEOUT_MS };
   // Started first, node 2 is elected to run the master services.
-  home = await startServer({ ...common, nodeId: 2 });
-  expect(await redis.call("GET", "gmnet:masterhome")).toBe("2");
-  starved = await startServer({ ...common, nodeId: 1, redisOutboundMaxBytes: 1 });
+  home = await cluster.startNode(2);
+  expect(await cluster.redis.call("GET", "gmnet:masterhome")).toBe("2");
+  starved = await cluster.startNode(1, { redisOutboundMaxBytes: 1 });
 }, 120_000);
-
-afterAll(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await Promise.all([home?.close(), starved?.close()]);
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
 
 describe("a message that cannot be carried to another node", () => {
   it("a SIGNAL RELAY is refused NOT_A_PARTICIPANT with its pairId", async () => {
     const target = await ProtocolClient.connect(home!.address().wsUrl, { appKey: APP_KEY });
     const sender = await ProtocolClient.connect(starved!.address().wsUrl, { appKey: APP_KEY });
-    clients.push(target, sender);
+    track(target);
+    track(sender);
     // The barrier returns after each route is written, so node 1 finds the target on node 2.
     await Promise.all([barrier(target), barrier(sender)]);
     sender.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp: target.welcome.virtualIp, pairId: 41, kind: SignalKind.OFFER, data: "{}" }));
@@ -56,7 +44,7 @@ describe("a message that cannot be carried to another node", () => {
 
   it("a master request is answered NOT_CONNECTED at once, well before the request timeout", async () => {
     const client = await MasterClient.connect(starved!, { appKey: APP_KEY });
-    clients.push(client);
+    track(client);
     const reply = await client.request(MasterOp.ROOM_LIST, {});
     // 7 NOT_CONNECTED (docs/MASTER.md's status table); waiting for the home would have ended in TIMEOUT after 30 s.
     expect(reply.status).toBe(7);

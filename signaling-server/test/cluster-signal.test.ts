@@ -21,53 +21,19 @@ import {
   VSocketType,
   parseIpv4,
 } from "@gmnet/engine/protocol";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer } from "../src/index.js";
-import { FAST_HASHES, startServer } from "./support/harness.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
-import { type ClientOptions, ProtocolClient } from "./support/protocol-client.js";
-import { type Client, barrier, connectPair, nextV, sendV } from "./support/virtual-sockets.js";
+import { describe, expect, it } from "vitest";
+import { ProtocolClient } from "./support/protocol-client.js";
+import { useCluster } from "./support/test-cluster.js";
+import { barrier, connectPair, nextV, sendV } from "./support/virtual-sockets.js";
 
 const APP_KEY = "cluster-signal";
 /** Addresses outside the virtual network (10.0.0.0/8), so no client can ever hold them. */
 const NOBODY = parseIpv4("192.168.77.1")!;
 const GHOST = parseIpv4("192.168.77.2")!;
 
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-let database = "";
-const nodes: GmnetServer[] = [];
-const clients: ProtocolClient[] = [];
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  database = await postgres.createDatabase("gmnet_cluster_signal");
-  const start = (nodeId: number): Promise<GmnetServer> =>
-    startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, signalRateLimit: 10_000 });
-  nodes.push(...(await Promise.all([1, 2, 3].map(start))));
-}, 120_000);
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
-
-/**
- * A welcomed client on `server`. The barrier round trip returns only after the session's route is
- * written (a new session's frames wait for every service's onSessionOpen), so other nodes can find it.
- */
-async function clientOn(server: GmnetServer, options: ClientOptions = {}): Promise<Client> {
-  const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: APP_KEY, ...options });
-  clients.push(client);
-  await barrier(client);
-  return client;
-}
+// A signal rate limit far above the default (200), so no test here meets it.
+const cluster = useCluster({ database: "gmnet_cluster_signal", nodes: [1, 2, 3], options: { signalRateLimit: 10_000 }, appKey: APP_KEY });
+const { nodes, clientOn, track } = cluster;
 
 function relay(client: ProtocolClient, peerIp: number, pairId: number, kind: number, data: string): void {
   client.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp, pairId, kind, data }));
@@ -142,11 +108,11 @@ describe("SIGNAL RELAY across nodes", () => {
     const a = await clientOn(nodes[0]!);
     // A route to live node 3 for an address no session there holds: what the sender's node sees
     // when the target leaves between its lookup and the relay's arrival.
-    await redis!.call("SET", routeKey(GHOST), "3/gone-session", "PX", 60_000);
+    await cluster.redis.call("SET", routeKey(GHOST), "3/gone-session", "PX", 60_000);
     relay(a, GHOST, 41, SignalKind.OFFER, "{}");
     expect(await a.nextError()).toMatchObject({ code: ProtocolError.NOT_A_PARTICIPANT, refChannel: Channel.SIGNAL, refType: SignalType.RELAY, refId: 41 });
     // The stale route is not node 3's to remove: it never owned it (compare-and-delete).
-    expect(await redis!.call("GET", routeKey(GHOST))).toBe("3/gone-session");
+    expect(await cluster.redis.call("GET", routeKey(GHOST))).toBe("3/gone-session");
   });
 });
 
@@ -161,7 +127,7 @@ describe("route takeover across nodes", () => {
     expect(await first.closed()).toBe(CloseCode.REPLACED);
     // As on one node: the replaced session's streams end with PEER_GONE.
     expect(await nextV(peer, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.PEER_GONE });
-    expect(String(await redis!.call("GET", routeKey(second.welcome.virtualIp)))).toBe(`2/${second.sessionId}`);
+    expect(String(await cluster.redis.call("GET", routeKey(second.welcome.virtualIp)))).toBe(`2/${second.sessionId}`);
 
     // The address now leads to node 2: streams and signaling reach the new session.
     const again = await connectPair(peer, second, 40002, 6510);
@@ -173,14 +139,14 @@ describe("route takeover across nodes", () => {
 
   it("replaces a detached session on node 1 when its client resumes on node 2 and gets a new session", async () => {
     const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
-    clients.push(first);
+    track(first);
     await barrier(first);
     const peer = await clientOn(nodes[2]!);
     const pair = await connectPair(peer, first, 40003, 6510);
     await first.drop();
 
     const second = await ProtocolClient.resume(nodes[1]!.address().wsUrl, first);
-    clients.push(second);
+    track(second);
     // Sessions stay node-local: node 2 opens a new one, which takes the address over.
     expect(second.resumed?.resumed).toBe(false);
     expect(await nextV(peer, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.PEER_GONE });
@@ -191,14 +157,14 @@ describe("route takeover across nodes", () => {
 
   it("leaves a session alone when it resumes on its own node", async () => {
     const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
-    clients.push(first);
+    track(first);
     await barrier(first);
     const peer = await clientOn(nodes[2]!);
     const pair = await connectPair(peer, first, 40004, 6510);
     await first.drop();
 
     const back = await ProtocolClient.resume(nodes[0]!.address().wsUrl, first);
-    clients.push(back);
+    track(back);
     expect(back.resumed?.resumed).toBe(true);
     // The stream survived the resume: data and signaling still reach the same session.
     relay(peer, back.welcome.virtualIp, 53, SignalKind.OFFER, "still here");
@@ -206,7 +172,7 @@ describe("route takeover across nodes", () => {
     await barrier(back);
     expect(back.closeCode).toBeUndefined();
     expect(peer.frames.filter((frame) => frame.channel === Channel.VSOCKET && frame.type === VSocketType.SOCKET_CLOSED)).toEqual([]);
-    expect(String(await redis!.call("GET", routeKey(back.welcome.virtualIp)))).toBe(`1/${back.sessionId}`);
+    expect(String(await cluster.redis.call("GET", routeKey(back.welcome.virtualIp)))).toBe(`1/${back.sessionId}`);
     sendV(peer, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId: pair.connId, seq: 1, data: new Uint8Array([5, 6]) });
     expect(await nextV(back, VSocketType.ARBITRARY_DATA, ArbitraryData)).toEqual({ connId: pair.connId, seq: 1, data: new Uint8Array([5, 6]) });
   });

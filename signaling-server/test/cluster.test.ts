@@ -29,51 +29,14 @@ import {
   VSocketType,
   formatIpv4,
 } from "@gmnet/engine/protocol";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nodeOfId } from "../src/cluster/node-ids.js";
-import type { GmnetServer, ServerOptions } from "../src/index.js";
-import { FAST_HASHES, startServer } from "./support/harness.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
 import { ProtocolClient } from "./support/protocol-client.js";
+import { useCluster } from "./support/test-cluster.js";
 import { type Client, claim, barrier, connectPair, newReqId, nextV, sendV } from "./support/virtual-sockets.js";
 
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-let database = "";
-const nodes: GmnetServer[] = [];
-const clients: Client[] = [];
-
-function startNode(nodeId: number, options: ServerOptions = {}): Promise<GmnetServer> {
-  return startServer({ ...FAST_HASHES, database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId, ...options });
-}
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  database = await postgres.createDatabase("gmnet_cluster");
-  nodes.push(...(await Promise.all([1, 2, 3].map((id) => startNode(id)))));
-}, 120_000);
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
-
-/**
- * A welcomed client on `server`. The barrier round trip returns only after the session's route is
- * written (a new session's frames wait for every service's onSessionOpen), so other nodes can find it.
- */
-async function clientOn(server: GmnetServer, appKey = "cluster-app"): Promise<Client> {
-  const client = await ProtocolClient.connect(server.address().wsUrl, { appKey });
-  clients.push(client);
-  await barrier(client);
-  return client;
-}
+const cluster = useCluster({ database: "gmnet_cluster", nodes: [1, 2, 3], appKey: "cluster-app" });
+const { nodes, clientOn, startNode } = cluster;
 
 function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
   sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
@@ -207,8 +170,8 @@ describe("host names across nodes", () => {
 
   it("frees a name held by a dead node", async () => {
     const client = await clientOn(nodes[1]!);
-    await redis!.call("SET", `gmnet:route:cluster-app:${0x0a7f_0003}`, "201/crashed-session", "PX", 60_000);
-    await redis!.call("HSET", "gmnet:names:cluster-app", "ghost-town", `201/crashed-session/${0x0a7f_0003}`);
+    await cluster.redis.call("SET", `gmnet:route:cluster-app:${0x0a7f_0003}`, "201/crashed-session", "PX", 60_000);
+    await cluster.redis.call("HSET", "gmnet:names:cluster-app", "ghost-town", `201/crashed-session/${0x0a7f_0003}`);
     expect(await resolve(client, "ghost-town")).toBe(0);
     expect(await claim(client, "ghost-town")).toBe(true);
     expect(await resolve(client, "ghost-town")).toBe(client.welcome.virtualIp);
@@ -225,7 +188,7 @@ async function register(client: Client, name: string): Promise<number> {
 describe("app channels across nodes", () => {
   it("allocates numbers once for the app key, within the limit, and relays to members on other nodes only", async () => {
     const appKey = "channels-app";
-    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, appKey)));
+    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, { appKey })));
     expect(await register(a!, "one")).toBe(1000);
     expect(await register(b!, "two")).toBe(1001);
     expect(await register(c!, "one")).toBe(1000);
@@ -239,7 +202,7 @@ describe("app channels across nodes", () => {
     for (const receiver of [b!, c!]) expect(ChannelData.decode((await receiver.next(1000, 5)).payload)).toEqual({ fromIp: a!.welcome.virtualIp, data: new Uint8Array([1, 2, 3]) });
     // After C left the channel (its node has no member left), only B hears A.
     c!.send(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, ChannelUnregister.encode({ channel: 1000 }));
-    for (let tries = 0; ((await redis!.call("SMEMBERS", `gmnet:chnodes:${appKey}:1000`)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
+    for (let tries = 0; ((await cluster.redis.call("SMEMBERS", `gmnet:chnodes:${appKey}:1000`)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
     a!.send(1000, 6, new Uint8Array([4]));
     expect(ChannelData.decode((await b!.next(1000, 6)).payload)).toEqual({ fromIp: a!.welcome.virtualIp, data: new Uint8Array([4]) });
     await barrier(c!);
@@ -250,11 +213,11 @@ describe("app channels across nodes", () => {
 describe("broadcast across nodes", () => {
   it("reaches sessions bound on other nodes, stamped by the sender's node, and stops after the last unbinds", async () => {
     const appKey = "broadcast-app";
-    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, appKey)));
+    const [a, b, c] = await Promise.all(nodes.map((node) => clientOn(node, { appKey })));
     for (const client of [a!, c!]) sendV(client, VSocketType.UDP_BIND, UdpBind, { port: 7600 });
     await Promise.all([barrier(a!), barrier(c!)]);
     const key = `gmnet:udpnodes:${appKey}:7600`;
-    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).length < 2; tries++) expect(tries).toBeLessThan(1000);
+    for (let tries = 0; ((await cluster.redis.call("SMEMBERS", key)) as string[]).length < 2; tries++) expect(tries).toBeLessThan(1000);
     sendV(b!, VSocketType.BROADCAST, Broadcast, { port: 7600, localPort: 7601, data: new Uint8Array([9, 9]) });
     for (const receiver of [a!, c!]) {
       expect(await nextV(receiver, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: b!.welcome.virtualIp, peerPort: 7601, localPort: 7600, data: new Uint8Array([9, 9]) });
@@ -262,7 +225,7 @@ describe("broadcast across nodes", () => {
     // C's node forgets the port once C unbinds it.
     sendV(c!, VSocketType.UDP_UNBIND, UdpBind, { port: 7600 });
     await barrier(c!);
-    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
+    for (let tries = 0; ((await cluster.redis.call("SMEMBERS", key)) as string[]).includes("3"); tries++) expect(tries).toBeLessThan(1000);
   });
 });
 
@@ -271,7 +234,7 @@ describe("offline across nodes", () => {
     const client = await clientOn(nodes[1]!);
     await requestFails(client, 0x0a7f_0001, FailReason.OFFLINE);
     // A route left by a node whose liveness key is gone (a crashed node): offline.
-    await redis!.call("SET", `gmnet:route:cluster-app:${0x0a7f_0002}`, "200/crashed-session", "PX", 60_000);
+    await cluster.redis.call("SET", `gmnet:route:cluster-app:${0x0a7f_0002}`, "200/crashed-session", "PX", 60_000);
     await requestFails(client, 0x0a7f_0002, FailReason.OFFLINE);
   });
 
@@ -284,11 +247,11 @@ describe("offline across nodes", () => {
     await fourth.close();
     expect(await nextV(client, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: pair.connId, reason: CloseReason.SHUTDOWN });
     await requestFails(client, there.welcome.virtualIp, FailReason.OFFLINE);
-    expect(await redis!.call("EXISTS", "gmnet:node:4")).toBe(0);
+    expect(await cluster.redis.call("EXISTS", "gmnet:node:4")).toBe(0);
   });
 
   it("keeps app keys apart across nodes", async () => {
-    const other = await clientOn(nodes[0]!, "other-app");
+    const other = await clientOn(nodes[0]!, { appKey: "other-app" });
     const client = await clientOn(nodes[2]!);
     await requestFails(client, other.welcome.virtualIp, FailReason.OFFLINE);
   });

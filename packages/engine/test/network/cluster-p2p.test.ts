@@ -5,56 +5,25 @@
  * only meet through the SIGNAL RELAY across nodes, so a datagram arriving over the DataChannel
  * proves the signaling relays end to end. Every wait is a condition.
  */
-import wrtc from "@roamhq/wrtc";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
-import { type PrivatePostgres, startPrivatePostgres } from "../../../../signaling-server/test/support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "../../../../signaling-server/test/support/private-redis.js";
-import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import type { GmnetServer } from "../../../../signaling-server/src/index.js";
 import { parseIpv4 } from "../../src/protocol/index.js";
-import { EventLog, type RecordedEvent, bufferOf, text } from "./support.js";
+import { type RecordedEvent, bufferOf, text } from "./support.js";
+import { useEngineCluster } from "../support/engine-cluster.js";
 
 const APP_KEY = "cluster-p2p";
 /** How long ICE on loopback may take before the link must be open. */
 const P2P_DEADLINE_MS = 15_000;
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-let database = "";
-const nodes: GmnetServer[] = [];
-let engines: Engine[] = [];
-
-function startNode(nodeId: number): Promise<GmnetServer> {
-  const server = createServer({ port: 0, host: "127.0.0.1", logLevel: "silent", database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId });
-  return server.ready.then(() => server);
-}
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  database = await postgres.createDatabase("gmnet_cluster_p2p");
-  nodes.push(...(await Promise.all([1, 3].map(startNode))));
-}, 120_000);
-
-afterEach(() => {
-  for (const gm of engines) gm.network_shutdown();
-  engines = [];
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
+const cluster = useEngineCluster({ database: "gmnet_cluster_p2p", nodes: [1, 3], appKey: APP_KEY });
+const { nodes, engineOn } = cluster;
 
 /** An engine on `server` with a UDP socket bound to `port`, once its node has written its route. */
 async function peerOn(server: GmnetServer, port: number) {
-  const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: server.address().wsUrl, appKey: APP_KEY } });
-  engines.push(gm);
-  const log = new EventLog(gm);
+  const { gm, log } = engineOn(server);
   const socket = gm.network_create_socket_ext(gm.network_socket_udp, port);
   expect(socket).toBeGreaterThan(0);
   const ip = (await log.next({ type: gm.network_type_up })).ip as string;
-  const route = async (): Promise<string> => String(await redis!.call("GET", `gmnet:route:${APP_KEY}:${parseIpv4(ip)!}`));
+  const route = async (): Promise<string> => String(await cluster.redis.call("GET", `gmnet:route:${APP_KEY}:${parseIpv4(ip)!}`));
   // The route names the node and session: read from Redis, independent of the engines.
   for (let tries = 0; (await route()) === "null"; tries++) if (tries > 1000) throw new Error(`no route for ${ip}`);
   return { gm, log, socket, ip, node: Number((await route()).split("/")[0]) };

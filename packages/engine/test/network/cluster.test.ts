@@ -5,50 +5,16 @@
  * packets go both ways in order, disconnects reach the other end, UDP datagrams cross nodes, and
  * an address whose node was closed fails as an offline one does. Every wait is a condition.
  */
-import wrtc from "@roamhq/wrtc";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
-import { type PrivatePostgres, startPrivatePostgres } from "../../../../signaling-server/test/support/private-postgres.js";
-import { type PrivateRedis, startPrivateRedis } from "../../../../signaling-server/test/support/private-redis.js";
-import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import type { GmnetServer } from "../../../../signaling-server/src/index.js";
+import type { Engine } from "../../src/index.js";
 import { parseIpv4 } from "../../src/protocol/index.js";
-import { EventLog, bufferOf, text } from "./support.js";
+import { bufferOf, text } from "./support.js";
+import { useEngineCluster } from "../support/engine-cluster.js";
 
 const APP_KEY = "cluster-engines";
-let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
-let database = "";
-const nodes: GmnetServer[] = [];
-let engines: Engine[] = [];
-
-function startNode(nodeId: number): Promise<GmnetServer> {
-  const server = createServer({ port: 0, host: "127.0.0.1", logLevel: "silent", database, db: "/nonexistent/never-opened.sqlite", redis: redis!.url, nodeId });
-  return server.ready.then(() => server);
-}
-
-beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  database = await postgres.createDatabase("gmnet_cluster_engines");
-  nodes.push(...(await Promise.all([1, 2, 3].map(startNode))));
-}, 120_000);
-
-afterEach(() => {
-  for (const gm of engines) gm.network_shutdown();
-  engines = [];
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  await redis?.stop();
-  await postgres?.stop();
-}, 60_000);
-
-function engineOn(server: GmnetServer): { gm: Engine; log: EventLog } {
-  const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: server.address().wsUrl, appKey: APP_KEY } });
-  engines.push(gm);
-  return { gm, log: new EventLog(gm) };
-}
+const cluster = useEngineCluster({ database: "gmnet_cluster_engines", nodes: [1, 2, 3], appKey: APP_KEY });
+const { nodes, engineOn, startNode } = cluster;
 
 /**
  * The engine learns its address from WELCOME; its node writes the route right after. Other nodes
@@ -56,7 +22,7 @@ function engineOn(server: GmnetServer): { gm: Engine; log: EventLog } {
  */
 async function routed(ip: string): Promise<void> {
   const key = `gmnet:route:${APP_KEY}:${parseIpv4(ip)!}`;
-  for (let tries = 0; (await redis!.call("EXISTS", key)) === 0; tries++) if (tries > 1000) throw new Error(`no route for ${ip}`);
+  for (let tries = 0; (await cluster.redis.call("EXISTS", key)) === 0; tries++) if (tries > 1000) throw new Error(`no route for ${ip}`);
 }
 
 async function host(server: GmnetServer, port = 6510) {
@@ -227,7 +193,7 @@ describe("broadcast across nodes", () => {
     );
     // Every node has recorded its binding once its node id is in the port's set.
     const key = `gmnet:udpnodes:${APP_KEY}:7500`;
-    for (let tries = 0; ((await redis!.call("SMEMBERS", key)) as string[]).length < 3; tries++) if (tries > 1000) throw new Error("bindings not recorded");
+    for (let tries = 0; ((await cluster.redis.call("SMEMBERS", key)) as string[]).length < 3; tries++) if (tries > 1000) throw new Error("bindings not recorded");
     const [first, sender, third] = bound as [(typeof bound)[0], (typeof bound)[0], (typeof bound)[0]];
     const buffer = bufferOf(sender.gm, "to every node");
     expect(sender.gm.network_send_broadcast(sender.socket, 7500, buffer, 13)).toBe(13);

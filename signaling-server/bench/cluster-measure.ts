@@ -9,7 +9,7 @@
  *   same connId), one round trip at a time, with nothing else running.
  */
 import { Channel, VSocketType } from "@gmnet/engine/protocol";
-import { GmnetClient, type Pair, type RelayOptions, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame, startPumping, stopPumping } from "./relay.bench.js";
+import { GmnetClient, type Pair, type RelayOptions, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame, startPumping, stopPumping, verifiedDeliveries } from "./relay.bench.js";
 
 /** A process whose CPU time the measurement reads at its start and end. */
 export interface CpuSource {
@@ -61,11 +61,7 @@ export async function measureLoad(label: string, placements: readonly Placement[
     const end = await snapshot();
     stopPumping();
 
-    for (const pair of pairs) pair.verify();
-    const outOfOrder = pairs.reduce((sum, pair) => sum + pair.outOfOrder, 0);
-    if (outOfOrder > 0) throw new Error(`${label}: ${outOfOrder} messages arrived out of order or were lost`);
-    const delivered = end.delivered - start.delivered;
-    if (delivered <= 0) throw new Error(`${label}: nothing was delivered during the measurement`);
+    const delivered = verifiedDeliveries(pairs, label, start.delivered, end.delivered);
     const seconds = (end.at - start.at) / 1000;
     const load = new Map<string, number>();
     const cpuPerMessageUs = new Map<string, number>();

@@ -635,6 +635,16 @@ export function startPumping(pairs: readonly Pair[], window: number): void {
   for (const pair of pairs) fill(pair);
 }
 
+/** Messages delivered between two counts, once every pair checked its order and nothing went missing. */
+export function verifiedDeliveries(pairs: readonly Pair[], label: string, before: number, after: number): number {
+  for (const pair of pairs) pair.verify();
+  const outOfOrder = pairs.reduce((sum, pair) => sum + pair.outOfOrder, 0);
+  if (outOfOrder > 0) throw new Error(`${label}: ${outOfOrder} messages arrived out of order or were lost`);
+  const delivered = after - before;
+  if (delivered <= 0) throw new Error(`${label}: nothing was delivered during the measurement`);
+  return delivered;
+}
+
 export function stopPumping(): void {
   pumping = false;
 }
@@ -705,11 +715,7 @@ export async function measure(config: RelayConfig, options: RelayOptions, script
     const end = await snapshot();
     stopPumping();
 
-    for (const pair of pairs) pair.verify();
-    const outOfOrder = pairs.reduce((sum, pair) => sum + pair.outOfOrder, 0);
-    if (outOfOrder > 0) throw new Error(`${config.label}: ${outOfOrder} messages arrived out of order or were lost`);
-    const delivered = end.delivered - start.delivered;
-    if (delivered <= 0) throw new Error(`${config.label}: nothing was delivered during the measurement`);
+    const delivered = verifiedDeliveries(pairs, config.label, start.delivered, end.delivered);
     const seconds = (end.at - start.at) / 1000;
     return {
       config: config.label,

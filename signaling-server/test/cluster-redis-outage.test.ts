@@ -6,13 +6,26 @@
  * figures throughout. Real servers, a private PostgreSQL and a private Redis that the tests
  * shut down and start again on the same port; every wait is a condition.
  */
-import { ArbitraryData, Channel, CloseReason, ProtocolError, SocketClosed, VSocketType } from "@gmnet/engine/protocol";
+import {
+  ArbitraryData,
+  Broadcast,
+  Channel,
+  ChannelData,
+  CloseReason,
+  Datagram,
+  ProtocolError,
+  ResolveRequest,
+  ResolveResponse,
+  SocketClosed,
+  UdpBind,
+  VSocketType,
+} from "@gmnet/engine/protocol";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
-import { getJson, metric, metricUntil } from "./support/harness.js";
+import { getJson, metric, metricUntil, registerChannel } from "./support/harness.js";
 import { useCluster } from "./support/test-cluster.js";
-import { type Client, connectPair, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
+import { type Client, barrier, claim, connectPair, newReqId, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
 
 const cluster = useCluster({ database: "gmnet_cluster_outage", nodes: [1, 2], appKey: "outage-app" });
 const { nodes, clientOn, startNode } = cluster;
@@ -234,4 +247,37 @@ describe("logs", () => {
       await node.close();
     }
   }, 30_000);
+});
+
+describe("a Redis restart that lost every key", () => {
+  it("has each node announce its host names, app channels and UDP bindings again, so they cross nodes as before", async () => {
+    const [one, two] = [nodes[0]!, nodes[1]!];
+    const appKey = "reannounce-app";
+    // The tests before restarted Redis too: both nodes must be connected again (a claim is refused while Redis is down).
+    for (const node of [one, two]) await waitFor(redisIs(node, "up"), "the nodes to see Redis up");
+    const host = await clientOn(one, { appKey });
+    const guest = await clientOn(two, { appKey });
+    expect(await claim(host, "arena")).toBe(true);
+    const channel = await registerChannel(host, "lobby");
+    sendV(host, VSocketType.UDP_BIND, UdpBind, { port: 7700 });
+    await barrier(host);
+
+    await cluster.redis.restart({ keepData: false });
+    // Until a node sees Redis again its lookups answer "nobody" at once (RESOLVE 0): wait for both.
+    for (const node of [one, two]) await waitFor(redisIs(node, "up"), "the nodes to see Redis up again");
+    // Node 1 writes them again once its connection is back; nothing of them survived the restart.
+    await waitFor(async () => (await cluster.redis.call("HGET", `gmnet:names:${appKey}`, "arena")) !== null, "node 1 to claim its host name again");
+    await waitFor(async () => ((await cluster.redis.call("SMEMBERS", `gmnet:udpnodes:${appKey}:7700`)) as string[]).includes("1"), "node 1 to announce its UDP binding again");
+    await waitFor(async () => ((await cluster.redis.call("SMEMBERS", `gmnet:chnodes:${appKey}:${channel}`)) as string[]).includes("1"), "node 1 to announce its channel again");
+
+    const reqId = newReqId();
+    sendV(guest, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name: "ARENA" });
+    expect(await nextV(guest, VSocketType.RESOLVE_RESPONSE, ResolveResponse)).toEqual({ reqId, ip: host.welcome.virtualIp });
+    // The name keeps its number: node 2 is given the one node 1 had.
+    expect(await registerChannel(guest, "lobby")).toBe(channel);
+    guest.send(channel, 3, Uint8Array.of(7));
+    expect(ChannelData.decode((await host.next(channel, 3)).payload)).toEqual({ fromIp: guest.welcome.virtualIp, data: Uint8Array.of(7) });
+    sendV(guest, VSocketType.BROADCAST, Broadcast, { port: 7700, localPort: 7701, data: Uint8Array.of(5) });
+    expect(await nextV(host, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: guest.welcome.virtualIp, peerPort: 7701, localPort: 7700, data: Uint8Array.of(5) });
+  }, 60_000);
 });

@@ -40,21 +40,46 @@ export interface ChannelTable {
   leave(appKey: string, channel: number): void;
   /** The other live nodes with members of the channel. */
   nodes(appKey: string, channel: number): Promise<number[]>;
+  /** Writes the numbers this node knows and its memberships again (Redis came back, maybe without its data). */
+  reannounce(): Promise<void>;
 }
 
 export function createChannelTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): ChannelTable {
   const write = (promise: Promise<unknown>, what: string): void =>
     track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
+  /** What reannounce() writes again: the numbers this node was given, and the channels it has members of. */
+  const numbers = new Map<string, Map<string, number>>();
+  const joined = new Map<string, { appKey: string; channel: number }>();
+  const joinedKey = (appKey: string, channel: number): string => `${appKey}\n${channel}`;
   return {
     async register(appKey, name, max, first) {
-      const n = await redis.eval(REGISTER, 1, channelsKey(appKey), name, max, first, `gmnet:chnodes:${appKey}:`, nodeId());
-      return Number(n);
+      const n = Number(await redis.eval(REGISTER, 1, channelsKey(appKey), name, max, first, `gmnet:chnodes:${appKey}:`, nodeId()));
+      if (n > 0) {
+        let names = numbers.get(appKey);
+        if (names === undefined) numbers.set(appKey, (names = new Map()));
+        names.set(name, n);
+        joined.set(joinedKey(appKey, n), { appKey, channel: n });
+      }
+      return n;
     },
     join(appKey, channel) {
+      joined.set(joinedKey(appKey, channel), { appKey, channel });
       write(redis.sadd(nodesKey(appKey, channel), nodeId()), "joining a channel");
     },
     leave(appKey, channel) {
+      joined.delete(joinedKey(appKey, channel));
       write(redis.srem(nodesKey(appKey, channel), nodeId()), "leaving a channel");
+    },
+    async reannounce() {
+      const pipeline = redis.pipeline();
+      // HSETNX: a number given meanwhile (to a name Redis had forgotten) is another node's to keep.
+      for (const [appKey, names] of numbers) for (const [name, n] of names) pipeline.hsetnx(channelsKey(appKey), name, n);
+      for (const { appKey, channel } of joined.values()) pipeline.sadd(nodesKey(appKey, channel), nodeId());
+      try {
+        await pipeline.exec();
+      } catch (error) {
+        logger.warn({ err: error }, "cluster: announcing this node's app channels again failed");
+      }
     },
     async nodes(appKey, channel) {
       try {

@@ -104,7 +104,6 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
   let timer: ReturnType<typeof setInterval> | undefined;
-  let ticking = false;
   /** Set while the writer connection is lost; the round after it comes back re-announces this node. */
   let lost = false;
   /**
@@ -128,10 +127,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     observed.metrics.roundTrip(performance.now() - pinged);
   };
 
-  const tick = async (): Promise<void> => {
-    // Unreachable: nothing to refresh; the round run when the writer is ready again does it.
-    if (ticking || writer.status !== "ready") return;
-    ticking = true;
+  /** One liveness round: the node's key and routes refreshed, the master home elected, gone nodes found. */
+  const round = async (): Promise<void> => {
     try {
       await measureRoundTrip();
       await routes.refresh();
@@ -144,9 +141,14 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       }
     } catch (error) {
       logger.warn({ err: error }, "cluster: the liveness round failed");
-    } finally {
-      ticking = false;
     }
+  };
+  /** The round under way, if any: a tick during it joins it rather than starting another. */
+  let ticking: Promise<void> | undefined;
+  const tick = (): Promise<void> => {
+    // Unreachable: nothing to refresh; the round run when the writer is ready again does it.
+    if (writer.status !== "ready") return Promise.resolve();
+    return (ticking ??= round().finally(() => (ticking = undefined)));
   };
 
   return {
@@ -217,9 +219,15 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         if (!lost) return;
         lost = false;
         graceUntil = Date.now() + NODE_TTL_MS;
-        logger.info("cluster: redis reachable again; announcing this node's liveness and routes");
+        logger.info("cluster: redis reachable again; announcing this node's liveness, routes, names, app channels and UDP bindings");
         // At once rather than on the next round: a Redis that restarted has none of them.
-        void tick();
+        // A round begun before the drop may still be finishing: a fresh one follows it, so the
+        // routes are back before the names that point at them.
+        void (async () => {
+          await ticking;
+          await tick();
+          await Promise.all([names.reannounce(), channels.reannounce(), udpPorts.reannounce()]);
+        })();
       });
       logger.info({ nodeId: routes.nodeId }, "cluster: node joined through redis");
     },

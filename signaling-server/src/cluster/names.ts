@@ -41,21 +41,45 @@ export interface NameTable {
   release(appKey: string, name: string, sessionId: string, ip: number): void;
   /** The address of the live session holding `name` (lower-cased), on any node. */
   resolve(appKey: string, name: string): Promise<number | undefined>;
+  /** Writes this node's claims again (Redis came back, maybe without its data). */
+  reannounce(): Promise<void>;
 }
 
 export function createNameTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): NameTable {
   const owner = (sessionId: string): string => `${nodeId()}/${sessionId}/`;
+  /** This node's claims as written, by app key and name: what reannounce() writes again. */
+  const held = new Map<string, { appKey: string; name: string; sessionId: string; ip: number }>();
+  const heldKey = (appKey: string, name: string): string => `${appKey}\n${name}`;
+  const write = (appKey: string, name: string, sessionId: string, ip: number): Promise<unknown> => {
+    const mine = owner(sessionId);
+    return redis.eval(CLAIM, 1, namesKey(appKey), name, routePrefix(appKey), NODE_PREFIX, `${mine}${ip >>> 0}`, mine);
+  };
   return {
     async claim(appKey, name, sessionId, ip) {
       try {
-        const mine = owner(sessionId);
-        return (await redis.eval(CLAIM, 1, namesKey(appKey), name, routePrefix(appKey), NODE_PREFIX, `${mine}${ip >>> 0}`, mine)) === 1;
+        const claimed = (await write(appKey, name, sessionId, ip)) === 1;
+        if (claimed) held.set(heldKey(appKey, name), { appKey, name, sessionId, ip });
+        return claimed;
       } catch (error) {
         logger.warn({ err: error }, "cluster: claiming a host name failed");
         return false;
       }
     },
+    async reannounce() {
+      await Promise.all(
+        [...held.values()].map(async ({ appKey, name, sessionId, ip }) => {
+          try {
+            // Refused only if another live session claimed the name while Redis had forgotten this one.
+            if ((await write(appKey, name, sessionId, ip)) !== 1) logger.warn({ appKey, name }, "cluster: a host name was claimed elsewhere while Redis had lost this node's claim");
+          } catch (error) {
+            logger.warn({ err: error }, "cluster: claiming a host name again failed");
+          }
+        }),
+      );
+    },
     release(appKey, name, sessionId, ip) {
+      const key = heldKey(appKey, name);
+      if (held.get(key)?.sessionId === sessionId) held.delete(key);
       const write = redis.eval(RELEASE, 1, namesKey(appKey), name, `${owner(sessionId)}${ip >>> 0}`).catch((error: unknown) => {
         logger.warn({ err: error }, "cluster: releasing a host name failed");
       });

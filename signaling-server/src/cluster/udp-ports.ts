@@ -28,17 +28,32 @@ export interface UdpPortTable {
   unbind(appKey: string, port: number): void;
   /** The other live nodes with sessions bound to the port. */
   nodes(appKey: string, port: number): Promise<number[]>;
+  /** Writes this node's bound ports again (Redis came back, maybe without its data). */
+  reannounce(): Promise<void>;
 }
 
 export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): UdpPortTable {
   const write = (promise: Promise<unknown>, what: string): void =>
     track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
+  /** The ports this node has sessions bound to: what reannounce() writes again. */
+  const bound = new Map<string, { appKey: string; port: number }>();
   return {
     bind(appKey, port) {
+      bound.set(portKey(appKey, port), { appKey, port });
       write(redis.sadd(portKey(appKey, port), nodeId()), "recording a UDP binding");
     },
     unbind(appKey, port) {
+      bound.delete(portKey(appKey, port));
       write(redis.srem(portKey(appKey, port), nodeId()), "removing a UDP binding");
+    },
+    async reannounce() {
+      const pipeline = redis.pipeline();
+      for (const { appKey, port } of bound.values()) pipeline.sadd(portKey(appKey, port), nodeId());
+      try {
+        await pipeline.exec();
+      } catch (error) {
+        logger.warn({ err: error }, "cluster: announcing this node's UDP bindings again failed");
+      }
     },
     async nodes(appKey, port) {
       try {

@@ -137,6 +137,16 @@ describe("route takeover across nodes", () => {
     expect(second.closeCode).toBeUndefined();
   });
 
+  it("closes a session whose route another node took even when the REPLACED notice was lost, after a round of grace", async () => {
+    const first = await clientOn(nodes[0]!);
+    // What a takeover by node 2 leaves in Redis, without its notice (lost in a Redis outage).
+    await cluster.redis.call("SET", routeKey(first.welcome.virtualIp), "2/a-session-of-node-2");
+    // Seen on node 1's next liveness round (every 5 s), closed on the one after it.
+    expect(await first.closed()).toBe(CloseCode.REPLACED);
+    // Its route stays the new owner's: a compare-and-delete does not remove it.
+    expect(String(await cluster.redis.call("GET", routeKey(first.welcome.virtualIp)))).toBe("2/a-session-of-node-2");
+  }, 30_000);
+
   it("replaces a detached session on node 1 when its client resumes on node 2 and gets a new session", async () => {
     const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
     track(first);

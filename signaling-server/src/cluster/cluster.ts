@@ -127,11 +127,31 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     observed.metrics.roundTrip(performance.now() - pinged);
   };
 
+  /**
+   * Sessions whose route another node's session took over in the last round. The `replaced` notice
+   * closes them at once; this is for a notice lost with a Redis outage. A session still listed on
+   * the next round is closed with REPLACED; one round of grace lets a login's move back (the
+   * master home moves the old login away from the account's address) finish first.
+   */
+  let takenLastRound = new Set<string>();
+  const closeTakenOver = (taken: readonly string[]): void => {
+    const now = new Set<string>();
+    for (const sessionId of taken) {
+      if (!takenLastRound.has(sessionId)) {
+        now.add(sessionId);
+        continue;
+      }
+      logger.warn({ session: sessionId }, "cluster: a session's address was taken over by another node; closing it (REPLACED)");
+      local.get(sessionId)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
+    }
+    takenLastRound = now;
+  };
+
   /** One liveness round: the node's key and routes refreshed, the master home elected, gone nodes found. */
   const round = async (): Promise<void> => {
     try {
       await measureRoundTrip();
-      await routes.refresh();
+      closeTakenOver(await routes.refresh());
       await masterHome.elect();
       for (const watcher of Date.now() < graceUntil ? [] : watchers) {
         const nodes = [...new Set(watcher.inUse())];

@@ -239,8 +239,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         return dropped(why === "full" ? "cluster-outbound-full" : "cluster-write-failed");
       default:
         // status, fail: the requester's node times the request out; closed: see write(); replaced:
-        // the old session stays connected but no longer owns the route, so frames for the address
-        // reach the new holder (logged); mres and the home's orders: the forwarder's timeout.
+        // the old node's liveness rounds find the route taken and close that session (cluster.ts);
+        // mres and the home's orders: the forwarder's timeout.
         logger.warn({ node, type: message.t, why }, "cluster: a message could not be carried to its node");
     }
   };

@@ -66,7 +66,11 @@ export interface RouteTable {
   /** Which of `nodes` have their liveness key. */
   liveNodes(nodes: readonly number[]): Promise<Set<number>>;
   /** Refreshes the liveness key and every owned route's expiry. */
-  refresh(): Promise<void>;
+  /**
+   * Refreshes the liveness key and every owned route's expiry. Resolves with the session ids whose
+   * route another node's session took over (its value is no longer this node's).
+   */
+  refresh(): Promise<string[]>;
   /** Waits for writes in flight, then deletes the liveness key (this node's routes go with its sessions). */
   close(): Promise<void>;
 }
@@ -169,8 +173,16 @@ export function createRouteTable(options: RouteTableOptions): RouteTable {
     async refresh() {
       const pipeline = redis.pipeline();
       pipeline.set(livenessKey(nodeId), token, "PX", nodeTtlMs);
-      for (const [key, value] of owned) pipeline.eval(REFRESH, 1, key, value, routeTtlMs);
-      await track(pipeline.exec(), "refreshing the node's liveness and routes");
+      const refreshed = [...owned];
+      for (const [key, value] of refreshed) pipeline.eval(REFRESH, 1, key, value, routeTtlMs);
+      const results = (await track(pipeline.exec(), "refreshing the node's liveness and routes")) ?? [];
+      const taken: string[] = [];
+      refreshed.forEach(([key, value], i) => {
+        const [error, result] = results[i + 1] ?? [null, 1];
+        // 0: the key holds another owner's value (and the session may since have let it go here).
+        if (error === null && result === 0 && owned.get(key) === value) taken.push(value.slice(value.indexOf("/") + 1));
+      });
+      return taken;
     },
     async close() {
       await Promise.all([...writes]);

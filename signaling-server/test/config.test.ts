@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { serverSettings } from "../src/config-schema.js";
 import { ConfigError, configFromArgs, defaultConfig, usage, validateConfig } from "../src/config.js";
 import { createServer } from "../src/index.js";
 
@@ -68,6 +69,46 @@ describe("configFromArgs", () => {
     const iceServers = Array.from({ length: 60 }, (_, i) => ({ urls: `turn:turn-${i}.example.com:3478?transport=udp` }));
     expect(() => validateConfig({ ...defaultConfig, iceServers })).not.toThrow(); // fits without credentials…
     expect(() => configFromArgs(["--ice-servers", JSON.stringify(iceServers), "--turn-secret", "s"], {})).toThrow(/8192/); // …but not with them
+  });
+});
+
+describe("integers", () => {
+  it.each([
+    ["--max-queued-bytes", "1.5", "GMNET_MAX_QUEUED_BYTES", "maxQueuedBytes"],
+    ["--port", "8080.5", "PORT", "port"],
+    ["--heartbeat-interval", "1000.25", "GMNET_HEARTBEAT_INTERVAL_MS", "heartbeatIntervalMs"],
+    ["--mcp-max-tools", "2.5", "GMNET_MCP_MAX_TOOLS", "mcpMaxTools"],
+  ])("refuses a fraction where an integer is meant: %s %s, naming the flag, its variable and its option", (flag, value, variable, option) => {
+    for (const attempt of [() => configFromArgs([flag, value], {}), () => configFromArgs([], { [variable]: value })]) {
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(`${flag} must be`);
+      expect(attempt).toThrow(`not ${value} (${variable}; ${option} in createServer options)`);
+    }
+    expect(() => validateConfig({ ...defaultConfig, [option]: Number(value) })).toThrow(ConfigError);
+  });
+
+  it("keeps fractions where they mean something (tick rates in Hz)", () => {
+    expect(configFromArgs(["--tick-rate", "0.5", "--low-tick-rate=2.5"], {})).toMatchObject({ tickRate: 0.5, lowTickRate: 2.5 });
+  });
+
+  it("refuses text where a number is meant, showing it", () => {
+    expect(() => configFromArgs(["--max-streams", "lots"], {})).toThrow('--max-streams must be a positive integer, not "lots"');
+    expect(() => configFromArgs(["--port="], {})).toThrow(ConfigError);
+  });
+});
+
+describe("usage", () => {
+  it("lists every setting exactly once, with its flag, variable and default", () => {
+    const text = usage();
+    expect(Object.keys(serverSettings).sort()).toEqual(Object.keys(defaultConfig).sort());
+    for (const [key, setting] of Object.entries(serverSettings)) {
+      const lines = text.split("\n").filter((line) => line.startsWith(`  --${setting.flag} `));
+      expect(lines, key).toHaveLength(1);
+      expect(lines[0], key).toMatch(new RegExp(`^  --${setting.flag}\\s+${setting.env}\\b`));
+      const value: unknown = setting.default;
+      if (value !== undefined) expect(lines[0], key).toContain(`(default ${typeof value === "string" ? value : JSON.stringify(value)})`);
+    }
+    expect(text.split("\n").filter((line) => line.startsWith("  --"))).toHaveLength(Object.keys(defaultConfig).length);
   });
 });
 

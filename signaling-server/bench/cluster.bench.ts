@@ -37,7 +37,7 @@
  */
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseBenchArgs } from "./bench-args.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../test/support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "../test/support/private-redis.js";
 import { type CpuSource, type LoadMeasurement, type LoadOptions, type Placement, measureLoad, measureRtt } from "./cluster-measure.js";
@@ -51,53 +51,24 @@ interface Options extends LoadOptions {
   latencyTimeMs: number;
 }
 
-const USAGE =
-  "usage: node --import tsx signaling-server/bench/cluster.bench.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 10] [--window 128] [--size 64] " +
-  "[--session resumable|plain] [--sender message|task] [--pings 1000] [--latency-time 500]";
-
-/** Integer flags, with their least value; the other benchmarks' flags are accepted and ignored. */
-const COUNTS = { rounds: 1, duration: 100, warmup: 0, pairs: 1, window: 1, size: 4, pings: 1, "latency-time": 1 } as const;
-const IGNORED = ["filter", "time", "warmup-time", "configs", "sizes", "only", "relay", "server-cpu-prof"] as const;
-
 function parseOptions(argv: readonly string[]): Options {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      markdown: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      "in-process": { type: "boolean" },
-      session: { type: "string" },
-      sender: { type: "string" },
-      ...Object.fromEntries([...Object.keys(COUNTS), ...IGNORED].map((name) => [name, { type: "string" as const }])),
-    },
-  });
-  if (values.help === true) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const count = (name: keyof typeof COUNTS, fallback: number): number => {
-    const raw = (values as Record<string, string | boolean | undefined>)[name];
-    if (typeof raw !== "string") return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < COUNTS[name]) throw new Error(`--${name} needs an integer ≥ ${COUNTS[name]}, not ${raw}`);
-    return value;
-  };
-  const session = values.session ?? "resumable";
-  if (session !== "resumable" && session !== "plain") throw new Error(`--session takes resumable or plain, not ${String(session)}`);
-  const sender = values.sender ?? "task";
-  if (sender !== "message" && sender !== "task") throw new Error(`--sender takes message or task, not ${String(sender)}`);
+  const args = parseBenchArgs(
+    argv,
+    "usage: node --import tsx signaling-server/bench/cluster.bench.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 10] [--window 128] [--size 64] " +
+      "[--session resumable|plain] [--sender message|task] [--pings 1000] [--latency-time 500]",
+  );
   return {
-    markdown: values.markdown === true,
-    rounds: count("rounds", 3),
-    durationMs: count("duration", 2500),
-    warmupMs: count("warmup", 500),
-    pairs: count("pairs", 10),
-    window: count("window", 128),
-    size: count("size", 64),
-    pings: count("pings", 1000),
-    latencyTimeMs: count("latency-time", 500),
-    session,
-    sender,
+    markdown: args.markdown,
+    rounds: args.count("rounds", 1, 3),
+    durationMs: args.count("duration", 100, 2500),
+    warmupMs: args.count("warmup", 0, 500),
+    pairs: args.count("pairs", 1, 10),
+    window: args.count("window", 1, 128),
+    size: args.count("size", 4, 64),
+    pings: args.count("pings", 1, 1000),
+    latencyTimeMs: args.count("latency-time", 1, 500),
+    session: args.choice("session", ["resumable", "plain"] as const, "resumable"),
+    sender: args.choice("sender", ["message", "task"] as const, "task"),
   };
 }
 

@@ -40,6 +40,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseBenchArgs } from "./bench-args.js";
 import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, type ServerOverrides, measure, serveChild } from "./relay.bench.js";
 
 interface Options extends RelayOptions {
@@ -51,70 +52,29 @@ interface Options extends RelayOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = {
-    markdown: false,
-    rounds: 3,
-    only: CONFIGS.map((c) => c.id),
-    pairs: 10,
-    window: 128,
-    size: 64,
-    warmupMs: 500,
-    durationMs: 2500,
-    relay: "auto",
-    session: "resumable",
-    sender: "task",
-    profileDir: undefined,
+  const ids = CONFIGS.map((c) => c.id);
+  const args = parseBenchArgs(
+    argv,
+    "usage: node --import tsx signaling-server/bench/run.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 10] [--window 128] [--size 64] " +
+      `[--only ${ids.join(",")}] [--relay auto|vsocket|app-channel] [--session resumable|plain] [--sender message|task] [--server-cpu-prof DIR]`,
+  );
+  const only = args.text("only")?.split(",").filter(Boolean) ?? ids;
+  const unknown = only.filter((id) => !ids.includes(id));
+  if (unknown.length > 0 || only.length === 0) throw new Error(`--only takes ${ids.join(",")}, not ${unknown.join(",")}`);
+  return {
+    markdown: args.markdown,
+    rounds: args.count("rounds", 1, 3),
+    only,
+    pairs: args.count("pairs", 1, 10),
+    window: args.count("window", 1, 128),
+    size: args.count("size", 4, 64),
+    warmupMs: args.count("warmup", 0, 500),
+    durationMs: args.count("duration", 100, 2500),
+    relay: args.choice("relay", ["auto", "vsocket", "app-channel"] as const, "auto"),
+    session: args.choice("session", ["resumable", "plain"] as const, "resumable"),
+    sender: args.choice("sender", ["message", "task"] as const, "task"),
+    profileDir: args.text("server-cpu-prof"),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const text = (): string => {
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new Error(`${flag} needs a value`);
-      return value;
-    };
-    const count = (min: number): number => {
-      const raw = text();
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer ≥ ${min}, not ${raw}`);
-      return value;
-    };
-    if (flag === "--markdown") options.markdown = true;
-    else if (flag === "--rounds") options.rounds = count(1);
-    else if (flag === "--duration") options.durationMs = count(100);
-    else if (flag === "--warmup") options.warmupMs = count(0);
-    else if (flag === "--pairs") options.pairs = count(1);
-    else if (flag === "--window") options.window = count(1);
-    else if (flag === "--size") options.size = count(4);
-    else if (flag === "--relay") {
-      const relay = text();
-      if (relay !== "auto" && relay !== "vsocket" && relay !== "app-channel") throw new Error(`--relay takes auto, vsocket or app-channel, not ${relay}`);
-      options.relay = relay;
-    } else if (flag === "--session") {
-      const session = text();
-      if (session !== "resumable" && session !== "plain") throw new Error(`--session takes resumable or plain, not ${session}`);
-      options.session = session;
-    } else if (flag === "--sender") {
-      const sender = text();
-      if (sender !== "message" && sender !== "task") throw new Error(`--sender takes message or task, not ${sender}`);
-      options.sender = sender;
-    } else if (flag === "--server-cpu-prof") options.profileDir = text();
-    else if (flag === "--only") {
-      options.only = text().split(",").filter(Boolean);
-      const unknown = options.only.filter((id) => !CONFIGS.some((c) => c.id === id));
-      if (unknown.length > 0 || options.only.length === 0) throw new Error(`--only takes ${CONFIGS.map((c) => c.id).join(",")}, not ${unknown.join(",")}`);
-    } else if (["--filter", "--time", "--warmup-time", "--configs", "--pings", "--latency-time", "--sizes"].includes(flag)) text(); // the other benchmarks'
-    else if (flag === "--in-process") continue; // the buffer benchmark's
-    else if (flag === "--help" || flag === "-h") {
-      console.log(
-        "usage: node --import tsx signaling-server/bench/run.ts [--markdown] [--rounds 3] [--duration 2500] [--warmup 500] [--pairs 8] [--window 1024] [--size 64] " +
-          `[--only ${CONFIGS.map((c) => c.id).join(",")}] [--relay auto|vsocket|app-channel] [--session resumable|plain] [--sender message|task] [--server-cpu-prof DIR]`,
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg} (try --help)`);
-  }
-  return options;
 }
 
 const median = (values: readonly number[]): number => {

@@ -37,7 +37,7 @@
  */
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseBenchArgs } from "./bench-args.js";
+import { parseBenchArgs } from "../../scripts/bench-args.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../test/support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "../test/support/private-redis.js";
 import { type CpuSource, type LoadMeasurement, type LoadOptions, type Placement, measureLoad, measureRtt } from "./cluster-measure.js";

@@ -40,7 +40,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseBenchArgs } from "./bench-args.js";
+import { parseBenchArgs } from "../../scripts/bench-args.js";
 import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, type ServerOverrides, measure, serveChild } from "./relay.bench.js";
 
 interface Options extends RelayOptions {

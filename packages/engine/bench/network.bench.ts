@@ -74,6 +74,7 @@ import wrtc from "@roamhq/wrtc";
 import { type AsyncLoad, type Engine, createEngine, createMemoryStorage } from "@gmnet/engine";
 import { type GmnetServer, type ServerOptions, createServer, defaultConfig } from "@gmnet/signaling-server";
 import WebSocket, { WebSocketServer } from "ws";
+import { parseBenchArgs } from "../../../scripts/bench-args.js";
 import { type Socket, connect } from "node:net";
 
 // ------------------------------------------------------------------ options
@@ -151,61 +152,39 @@ const UDP_PORT_B = 7200;
 const MAX_SIZE = 16384;
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = {
-    markdown: false,
-    rounds: 3,
-    configs: CONFIGS.map((c) => c.id),
-    pings: 1000,
-    latencyTimeMs: 500,
-    sizes: [64, 1024],
-    window: 256,
-    durationMs: 400,
-    warmupMs: 100,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const text = (): string => {
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new Error(`${flag} needs a value`);
-      return value;
-    };
-    const integer = (raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} needs whole numbers from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, not ${raw}`);
-      return value;
-    };
-    const count = (min: number): number => integer(text(), min);
-    if (flag === "--markdown") options.markdown = true;
-    else if (flag === "--rounds") options.rounds = count(1);
-    else if (flag === "--pings") options.pings = count(1);
-    else if (flag === "--latency-time") options.latencyTimeMs = count(1);
-    else if (flag === "--window") options.window = count(1);
-    else if (flag === "--duration") options.durationMs = count(100);
-    else if (flag === "--warmup") options.warmupMs = count(0);
-    else if (flag === "--sizes") options.sizes = text().split(",").filter(Boolean).map((size) => integer(size, 4, MAX_SIZE));
-    else if (flag === "--configs") {
-      const ids = text().split(",").filter(Boolean);
-      const unknown = ids.filter((id) => !CONFIGS.some((c) => c.id === id));
-      if (unknown.length > 0 || ids.length === 0) throw new Error(`--configs takes ${CONFIGS.map((c) => c.id).join(",")}, not ${unknown.join(",")}`);
-      options.configs = ids as ConfigId[];
-    } else if (flag === "--only" || flag === "--size") {
-      console.log(`network benchmark: ignoring ${flag} ${text()} (the relay benchmark's; here use ${flag === "--only" ? "--configs" : "--sizes"})`);
-    } else if (["--filter", "--time", "--warmup-time", "--pairs", "--relay", "--session", "--sender", "--server-cpu-prof"].includes(flag)) text(); // the other benchmarks'
-    else if (flag === "--in-process") continue; // the buffer benchmark's
-    else if (flag === "--help" || flag === "-h") {
-      console.log(
-        `usage: node --import tsx packages/engine/bench/network.bench.ts [--markdown] [--rounds 3] [--configs ${CONFIGS.map((c) => c.id).join(",")}] ` +
-          "[--pings 1000] [--latency-time 500] [--sizes 64,1024] [--window 256] [--duration 400] [--warmup 100]",
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg} (try --help)`);
+  const ids = CONFIGS.map((c) => c.id);
+  const args = parseBenchArgs(
+    argv,
+    `usage: node --import tsx packages/engine/bench/network.bench.ts [--markdown] [--rounds 3] [--configs ${ids.join(",")}] ` +
+      "[--pings 1000] [--latency-time 500] [--sizes 64,1024] [--window 256] [--duration 400] [--warmup 100]",
+  );
+  // The relay benchmark's names for what this one calls --configs and --sizes.
+  for (const [theirs, ours] of [["only", "configs"], ["size", "sizes"]] as const) {
+    const value = args.text(theirs);
+    if (value !== undefined) console.log(`network benchmark: ignoring --${theirs} ${value} (the relay benchmark's; here use --${ours})`);
   }
-  if (options.sizes.length === 0) throw new Error("--sizes needs at least one size");
+  const configs = args.list("configs", ids);
+  const unknown = configs.filter((id) => !ids.includes(id as ConfigId));
+  if (unknown.length > 0 || configs.length === 0) throw new Error(`--configs takes ${ids.join(",")}, not ${unknown.join(",")}`);
+  const sizes = args.list("sizes", ["64", "1024"]).map((raw) => {
+    const size = Number(raw);
+    if (!Number.isInteger(size) || size < 4 || size > MAX_SIZE) throw new Error(`--sizes needs whole numbers from 4 to ${MAX_SIZE}, not ${raw}`);
+    return size;
+  });
+  if (sizes.length === 0) throw new Error("--sizes needs at least one size");
   // The baseline is what every ratio is against: always measured.
-  if (!options.configs.includes("bare")) options.configs.unshift("bare");
-  return options;
+  if (!configs.includes("bare")) configs.unshift("bare");
+  return {
+    markdown: args.markdown,
+    rounds: args.count("rounds", 1, 3),
+    configs: configs as ConfigId[],
+    pings: args.count("pings", 1, 1000),
+    latencyTimeMs: args.count("latency-time", 1, 500),
+    sizes,
+    window: args.count("window", 1, 256),
+    durationMs: args.count("duration", 100, 400),
+    warmupMs: args.count("warmup", 0, 100),
+  };
 }
 
 // ------------------------------------------------------------------ echo paths

@@ -17,6 +17,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { Bench } from "tinybench";
+import { parseBenchArgs } from "../../../scripts/bench-args.js";
 import { type BenchCase, VALUES_PER_ITERATION, createCases } from "./buffer.bench.js";
 
 interface Options {
@@ -51,44 +52,18 @@ interface Row {
   ratioMax: number;
 }
 
-/** Options of the relay and network benchmarks (each takes a value), accepted and ignored here. */
-const OTHER_BENCHMARKS_OPTIONS = ["--duration", "--warmup", "--pairs", "--window", "--size", "--only", "--relay", "--session", "--sender", "--server-cpu-prof", "--configs", "--pings", "--latency-time", "--sizes"];
-
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = {
-    markdown: false,
-    filter: [],
-    rounds: 5,
-    inProcess: false,
-    childRound: undefined,
-    time: 500,
-    warmupTime: 100,
+  const args = parseBenchArgs(argv, "usage: npm run bench -- [--markdown] [--filter u8,f64,...] [--rounds 5] [--in-process] [--time ms] [--warmup-time ms]");
+  const childRound = args.text("child-round");
+  return {
+    markdown: args.markdown,
+    filter: args.list("filter", []),
+    rounds: args.count("rounds", 1, 5),
+    inProcess: args.flag("in-process"),
+    childRound: childRound === undefined ? undefined : Number(childRound),
+    time: args.positive("time", 500),
+    warmupTime: args.positive("warmup-time", 100),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
-    const value = (): number => {
-      const text = inline ?? argv[++i];
-      const number = Number(text);
-      if (!(number > 0)) throw new Error(`${flag} needs a positive number, not ${String(text)}`);
-      return number;
-    };
-    if (flag === "--markdown") options.markdown = true;
-    else if (flag === "--filter") options.filter = (inline ?? argv[++i] ?? "").split(",").filter(Boolean);
-    else if (flag === "--rounds") options.rounds = Math.ceil(value());
-    else if (flag === "--in-process") options.inProcess = true;
-    else if (flag === "--child-round") options.childRound = Number(inline ?? argv[++i]);
-    else if (flag === "--time") options.time = value();
-    else if (flag === "--warmup-time") options.warmupTime = value();
-    else if (OTHER_BENCHMARKS_OPTIONS.includes(flag)) {
-      // `npm run bench -- <args>` passes every argument to every benchmark: the relay and network benchmarks' own.
-      if (inline === undefined) i++;
-    } else if (flag === "--help" || flag === "-h") {
-      console.log("usage: npm run bench -- [--markdown] [--filter u8,f64,...] [--rounds 5] [--in-process] [--time ms] [--warmup-time ms]");
-      process.exit(0);
-    } else throw new Error(`unknown option ${arg} (try --help)`);
-  }
-  return options;
 }
 
 /**

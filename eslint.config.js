@@ -20,9 +20,9 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
       // it/test/describe/suite/bench with a focusing, skipping, conditional or expected-failure
-      // modifier, directly (it.skipIf) or after other modifiers (it.concurrent.only, Playwright's
-      // test.describe.skip, test.describe.serial.only). A condition or an expected failure hides a
-      // test as surely as .skip: a test that cannot run here must fail, not vanish.
+      // modifier, directly or after other modifiers (Vitest's concurrent, Playwright's describe,
+      // serial and parallel). A condition or an expected failure hides a test as surely as a skip:
+      // a test that cannot run here must fail, not vanish.
       "no-restricted-syntax": ["error", ...bannedTestModifiers()],
     },
   },

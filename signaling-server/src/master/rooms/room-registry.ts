@@ -11,39 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { MasterFailure } from "../outcome.js";
 import { randomId } from "./ids.js";
 import { DEFAULT_PAGE_LIMIT, type Page, pageOf } from "./paging.js";
-
-export type PropertyValue = string | number | boolean;
-export type Properties = Readonly<Record<string, PropertyValue>>;
-
-export interface RoomSettings {
-  readonly name: string;
-  readonly maxPlayers: number;
-  readonly port: number;
-  readonly password?: string | undefined;
-  /** Default true. */
-  readonly public?: boolean | undefined;
-  readonly properties?: Properties | undefined;
-}
-
-/** ROOM_UPDATE: only what is given changes; password "" removes it; properties replace the whole set. */
-export interface RoomChanges {
-  readonly name?: string | undefined;
-  readonly maxPlayers?: number | undefined;
-  readonly password?: string | undefined;
-  readonly public?: boolean | undefined;
-  readonly properties?: Properties | undefined;
-}
-
-export interface RoomFilter {
-  /** Case-insensitive substring of the name. */
-  readonly name?: string | undefined;
-  readonly notFull?: boolean | undefined;
-  readonly noPassword?: boolean | undefined;
-  /** Keeps rooms whose properties equal every one given. */
-  readonly properties?: Properties | undefined;
-  readonly offset?: number | undefined;
-  readonly limit?: number | undefined;
-}
+import type { Properties, RoomChanges, RoomFilter, RoomSettings } from "./room-schemas.js";
 
 /** A room as clients see it (PROTOCOL.md §16.4 "Room"). */
 export type RoomView = {

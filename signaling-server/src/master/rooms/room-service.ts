@@ -11,9 +11,9 @@ import type { Login } from "../caller.js";
 import type { MasterDeps } from "../deps.js";
 import { type AnyOperation, defineOperation } from "../operation.js";
 import { fail, ok } from "../outcome.js";
-import { MAX_ID } from "./ids.js";
-import { MAX_PAGE_LIMIT, type Page, pagingFields } from "./paging.js";
+import { MAX_PAGE_LIMIT, type Page } from "./paging.js";
 import { type Room, RoomRegistry, type RoomView } from "./room-registry.js";
+import { createBody, getBody, joinBody, listBody, updateBody } from "./room-schemas.js";
 
 export interface RoomService {
   readonly operations: AnyOperation[];
@@ -30,46 +30,6 @@ export interface RoomService {
   /** The app key's public rooms, as room_list shows them (the first MAX_PAGE_LIMIT), for MCP's read-only resources. */
   publicRooms(appKey: string): Page<RoomView>;
 }
-
-export const MAX_PROPERTIES = 32;
-
-const propertyValue = z.union([z.string().max(256), z.number(), z.boolean()]);
-/** At most 32 keys of 1–32 characters; strings ≤ 256 characters, finite numbers, booleans. */
-export const propertiesSchema = z
-  .record(z.string().min(1).max(32), propertyValue)
-  .refine((properties) => Object.keys(properties).length <= MAX_PROPERTIES, `at most ${MAX_PROPERTIES} properties`);
-
-const roomName = z.string().min(1).max(64);
-const maxPlayers = z.number().int().min(1).max(1000);
-const roomId = z.number().int().min(1).max(MAX_ID);
-
-const createBody = z.strictObject({
-  name: roomName,
-  maxPlayers,
-  port: z.number().int().min(1).max(65535),
-  password: z.string().min(1).max(64).optional(),
-  public: z.boolean().optional(),
-  properties: propertiesSchema.optional(),
-});
-
-const listBody = z.strictObject({
-  name: z.string().max(64).optional(),
-  notFull: z.boolean().optional(),
-  noPassword: z.boolean().optional(),
-  properties: propertiesSchema.optional(),
-  ...pagingFields,
-});
-
-const joinBody = z.strictObject({ roomId, password: z.string().min(1).max(64).optional() });
-
-const updateBody = z.strictObject({
-  name: roomName.optional(),
-  maxPlayers: maxPlayers.optional(),
-  /** "" removes the password. */
-  password: z.string().max(64).optional(),
-  public: z.boolean().optional(),
-  properties: propertiesSchema.optional(),
-});
 
 export function createRoomService(deps: MasterDeps): RoomService {
   const registry = new RoomRegistry<Session>(deps.server.random);
@@ -164,7 +124,7 @@ export function createRoomService(deps: MasterDeps): RoomService {
     defineOperation({
       op: MasterOp.ROOM_GET,
       needs: "nothing",
-      body: z.strictObject({ roomId }),
+      body: getBody,
       run({ caller, body }) {
         const room = registry.get(caller.appKey, body.roomId);
         return room === undefined ? fail("room_not_found", `no room ${body.roomId}`) : ok(registry.view(room));

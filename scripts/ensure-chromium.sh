@@ -9,27 +9,9 @@ if [ -x "$CHROMIUM" ]; then
   exit 0
 fi
 
-echo "ensure-chromium: $CHROMIUM not found; installing Debian's chromium package with apt-get." >&2
-
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
-else
-  echo "ensure-chromium: not root and sudo is not available; install it yourself: apt-get install chromium" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-chromium: apt-get not found (not a Debian-based system?); install Chromium at $CHROMIUM yourself." >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-if ! { "${SUDO[@]}" apt-get update && "${SUDO[@]}" apt-get install -y --no-install-recommends chromium; }; then
-  echo "ensure-chromium: apt-get could not install chromium; the e2e tests need $CHROMIUM." >&2
-  exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_prepare ensure-chromium "$CHROMIUM" chromium "install Chromium at $CHROMIUM yourself."
+apt_install ensure-chromium chromium "the e2e tests need $CHROMIUM"
 
 if [ ! -x "$CHROMIUM" ]; then
   echo "ensure-chromium: the chromium package installed, but $CHROMIUM is still missing." >&2

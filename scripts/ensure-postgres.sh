@@ -26,21 +26,8 @@ if find_initdb; then
   exit 0
 fi
 
-echo "ensure-postgres: initdb not found; installing Debian's postgresql package with apt-get." >&2
-
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
-else
-  echo "ensure-postgres: not root and sudo is not available; install it yourself: apt-get install postgresql" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-postgres: apt-get not found (not a Debian-based system?); install PostgreSQL's server binaries yourself, or point GMNET_POSTGRES_BIN at the folder with initdb, pg_ctl and postgres." >&2
-  exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_prepare ensure-postgres initdb postgresql "install PostgreSQL's server binaries yourself, or point GMNET_POSTGRES_BIN at the folder with initdb, pg_ctl and postgres."
 
 # postgresql-common reads this before creating the package's main cluster; keep it from creating one.
 CREATECLUSTER=/etc/postgresql-common/createcluster.conf
@@ -49,11 +36,7 @@ if [ ! -e "$CREATECLUSTER" ]; then
   echo "create_main_cluster = false" | "${SUDO[@]}" tee "$CREATECLUSTER" >/dev/null
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-if ! { "${SUDO[@]}" apt-get update && "${SUDO[@]}" apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold postgresql; }; then
-  echo "ensure-postgres: apt-get could not install postgresql; the storage tests need initdb, pg_ctl and postgres." >&2
-  exit 1
-fi
+apt_install ensure-postgres postgresql "the storage tests need initdb, pg_ctl and postgres" -o Dpkg::Options::=--force-confold
 
 if ! find_initdb; then
   echo "ensure-postgres: the postgresql package installed, but initdb is still missing." >&2

@@ -17,27 +17,9 @@ if find_redis; then
   exit 0
 fi
 
-echo "ensure-redis: redis-server not found; installing Debian's redis-server package with apt-get." >&2
-
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
-else
-  echo "ensure-redis: not root and sudo is not available; install it yourself: apt-get install redis-server" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-redis: apt-get not found (not a Debian-based system?); install redis-server yourself, or point GMNET_REDIS_SERVER at the redis-server binary." >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-if ! { "${SUDO[@]}" apt-get update && "${SUDO[@]}" apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold redis-server; }; then
-  echo "ensure-redis: apt-get could not install redis-server; the cluster tests need it." >&2
-  exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_prepare ensure-redis redis-server redis-server "install redis-server yourself, or point GMNET_REDIS_SERVER at the redis-server binary."
+apt_install ensure-redis redis-server "the cluster tests need it" -o Dpkg::Options::=--force-confold
 
 # The package's own instance on 6379 is not wanted: stop it and keep it from starting at boot.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -14,11 +14,11 @@
  * (`npm run test:unit` runs it first).
  */
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
-import { accessSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, parse } from "node:path";
 import pg from "pg";
-import { freePort } from "./free-port.js";
+import { isExecutableFile, startOnFreePort, startPrivateService } from "./private-service.js";
 
 export interface PrivatePostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -43,14 +43,14 @@ const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** The folder with initdb, pg_ctl and postgres, or a readable error. */
 export function findPostgresBin(): string {
   const fromEnv = process.env.GMNET_POSTGRES_BIN;
-  const complete = (dir: string): boolean => ["initdb", "pg_ctl", "postgres"].every((tool) => isExecutable(join(dir, tool)));
+  const complete = (dir: string): boolean => ["initdb", "pg_ctl", "postgres"].every((tool) => isExecutableFile(join(dir, tool)));
   if (fromEnv !== undefined && fromEnv !== "") {
     if (!complete(fromEnv)) throw new Error(`GMNET_POSTGRES_BIN=${fromEnv} lacks initdb, pg_ctl or postgres`);
     return fromEnv;
   }
   for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
     const initdb = join(dir, "initdb");
-    if (!isExecutable(initdb)) continue;
+    if (!isExecutableFile(initdb)) continue;
     // /usr/local/bin/initdb → /usr/lib/postgresql/15/bin/initdb: pg_ctl and postgres are next to the target.
     const real = dirname(realpathSync(initdb));
     if (complete(real)) return real;
@@ -60,15 +60,6 @@ export function findPostgresBin(): string {
   const versions = existsSync(debian) ? readdirSync(debian).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
   for (const version of versions) if (complete(join(debian, version, "bin"))) return join(debian, version, "bin");
   throw new Error("PostgreSQL's initdb, pg_ctl and postgres were not found; run `bash scripts/ensure-postgres.sh` (npm run test:unit does) or set GMNET_POSTGRES_BIN");
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 interface RunAs {
@@ -145,55 +136,36 @@ function run(command: string, args: readonly string[], runAs: RunAs, cwd: string
   });
 }
 
-const running = new Set<() => void>();
-let exitHook = false;
-
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const started = performance.now();
   const bin = findPostgresBin();
   const runAs = postgresUser();
-  const dir = mkdtempSync(join(reachableTmp(runAs), "gmnet-pg-"));
-  const data = join(dir, "data");
-  const log = join(dir, "postgres.log");
-  if (runAs.uid !== undefined) chownSync(dir, runAs.uid, runAs.gid!);
   const pgCtl = join(bin, "pg_ctl");
-  const stopSync = (): void => {
+  const killSync = (dir: string): void => {
     try {
-      execFileSync(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"], { cwd: dir, stdio: "ignore", ...(runAs.uid === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }) });
+      execFileSync(pgCtl, ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"], { cwd: dir, stdio: "ignore", ...(runAs.uid === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }) });
     } catch {
       // Not running (any more).
     }
-    rmSync(dir, { recursive: true, force: true });
   };
-  if (!exitHook) {
-    exitHook = true;
-    process.once("exit", () => {
-      for (const stop of running) stop();
-    });
-  }
-  running.add(stopSync);
-  try {
+  return startPrivateService(reachableTmp(runAs), "gmnet-pg-", killSync, async (dir, stopping) => {
+    const data = join(dir, "data");
+    const log = join(dir, "postgres.log");
+    if (runAs.uid !== undefined) chownSync(dir, runAs.uid, runAs.gid!);
     await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], runAs, dir);
-    let port = 0;
-    const options = (): string => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
-    const startPostgres = (): Promise<void> => run(pgCtl, ["-D", data, "-l", log, "-o", options(), "-w", "-t", "60", "start"], runAs, dir);
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
+    const options = (port: number): string => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`;
+    const startPostgres = (port: number): Promise<void> => run(pgCtl, ["-D", data, "-l", log, "-o", options(port), "-w", "-t", "60", "start"], runAs, dir);
+    let port: number;
+    try {
+      ({ port } = await startOnFreePort(startPostgres));
+    } catch (error) {
+      let tail = "";
       try {
-        await startPostgres();
-        break;
-      } catch (error) {
-        // Another process may have taken the port between our probe and postgres' bind: try another.
-        if (attempt >= 3) {
-          let tail = "";
-          try {
-            tail = readFileSync(log, "utf8").slice(-2000);
-          } catch {
-            // No log.
-          }
-          throw new Error(`${(error as Error).message}\n${tail}`, { cause: error });
-        }
+        tail = readFileSync(log, "utf8").slice(-2000);
+      } catch {
+        // No log.
       }
+      throw new Error(`${(error as Error).message}\n${tail}`, { cause: error });
     }
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const startMs = performance.now() - started;
@@ -224,13 +196,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       },
       async start() {
         if (stopped) throw new Error("the private PostgreSQL was stopped");
-        await startPostgres();
+        await startPostgres(port);
         up = true;
       },
       async stop() {
         if (stopped) return;
         stopped = true;
-        running.delete(stopSync);
+        stopping();
         try {
           if (up) await run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"], runAs, dir);
         } finally {
@@ -238,9 +210,5 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         }
       },
     };
-  } catch (error) {
-    running.delete(stopSync);
-    stopSync();
-    throw error;
-  }
+  });
 }

@@ -9,11 +9,11 @@
  * it (`npm run test:unit` runs it first).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "./free-port.js";
+import { isExecutableFile, startOnFreePort, startPrivateService } from "./private-service.js";
 
 export interface PrivateRedis {
   /** redis://127.0.0.1:<port> */
@@ -37,25 +37,15 @@ export interface PrivateRedis {
 export function findRedisServer(): string {
   const fromEnv = process.env.GMNET_REDIS_SERVER;
   if (fromEnv !== undefined && fromEnv !== "") {
-    if (!isExecutable(fromEnv)) throw new Error(`GMNET_REDIS_SERVER=${fromEnv} is not an executable file`);
+    if (!isExecutableFile(fromEnv)) throw new Error(`GMNET_REDIS_SERVER=${fromEnv} is not an executable file`);
     return fromEnv;
   }
   for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
     const candidate = join(dir, "redis-server");
-    if (isExecutable(candidate)) return candidate;
+    if (isExecutableFile(candidate)) return candidate;
   }
   throw new Error("redis-server was not found; run `bash scripts/ensure-redis.sh` (npm run test:unit does) or set GMNET_REDIS_SERVER");
 }
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 
 /** Shuts `child` down (SHUTDOWN SAVE or NOSAVE, else a kill) and waits for it to exit. */
 async function shutdown(port: number, child: ChildProcess, save: boolean): Promise<void> {
@@ -78,9 +68,6 @@ async function shutdown(port: number, child: ChildProcess, save: boolean): Promi
   await exited;
   clearTimeout(kill);
 }
-
-const running = new Set<() => void>();
-let exitHook = false;
 
 /** Resolves at the first PONG; rejects if redis-server exits first. */
 async function waitForPing(port: number, child: ChildProcess, output: () => string): Promise<void> {
@@ -123,79 +110,62 @@ async function waitForPing(port: number, child: ChildProcess, output: () => stri
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const started = performance.now();
   const binary = findRedisServer();
-  const dir = mkdtempSync(join(tmpdir(), "gmnet-redis-"));
   let child: ChildProcess | undefined;
-  const killSync = (): void => {
-    child?.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  if (!exitHook) {
-    exitHook = true;
-    process.once("exit", () => {
-      for (const kill of running) kill();
-    });
-  }
-  running.add(killSync);
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      let output = "";
-      const spawnOnPort = (): ChildProcess => {
-        const spawned = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-        spawned.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-        spawned.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-        return spawned;
-      };
-      child = spawnOnPort();
+  return startPrivateService(tmpdir(), "gmnet-redis-", () => child?.kill("SIGKILL"), async (dir, stopping) => {
+    let output = "";
+    const spawnOnPort = (port: number): ChildProcess => {
+      const spawned = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      spawned.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      spawned.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      return spawned;
+    };
+    const { port, started: first } = await startOnFreePort(async (candidate) => {
+      output = "";
+      const spawned = (child = spawnOnPort(candidate));
       try {
-        await waitForPing(port, child, () => output);
+        await waitForPing(candidate, spawned, () => output);
       } catch (error) {
-        // Another process may have taken the port between our probe and redis' bind: try another.
-        child.kill("SIGKILL");
-        if (attempt >= 3) throw error;
-        continue;
+        spawned.kill("SIGKILL");
+        throw error;
       }
-      const startMs = performance.now() - started;
-      let process_ = child;
-      let stopped = false;
-      let client: Redis | undefined;
-      return {
-        url: `redis://127.0.0.1:${port}`,
-        port,
-        dir,
-        startMs,
-        call(command, ...args) {
-          if (stopped) return Promise.reject(new Error("the private Redis was stopped"));
-          if (client === undefined) {
-            client = new Redis({ host: "127.0.0.1", port });
-            // It reconnects by itself after restart(); meanwhile its commands wait.
-            client.on("error", () => undefined);
-          }
-          return client.call(command, ...args);
-        },
-        async restart(options = {}) {
-          if (stopped) throw new Error("the private Redis was stopped");
-          await shutdown(port, process_, options.keepData === true);
-          // A snapshot an earlier restart saved would bring old keys back.
-          if (options.keepData !== true) rmSync(join(dir, "dump.rdb"), { force: true });
-          await options.whileDown?.();
-          // The same port: nothing else should take it in the moment between (a free port picked at random).
-          child = process_ = spawnOnPort();
-          await waitForPing(port, process_, () => output);
-        },
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          running.delete(killSync);
-          client?.disconnect();
-          await shutdown(port, process_, false);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    }
-  } catch (error) {
-    running.delete(killSync);
-    killSync();
-    throw error;
-  }
+      return spawned;
+    });
+    const startMs = performance.now() - started;
+    let process_ = first;
+    let stopped = false;
+    let client: Redis | undefined;
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      dir,
+      startMs,
+      call(command, ...args) {
+        if (stopped) return Promise.reject(new Error("the private Redis was stopped"));
+        if (client === undefined) {
+          client = new Redis({ host: "127.0.0.1", port });
+          // It reconnects by itself after restart(); meanwhile its commands wait.
+          client.on("error", () => undefined);
+        }
+        return client.call(command, ...args);
+      },
+      async restart(options = {}) {
+        if (stopped) throw new Error("the private Redis was stopped");
+        await shutdown(port, process_, options.keepData === true);
+        // A snapshot an earlier restart saved would bring old keys back.
+        if (options.keepData !== true) rmSync(join(dir, "dump.rdb"), { force: true });
+        await options.whileDown?.();
+        // The same port: nothing else should take it in the moment between (a free port picked at random).
+        child = process_ = spawnOnPort(port);
+        await waitForPing(port, process_, () => output);
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        stopping();
+        client?.disconnect();
+        await shutdown(port, process_, false);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
 }

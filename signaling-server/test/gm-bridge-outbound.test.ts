@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { EventLog, type TestNetwork, startNetwork } from "../../packages/engine/test/network/support.js";
 import { AllowList, canonicalHost, parseAllowEntry } from "../src/bridge/outbound-allow.js";
 import { ConfigError, configFromArgs } from "../src/config.js";
+import { freePort } from "./support/free-port.js";
 import { metricsText, send } from "./support/gm-bridge-setup.js";
 import { NativeStream, Waiters, packet, pattern } from "./support/gm-native.js";
 
@@ -47,15 +48,6 @@ class NativeServer {
     for (const peer of this.peers) peer.socket.destroy();
     return new Promise((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
   }
-}
-
-/** A port nothing listens on: one the OS handed out and that was closed again. */
-async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 let network: TestNetwork | undefined;
@@ -198,7 +190,7 @@ describe("outbound GameMaker bridge", () => {
   });
 
   it("fails cleanly when a listed destination is down, and keeps the per-client limit", async () => {
-    const down = await closedPort();
+    const down = await freePort();
     const native = await NativeServer.start();
     const net = await start([`127.0.0.1:${down}`, `127.0.0.1:${native.port}`], { gmBridgeOutboundMaxPerClient: 1 });
     const { gm, log } = await engine(net);

@@ -1,4 +1,7 @@
-/** A TCP port free on 127.0.0.1 right now (bound to port 0 and released), for a private service to listen on. */
+/**
+ * A TCP port free on 127.0.0.1 right now (bound to port 0 and released): for a private service to
+ * listen on, or where a test wants a port nothing listens on.
+ */
 import { createServer } from "node:net";
 
 export function freePort(): Promise<number> {

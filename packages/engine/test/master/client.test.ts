@@ -3,7 +3,6 @@
  * produced on purpose: answers that never come, late answers, dropped connections, VIRTUAL_IP
  * moves and HELLO resumes. Needs no master service on the server side.
  */
-import { createServer as createTcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
@@ -24,6 +23,7 @@ import {
   VSocketType,
   formatIpv4,
 } from "../../src/protocol/index.js";
+import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { EventLog } from "../network/support.js";
 import { type FakeServer, startFakeServer } from "./fake-server.js";
 
@@ -48,15 +48,6 @@ async function connected() {
   fake = await startFakeServer();
   const { gm, log } = engineAt(fake.url);
   return { gm, log, server: fake };
-}
-
-/** A TCP port nothing listens on (taken from the OS, then given back). */
-async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address !== null ? address.port : 0;
 }
 
 const responses = (gm: Engine, log: EventLog, id: number) => log.seen.filter((event) => event.type === gm.master_type_response && event.id === id && event.event_type === gm.ev_async_social);
@@ -84,7 +75,7 @@ describe("master client outcomes made by the engine", () => {
   });
 
   it("answers NOT_CONNECTED when the server cannot be reached", async () => {
-    const { gm, log } = engineAt(`ws://127.0.0.1:${await closedPort()}/ws`);
+    const { gm, log } = engineAt(`ws://127.0.0.1:${await freePort()}/ws`);
     const id = gm.master_login("ann", "correct horse");
     expect(await log.next({ type: gm.master_type_response, id })).toMatchObject({
       event_type: gm.ev_async_social,

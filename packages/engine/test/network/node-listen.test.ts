@@ -12,6 +12,7 @@ import { type AddressInfo, type Socket, connect, createServer as createTcpServer
 import { WebSocket, WebSocketServer } from "ws";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Engine, type ListenOptions, createEngine, createMemoryStorage } from "../../src/index.js";
+import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
 
 const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
@@ -131,15 +132,6 @@ function tryConnect(port: number): Promise<string> {
     });
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-}
-
-/** A port nothing listens on now (the system's choice, released at once). */
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 let network: TestNetwork;

@@ -4,12 +4,11 @@
  * per account; lockouts; HELLO tokens. A real server, real WebSockets.
  */
 import { randomBytes } from "node:crypto";
-import { Channel, ControlType, Hello, PROTOCOL_VERSION, VSocketType, VirtualIp, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, VSocketType, VirtualIp, parseIpv4 } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer, withServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
-import { ProtocolClient } from "./support/protocol-client.js";
 
 const SUCCESS = 1;
 const UNAUTHORIZED = 4;
@@ -35,15 +34,6 @@ async function nextVirtualIp(client: MasterClient): Promise<number> {
 /** Whether a VIRTUAL_IP frame is waiting (already received, not taken). */
 function hasVirtualIpWaiting(client: MasterClient): boolean {
   return client.client.frames.some((frame) => frame.channel === Channel.VSOCKET && frame.type === VSocketType.VIRTUAL_IP);
-}
-
-/** Connects with a session token in the HELLO. */
-async function connectWithToken(target: GmnetServer, appKey: string, token: string): Promise<MasterClient> {
-  const client = new ProtocolClient(target.address().wsUrl);
-  await client.opened();
-  client.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey, secret: client.secret, token }));
-  const welcome = Welcome.decode((await client.next(Channel.CONTROL, ControlType.WELCOME)).payload);
-  return new MasterClient(Object.assign(client, { welcome }), appKey);
 }
 
 async function register(client: MasterClient, username: string, password = PASSWORD): Promise<Json> {
@@ -250,7 +240,7 @@ describe("resume", () => {
     const session = await first.must(MasterOp.LOGIN, { username: "frank", password: PASSWORD });
     await nextVirtualIp(first);
 
-    const resumed = await connectWithToken(server, appKey, session.token as string);
+    const resumed = await MasterClient.connectWithToken(server, appKey, session.token as string);
     expect(resumed.client.welcome.virtualIp).not.toBe(parseIpv4(session.ip as string)); // WELCOME names the device's own address
     const event = await resumed.nextEvent(MasterEvent.SESSION);
     expect(hasVirtualIpWaiting(resumed)).toBe(true); // VIRTUAL_IP came first
@@ -274,7 +264,7 @@ describe("resume", () => {
     const foreign = (await (await MasterClient.connect(server, { appKey: uniqueAppKey("auth") })).guest()).token as string;
 
     for (const token of [randomBytes(32).toString("base64url"), "not-a-token", "x".repeat(256), revoked, foreign]) {
-      const client = await connectWithToken(server, appKey, token);
+      const client = await MasterClient.connectWithToken(server, appKey, token);
       expect(await client.nextEvent(MasterEvent.SESSION)).toEqual({ state: "rejected", reason: "token_invalid" });
       expect(hasVirtualIpWaiting(client)).toBe(false);
       // Still open and usable.
@@ -303,7 +293,7 @@ describe("expiry", () => {
       expect((await other.must(MasterOp.RESUME, { token: session.token as string })).expiresInMs).toBe(1000);
       offset = 60_000;
       expect(await other.request(MasterOp.RESUME, { token: session.token as string })).toEqual({ status: UNAUTHORIZED, body: { error: "token_expired", message: expect.any(String) } });
-      const hello = await connectWithToken(own, appKey, session.token as string);
+      const hello = await MasterClient.connectWithToken(own, appKey, session.token as string);
       expect(await hello.nextEvent(MasterEvent.SESSION)).toEqual({ state: "rejected", reason: "token_expired" });
       client.close();
       other.close();

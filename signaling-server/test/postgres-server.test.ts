@@ -5,32 +5,19 @@
  * the WebSocket and REST, and a database outage at HELLO (close 4007, the server keeps serving,
  * clients get in again once the database is back).
  */
-import { Channel, CloseCode, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp, Welcome } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp } from "@gmnet/engine/protocol";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GmnetServer, ServerOptions } from "../src/index.js";
 import { FAST_HASHES, getJson, metric, startServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
-import { type PrivatePostgres, startPrivatePostgres } from "./support/private-postgres.js";
 import { expectIdentitiesSurviveRestart } from "./support/identities-survive.js";
 import { ProtocolClient } from "./support/protocol-client.js";
+import { usePrivatePostgres } from "./support/test-postgres.js";
 
 const PASSWORD = "correct horse battery";
 
-let postgres: PrivatePostgres | undefined;
-let databases = 0;
-
-beforeAll(async () => {
-  postgres = await startPrivatePostgres();
-}, 120_000);
-afterAll(async () => {
-  await postgres?.stop();
-}, 60_000);
-
-async function freshDatabase(): Promise<string> {
-  if (postgres === undefined) throw new Error("the private PostgreSQL did not start");
-  return postgres.createDatabase(`gmnet_server_${++databases}`);
-}
+const postgres = usePrivatePostgres("gmnet_server");
 
 /** A server on `database`; `db` points nowhere useful, so a fallback to SQLite could not pass unnoticed. */
 function startOn(database: string, options: ServerOptions = {}): Promise<GmnetServer> {
@@ -45,18 +32,9 @@ async function api(server: GmnetServer, path: string, appKey: string, options: {
   return { status: response.status, body: (await response.json()) as Json };
 }
 
-/** Connects with a session token in the HELLO. */
-async function connectWithToken(server: GmnetServer, appKey: string, token: string): Promise<MasterClient> {
-  const client = new ProtocolClient(server.address().wsUrl);
-  await client.opened();
-  client.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey, secret: client.secret, token }));
-  const welcome = Welcome.decode((await client.next(Channel.CONTROL, ControlType.WELCOME)).payload);
-  return new MasterClient(Object.assign(client, { welcome }), appKey);
-}
-
 describe("the server on PostgreSQL", () => {
   it("gives an identity the same virtual IP after a restart on the same database", async () => {
-    const database = await freshDatabase();
+    const database = await postgres.freshDatabase();
     await expectIdentitiesSurviveRestart(() => startOn(database));
     // The rows are in PostgreSQL (the SQLite path given to the servers was never opened).
     const direct = new pg.Client({ connectionString: database });
@@ -69,7 +47,7 @@ describe("the server on PostgreSQL", () => {
   });
 
   it("two servers at once on one database: different clients get different IPs, the same secret the same IP on either", async () => {
-    const database = await freshDatabase();
+    const database = await postgres.freshDatabase();
     // A small network, so concurrent allocations on the two servers often pick the same address.
     const options = { virtualNetwork: "10.42.0.0/26" };
     const [one, two] = await Promise.all([startOn(database, options), startOn(database, options)]);
@@ -90,7 +68,7 @@ describe("the server on PostgreSQL", () => {
   });
 
   it("accounts, tokens, characters and world documents through the WebSocket and REST, across a restart", async () => {
-    const database = await freshDatabase();
+    const database = await postgres.freshDatabase();
     const appKey = uniqueAppKey("pg");
     const options = { worldWriters: [`${appKey}=alice`] };
     const first = await startOn(database, options);
@@ -121,7 +99,7 @@ describe("the server on PostgreSQL", () => {
     const second = await startOn(database, options);
     try {
       // The token resumes the login from the HELLO on the new server: the account's address, its character.
-      const resumed = await connectWithToken(second, appKey, token);
+      const resumed = await MasterClient.connectWithToken(second, appKey, token);
       expect((await resumed.client.nextMessage(Channel.VSOCKET, VSocketType.VIRTUAL_IP, VirtualIp)).ip).not.toBe(resumed.client.welcome.virtualIp);
       expect(await resumed.nextEvent(MasterEvent.SESSION)).toMatchObject({ state: "resumed", username: "Alice", ip: accountIp, character: "Hero" });
       expect(await resumed.must(MasterOp.WORLD_GET, { name: "config" })).toMatchObject({ version: 2, value: { round: 2 } });
@@ -141,12 +119,12 @@ describe("the server on PostgreSQL", () => {
 
   // Last: it takes the private PostgreSQL down for a while.
   it("PostgreSQL unavailable at HELLO: close 4007, the server keeps serving, and clients get in once it is back", async () => {
-    const database = await freshDatabase();
+    const database = await postgres.freshDatabase();
     const server = await startOn(database);
     try {
       const url = server.address().wsUrl;
       const before = await ProtocolClient.connect(url, { appKey: "outage" });
-      await postgres!.halt();
+      await postgres.server.halt();
       try {
         const refused = new ProtocolClient(url);
         await refused.opened();
@@ -161,7 +139,7 @@ describe("the server on PostgreSQL", () => {
         // A client already in stays in.
         expect(before.closeCode).toBeUndefined();
       } finally {
-        await postgres!.start();
+        await postgres.server.start();
       }
       const after = await ProtocolClient.connect(url, { appKey: "outage", secret: before.secret });
       expect(after.welcome.virtualIp).toBe(before.welcome.virtualIp);

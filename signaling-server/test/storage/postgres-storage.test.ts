@@ -4,42 +4,29 @@
  * shared database has to survive: storages in several processes (here: pools) racing.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseVirtualNetwork } from "../../src/services/virtual-network.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/migrations.js";
 import { isPostgresUrl, openPostgresStorage } from "../../src/storage/postgres-storage.js";
 import type { Storage } from "../../src/storage/storage.js";
-import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.js";
+import { usePrivatePostgres } from "../support/test-postgres.js";
 import { seededRandom, storageConformance } from "./storage-conformance.js";
 
-let server: PrivatePostgres | undefined;
-let databases = 0;
-
-beforeAll(async () => {
-  server = await startPrivatePostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-}, 60_000);
-
-async function freshDatabase(): Promise<string> {
-  if (server === undefined) throw new Error("the private PostgreSQL did not start");
-  return server.createDatabase(`gmnet_test_${++databases}`);
-}
+const postgres = usePrivatePostgres("gmnet_test");
 
 storageConformance("PostgreSQL", async () => {
-  const url = await freshDatabase();
+  const url = await postgres.freshDatabase();
   return { open: (options) => openPostgresStorage({ url, ...options }), reopenable: true };
 });
 
 describe("PostgreSQL storage", () => {
   it("runs on a private server on a free port, never the default one", () => {
-    expect(server!.port).not.toBe(5432);
-    expect(server!.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    expect(postgres.server.port).not.toBe(5432);
+    expect(postgres.server.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
   });
 
   it("two pools racing to allocate 1 000 identities in a nearly full range give no address twice", async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     // 1 022 addresses for 1 000 identities, and both storages draw the same "random" addresses.
     const network = parseVirtualNetwork("10.5.0.0/22");
     const storages: Storage[] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: seededRandom(42), maxConnections: 8 })));
@@ -64,7 +51,7 @@ describe("PostgreSQL storage", () => {
   });
 
   it("the same secret identified through two pools at once is one identity", async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");
     const [a, b] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: Math.random })));
     try {
@@ -78,7 +65,7 @@ describe("PostgreSQL storage", () => {
   });
 
   it("applies the migrations once when several processes start together, each recorded with its version", async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");
     const storages = await Promise.all([1, 2, 3, 4].map(() => openPostgresStorage({ url, network, random: Math.random, maxConnections: 2 })));
     try {
@@ -97,7 +84,7 @@ describe("PostgreSQL storage", () => {
   });
 
   it("refuses a database a newer gmnet-server migrated: E_SCHEMA_TOO_NEW, nothing applied", async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");
     await (await openPostgresStorage({ url, network, random: Math.random })).close();
     const client = new pg.Client({ connectionString: url });
@@ -114,7 +101,7 @@ describe("PostgreSQL storage", () => {
   });
 
   it("world writes and character limits hold across pools", async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");
     const [a, b] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: Math.random })));
     try {

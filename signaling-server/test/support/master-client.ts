@@ -3,7 +3,19 @@
  * frames matched to their reqId, EVENT frames kept in arrival order and taken by kind — so a
  * test awaits what it expects instead of sleeping.
  */
-import { Channel, MasterEvent, MasterEventMessage, MasterOp, MasterRequest, MasterResponse, MasterType } from "@gmnet/engine/protocol";
+import {
+  Channel,
+  ControlType,
+  Hello,
+  MasterEvent,
+  MasterEventMessage,
+  MasterOp,
+  MasterRequest,
+  MasterResponse,
+  MasterType,
+  PROTOCOL_VERSION,
+  Welcome,
+} from "@gmnet/engine/protocol";
 import type { GmnetServer } from "../../src/index.js";
 import { type ClientOptions, ProtocolClient } from "./protocol-client.js";
 
@@ -45,6 +57,15 @@ export class MasterClient {
 
   static async connect(server: GmnetServer, options: ClientOptions = {}): Promise<MasterClient> {
     return new MasterClient(await ProtocolClient.connect(server.address().wsUrl, options), options.appKey ?? "test-app");
+  }
+
+  /** Connects with a session token in the HELLO. */
+  static async connectWithToken(server: GmnetServer, appKey: string, token: string): Promise<MasterClient> {
+    const client = new ProtocolClient(server.address().wsUrl);
+    await client.opened();
+    client.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey, secret: client.secret, token }));
+    const welcome = Welcome.decode((await client.next(Channel.CONTROL, ControlType.WELCOME)).payload);
+    return new MasterClient(Object.assign(client, { welcome }), appKey);
   }
 
   /** Sends a request without waiting; returns its reqId (for reply()). */

@@ -3,20 +3,10 @@
  * (party, invitee), the size limits, app-key isolation, and that nothing stays behind.
  */
 import { describe, expect, it } from "vitest";
-import { MasterFailure } from "../src/master/outcome.js";
 import { PartyRegistry } from "../src/master/social/party-registry.js";
+import { errorOf } from "./support/master-failure.js";
 
 const APP = "app";
-
-function errorOf(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MasterFailure);
-    return (error as MasterFailure).outcome.body.error;
-  }
-  throw new Error("expected a MasterFailure");
-}
 
 function registry(maxPartySize = 8, maxPendingInvites = 32): PartyRegistry<string> {
   return new PartyRegistry<string>({ random: Math.random, maxPartySize, maxPendingInvites });

@@ -6,21 +6,10 @@ import { describe, expect, it } from "vitest";
 import { MAX_ID, randomId } from "../src/master/rooms/ids.js";
 import { pageOf } from "../src/master/rooms/paging.js";
 import { RoomRegistry } from "../src/master/rooms/room-registry.js";
-import { MasterFailure } from "../src/master/outcome.js";
+import { errorOf } from "./support/master-failure.js";
 
 const APP = "app";
 const settings = { name: "Room", maxPlayers: 4, port: 7000 };
-
-/** The error code a call fails with (it must fail with a MasterFailure). */
-function errorOf(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MasterFailure);
-    return (error as MasterFailure).outcome.body.error;
-  }
-  throw new Error("expected a MasterFailure");
-}
 
 /** A sequence of values for `random`, then the last one forever. */
 function scripted(...values: number[]): () => number {

@@ -137,7 +137,11 @@ describe("fault proxy", () => {
     expect(proxy.connections).toBe(0);
   });
 
-  it("reset() sends an RST both ways: 1006 and ECONNRESET on both sides", async () => {
+  // reset() and drop() both end the pair at once with 1006 on both sides; only the TCP ending differs.
+  it.each([
+    ["reset", "sends an RST both ways: 1006 and ECONNRESET on both sides", "reset"],
+    ["drop", "closes both sides with a FIN but no close frame (1006)", "fin"],
+  ] as const)("%s() %s", async (fault, _does, ending) => {
     const ws = connect();
     const clientTcp = tcpOf(ws);
     await new Promise((resolve) => ws.once("open", resolve));
@@ -146,29 +150,12 @@ describe("fault proxy", () => {
     const serverEnding = tcpEnding(echo.tcp.at(-1)!);
     const clientCode = closed(ws);
     const serverCode = closed(lastServerSocket());
-    proxy.reset();
+    proxy[fault]();
     expect(proxy.connections).toBe(0);
     expect(await clientCode).toBe(1006);
     expect(await serverCode).toBe(1006);
-    expect(await clientEnding).toBe("reset");
-    expect(await serverEnding).toBe("reset");
-  });
-
-  it("drop() closes both sides with a FIN but no close frame (1006)", async () => {
-    const ws = connect();
-    const clientTcp = tcpOf(ws);
-    await new Promise((resolve) => ws.once("open", resolve));
-    expect(await roundTrip(ws, "before")).toBe("before");
-    const clientEnding = tcpEnding(await clientTcp);
-    const serverEnding = tcpEnding(echo.tcp.at(-1)!);
-    const clientCode = closed(ws);
-    const serverCode = closed(lastServerSocket());
-    proxy.drop();
-    expect(proxy.connections).toBe(0);
-    expect(await clientCode).toBe(1006);
-    expect(await serverCode).toBe(1006);
-    expect(await clientEnding).toBe("fin");
-    expect(await serverEnding).toBe("fin");
+    expect(await clientEnding).toBe(ending);
+    expect(await serverEnding).toBe(ending);
   });
 
   it("stall() keeps the client open but nothing goes through, while a new connection works", async () => {

@@ -82,6 +82,9 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
     }
   };
 
+  /** WORLD_SUBSCRIBE and WORLD_UNSUBSCRIBE: the documents, or none for all of them. */
+  const subscriptionNames = z.strictObject({ names: z.array(documentName).min(1).max(config.worldMaxSubscriptions).optional() });
+
   deps.online.listen({ onLogout: (session) => drop(session) });
 
   const operations = [
@@ -135,7 +138,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       op: MasterOp.WORLD_SUBSCRIBE,
       needs: "connection",
       // No names: every document of the app key, present and future.
-      body: z.strictObject({ names: z.array(documentName).min(1).max(config.worldMaxSubscriptions).optional() }),
+      body: subscriptionNames,
       async run({ caller, body }) {
         const { session } = caller;
         const current = subscriptionOf(session);
@@ -155,7 +158,7 @@ export function createWorldService(deps: MasterDeps): { operations: AnyOperation
       op: MasterOp.WORLD_UNSUBSCRIBE,
       needs: "connection",
       // No names: everything, `all` included; names: those (an `all` subscription stays).
-      body: z.strictObject({ names: z.array(documentName).min(1).max(config.worldMaxSubscriptions).optional() }),
+      body: subscriptionNames,
       async run({ caller, body }) {
         const { session } = caller;
         const current = subscriptionOf(session);

@@ -5,11 +5,11 @@
  */
 import { type AddressInfo, type Server, createServer as createTcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventLog, type TestNetwork, startNetwork } from "../../packages/engine/test/network/support.js";
+import { EventLog, type TestNetwork, sendPacket, startNetwork } from "../../packages/engine/test/network/support.js";
 import { AllowList, canonicalHost, parseAllowEntry } from "../src/bridge/outbound-allow.js";
 import { ConfigError, configFromArgs } from "../src/config.js";
 import { freePort } from "./support/free-port.js";
-import { metricsText, send } from "./support/gm-bridge-setup.js";
+import { metricsText } from "./support/gm-bridge-setup.js";
 import { NativeStream, Waiters, packet, pattern } from "./support/gm-native.js";
 
 const APP = "outbound-app";
@@ -83,14 +83,14 @@ describe("outbound GameMaker bridge", () => {
     expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 1, ip: "127.0.0.1", port: native.port });
 
     // Engine → native, then native → engine.
-    expect(send(gm, socket, Buffer.from("hello native"))).toBe(12);
+    expect(sendPacket(gm, socket, Buffer.from("hello native"))).toBe(12);
     expect((await peer.readPacket()).toString()).toBe("hello native");
     await peer.write(packet(Buffer.from("hello engine")));
     expect(Buffer.from((await log.next({ type: gm.network_type_data, id: socket })).bytes!).toString()).toBe("hello engine");
 
     // 1 MiB both ways, and small packets glued into one TCP write.
     const big = pattern(1 << 20, 1);
-    expect(send(gm, socket, big)).toBe(big.length);
+    expect(sendPacket(gm, socket, big)).toBe(big.length);
     expect((await peer.readPacket(20_000)).equals(big)).toBe(true);
     const back = pattern(1 << 20, 2);
     await peer.write(Buffer.concat([packet(back), packet(Buffer.from("a")), packet(Buffer.from("bc"))]));
@@ -129,7 +129,7 @@ describe("outbound GameMaker bridge", () => {
     const peer = await native.accepted();
 
     const out = pattern(300_000, 3);
-    expect(send(gm, socket, out, true)).toBe(out.length);
+    expect(sendPacket(gm, socket, out, true)).toBe(out.length);
     expect((await peer.read(out.length, 20_000)).equals(out)).toBe(true);
     const back = pattern(500_000, 4);
     await peer.write(back);

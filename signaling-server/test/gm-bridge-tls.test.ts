@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { TestNetwork } from "../../packages/engine/test/network/support.js";
+import { type TestNetwork, sendPacket } from "../../packages/engine/test/network/support.js";
 import { sniffClient } from "../src/bridge/ws-upgrade.js";
-import { hostTab, send, startBridges } from "./support/gm-bridge-setup.js";
+import { hostTab, startBridges } from "./support/gm-bridge-setup.js";
 import { Html5Client } from "./support/gm-html5-client.js";
 import { NativeStream, Waiters, packet, pattern } from "./support/gm-native.js";
 
@@ -117,7 +117,7 @@ describe("GameMaker bridge with TLS configured", () => {
     const peer = accepted.socket as number;
 
     const payloads = [1, 12, 13, 4096, 65_536, 300_000].map((size, i) => pattern(size, i + 1));
-    for (const payload of payloads) expect(send(t.gm, peer, payload)).toBe(payload.length);
+    for (const payload of payloads) expect(sendPacket(t.gm, peer, payload)).toBe(payload.length);
     for (const payload of payloads) expect((await client.readPacket(20_000)).equals(payload)).toBe(true);
     for (const payload of payloads) client.ws.send(packet(payload), { binary: true });
     for (const payload of payloads) {
@@ -146,9 +146,9 @@ describe("GameMaker bridge with TLS configured", () => {
     const wsPeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
     expect(new Set([securePeer, plainPeer, wsPeer]).size).toBe(3);
 
-    send(t.gm, securePeer, Buffer.from("to tls"));
-    send(t.gm, plainPeer, Buffer.from("to plain"));
-    send(t.gm, wsPeer, Buffer.from("to ws"));
+    sendPacket(t.gm, securePeer, Buffer.from("to tls"));
+    sendPacket(t.gm, plainPeer, Buffer.from("to plain"));
+    sendPacket(t.gm, wsPeer, Buffer.from("to ws"));
     expect((await secure.readPacket()).toString()).toBe("to tls");
     expect((await plain.readPacket()).toString()).toBe("to plain");
     expect((await ws.readPacket()).toString()).toBe("to ws");

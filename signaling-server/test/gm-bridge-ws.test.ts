@@ -6,9 +6,9 @@
  */
 import { type Socket, connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TestNetwork } from "../../packages/engine/test/network/support.js";
+import { type TestNetwork, sendPacket } from "../../packages/engine/test/network/support.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";
-import { hostTab, metricsText, send, startBridges } from "./support/gm-bridge-setup.js";
+import { hostTab, metricsText, startBridges } from "./support/gm-bridge-setup.js";
 import { Html5Client } from "./support/gm-html5-client.js";
 import { CLIENT_REPLY, GREETING, SERVER_CONFIRM, Waiters, packet, pattern, u32s } from "./support/gm-native.js";
 
@@ -73,7 +73,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const sizes = [1, 2, 11, 12, 13, 255, 4096, 65_535, 65_536, 300_000, 1 << 20];
     const payloads = sizes.map((size, i) => pattern(size, i + 1));
     // Tab → client: sent back to back, so the stream glues them and the server's frames split the big ones.
-    for (const payload of payloads) expect(send(t.gm, peer, payload)).toBe(payload.length);
+    for (const payload of payloads) expect(sendPacket(t.gm, peer, payload)).toBe(payload.length);
     for (const payload of payloads) expect((await client.readPacket(20_000)).equals(payload)).toBe(true);
 
     // Client → tab: one packet per message, as the runner sends.
@@ -114,8 +114,8 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const nativePeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
     expect(nativePeer).not.toBe(webPeer);
 
-    send(t.gm, webPeer, Buffer.from("to web"));
-    send(t.gm, nativePeer, Buffer.from("to native"));
+    sendPacket(t.gm, webPeer, Buffer.from("to web"));
+    sendPacket(t.gm, nativePeer, Buffer.from("to native"));
     expect((await web.readPacket()).toString()).toBe("to web");
     await waiters.until(() => got.length >= 30 + 12 + 9, "a packet over TCP");
     expect(got.subarray(30).equals(packet(Buffer.from("to native")))).toBe(true);
@@ -135,7 +135,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
 
     // Starts like the greeting, then differs: raw, nothing held back.
     const chunks = [Buffer.from("GM:Stu"), Buffer.from("dio"), pattern(100_000, 3)];
-    for (const chunk of chunks) expect(send(t.gm, peer, chunk, true)).toBe(chunk.length);
+    for (const chunk of chunks) expect(sendPacket(t.gm, peer, chunk, true)).toBe(chunk.length);
     let back = Buffer.alloc(0);
     while (back.length < 100_009) back = Buffer.concat([back, await client.next()]);
     expect(back.equals(Buffer.concat(chunks))).toBe(true);
@@ -180,7 +180,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const t = await tab({ raw: true });
     const client = await html5(net.server.gmBridges()[0]!.port, false);
     const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
-    send(t.gm, peer, Buffer.concat([GREETING, SERVER_CONFIRM, packet(Buffer.from("ok")), u32s(0xdeadbeef, 12, 1), Buffer.from("x")]), true);
+    sendPacket(t.gm, peer, Buffer.concat([GREETING, SERVER_CONFIRM, packet(Buffer.from("ok")), u32s(0xdeadbeef, 12, 1), Buffer.from("x")]), true);
     expect(await client.closed()).toBe(1011);
     expect(client.closeReason).toMatch(/malformed GameMaker stream/);
     expect(client.messages.map((message) => message.length)).toEqual([GREETING.length, 12, 14]);

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TestNetwork } from "../../packages/engine/test/network/support.js";
+import { type TestNetwork, sendPacket } from "../../packages/engine/test/network/support.js";
 import { HostnameClaim, HostnameResult, SocketRequest, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
 import { ConfigError, configFromArgs } from "../src/config.js";
 import { type GmnetServer, createServer } from "../src/index.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";
-import { type TabOptions, hostTab, metricsText, send, startBridges } from "./support/gm-bridge-setup.js";
+import { type TabOptions, hostTab, metricsText, startBridges } from "./support/gm-bridge-setup.js";
 import { NativeStream, packet, pattern, pseudoRandom, u32s } from "./support/gm-native.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { nextV, sendV } from "./support/virtual-sockets.js";
@@ -62,7 +62,7 @@ describe("GameMaker bridge", () => {
     await client.write(packet(Buffer.from("hello tab")));
     const atTab = await t.log.next({ type: t.gm.network_type_data, id: peer });
     expect(Buffer.from(atTab.bytes!).toString()).toBe("hello tab");
-    expect(send(t.gm, peer, Buffer.from("hello native"))).toBe(12);
+    expect(sendPacket(t.gm, peer, Buffer.from("hello native"))).toBe(12);
     expect((await client.readPacket()).toString()).toBe("hello native");
 
     // A second client at once: the same virtual IP, another port.
@@ -110,7 +110,7 @@ describe("GameMaker bridge", () => {
     for (const expected of ["a", "bc", "def"]) expect(Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!).toString()).toBe(expected);
 
     // Tab → native, every size.
-    for (const payload of payloads) expect(send(t.gm, peer, payload)).toBe(payload.length);
+    for (const payload of payloads) expect(sendPacket(t.gm, peer, payload)).toBe(payload.length);
     for (const payload of payloads) expect((await client.readPacket(20_000)).equals(payload)).toBe(true);
   });
 
@@ -126,7 +126,7 @@ describe("GameMaker bridge", () => {
     while (got.length < first.length) got = Buffer.concat([got, Buffer.from((await t.log.next({ type: t.gm.network_type_data, id: peer })).bytes!)]);
     expect(got.equals(first)).toBe(true);
     const back = pattern(500_000, 8);
-    expect(send(t.gm, peer, back, true)).toBe(back.length);
+    expect(sendPacket(t.gm, peer, back, true)).toBe(back.length);
     expect((await client.read(back.length)).equals(back)).toBe(true);
     expect(client.pending).toBe(0);
   });

@@ -1,7 +1,7 @@
 /** A server with GameMaker bridges, and "tabs": engines hosting network_create_server(_raw) under a host name. */
 import { expect } from "vitest";
-import type { Engine, NetworkOptions } from "@gmnet/engine";
-import { EventLog, type TestNetwork, bufferOf, startNetwork } from "../../../packages/engine/test/network/support.js";
+import type { NetworkOptions } from "@gmnet/engine";
+import { EventLog, type TestNetwork, startNetwork } from "../../../packages/engine/test/network/support.js";
 import type { GmBridgeSpec } from "../../src/bridge/spec.js";
 
 /** A server on port 0 with `bridges` (each on port 0, to arena:6510 in `appKey` unless it says otherwise), engines in `appKey`. */
@@ -29,14 +29,6 @@ export async function hostTab(network: TestNetwork, options: TabOptions = {}) {
   const claim = gm.network_set_config(gm.network_config_hostname, name);
   expect(await log.next({ type: gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
   return { gm, log, server };
-}
-
-/** network_send_packet (network_send_raw when `raw`) of `bytes` on `socket`; what it returned. */
-export function send(gm: Engine, socket: number, bytes: Uint8Array, raw = false): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
 }
 
 /** The server's /metrics page (plain http). */

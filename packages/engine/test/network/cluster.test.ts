@@ -7,9 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../../../../signaling-server/src/index.js";
-import type { Engine } from "../../src/index.js";
 import { parseIpv4 } from "../../src/protocol/index.js";
-import { bufferOf, text } from "./support.js";
+import { bufferOf, sendPacket, text } from "./support.js";
 import { useEngineCluster } from "../support/engine-cluster.js";
 
 const APP_KEY = "cluster-engines";
@@ -41,13 +40,6 @@ async function connect(server: GmnetServer, ip: string, port = 6510) {
   return { gm, log, socket };
 }
 
-function send(gm: Engine, socket: number, content: Uint8Array): number {
-  const buffer = bufferOf(gm, content);
-  const sent = gm.network_send_packet(socket, buffer, content.length);
-  gm.buffer_delete(buffer);
-  return sent;
-}
-
 /** Distinct packets of 1 byte to ~12 KiB, so reordering or truncation shows. */
 const packets = (count: number, salt: number): Uint8Array[] =>
   Array.from({ length: count }, (_, i) => Uint8Array.from({ length: 1 + ((i * 613) % 12_000) }, (_, j) => (i * 11 + j + salt) & 255));
@@ -64,8 +56,8 @@ describe("virtual TCP across nodes", () => {
     const up = packets(60, 1);
     const down = packets(60, 2);
     for (let i = 0; i < up.length; i++) {
-      expect(send(c.gm, c.socket, up[i]!)).toBe(up[i]!.length);
-      expect(send(h.gm, peer, down[i]!)).toBe(down[i]!.length);
+      expect(sendPacket(c.gm, c.socket, up[i]!)).toBe(up[i]!.length);
+      expect(sendPacket(h.gm, peer, down[i]!)).toBe(down[i]!.length);
     }
     for (let i = 0; i < up.length; i++) {
       const atHost = await h.log.next({ type: h.gm.network_type_data });
@@ -83,7 +75,7 @@ describe("virtual TCP across nodes", () => {
     const c = await connect(nodes[1]!, h.ip, 6511);
     await c.log.next({ type: c.gm.network_type_non_blocking_connect, succeeded: 1 });
     const accepted = await h.log.next({ type: h.gm.network_type_connect });
-    expect(send(c.gm, c.socket, new TextEncoder().encode("ping"))).toBe(4);
+    expect(sendPacket(c.gm, c.socket, new TextEncoder().encode("ping"))).toBe(4);
     expect(text((await h.log.next({ type: h.gm.network_type_data })).bytes)).toBe("ping");
     h.gm.network_destroy(accepted.socket as number);
     expect(await c.log.next({ type: c.gm.network_type_disconnect })).toMatchObject({ id: c.socket, socket: c.socket });
@@ -116,7 +108,7 @@ describe("host names across nodes", () => {
     const c = await connect(nodes[2]!, "arena", 6513);
     expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1, ip: h.ip, port: 6513 });
     const accepted = await h.log.next({ type: h.gm.network_type_connect });
-    expect(send(c.gm, c.socket, new TextEncoder().encode("by name"))).toBe(7);
+    expect(sendPacket(c.gm, c.socket, new TextEncoder().encode("by name"))).toBe(7);
     expect(text((await h.log.next({ type: h.gm.network_type_data })).bytes)).toBe("by name");
     expect(accepted.ip).toBe(c.gm.network_get_config(c.gm.network_config_virtual_ip));
   });

@@ -125,4 +125,13 @@ export function bufferOf(gm: Engine, content: Uint8Array | string): number {
   return buffer;
 }
 
+/** network_send_packet (network_send_raw when `raw`) of all of `content` (a string as UTF-8) on `socket`; what it returned. */
+export function sendPacket(gm: Engine, socket: number, content: Uint8Array | string, raw = false): number {
+  const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const buffer = bufferOf(gm, bytes);
+  const sent = raw ? gm.network_send_raw(socket, buffer, bytes.length) : gm.network_send_packet(socket, buffer, bytes.length);
+  gm.buffer_delete(buffer);
+  return sent;
+}
+
 export const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);

@@ -3,8 +3,7 @@
  * others, GameMaker's events on both sides, raw mode, limits and failures.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/index.js";
-import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+import { EventLog, type TestNetwork, bufferOf, sendPacket, startNetwork, text } from "./support.js";
 
 let network: TestNetwork;
 beforeEach(async () => {
@@ -33,13 +32,6 @@ async function client(ip: string, port = 6510, raw = false) {
   return { gm, log, socket };
 }
 
-function send(gm: Engine, socket: number, content: string): number {
-  const buffer = bufferOf(gm, content);
-  const sent = gm.network_send_packet(socket, buffer, content.length);
-  gm.buffer_delete(buffer);
-  return sent;
-}
-
 describe("virtual TCP sockets", () => {
   it("connects, carries packets both ways with GameMaker's events, and reports disconnects on both sides", async () => {
     const h = await host();
@@ -53,12 +45,12 @@ describe("virtual TCP sockets", () => {
     expect(peer).toBeGreaterThan(0);
     expect(accepted.ip).toBe(c.gm.network_get_config(c.gm.network_config_virtual_ip));
 
-    expect(send(c.gm, c.socket, "hello host")).toBe(10);
+    expect(sendPacket(c.gm, c.socket, "hello host")).toBe(10);
     const atHost = await h.log.next({ type: h.gm.network_type_data });
     expect(atHost).toMatchObject({ id: peer, server: h.server, size: 10 });
     expect(text(atHost.bytes)).toBe("hello host");
 
-    expect(send(h.gm, peer, "hello client")).toBe(12);
+    expect(sendPacket(h.gm, peer, "hello client")).toBe(12);
     const atClient = await c.log.next({ type: c.gm.network_type_data });
     expect(atClient).toMatchObject({ id: c.socket, size: 12, ip: h.ip, port: 6510 });
     expect(text(atClient.bytes)).toBe("hello client");
@@ -66,7 +58,7 @@ describe("virtual TCP sockets", () => {
     c.gm.network_destroy(c.socket);
     const gone = await h.log.next({ type: h.gm.network_type_disconnect });
     expect(gone).toMatchObject({ id: h.server, socket: peer, error: "E_NETWORK_CLOSED" });
-    expect(send(h.gm, peer, "late")).toBe(-1);
+    expect(sendPacket(h.gm, peer, "late")).toBe(-1);
   });
 
   it("gives the client a disconnect event when the server destroys it", async () => {
@@ -77,7 +69,7 @@ describe("virtual TCP sockets", () => {
     h.gm.network_destroy(accepted.socket as number);
     const gone = await c.log.next({ type: c.gm.network_type_disconnect });
     expect(gone).toMatchObject({ id: c.socket, socket: c.socket, error: "E_NETWORK_CLOSED" });
-    expect(send(c.gm, c.socket, "x")).toBe(-1);
+    expect(sendPacket(c.gm, c.socket, "x")).toBe(-1);
   });
 
   it("keeps packet boundaries and every byte value, in order", async () => {
@@ -117,7 +109,7 @@ describe("virtual TCP sockets", () => {
     const socket = gm.network_create_socket(gm.network_socket_tcp);
     expect(gm.network_connect(socket, h.ip, 6900)).toBe(0);
     // Still connecting: each send is taken (its size returned) and queued.
-    expect(["one", "two", "three"].map((word) => send(gm, socket, word))).toEqual([3, 3, 5]);
+    expect(["one", "two", "three"].map((word) => sendPacket(gm, socket, word))).toEqual([3, 3, 5]);
     expect(await log.next({ type: gm.network_type_non_blocking_connect })).toMatchObject({ id: socket, succeeded: 1 });
     await h.log.next({ type: h.gm.network_type_connect });
     const words: string[] = [];
@@ -130,10 +122,10 @@ describe("virtual TCP sockets", () => {
     const log = new EventLog(gm);
     const socket = gm.network_create_socket(gm.network_socket_tcp);
     expect(gm.network_connect_async(socket, "10.255.255.254", 7000)).toBe(0);
-    expect(send(gm, socket, "hello")).toBe(5);
-    expect(send(gm, socket, "goodbye")).toBe(7);
+    expect(sendPacket(gm, socket, "hello")).toBe(5);
+    expect(sendPacket(gm, socket, "goodbye")).toBe(7);
     expect(await log.next({ type: gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 0, error: "E_NETWORK_OFFLINE", bytes_dropped: 12 });
-    expect(send(gm, socket, "late")).toBe(-1);
+    expect(sendPacket(gm, socket, "late")).toBe(-1);
   });
 
   it("refuses clients past max_client, and reports unknown hosts and closed ports", async () => {
@@ -213,7 +205,7 @@ describe("virtual TCP sockets", () => {
     await h.log.next({ type: h.gm.network_type_non_blocking_connect, id: self, succeeded: 1 });
     const accepted = await h.log.next({ type: h.gm.network_type_connect });
     h.gm.network_set_config(h.gm.network_config_message_size_limit, accepted.socket as number, 10);
-    expect(send(h.gm, self, "eleven char")).toBe(11);
+    expect(sendPacket(h.gm, self, "eleven char")).toBe(11);
     expect(await h.log.next({ type: h.gm.network_type_disconnect, socket: accepted.socket })).toMatchObject({ error: "E_NETWORK_MESSAGE_TOO_LARGE" });
     expect(await h.log.next({ type: h.gm.network_type_disconnect, id: self })).toMatchObject({ error: "E_NETWORK_MESSAGE_TOO_LARGE" });
   });
@@ -232,7 +224,7 @@ describe("virtual TCP sockets", () => {
         login = c.master_login_guest();
         expect(c.network_connect(socket, h.ip, 6510)).toBe(0);
       }
-      expect(send(c, socket, order)).toBe(order.length);
+      expect(sendPacket(c, socket, order)).toBe(order.length);
       const response = await log.next({ type: c.master_type_response, id: login });
       expect(response.status, order).toBe(c.master_status_success);
       const connected = await log.next({ type: c.network_type_non_blocking_connect, id: socket });
@@ -262,7 +254,7 @@ describe("virtual TCP sockets", () => {
     expect(h.gm.network_connect(self, "127.0.0.1", 6700)).toBe(0);
     expect(await h.log.next({ type: h.gm.network_type_non_blocking_connect, id: self })).toMatchObject({ succeeded: 1 });
     const accepted = await h.log.next({ type: h.gm.network_type_connect, ip: h.ip });
-    expect(send(h.gm, self, "to me")).toBe(5);
+    expect(sendPacket(h.gm, self, "to me")).toBe(5);
     expect(await h.log.next({ type: h.gm.network_type_data, id: accepted.socket })).toMatchObject({ size: 5 });
   });
 });

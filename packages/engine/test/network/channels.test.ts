@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
+import { behind, direct, useProxiedServer } from "../support/proxied-server.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
 
 let network: TestNetwork | undefined;
@@ -127,34 +127,31 @@ describe("app channels", () => {
 });
 
 describe("app channels across a forced reconnect", () => {
+  const start = useProxiedServer();
+  /** The server of the restart tests, which start it (twice) themselves. */
   let server: GmnetServer | undefined;
-  let proxy: FaultProxy | undefined;
   afterEach(async () => {
-    await proxy?.close();
     await server?.close();
-    proxy = server = undefined;
+    server = undefined;
   });
 
   it("delivers every message sent before and during the drop, once and in order within its priority", async () => {
-    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent" });
-    await server.ready;
-    proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
-    const options = { WebSocket, wrtc, appKey: "reliable" };
-    const receiver = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: server.address().wsUrl } });
-    const sender = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: proxy.wsUrl("/ws"), reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const net = await start();
+    const receiver = direct(net.server, "reliable");
+    const sender = behind(net.proxy, "reliable");
     const rx: Player = { gm: receiver, log: new EventLog(receiver), ip: "" };
     const tx: Player = { gm: sender, log: new EventLog(sender), ip: "" };
     try {
       const channel = await register(rx, "moves");
       expect(await register(tx, "moves")).toBe(channel);
       for (let i = 0; i < 50; i++) send(tx, channel, 1, `m${i}`, sender.network_priority_normal);
-      proxy.block();
-      proxy.reset();
+      net.proxy.block();
+      net.proxy.reset();
       // Sent while the path is down: held by the sender's session and sent when it resumes.
       for (let i = 50; i < 100; i++) expect(send(tx, channel, 1, `m${i}`, sender.network_priority_normal)).toBe(`m${i}`.length);
       // High frames may overtake Normal ones (the server flushes High first); among themselves they keep their order too.
       for (let i = 0; i < 10; i++) send(tx, channel, 2, `h${i}`, sender.network_priority_high);
-      proxy.unblock();
+      net.proxy.unblock();
       const normal: string[] = [];
       const high: string[] = [];
       while (normal.length + high.length < 110) {
@@ -183,12 +180,9 @@ describe("app channels across a forced reconnect", () => {
   }
 
   it("registers its channels again by itself after a drop past the resume window: same numbers, messages flow", async () => {
-    server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", resumeWindowMs: 300 });
-    await server.ready;
-    proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
-    const options = { WebSocket, wrtc, appKey: "not-resumed" };
-    const steady = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: server.address().wsUrl } });
-    const dropped = createEngine({ storage: createMemoryStorage(), network: { ...options, signalingUrl: proxy.wsUrl("/ws"), reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
+    const net = await start({ resumeWindowMs: 300 });
+    const steady = direct(net.server, "not-resumed");
+    const dropped = behind(net.proxy, "not-resumed");
     const a: Player = { gm: steady, log: new EventLog(steady), ip: "" };
     const b: Player = { gm: dropped, log: new EventLog(dropped), ip: "" };
     try {
@@ -197,10 +191,10 @@ describe("app channels across a forced reconnect", () => {
       expect(await register(b, "moves")).toBe(moves);
       expect(await register(b, "lobby")).toBe(lobby);
       // The server is out of reach for longer than the resume window: the session ends.
-      proxy.block();
-      proxy.reset();
+      net.proxy.block();
+      net.proxy.reset();
       expect((await b.log.next({ type: dropped.network_type_down }, 10_000)).error).toBe("E_NETWORK_NOT_RECOVERED");
-      proxy.unblock();
+      net.proxy.unblock();
       await b.log.next({ type: dropped.network_type_up }, 10_000);
       // No new registration by the script: the engine did it, and the numbers did not change.
       await bothWays(a, b, moves, "barrier-1", lobby + 2);

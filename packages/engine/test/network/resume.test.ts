@@ -4,40 +4,14 @@
  * resume window nothing may be lost, duplicated or reordered, and no script may see a disconnect;
  * past the window both ends get a disconnect event with a documented code.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import wrtc from "@roamhq/wrtc";
-import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
-import { createEngine, createMemoryStorage } from "../../src/index.js";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
+import { describe, expect, it } from "vitest";
+import type { GmnetServer } from "../../../../signaling-server/src/index.js";
 import { appChannelClient } from "../support/app-channel-traffic.js";
+import { behind, direct, useProxiedServer } from "../support/proxied-server.js";
 import { runStreamSoak } from "../support/stream-soak.js";
 import { EventLog } from "./support.js";
 
-let server: GmnetServer | undefined;
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await server?.close();
-  proxy = server = undefined;
-});
-
-async function start(options: Parameters<typeof createServer>[0] = {}): Promise<{ server: GmnetServer; proxy: FaultProxy }> {
-  server = createServer({ port: 0, host: "127.0.0.1", db: ":memory:", logLevel: "silent", ...options });
-  await server.ready;
-  proxy = await startFaultProxy({ host: "127.0.0.1", port: server.address().port });
-  return { server, proxy };
-}
-
-/** An engine straight to the server, with the default liveness (a busy test machine must not make it give up its socket). */
-function direct(s: GmnetServer, appKey: string) {
-  return createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: s.address().wsUrl, appKey } });
-}
-
-/** An engine behind the fault proxy, quick to notice a dead path and to come back. */
-function behind(p: FaultProxy, appKey: string) {
-  return createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: p.wsUrl("/ws"), appKey, reconnectDelayMs: 20, livenessTimeoutMs: 400, echoIntervalMs: 100 } });
-}
+const start = useProxiedServer();
 
 async function metric(s: GmnetServer, name: string): Promise<number> {
   const text = await (await fetch(s.address().url + "/metrics")).text();

@@ -19,10 +19,11 @@ import {
   VSocketType,
   encodeFrame,
 } from "@gmnet/engine/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";
-import { registerChannel, startServer } from "./support/harness.js";
+import { registerChannel } from "./support/harness.js";
+import { useServer } from "./support/virtual-sockets.js";
 
 type Client = Awaited<ReturnType<typeof ProtocolClient.connect>>;
 type Seen = Array<Array<{ channel: number; type: number; priority: number }>>;
@@ -76,14 +77,10 @@ const mixedBatch = (channel: number) => [
 ];
 
 describe("batching at tickRate 20", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ tickRate: 20 });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ tickRate: 20 });
 
   it("sends what one tick queued as one WebSocket message, High before Normal", async () => {
-    const [a, b, channel] = await pair(server, "batch");
+    const [a, b, channel] = await pair(net.server, "batch");
     const seen = recordMessages(a);
     mixedBurst(b, a, channel);
     await a.next(Channel.SIGNAL, SignalType.RELAY);
@@ -93,7 +90,7 @@ describe("batching at tickRate 20", () => {
   });
 
   it("sends Critical frames at once, ahead of the batch queued before them", async () => {
-    const [a, b] = await pair(server, "critical");
+    const [a, b] = await pair(net.server, "critical");
     const seen = recordMessages(a);
     // CHANNEL_ASSIGNED (High) is queued first; the ERROR caused by the second frame still leaves first.
     a.sendRaw(Buffer.concat([encodeFrame(Channel.CONTROL, ControlType.CHANNEL_REGISTER, Priority.NORMAL, ChannelRegister.encode({ name: "later" })), encodeFrame(700, 1, Priority.NORMAL, new Uint8Array(0))]));
@@ -108,14 +105,10 @@ describe("batching at tickRate 20", () => {
 });
 
 describe("batching: false", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ batching: false });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ batching: false });
 
   it("sends every frame at once, in its own message and in the order caused", async () => {
-    const [a, b, channel] = await pair(server, "instant");
+    const [a, b, channel] = await pair(net.server, "instant");
     expect(a.welcome.tickRate).toBe(0);
     const seen = recordMessages(a);
     mixedBurst(b, a, channel);
@@ -132,14 +125,10 @@ describe("batching: false", () => {
 });
 
 describe("batching by default: at the end of the turn", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const net = useServer();
 
   it("sends the frames one incoming message causes as one WebSocket message, without waiting for a tick", async () => {
-    const [a, b, channel] = await pair(server, "turn");
+    const [a, b, channel] = await pair(net.server, "turn");
     expect(a.welcome.tickRate).toBe(0);
     const seen = recordMessages(a);
     mixedBurst(b, a, channel);
@@ -150,7 +139,7 @@ describe("batching by default: at the end of the turn", () => {
   });
 
   it("sends the frames of several messages handled in one turn as one WebSocket message", async () => {
-    const [a, b, channel] = await pair(server, "turns");
+    const [a, b, channel] = await pair(net.server, "turns");
     const seen = recordMessages(a);
     const game = (n: number) => encodeFrame(channel, 20 + n, Priority.NORMAL, new Uint8Array([n]));
     sendInOneWrite(b, [game(1), game(2), mixedFrames(a, channel)]);
@@ -171,14 +160,10 @@ describe("batching by default: at the end of the turn", () => {
 });
 
 describe("a tick rate for one priority (lowTickRate 20)", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ lowTickRate: 20 });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ lowTickRate: 20 });
 
   it("sends Normal frames at the end of the turn and datagrams (Low) together on the next tick", async () => {
-    const [a, b, channel] = await pair(server, "low-tick");
+    const [a, b, channel] = await pair(net.server, "low-tick");
     a.send(Channel.VSOCKET, VSocketType.UDP_BIND, UdpBind.encode({ port: 7000 }));
     await registerChannel(a, "game"); // the bind is in effect
     const seen = recordMessages(a);

@@ -13,11 +13,11 @@ import {
   formatIpv4,
   parseIpv4,
 } from "@gmnet/engine/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GmnetServer } from "../src/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { iceServersFor } from "../src/services/signaling.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { startServer } from "./support/harness.js";
+import { useServer } from "./support/virtual-sockets.js";
 
 type Client = Awaited<ReturnType<typeof ProtocolClient.connect>>;
 
@@ -40,21 +40,19 @@ const iceServers = async (client: ProtocolClient, reqId: number) => {
 const NOBODY = parseIpv4("192.168.77.1")!;
 
 describe("signaling relay", () => {
-  let server: GmnetServer;
+  const net = useServer({ signalRateLimit: 1000 });
   let a: Client;
   let b: Client;
   let other: Client;
 
   beforeAll(async () => {
-    server = await startServer({ signalRateLimit: 1000 });
-    const url = server.address().wsUrl;
+    const url = net.server.address().wsUrl;
     [a, b, other] = await Promise.all([
       ProtocolClient.connect(url, { appKey: "sig-app" }),
       ProtocolClient.connect(url, { appKey: "sig-app" }),
       ProtocolClient.connect(url, { appKey: "other-app" }),
     ]);
   });
-  afterAll(() => server.close());
 
   it("relays both ways at high priority, stamping the sender's virtual IP", async () => {
     relay(a, b.welcome.virtualIp, 7, SignalKind.OFFER, '{"type":"offer","sdp":"v=0"}');
@@ -105,7 +103,7 @@ describe("signaling relay", () => {
   });
 
   it("refuses relays to a client that has left", async () => {
-    const leaving = await ProtocolClient.connect(server.address().wsUrl, { appKey: "sig-app" });
+    const leaving = await ProtocolClient.connect(net.server.address().wsUrl, { appKey: "sig-app" });
     // A protocol error makes the server drop the session before it sends the close frame.
     leaving.sendRaw("not binary");
     expect(await leaving.closed()).toBe(CloseCode.PROTOCOL_ERROR);
@@ -115,14 +113,10 @@ describe("signaling relay", () => {
 });
 
 describe("signaling rate limit", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ signalRateLimit: 5 });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ signalRateLimit: 5 });
 
   it("answers relays beyond the per-session budget with RATE_LIMITED and keeps the connection", async () => {
-    const url = server.address().wsUrl;
+    const url = net.server.address().wsUrl;
     const [a, b] = await Promise.all([ProtocolClient.connect(url, { appKey: "rl" }), ProtocolClient.connect(url, { appKey: "rl" })]);
     // Seven relays in one message: the bucket holds five.
     const frames = Array.from({ length: 7 }, (_, i) =>

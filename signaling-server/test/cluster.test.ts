@@ -19,8 +19,6 @@ import {
   FailReason,
   ProtocolError,
   RequestFailed,
-  ResolveRequest,
-  ResolveResponse,
   SocketClosed,
   SocketConnectionResponse,
   SocketRequest,
@@ -33,7 +31,7 @@ import { describe, expect, it } from "vitest";
 import { nodeOfId } from "../src/cluster/node-ids.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { useCluster } from "./support/test-cluster.js";
-import { type Client, claim, barrier, connectPair, newReqId, nextV, sendV } from "./support/virtual-sockets.js";
+import { type Client, claim, barrier, connectPair, newReqId, nextV, resolve, sendV } from "./support/virtual-sockets.js";
 
 const cluster = useCluster({ database: "gmnet_cluster", nodes: [1, 2, 3], appKey: "cluster-app" });
 const { nodes, clientOn, startNode } = cluster;
@@ -134,14 +132,6 @@ describe("datagrams across nodes", () => {
     }
   });
 });
-
-async function resolve(client: Client, name: string): Promise<number> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name });
-  const answer = await nextV(client, VSocketType.RESOLVE_RESPONSE, ResolveResponse);
-  expect(answer.reqId).toBe(reqId);
-  return answer.ip;
-}
 
 describe("host names across nodes", () => {
   it("shares claims: another node's live holder keeps its name, RESOLVE finds it, and leaving frees it", async () => {

@@ -1,19 +1,9 @@
 /** RESOLVE_REQUEST and HOSTNAME_CLAIM. */
-import { Channel, CloseReason, HostnameClaim, Priority, ProtocolError, ResolveRequest, ResolveResponse, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
+import { CloseReason, HostnameClaim, ProtocolError, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
-import { type Client, claim, connectPair, newReqId, nextV, sendV, useServer } from "./support/virtual-sockets.js";
+import { claim, connectPair, newReqId, nextV, resolve, sendV, useServer } from "./support/virtual-sockets.js";
 
 const net = useServer();
-
-async function resolve(client: Client, name: string): Promise<number> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name });
-  const frame = await client.next(Channel.VSOCKET, VSocketType.RESOLVE_RESPONSE);
-  expect(frame.priority).toBe(Priority.HIGH);
-  const answer = ResolveResponse.decode(frame.payload);
-  expect(answer.reqId).toBe(reqId);
-  return answer.ip;
-}
 
 describe("resolve", () => {
   it("answers a dotted address held by a live client of the app, and 0 for one nobody holds", async () => {

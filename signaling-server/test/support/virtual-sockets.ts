@@ -10,6 +10,7 @@ import {
   HostnameClaim,
   HostnameResult,
   type MessageCodec,
+  Priority,
   ResolveRequest,
   ResolveResponse,
   SocketConnected,
@@ -93,6 +94,17 @@ export async function claim(client: ProtocolClient, name: string): Promise<boole
   const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
   expect(result.reqId).toBe(reqId);
   return result.ok;
+}
+
+/** A RESOLVE round trip: the address `name` stands for (0 for none); the answer must come at High priority. */
+export async function resolve(client: ProtocolClient, name: string): Promise<number> {
+  const reqId = newReqId();
+  sendV(client, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name });
+  const frame = await client.next(Channel.VSOCKET, VSocketType.RESOLVE_RESPONSE);
+  expect(frame.priority).toBe(Priority.HIGH);
+  const answer = ResolveResponse.decode(frame.payload);
+  expect(answer.reqId).toBe(reqId);
+  return answer.ip;
 }
 
 export function errorsOf(client: ProtocolClient) {

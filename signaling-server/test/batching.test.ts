@@ -53,8 +53,12 @@ function mixedFrames(to: Client, channel: number): Buffer {
   return Buffer.concat([game(1), game(2), game(3), signal]);
 }
 
-function mixedBurst(from: Client, to: Client, channel: number): void {
+/** What `to` receives when `from` sends it the mixed frames in one message: its WebSocket messages up to the one with the relay. */
+async function receiveMixedBurst(from: Client, to: Client, channel: number): Promise<Seen> {
+  const seen = recordMessages(to);
   from.sendRaw(mixedFrames(to, channel));
+  await to.next(Channel.SIGNAL, SignalType.RELAY);
+  return seen;
 }
 
 /**
@@ -68,7 +72,7 @@ function sendInOneWrite(client: Client, messages: Uint8Array[]): void {
   socket.uncork();
 }
 
-/** The one message mixedBurst causes: the High relay first, then the Normal frames in order. */
+/** The one message a mixed burst arrives as when batched: the High relay first, then the Normal frames in order. */
 const mixedBatch = (channel: number) => [
   { channel: Channel.SIGNAL, type: SignalType.RELAY, priority: Priority.HIGH },
   { channel, type: 11, priority: Priority.NORMAL },
@@ -81,10 +85,7 @@ describe("batching at tickRate 20", () => {
 
   it("sends what one tick queued as one WebSocket message, High before Normal", async () => {
     const [a, b, channel] = await pair(net.server, "batch");
-    const seen = recordMessages(a);
-    mixedBurst(b, a, channel);
-    await a.next(Channel.SIGNAL, SignalType.RELAY);
-    expect(seen).toEqual([mixedBatch(channel)]);
+    expect(await receiveMixedBurst(b, a, channel)).toEqual([mixedBatch(channel)]);
     a.close();
     b.close();
   });
@@ -110,10 +111,7 @@ describe("batching: false", () => {
   it("sends every frame at once, in its own message and in the order caused", async () => {
     const [a, b, channel] = await pair(net.server, "instant");
     expect(a.welcome.tickRate).toBe(0);
-    const seen = recordMessages(a);
-    mixedBurst(b, a, channel);
-    await a.next(Channel.SIGNAL, SignalType.RELAY);
-    expect(seen).toEqual([
+    expect(await receiveMixedBurst(b, a, channel)).toEqual([
       [{ channel, type: 11, priority: Priority.NORMAL }],
       [{ channel, type: 12, priority: Priority.NORMAL }],
       [{ channel, type: 13, priority: Priority.NORMAL }],
@@ -130,10 +128,7 @@ describe("batching by default: at the end of the turn", () => {
   it("sends the frames one incoming message causes as one WebSocket message, without waiting for a tick", async () => {
     const [a, b, channel] = await pair(net.server, "turn");
     expect(a.welcome.tickRate).toBe(0);
-    const seen = recordMessages(a);
-    mixedBurst(b, a, channel);
-    await a.next(Channel.SIGNAL, SignalType.RELAY);
-    expect(seen).toEqual([mixedBatch(channel)]);
+    expect(await receiveMixedBurst(b, a, channel)).toEqual([mixedBatch(channel)]);
     a.close();
     b.close();
   });

@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION,
   Welcome,
 } from "@gmnet/engine/protocol";
+import { expect } from "vitest";
 import type { GmnetServer } from "../../src/index.js";
 import { type ClientOptions, ProtocolClient } from "./protocol-client.js";
 
@@ -39,6 +40,23 @@ let counter = 0;
 export function uniqueAppKey(prefix = "app"): string {
   counter += 1;
   return `${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * The Session body (PROTOCOL.md §16.3) of a fresh login to an account without a selected character,
+ * as a matcher: the same over the WebSocket and over HTTP.
+ */
+export function freshSession(accountId: unknown, username: string): Json {
+  return {
+    accountId,
+    username,
+    guest: false,
+    token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    expiresInMs: expect.any(Number),
+    ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+    characterId: 0,
+    character: "",
+  };
 }
 
 export class MasterClient {

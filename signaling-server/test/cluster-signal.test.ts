@@ -46,6 +46,17 @@ async function nextRelay(client: ProtocolClient) {
 
 const routeKey = (ip: number): string => `gmnet:route:${APP_KEY}:${ip >>> 0}`;
 
+/** A resumable session on node 1 with a stream from a client on node 3 (from `peerPort`), then its connection dropped: detached. */
+async function detachedWithStream(peerPort: number) {
+  const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
+  track(first);
+  await barrier(first);
+  const peer = await clientOn(nodes[2]!);
+  const pair = await connectPair(peer, first, peerPort, 6510);
+  await first.drop();
+  return { first, peer, pair };
+}
+
 describe("SIGNAL RELAY across nodes", () => {
   it("relays an offer from node 1 to node 3 and the answer back, stamped with the sender's address", async () => {
     const a = await clientOn(nodes[0]!);
@@ -148,12 +159,7 @@ describe("route takeover across nodes", () => {
   }, 30_000);
 
   it("replaces a detached session on node 1 when its client resumes on node 2 and gets a new session", async () => {
-    const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
-    track(first);
-    await barrier(first);
-    const peer = await clientOn(nodes[2]!);
-    const pair = await connectPair(peer, first, 40003, 6510);
-    await first.drop();
+    const { first, peer, pair } = await detachedWithStream(40003);
 
     const second = await ProtocolClient.resume(nodes[1]!.address().wsUrl, first);
     track(second);
@@ -166,12 +172,7 @@ describe("route takeover across nodes", () => {
   });
 
   it("leaves a session alone when it resumes on its own node", async () => {
-    const first = await ProtocolClient.resumable(nodes[0]!.address().wsUrl, { appKey: APP_KEY });
-    track(first);
-    await barrier(first);
-    const peer = await clientOn(nodes[2]!);
-    const pair = await connectPair(peer, first, 40004, 6510);
-    await first.drop();
+    const { first, peer, pair } = await detachedWithStream(40004);
 
     const back = await ProtocolClient.resume(nodes[0]!.address().wsUrl, first);
     track(back);

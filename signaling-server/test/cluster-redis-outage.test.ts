@@ -14,8 +14,6 @@ import {
   CloseReason,
   Datagram,
   ProtocolError,
-  ResolveRequest,
-  ResolveResponse,
   SocketClosed,
   UdpBind,
   VSocketType,
@@ -25,7 +23,7 @@ import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { getJson, metric, metricUntil, registerChannel } from "./support/harness.js";
 import { useCluster } from "./support/test-cluster.js";
-import { type Client, barrier, claim, connectPair, newReqId, nextV, pendingV, sendV } from "./support/virtual-sockets.js";
+import { type Client, barrier, claim, connectPair, nextV, pendingV, resolve, sendV } from "./support/virtual-sockets.js";
 
 const cluster = useCluster({ database: "gmnet_cluster_outage", nodes: [1, 2], appKey: "outage-app" });
 const { nodes, clientOn, startNode } = cluster;
@@ -73,15 +71,24 @@ async function localRoundTrip(a: Client, b: Client, connId: number, n: number): 
   expect(ArbitraryData.decode((await a.next(Channel.VSOCKET, VSocketType.ARBITRARY_DATA)).payload)).toMatchObject({ connId, seq: n });
 }
 
+/**
+ * Two streams from clients of `home`: `pair` from `sender` to `receiver` on `away` (to port
+ * `port`), and `local` between two more clients of `home` (to port `port` + 1).
+ */
+async function crossAndLocalStreams(home: GmnetServer, away: GmnetServer, port: number) {
+  const sender = await clientOn(home);
+  const receiver = await clientOn(away);
+  const pair = await connectPair(sender, receiver, 40001, port);
+  const localA = await clientOn(home);
+  const localB = await clientOn(home);
+  const local = await connectPair(localA, localB, 40002, port + 1);
+  return { sender, receiver, pair, localA, localB, local };
+}
+
 describe("a Redis restart", () => {
   it("carries every packet of a cross-node stream once and in order, and local traffic goes on meanwhile", async () => {
     const [one, two] = [nodes[0]!, nodes[1]!];
-    const sender = await clientOn(one);
-    const receiver = await clientOn(two);
-    const pair = await connectPair(sender, receiver, 40001, 6600);
-    const localA = await clientOn(one);
-    const localB = await clientOn(one);
-    const local = await connectPair(localA, localB, 40002, 6601);
+    const { sender, receiver, pair, localA, localB, local } = await crossAndLocalStreams(one, two, 6600);
 
     // About 100 packets a second, as a game would send, for the whole test.
     let sent = 0;
@@ -138,12 +145,7 @@ describe("the outbound bound (--redis-outbound-max-bytes)", () => {
     const three = await startNode(3, { redisOutboundMaxBytes: 4096 });
     const four = await startNode(4);
     try {
-      const sender = await clientOn(three);
-      const receiver = await clientOn(four);
-      const pair = await connectPair(sender, receiver, 40003, 6602);
-      const localA = await clientOn(three);
-      const localB = await clientOn(three);
-      const local = await connectPair(localA, localB, 40004, 6603);
+      const { sender, receiver, pair, localA, localB, local } = await crossAndLocalStreams(three, four, 6602);
       const refusedBefore = await metric(three, "gmnet_cluster_streams_refused_total");
 
       await cluster.redis.restart({
@@ -270,9 +272,7 @@ describe("a Redis restart that lost every key", () => {
     await waitFor(async () => ((await cluster.redis.call("SMEMBERS", `gmnet:udpnodes:${appKey}:7700`)) as string[]).includes("1"), "node 1 to announce its UDP binding again");
     await waitFor(async () => ((await cluster.redis.call("SMEMBERS", `gmnet:chnodes:${appKey}:${channel}`)) as string[]).includes("1"), "node 1 to announce its channel again");
 
-    const reqId = newReqId();
-    sendV(guest, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name: "ARENA" });
-    expect(await nextV(guest, VSocketType.RESOLVE_RESPONSE, ResolveResponse)).toEqual({ reqId, ip: host.welcome.virtualIp });
+    expect(await resolve(guest, "ARENA")).toBe(host.welcome.virtualIp);
     // The name keeps its number: node 2 is given the one node 1 had.
     expect(await registerChannel(guest, "lobby")).toBe(channel);
     guest.send(channel, 3, Uint8Array.of(7));

@@ -81,4 +81,10 @@ export class Html5Client {
     await this.waiters.until(() => this.closeCode !== undefined, "the close", timeoutMs);
     return this.closeCode!;
   }
+
+  /** After a test: closes the connection, and fails if a message came that the HTML5 runner would have choked on. */
+  finish(): void {
+    this.ws.terminate();
+    if (this.violations.length > 0) throw new Error(`messages the HTML5 runner would have choked on: ${this.violations.join("; ")}`);
+  }
 }

@@ -9,21 +9,27 @@ import wrtc from "@roamhq/wrtc";
 import { describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { CloseCode } from "../../src/protocol/index.js";
-import { createEngine, createMemoryStorage } from "../../src/index.js";
-import { EventLog, bufferOf, startNetwork, text } from "./support.js";
+import { type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
+import { EventLog, type TestNetwork, sendPacket, startNetwork, text } from "./support.js";
+
+/** A host engine listening on `port` (with `hostOptions`) and a client engine whose stream to it is connected. */
+async function connectedStream(network: TestNetwork, port: number, hostOptions: NetworkOptions = {}) {
+  const host = network.engine(hostOptions);
+  const hostLog = new EventLog(host);
+  const server = host.network_create_server(host.network_socket_tcp, port, 4);
+  const ip = (await hostLog.next({ type: host.network_type_up })).ip as string;
+  const client = network.engine();
+  const clientLog = new EventLog(client);
+  const socket = client.network_create_socket(client.network_socket_tcp);
+  client.network_connect(socket, ip, port);
+  await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
+  return { host, hostLog, server, client, clientLog, socket };
+}
 
 describe("signaling connection lifecycle", () => {
   it("ends streams with disconnect events when the server shuts down, then reconnects by itself while a server socket needs it", async () => {
     const network = await startNetwork();
-    const host = network.engine({ secret: "host-secret-host-secret-0001" });
-    const hostLog = new EventLog(host);
-    const server = host.network_create_server(host.network_socket_tcp, 6000, 4);
-    const ip = (await hostLog.next({ type: host.network_type_up })).ip as string;
-    const client = network.engine();
-    const clientLog = new EventLog(client);
-    const socket = client.network_create_socket(client.network_socket_tcp);
-    client.network_connect(socket, ip, 6000);
-    await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
+    const { host, hostLog, server, client, clientLog, socket } = await connectedStream(network, 6000, { secret: "host-secret-host-secret-0001" });
     await hostLog.next({ type: host.network_type_connect, id: server });
     await expect.poll(() => host.network_get_stats(-1)!.rtt).toBeGreaterThanOrEqual(0);
 
@@ -54,22 +60,11 @@ describe("signaling connection lifecycle", () => {
   it("delays stream data by the simulated latency without reordering it, and measures round trips", async () => {
     const network = await startNetwork();
     try {
-      const host = network.engine();
-      const hostLog = new EventLog(host);
-      host.network_create_server(host.network_socket_tcp, 6100, 4);
-      const ip = (await hostLog.next({ type: host.network_type_up })).ip as string;
-      const client = network.engine();
-      const clientLog = new EventLog(client);
-      const socket = client.network_create_socket(client.network_socket_tcp);
-      client.network_connect(socket, ip, 6100);
-      await clientLog.next({ type: client.network_type_non_blocking_connect, succeeded: 1 });
+      const { host, hostLog, client, socket } = await connectedStream(network, 6100);
       client.network_set_config(client.network_config_simulate_latency, 40);
       client.network_set_config(client.network_config_simulate_jitter, 30);
       const started = Date.now();
-      for (let i = 0; i < 20; i++) {
-        const buffer = bufferOf(client, `m${i}`);
-        client.network_send_packet(socket, buffer, `m${i}`.length);
-      }
+      for (let i = 0; i < 20; i++) sendPacket(client, socket, `m${i}`);
       const received: string[] = [];
       for (let i = 0; i < 20; i++) received.push(text((await hostLog.next({ type: host.network_type_data })).bytes));
       expect(received).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));

@@ -8,6 +8,7 @@ import { WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { webSocketUrl } from "../../src/network/api.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { type GmTestServer, startGmTestServer } from "../support/gm-test-server.js";
 import { EventLog, bufferOf, text } from "./support.js";
 
@@ -26,6 +27,16 @@ async function gmServer(options: Parameters<typeof startGmTestServer>[0] = {}): 
   const server = await startGmTestServer(options);
   cleanup.push(() => server.close());
   return server;
+}
+
+/** An engine with a ws socket connected (raw) to a raw test server. */
+async function connectedRaw() {
+  const server = await gmServer({ raw: true });
+  const { gm, log } = engine();
+  const socket = gm.network_create_socket(gm.network_socket_ws);
+  gm.network_connect_raw(socket, "127.0.0.1", server.port);
+  await log.next({ type: gm.network_type_non_blocking_connect, succeeded: 1 });
+  return { server, gm, log, socket };
 }
 
 describe("ws sockets speaking GameMaker's wire format", () => {
@@ -128,11 +139,7 @@ describe("raw ws sockets", () => {
   });
 
   it("refuses sends over the message size limit with -2 and sends nothing", async () => {
-    const server = await gmServer({ raw: true });
-    const { gm, log } = engine();
-    const socket = gm.network_create_socket(gm.network_socket_ws);
-    gm.network_connect_raw(socket, "127.0.0.1", server.port);
-    await log.next({ type: gm.network_type_non_blocking_connect, succeeded: 1 });
+    const { server, gm, socket } = await connectedRaw();
     gm.network_set_config(gm.network_config_message_size_limit, 16);
     const buffer = gm.buffer_create(32, gm.buffer_fixed, 1);
     expect(gm.network_send_raw(socket, buffer, 17)).toBe(-2);
@@ -150,15 +157,12 @@ describe("ws connect failures", () => {
       for (const connection of held) connection.destroy();
       return new Promise<void>((resolve) => silent.close(() => resolve()));
     });
-    const closedPort = createTcpServer();
-    await new Promise<void>((resolve) => closedPort.listen(0, "127.0.0.1", resolve));
-    const freePort = (closedPort.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closedPort.close(() => resolve()));
+    const closedPort = await freePort();
 
     const { gm, log } = engine();
     gm.network_set_config(gm.network_config_connect_timeout, 300);
     const refused = gm.network_create_socket(gm.network_socket_ws);
-    gm.network_connect_raw(refused, "127.0.0.1", freePort);
+    gm.network_connect_raw(refused, "127.0.0.1", closedPort);
     expect(await log.next({ type: gm.network_type_non_blocking_connect, id: refused })).toMatchObject({ succeeded: 0, error: "E_NETWORK_WEBSOCKET" });
 
     const hanging = gm.network_create_socket(gm.network_socket_ws);
@@ -167,11 +171,7 @@ describe("ws connect failures", () => {
   });
 
   it("ends a connection that receives nothing for network_set_timeout's read timeout", async () => {
-    const server = await gmServer({ raw: true });
-    const { gm, log } = engine();
-    const socket = gm.network_create_socket(gm.network_socket_ws);
-    gm.network_connect_raw(socket, "127.0.0.1", server.port);
-    await log.next({ type: gm.network_type_non_blocking_connect, succeeded: 1 });
+    const { gm, log, socket } = await connectedRaw();
     expect(gm.network_set_timeout(socket, 200, 0)).toBe(0);
     expect(await log.next({ type: gm.network_type_disconnect })).toMatchObject({ id: socket, error: "E_NETWORK_TIMEOUT" });
   });

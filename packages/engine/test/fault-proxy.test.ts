@@ -4,9 +4,10 @@
  * arrived" is asserted after a later round trip on a fresh connection through the same proxy has
  * completed, which is far longer than the lost message would have needed.
  */
-import { type AddressInfo, type Socket, createConnection, createServer as createNetServer } from "node:net";
+import { type AddressInfo, type Socket, createConnection } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
+import { freePort } from "../../../signaling-server/test/support/free-port.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
 
 /** An echo server that also records every message it received, so tests can look at the server side. */
@@ -241,10 +242,7 @@ describe("fault proxy", () => {
 
   it("an upstream that refuses the connection closes the client side", async () => {
     // A port that was just free: nothing listens there any more.
-    const probe = createNetServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const deadPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const deadPort = await freePort();
 
     const dead = await startFaultProxy({ host: "127.0.0.1", port: deadPort });
     try {

@@ -70,11 +70,16 @@ async function engine(net: TestNetwork) {
   return { gm, log };
 }
 
+/** A native GameMaker server, a network whose outbound bridge allows just it (127.0.0.1), and an engine there. */
+async function engineAndNative() {
+  const native = await NativeServer.start();
+  const net = await start([`127.0.0.1:${native.port}`]);
+  return { native, net, ...(await engine(net)) };
+}
+
 describe("outbound GameMaker bridge", () => {
   it("connects an engine (GameMaker mode) to a native GameMaker server on an allowed host:port, packets both ways up to 1 MiB, and disconnects both ways", async () => {
-    const native = await NativeServer.start();
-    const net = await start([`127.0.0.1:${native.port}`]);
-    const { gm, log } = await engine(net);
+    const { native, net, gm, log } = await engineAndNative();
 
     const socket = gm.network_create_socket(gm.network_socket_tcp);
     expect(gm.network_connect(socket, "127.0.0.1", native.port)).toBe(0);
@@ -120,9 +125,7 @@ describe("outbound GameMaker bridge", () => {
   });
 
   it("passes bytes through unchanged with network_connect_raw", async () => {
-    const native = await NativeServer.start();
-    const net = await start([`127.0.0.1:${native.port}`]);
-    const { gm, log } = await engine(net);
+    const { native, gm, log } = await engineAndNative();
     const socket = gm.network_create_socket(gm.network_socket_tcp);
     expect(gm.network_connect_raw(socket, "127.0.0.1", native.port)).toBe(0);
     expect(await log.next({ type: gm.network_type_non_blocking_connect, id: socket })).toMatchObject({ succeeded: 1 });
@@ -218,9 +221,7 @@ describe("outbound GameMaker bridge", () => {
   });
 
   it("tells the engine SHUTDOWN when the server stops, and closes the native connection", async () => {
-    const native = await NativeServer.start();
-    const net = await start([`127.0.0.1:${native.port}`]);
-    const { gm, log } = await engine(net);
+    const { native, net, gm, log } = await engineAndNative();
     const socket = gm.network_create_socket(gm.network_socket_tcp);
     expect(gm.network_connect_raw(socket, "127.0.0.1", native.port)).toBe(0);
     await log.next({ type: gm.network_type_non_blocking_connect, id: socket, succeeded: 1 });

@@ -17,7 +17,7 @@ import {
   network_type_disconnect,
   network_type_non_blocking_connect,
 } from "@gmnet/engine";
-import { DemoError, describeNetworkFault, describeThrown } from "./errors.js";
+import { DemoError, describeNetworkFault } from "./errors.js";
 import {
   HOST_PLAYER_ID,
   MSG_CHAT,
@@ -28,7 +28,6 @@ import {
   MSG_PONG,
   MSG_POSITION,
   MSG_WELCOME,
-  type Datagram,
   type Position,
   type TcpMessage,
   decodeDatagram,
@@ -38,7 +37,7 @@ import {
   encodeTcp,
   roundTrip,
 } from "./protocol.js";
-import { GUEST_UDP_PORT, type Session, type SessionHooks } from "./session.js";
+import { GUEST_UDP_PORT, type Session, type SessionHooks, decodedOrReported } from "./session.js";
 
 /** Where the room says the host is. */
 export interface HostAddress {
@@ -119,13 +118,8 @@ export class GuestSession implements Session {
   }
 
   private tcpArrived(buffer: number): void {
-    let message: TcpMessage;
-    try {
-      message = decodeTcp(buffer);
-    } catch (error) {
-      this.hooks.message(describeThrown(error, "A message from the host"));
-      return;
-    }
+    const message = decodedOrReported(this.hooks, "A message from the host", () => decodeTcp(buffer));
+    if (message === undefined) return;
     const { world } = this.hooks;
     switch (message.type) {
       case MSG_WELCOME:
@@ -150,13 +144,8 @@ export class GuestSession implements Session {
   }
 
   private datagramArrived(buffer: number, now: number): void {
-    let datagram: Datagram;
-    try {
-      datagram = decodeDatagram(buffer);
-    } catch (error) {
-      this.hooks.message(describeThrown(error, "A datagram from the host"));
-      return;
-    }
+    const datagram = decodedOrReported(this.hooks, "A datagram from the host", () => decodeDatagram(buffer));
+    if (datagram === undefined) return;
     switch (datagram.type) {
       case MSG_POSITION:
         this.hooks.world.receive(datagram.position, now);

@@ -17,7 +17,7 @@ import {
   network_type_data,
   network_type_disconnect,
 } from "@gmnet/engine";
-import { DemoError, describeNetworkFault, describeThrown } from "./errors.js";
+import { DemoError, describeNetworkFault } from "./errors.js";
 import {
   HOST_PLAYER_ID,
   MAX_CHAT_LENGTH,
@@ -29,7 +29,6 @@ import {
   MSG_PONG,
   MSG_POSITION,
   MSG_WELCOME,
-  type Datagram,
   type PlayerInfo,
   type Position,
   type TcpMessage,
@@ -40,7 +39,7 @@ import {
   encodeTcp,
   roundTrip,
 } from "./protocol.js";
-import { HOST_TCP_PORT, HOST_UDP_PORT, MAX_PLAYERS, type Session, type SessionHooks } from "./session.js";
+import { HOST_TCP_PORT, HOST_UDP_PORT, MAX_PLAYERS, type Session, type SessionHooks, decodedOrReported } from "./session.js";
 
 /** A guest's TCP connection; it becomes a player once its HELLO arrived. */
 interface Guest {
@@ -130,13 +129,8 @@ export class HostSession implements Session {
   private tcpArrived(socket: number, buffer: number): void {
     const guest = this.guests.get(socket);
     if (guest === undefined) return;
-    let message: TcpMessage;
-    try {
-      message = decodeTcp(buffer);
-    } catch (error) {
-      this.hooks.message(describeThrown(error, `A message from ${guest.ip}`));
-      return;
-    }
+    const message = decodedOrReported(this.hooks, `A message from ${guest.ip}`, () => decodeTcp(buffer));
+    if (message === undefined) return;
     if (message.type === MSG_HELLO && guest.player === undefined) this.welcome(guest, message.name, message.udpPort);
     else if (message.type === MSG_CHAT && guest.player !== undefined) {
       // The host decides who said it: the guest's own `from` is not trusted.
@@ -171,13 +165,8 @@ export class HostSession implements Session {
 
   /** A datagram from a guest: its position (kept for drawing, and forwarded to the other guests), or a ping. */
   private datagramArrived(load: AsyncLoad, now: number): void {
-    let datagram: Datagram;
-    try {
-      datagram = decodeDatagram(Number(load.buffer));
-    } catch (error) {
-      this.hooks.message(describeThrown(error, `A datagram from ${String(load.ip)}`));
-      return;
-    }
+    const datagram = decodedOrReported(this.hooks, `A datagram from ${String(load.ip)}`, () => decodeDatagram(Number(load.buffer)));
+    if (datagram === undefined) return;
     // Only players may send, and only from their own address.
     const sender = [...this.players()].find((guest) => guest.ip === load.ip);
     if (sender === undefined) return;

@@ -4,7 +4,7 @@
  * game loop drives them through.
  */
 import type { AsyncLoad } from "@gmnet/engine";
-import type { Message } from "./errors.js";
+import { type Message, describeThrown } from "./errors.js";
 import type { Position } from "./protocol.js";
 import type { World } from "./world.js";
 
@@ -26,6 +26,19 @@ export interface SessionHooks {
   ready(): void;
   /** The session cannot go on (the host left, the connection broke). The page ends it and looks for a game again. */
   ended(why: Message): void;
+}
+
+/**
+ * What `decode()` reads from a packet, or undefined after telling the player (through `hooks`)
+ * that what `from` sent could not be read: a bad packet is dropped, it never ends the session.
+ */
+export function decodedOrReported<T>(hooks: SessionHooks, from: string, decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch (error) {
+    hooks.message(describeThrown(error, from));
+    return undefined;
+  }
 }
 
 export interface Session {

@@ -13,9 +13,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { formatIpv4 } from "@gmnet/engine/protocol";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
+import { queryOnce } from "./support/private-postgres.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { useCluster } from "./support/test-cluster.js";
 
@@ -67,24 +67,19 @@ describe(`1 000 new identities through two nodes in ${NETWORK}`, () => {
     const outside = addresses.filter((ip) => ip < FIRST || ip > LAST).map(formatIpv4);
     expect(outside).toEqual([]);
 
-    const db = new pg.Client({ connectionString: cluster.database });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ identities: string; addresses: string; top_id: string }>(
-        "SELECT count(*) AS identities, count(DISTINCT virtual_ip) AS addresses, max(id) AS top_id FROM identities WHERE app_key = $1",
-        [APP_KEY],
-      );
-      expect({ identities: Number(rows[0]!.identities), addresses: Number(rows[0]!.addresses) }).toEqual({ identities: IDENTITIES, addresses: IDENTITIES });
-      const stored = await db.query<{ virtual_ip: string }>("SELECT virtual_ip FROM identities WHERE app_key = $1 ORDER BY virtual_ip", [APP_KEY]);
-      expect(stored.rows.map((row) => Number(row.virtual_ip))).toEqual([...addresses].sort((a, b) => a - b));
-      // Sequence values taken by inserts that lost to the UNIQUE constraint (see the header).
-      const lostRaces = Number(rows[0]!.top_id) - IDENTITIES;
-      // Some must have lost, or the test did not exercise the race it is about.
-      expect(lostRaces).toBeGreaterThan(0);
-      console.info(`${NETWORK}: ${IDENTITIES} identities through 2 nodes, ${lostRaces} inserts lost a race and looked again`);
-    } finally {
-      await db.end();
-    }
+    const rows = await queryOnce<{ identities: string; addresses: string; top_id: string }>(
+      cluster.database,
+      "SELECT count(*) AS identities, count(DISTINCT virtual_ip) AS addresses, max(id) AS top_id FROM identities WHERE app_key = $1",
+      [APP_KEY],
+    );
+    expect({ identities: Number(rows[0]!.identities), addresses: Number(rows[0]!.addresses) }).toEqual({ identities: IDENTITIES, addresses: IDENTITIES });
+    const stored = await queryOnce<{ virtual_ip: string }>(cluster.database, "SELECT virtual_ip FROM identities WHERE app_key = $1 ORDER BY virtual_ip", [APP_KEY]);
+    expect(stored.map((row) => Number(row.virtual_ip))).toEqual([...addresses].sort((a, b) => a - b));
+    // Sequence values taken by inserts that lost to the UNIQUE constraint (see the header).
+    const lostRaces = Number(rows[0]!.top_id) - IDENTITIES;
+    // Some must have lost, or the test did not exercise the race it is about.
+    expect(lostRaces).toBeGreaterThan(0);
+    console.info(`${NETWORK}: ${IDENTITIES} identities through 2 nodes, ${lostRaces} inserts lost a race and looked again`);
 
     const again = await boundedAll(IDENTITIES, CONCURRENCY, (i) => helloOnce(otherNodeOf(i), secrets[i]!));
     expect(again).toEqual(addresses);

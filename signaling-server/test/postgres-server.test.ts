@@ -6,12 +6,12 @@
  * clients get in again once the database is back).
  */
 import { Channel, CloseCode, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp } from "@gmnet/engine/protocol";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer, ServerOptions } from "../src/index.js";
 import { FAST_HASHES, getJson, metric, startServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
 import { expectIdentitiesSurviveRestart } from "./support/identities-survive.js";
+import { queryOnce } from "./support/private-postgres.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { usePrivatePostgres } from "./support/test-postgres.js";
 
@@ -37,13 +37,7 @@ describe("the server on PostgreSQL", () => {
     const database = await postgres.freshDatabase();
     await expectIdentitiesSurviveRestart(() => startOn(database));
     // The rows are in PostgreSQL (the SQLite path given to the servers was never opened).
-    const direct = new pg.Client({ connectionString: database });
-    await direct.connect();
-    try {
-      expect((await direct.query("SELECT COUNT(*)::int AS n FROM identities")).rows).toEqual([{ n: 3 }]);
-    } finally {
-      await direct.end();
-    }
+    expect(await queryOnce(database, "SELECT COUNT(*)::int AS n FROM identities")).toEqual([{ n: 3 }]);
   });
 
   it("two servers at once on one database: different clients get different IPs, the same secret the same IP on either", async () => {

@@ -3,12 +3,12 @@
  * file and stopped after it): the conformance suite, one fresh database per test, then what only a
  * shared database has to survive: storages in several processes (here: pools) racing.
  */
-import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { parseVirtualNetwork } from "../../src/services/virtual-network.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/migrations.js";
 import { isPostgresUrl, openPostgresStorage } from "../../src/storage/postgres-storage.js";
 import type { Storage } from "../../src/storage/storage.js";
+import { queryOnce } from "../support/private-postgres.js";
 import { usePrivatePostgres } from "../support/test-postgres.js";
 import { seededRandom, storageConformance } from "./storage-conformance.js";
 
@@ -37,14 +37,7 @@ describe("PostgreSQL storage", () => {
       // Each secret got one identity, whichever storage asks.
       const again = await Promise.all(Array.from({ length: 1000 }, (_, i) => storages[(i + 1) % 2]!.identities.identify("app", `secret-${i}`)));
       expect(again).toEqual(identities);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ n: string; ips: string }>("SELECT COUNT(*) AS n, COUNT(DISTINCT virtual_ip) AS ips FROM identities");
-        expect(rows[0]).toEqual({ n: "1000", ips: "1000" });
-      } finally {
-        await client.end();
-      }
+      expect(await queryOnce(url, "SELECT COUNT(*) AS n, COUNT(DISTINCT virtual_ip) AS ips FROM identities")).toEqual([{ n: "1000", ips: "1000" }]);
     } finally {
       await Promise.all(storages.map((storage) => storage.close()));
     }
@@ -70,14 +63,7 @@ describe("PostgreSQL storage", () => {
     const storages = await Promise.all([1, 2, 3, 4].map(() => openPostgresStorage({ url, network, random: Math.random, maxConnections: 2 })));
     try {
       for (const storage of storages) expect(await storage.schemaVersion()).toBe(LATEST_VERSION);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ version: number; name: string }>("SELECT version, name FROM schema_migrations ORDER BY version");
-        expect(rows).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
-      } finally {
-        await client.end();
-      }
+      expect(await queryOnce(url, "SELECT version, name FROM schema_migrations ORDER BY version")).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
     } finally {
       await Promise.all(storages.map((storage) => storage.close()));
     }
@@ -87,17 +73,11 @@ describe("PostgreSQL storage", () => {
     const url = await postgres.freshDatabase();
     const network = parseVirtualNetwork("10.0.0.0/8");
     await (await openPostgresStorage({ url, network, random: Math.random })).close();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      // What a later release would have recorded: one version past the last this code knows.
-      await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [MIGRATIONS.length + 1, "from-the-future", 1]);
-      await expect(openPostgresStorage({ url, network, random: Math.random })).rejects.toMatchObject({ code: "E_SCHEMA_TOO_NEW", databaseVersion: MIGRATIONS.length + 1 });
-      const { rows } = await client.query<{ count: string }>("SELECT COUNT(*) AS count FROM schema_migrations");
-      expect(Number(rows[0]!.count)).toBe(MIGRATIONS.length + 1);
-    } finally {
-      await client.end();
-    }
+    // What a later release would have recorded: one version past the last this code knows.
+    await queryOnce(url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [MIGRATIONS.length + 1, "from-the-future", 1]);
+    await expect(openPostgresStorage({ url, network, random: Math.random })).rejects.toMatchObject({ code: "E_SCHEMA_TOO_NEW", databaseVersion: MIGRATIONS.length + 1 });
+    const rows = await queryOnce<{ count: string }>(url, "SELECT COUNT(*) AS count FROM schema_migrations");
+    expect(Number(rows[0]!.count)).toBe(MIGRATIONS.length + 1);
   });
 
   it("world writes and character limits hold across pools", async () => {

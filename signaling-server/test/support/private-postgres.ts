@@ -40,6 +40,17 @@ export interface PrivatePostgres {
 
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Runs one statement on `url` over a connection of its own (not a server's pool); resolves with its rows. */
+export async function queryOnce<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** The folder with initdb, pg_ctl and postgres, or a readable error. */
 export function findPostgresBin(): string {
   const fromEnv = process.env.GMNET_POSTGRES_BIN;
@@ -180,13 +191,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       startMs,
       async createDatabase(name) {
         if (!DATABASE_NAME.test(name)) throw new Error(`database name ${JSON.stringify(name)}: lower-case letters, digits and _`);
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          await client.query(`CREATE DATABASE ${name}`);
-        } finally {
-          await client.end();
-        }
+        await queryOnce(url, `CREATE DATABASE ${name}`);
         return `postgres://postgres@127.0.0.1:${port}/${name}`;
       },
       async halt() {

@@ -13,6 +13,7 @@ import { usePrivatePostgres } from "../support/test-postgres.js";
 import { seededRandom, storageConformance } from "./storage-conformance.js";
 
 const postgres = usePrivatePostgres("gmnet_test");
+const network = parseVirtualNetwork("10.0.0.0/8");
 
 storageConformance("PostgreSQL", async () => {
   const url = await postgres.freshDatabase();
@@ -28,12 +29,12 @@ describe("PostgreSQL storage", () => {
   it("two pools racing to allocate 1 000 identities in a nearly full range give no address twice", async () => {
     const url = await postgres.freshDatabase();
     // 1 022 addresses for 1 000 identities, and both storages draw the same "random" addresses.
-    const network = parseVirtualNetwork("10.5.0.0/22");
-    const storages: Storage[] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: seededRandom(42), maxConnections: 8 })));
+    const nearlyFull = parseVirtualNetwork("10.5.0.0/22");
+    const storages: Storage[] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network: nearlyFull, random: seededRandom(42), maxConnections: 8 })));
     try {
       const identities = await Promise.all(Array.from({ length: 1000 }, (_, i) => storages[i % 2]!.identities.identify("app", `secret-${i}`)));
       expect(new Set(identities.map((identity) => identity.virtualIp)).size).toBe(1000);
-      for (const identity of identities) expect(network.contains(identity.virtualIp)).toBe(true);
+      for (const identity of identities) expect(nearlyFull.contains(identity.virtualIp)).toBe(true);
       // Each secret got one identity, whichever storage asks.
       const again = await Promise.all(Array.from({ length: 1000 }, (_, i) => storages[(i + 1) % 2]!.identities.identify("app", `secret-${i}`)));
       expect(again).toEqual(identities);
@@ -45,7 +46,6 @@ describe("PostgreSQL storage", () => {
 
   it("the same secret identified through two pools at once is one identity", async () => {
     const url = await postgres.freshDatabase();
-    const network = parseVirtualNetwork("10.0.0.0/8");
     const [a, b] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: Math.random })));
     try {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a! : b!).identities.identify("app", `shared-${i % 4}`)));
@@ -59,7 +59,6 @@ describe("PostgreSQL storage", () => {
 
   it("applies the migrations once when several processes start together, each recorded with its version", async () => {
     const url = await postgres.freshDatabase();
-    const network = parseVirtualNetwork("10.0.0.0/8");
     const storages = await Promise.all([1, 2, 3, 4].map(() => openPostgresStorage({ url, network, random: Math.random, maxConnections: 2 })));
     try {
       for (const storage of storages) expect(await storage.schemaVersion()).toBe(LATEST_VERSION);
@@ -71,7 +70,6 @@ describe("PostgreSQL storage", () => {
 
   it("refuses a database a newer gmnet-server migrated: E_SCHEMA_TOO_NEW, nothing applied", async () => {
     const url = await postgres.freshDatabase();
-    const network = parseVirtualNetwork("10.0.0.0/8");
     await (await openPostgresStorage({ url, network, random: Math.random })).close();
     // What a later release would have recorded: one version past the last this code knows.
     await queryOnce(url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [MIGRATIONS.length + 1, "from-the-future", 1]);
@@ -82,7 +80,6 @@ describe("PostgreSQL storage", () => {
 
   it("world writes and character limits hold across pools", async () => {
     const url = await postgres.freshDatabase();
-    const network = parseVirtualNetwork("10.0.0.0/8");
     const [a, b] = await Promise.all([1, 2].map(() => openPostgresStorage({ url, network, random: Math.random })));
     try {
       await a!.world.write("app", "doc", "{}", 0, 1, "admin", 32);
@@ -102,6 +99,6 @@ describe("PostgreSQL storage", () => {
     expect(isPostgresUrl("postgres://u@h/db")).toBe(true);
     expect(isPostgresUrl("postgresql://u@h:5433/db")).toBe(true);
     expect(isPostgresUrl("mysql://u@h/db")).toBe(false);
-    await expect(openPostgresStorage({ url: "./data/gmnet.sqlite", network: parseVirtualNetwork("10.0.0.0/8"), random: Math.random })).rejects.toThrow(/postgres:\/\//);
+    await expect(openPostgresStorage({ url: "./data/gmnet.sqlite", network, random: Math.random })).rejects.toThrow(/postgres:\/\//);
   });
 });

@@ -42,6 +42,13 @@ async function html5(port: number, gamemaker = true): Promise<Html5Client> {
   return client;
 }
 
+/** An HTML5 client in GameMaker mode that has done GameMaker's handshake. */
+async function handshaken(port: number): Promise<Html5Client> {
+  const client = await html5(port);
+  await client.handshake();
+  return client;
+}
+
 /** A plain TCP connection that resolves once the server closed it. */
 function tcpClosedByServer(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,8 +68,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const net = await start();
     const [bridge] = net.server.gmBridges();
     const t = await tab();
-    const client = await html5(bridge!.port);
-    await client.handshake();
+    const client = await handshaken(bridge!.port);
     const accepted = await t.log.next({ type: t.gm.network_type_connect });
     expect(accepted).toMatchObject({ id: t.server, ip: bridge!.virtualIp });
     const peer = accepted.socket as number;
@@ -92,8 +98,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const net = await start();
     const port = net.server.gmBridges()[0]!.port;
     const t = await tab();
-    const web = await html5(port);
-    await web.handshake();
+    const web = await handshaken(port);
     const webPeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
 
     const native = connect(port, "127.0.0.1");
@@ -157,15 +162,13 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const net = await start();
     const port = net.server.gmBridges()[0]!.port;
     const t = await tab();
-    const leaving = await html5(port);
-    await leaving.handshake();
+    const leaving = await handshaken(port);
     const first = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
     leaving.ws.close(1000);
     expect(await t.log.next({ type: t.gm.network_type_disconnect })).toMatchObject({ id: t.server, socket: first });
     expect(await leaving.closed()).toBe(1000);
 
-    const staying = await html5(port);
-    await staying.handshake();
+    const staying = await handshaken(port);
     const second = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
     t.gm.network_destroy(second);
     expect(await staying.closed()).toBe(1000);
@@ -188,10 +191,8 @@ describe("GameMaker bridge, WebSocket clients", () => {
     const net = await start([{}, { targetPort: 6511 }], { gmBridgeMaxPerAddress: 2, gmBridgeMaxConnections: 2 });
     const [x, y] = net.server.gmBridges();
     const t = await tab();
-    const a = await html5(x!.port);
-    await a.handshake();
-    const b = await html5(x!.port);
-    await b.handshake();
+    const a = await handshaken(x!.port);
+    await handshaken(x!.port);
     // Bridge x is full: refused at accept, WebSocket or TCP.
     await expect(Html5Client.open(wsUrl(x!.port))).rejects.toThrow();
     expect(await tcpClosedByServer(x!.port)).toBe(0);
@@ -202,8 +203,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
     await t.log.next({ type: t.gm.network_type_disconnect });
     await a.closed();
     await new Waiters().until(() => net.server.gmBridges()[0]!.connections === 1, "the slot to come free");
-    const c = await html5(x!.port);
-    await c.handshake();
+    await handshaken(x!.port);
     const metrics = await metricsText(net);
     expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6510@bridge-ws-app",reason="max-connections"\} 2/);
     expect(metrics).toMatch(/gmnet_gm_bridge_refused_total\{bridge="0=arena:6511@bridge-ws-app",reason="max-per-address"\} 1/);

@@ -134,10 +134,8 @@ export class Handshake {
    */
   connect(peerIp: number, peerPort: number, localPort: number, callbacks: ConnectCallbacks): () => void {
     if (this.host.isLocal(peerIp)) return this.connectLocally(peerPort, localPort, callbacks);
-    const reqId = this.host.requestId();
     const request: OutgoingRequest = { peerIp, peerPort, localPort, callbacks, stage: "status" };
-    this.outgoing.set(reqId, request);
-    this.sendRequest(VSocketType.SOCKET_STATUS_REQUEST, reqId, request);
+    this.ask(request, "status");
     return () => this.cancel(request);
   }
 
@@ -146,16 +144,17 @@ export class Handshake {
    * (PROTOCOL.md §8.4). As connect(): exactly one callback runs, never synchronously; returns a cancel function.
    */
   connectBridge(host: string, port: number, localPort: number, callbacks: ConnectCallbacks, faults: { notAllowed: NetworkFault; unsupported: NetworkFault }): () => void {
-    const reqId = this.host.requestId();
     const request: BridgeRequest = { host, port, localPort, callbacks, ...faults };
-    this.bridging.set(reqId, request);
-    this.sendBridge(reqId, request);
+    this.askBridge(request);
     return () => {
       for (const [id, candidate] of this.bridging) if (candidate === request) this.bridging.delete(id);
     };
   }
 
-  private sendBridge(reqId: number, request: BridgeRequest): void {
+  /** Sends BRIDGE_CONNECT for `request` under a new request id (an answer to an earlier id is then ignored). */
+  private askBridge(request: BridgeRequest): void {
+    const reqId = this.host.requestId();
+    this.bridging.set(reqId, request);
     if (new TextEncoder().encode(request.host).length > MAX_BRIDGE_HOST_BYTES) return this.failBridge(reqId, request.notAllowed);
     const payload = BridgeConnect.encode({ reqId, host: request.host, port: request.port, localPort: request.localPort });
     if (!this.signaling.send(Channel.VSOCKET, VSocketType.BRIDGE_CONNECT, payload)) this.failBridge(reqId, fault(NetworkError.SIGNALING, "not connected to the signaling server"));
@@ -184,7 +183,12 @@ export class Handshake {
     };
   }
 
-  private sendRequest(type: number, reqId: number, request: OutgoingRequest): void {
+  /** Sends `request`'s `stage` (its status, then its connection request) under a new request id (an answer to an earlier id is then ignored). */
+  private ask(request: OutgoingRequest, stage: OutgoingRequest["stage"]): void {
+    const reqId = this.host.requestId();
+    request.stage = stage;
+    this.outgoing.set(reqId, request);
+    const type = stage === "status" ? VSocketType.SOCKET_STATUS_REQUEST : VSocketType.SOCKET_CONNECTION_REQUEST;
     const payload = SocketRequest.encode({ reqId, peerIp: request.peerIp, peerPort: request.peerPort, localPort: request.localPort });
     if (!this.signaling.send(Channel.VSOCKET, type, payload)) this.fail(reqId, fault(NetworkError.SIGNALING, "not connected to the signaling server"));
   }
@@ -207,10 +211,7 @@ export class Handshake {
     if (request === undefined || request.stage !== "status") return;
     if (!listening) return this.fail(reqId, fault(NetworkError.NOT_LISTENING, "nothing listens on that port"));
     this.outgoing.delete(reqId);
-    const next = this.host.requestId();
-    request.stage = "connect";
-    this.outgoing.set(next, request);
-    this.sendRequest(VSocketType.SOCKET_CONNECTION_REQUEST, next, request);
+    this.ask(request, "connect");
   }
 
   private onRequestFailed(payload: Uint8Array): void {
@@ -271,23 +272,18 @@ export class Handshake {
     for (const [reqId, request] of [...this.outgoing]) {
       if (connects === "fail connects") {
         this.fail(reqId, problem);
-        continue;
+      } else {
+        this.outgoing.delete(reqId);
+        this.ask(request, "status");
       }
-      this.outgoing.delete(reqId);
-      const next = this.host.requestId();
-      request.stage = "status";
-      this.outgoing.set(next, request);
-      this.sendRequest(VSocketType.SOCKET_STATUS_REQUEST, next, request);
     }
     for (const [reqId, request] of [...this.bridging]) {
       if (connects === "fail connects") {
         this.failBridge(reqId, problem);
-        continue;
+      } else {
+        this.bridging.delete(reqId);
+        this.askBridge(request);
       }
-      this.bridging.delete(reqId);
-      const next = this.host.requestId();
-      this.bridging.set(next, request);
-      this.sendBridge(next, request);
     }
     for (const [reqId, reservation] of this.incoming) {
       this.host.clock.clearTimeout(reservation.timer);

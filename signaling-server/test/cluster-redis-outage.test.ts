@@ -23,7 +23,7 @@ import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { getJson, metric, metricUntil, registerChannel } from "./support/harness.js";
 import { useCluster } from "./support/test-cluster.js";
-import { type Client, barrier, claim, connectPair, nextV, pendingV, resolve, sendV } from "./support/virtual-sockets.js";
+import { type Client, barrier, claim, connectPair, nextV, pendingV, resolve, sendData, sendV } from "./support/virtual-sockets.js";
 
 const cluster = useCluster({ database: "gmnet_cluster_outage", nodes: [1, 2], appKey: "outage-app" });
 const { nodes, clientOn, startNode } = cluster;
@@ -57,10 +57,6 @@ function packet(n: number, size = 64): Uint8Array {
   const bytes = Uint8Array.from({ length: size }, (_, j) => (n * 31 + j) & 255);
   new DataView(bytes.buffer).setUint32(0, n);
   return bytes;
-}
-
-function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
-  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
 }
 
 /** A round trip on a stream between two clients of one node: a packet each way arrives. */

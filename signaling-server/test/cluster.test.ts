@@ -31,14 +31,10 @@ import { describe, expect, it } from "vitest";
 import { nodeOfId } from "../src/cluster/node-ids.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { useCluster } from "./support/test-cluster.js";
-import { type Client, claim, barrier, connectPair, newReqId, nextV, resolve, sendV } from "./support/virtual-sockets.js";
+import { type Client, barrier, claim, connectPair, newReqId, nextV, resolve, sendData, sendV } from "./support/virtual-sockets.js";
 
 const cluster = useCluster({ database: "gmnet_cluster", nodes: [1, 2, 3], appKey: "cluster-app" });
 const { nodes, clientOn, startNode } = cluster;
-
-function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
-  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
-}
 
 /** Distinct payloads of varying size (1 byte to 40 KiB), so reordering or truncation shows. */
 function payloads(count: number, salt: number): Uint8Array[] {

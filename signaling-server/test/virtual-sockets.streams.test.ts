@@ -1,13 +1,9 @@
 /** Established streams: relaying ARBITRARY_DATA in order, closing from either side, peers vanishing. */
 import { ArbitraryData, CloseReason, ProtocolError, SocketClosed, VSocketType, encodeFrame, Channel, Priority } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
-import { type Client, type Pair, barrier, connectPair, errorsOf, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";
+import { type Client, type Pair, barrier, connectPair, errorsOf, nextV, pendingV, sendData, sendV, useServer } from "./support/virtual-sockets.js";
 
 const net = useServer();
-
-function sendData(from: Client, connId: number, seq: number, data: Uint8Array): void {
-  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
-}
 
 /** `count` distinct payloads of varying length, so reordering or truncation shows. */
 function payloads(count: number, salt: number): Uint8Array[] {

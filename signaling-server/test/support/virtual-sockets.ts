@@ -4,6 +4,7 @@
  * and barriers that make "nothing arrived" assertions exact instead of timing-based.
  */
 import {
+  ArbitraryData,
   Channel,
   ControlType,
   ErrorMessage,
@@ -94,6 +95,11 @@ export async function claim(client: ProtocolClient, name: string): Promise<boole
   const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
   expect(result.reqId).toBe(reqId);
   return result.ok;
+}
+
+/** ARBITRARY_DATA on the stream `connId`: packet `seq` with `data`. */
+export function sendData(from: ProtocolClient, connId: number, seq: number, data: Uint8Array): void {
+  sendV(from, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq, data });
 }
 
 /** A RESOLVE round trip: the address `name` stands for (0 for none); the answer must come at High priority. */

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type GmTestServer, type GmTestServerOptions, gmTestPacket, startGmTestServer } from "./support/gm-test-server.js";
+import { packet } from "../../../signaling-server/test/support/gm-native.js";
+import { type GmTestServer, type GmTestServerOptions, startGmTestServer } from "./support/gm-test-server.js";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 const fromHex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
@@ -201,7 +202,7 @@ describe("gm test server: non-raw", () => {
   it("closes a client announcing a packet over maxPacketSize with 1009", async () => {
     const server = await start({ maxPacketSize: 2 });
     const client = await handshake(server);
-    client.ws.send(gmTestPacket(fromHex("01 02 03")));
+    client.ws.send(packet(fromHex("01 02 03")));
     expect((await client.closed).code).toBe(1009);
   });
 

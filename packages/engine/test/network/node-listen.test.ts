@@ -11,24 +11,14 @@
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Engine, type ListenOptions, createEngine, createMemoryStorage } from "../../src/index.js";
+import { type ListenOptions, createEngine, createMemoryStorage } from "../../src/index.js";
 import { freePort } from "../../../../signaling-server/test/support/free-port.js";
-import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+import { CLIENT_REPLY_PREFIX, GREETING, PACKET_HEADER_SIZE, PACKET_MAGIC, SERVER_CONFIRM, packet, u32s } from "../../../../signaling-server/test/support/gm-native.js";
+import { EventLog, type TestNetwork, bufferOf, sendPacket, startNetwork, text } from "./support.js";
 
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-const PACKET_MAGIC = 0xdeadc0de;
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value, i * 4));
-  return out;
-}
-
-/** The client's step-2 reply: two magic words, its size, and a game id (not checked). */
-const CLIENT_REPLY = u32s(0xcafebabe, 0xdeadb00b, 16, 1234);
-/** The server's step-3 reply. */
-const SERVER_REPLY = u32s(0xdeafbead, 0xf00dbeeb, 12);
-const packet = (payload: string): Buffer => Buffer.concat([u32s(PACKET_MAGIC, 12, Buffer.byteLength(payload)), Buffer.from(payload)]);
+/** The client's step-2 reply, with a game id the server does not check. */
+const CLIENT_REPLY = Buffer.concat([CLIENT_REPLY_PREFIX, u32s(1234)]);
+const textPacket = (payload: string): Buffer => packet(Buffer.from(payload));
 
 /** Any real listen is on 127.0.0.1 on a free port. */
 const LISTEN: ListenOptions = { host: "127.0.0.1", port: () => 0 };
@@ -75,14 +65,14 @@ class NativeClient {
     expect(await this.read(GREETING.length)).toEqual(GREETING);
     this.socket.write(CLIENT_REPLY.subarray(0, 5));
     this.socket.write(CLIENT_REPLY.subarray(5));
-    expect(await this.read(SERVER_REPLY.length)).toEqual(SERVER_REPLY);
+    expect(await this.read(SERVER_CONFIRM.length)).toEqual(SERVER_CONFIRM);
   }
 
   /** The next packet's payload, checking its header. */
   async packet(): Promise<string> {
-    const header = await this.read(12);
+    const header = await this.read(PACKET_HEADER_SIZE);
     expect(header.readUInt32LE(0)).toBe(PACKET_MAGIC);
-    expect(header.readUInt32LE(4)).toBe(12);
+    expect(header.readUInt32LE(4)).toBe(PACKET_HEADER_SIZE);
     return (await this.read(header.readUInt32LE(8))).toString();
   }
 }
@@ -114,13 +104,6 @@ class Html5Client {
     while (this.messages.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
     return this.messages.shift()!;
   }
-}
-
-function sendPacket(gm: Engine, socket: number, content: string): number {
-  const buffer = bufferOf(gm, content);
-  const sent = gm.network_send_packet(socket, buffer, content.length);
-  gm.buffer_delete(buffer);
-  return sent;
 }
 
 /** How a plain TCP connect to `port` on this machine ends: "connected" or the error code. */
@@ -178,11 +161,11 @@ describe("real ports (the listen option)", () => {
     expect(tabAtHost).not.toBe(nativeSocket);
 
     // Native → host: one packet cut in three segments, then two packets glued in one.
-    const first = packet("split across segments");
+    const first = textPacket("split across segments");
     native.socket.write(first.subarray(0, 3));
     native.socket.write(first.subarray(3, 17));
     native.socket.write(first.subarray(17));
-    native.socket.write(Buffer.concat([packet("glued one"), packet("glued two")]));
+    native.socket.write(Buffer.concat([textPacket("glued one"), textPacket("glued two")]));
     for (const expected of ["split across segments", "glued one", "glued two"]) {
       const data = await h.log.next({ type: h.gm.network_type_data, id: nativeSocket });
       expect(data).toMatchObject({ server: h.server, ip: "127.0.0.1", port: native.localPort, message_type: h.gm.network_send_binary });
@@ -255,17 +238,17 @@ describe("real ports (the listen option)", () => {
     const html5 = await Html5Client.open(h.realPort);
     expect(await html5.next()).toEqual({ data: GREETING, text: false });
     html5.socket.send(CLIENT_REPLY);
-    expect(await html5.next()).toEqual({ data: SERVER_REPLY, text: false });
+    expect(await html5.next()).toEqual({ data: SERVER_CONFIRM, text: false });
     const joined = await h.log.next({ type: h.gm.network_type_connect });
     expect(joined).toMatchObject({ id: h.server, ip: "127.0.0.1" });
     const peer = joined.socket as number;
 
     expect(sendPacket(h.gm, peer, "first")).toBe(5);
     expect(sendPacket(h.gm, peer, "second")).toBe(6);
-    expect(await html5.next()).toEqual({ data: packet("first"), text: false });
-    expect(await html5.next()).toEqual({ data: packet("second"), text: false });
+    expect(await html5.next()).toEqual({ data: textPacket("first"), text: false });
+    expect(await html5.next()).toEqual({ data: textPacket("second"), text: false });
 
-    html5.socket.send(packet("from html5"));
+    html5.socket.send(textPacket("from html5"));
     expect(text((await h.log.next({ type: h.gm.network_type_data, id: peer })).bytes)).toBe("from html5");
 
     // A virtual client reaches the same ws server through the signaling server.

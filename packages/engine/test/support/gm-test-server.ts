@@ -1,7 +1,8 @@
 /**
  * A GameMaker-style WebSocket server for integration tests. It is written from the documented
- * wire format with Node Buffers and deliberately does NOT import src/network/wire/gm-wire.ts, so
- * the codec is checked against an independent implementation rather than against itself.
+ * wire format with Node Buffers (its constants from the bridge tests' gm-native.ts, written the
+ * same way) and deliberately does NOT import src/network/wire/gm-wire.ts, so the codec is checked
+ * against an independent implementation rather than against itself.
  *
  * Non-raw mode (the default), per connection:
  *   send "GM:Studio-Connect\0"; read 16 bytes and check the first 12 (0xCAFEBABE, 0xDEADB00B, 16),
@@ -14,27 +15,10 @@
  */
 import type { AddressInfo } from "node:net";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { CLIENT_REPLY, CLIENT_REPLY_PREFIX, GREETING, PACKET_HEADER_SIZE, PACKET_MAGIC, SERVER_CONFIRM, packet } from "../../../../signaling-server/test/support/gm-native.js";
 
-const GREETING = Buffer.from("GM:Studio-Connect\0", "latin1");
-const PACKET_MAGIC = 0xdeadc0de;
-const HEADER_SIZE = 12;
-const CLIENT_REPLY_SIZE = 16;
-
-function u32s(...values: number[]): Buffer {
-  const out = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => out.writeUInt32LE(value, i * 4));
-  return out;
-}
-
-/** The 12 bytes of the client's reply the server checks; the game id after them is not checked. */
-const CLIENT_REPLY_CHECKED = u32s(0xcafebabe, 0xdeadb00b, 16);
-const SERVER_REPLY = u32s(0xdeafbead, 0xf00dbeeb, 12);
-
-/** A GameMaker packet: header + payload. Exported for tests that build messages by hand. */
-export function gmTestPacket(payload: Uint8Array): Buffer {
-  const header = u32s(PACKET_MAGIC, HEADER_SIZE, payload.length);
-  return Buffer.concat([header, payload]);
-}
+/** The client's reply: the 12 bytes the server checks, then a game id it does not check. */
+const CLIENT_REPLY_SIZE = CLIENT_REPLY.length;
 
 export interface GmTestServerOptions {
   /** Raw mode: no handshake, no framing, every message echoed as is. Default false. */
@@ -150,7 +134,7 @@ export async function startGmTestServer(options: GmTestServerOptions = {}): Prom
   const raw = options.raw ?? false;
   const echo = options.echo ?? true;
   const greeting = options.greeting ? Buffer.from(options.greeting) : GREETING;
-  const serverReply = options.serverReply ? Buffer.from(options.serverReply) : SERVER_REPLY;
+  const serverReply = options.serverReply ? Buffer.from(options.serverReply) : SERVER_CONFIRM;
   const maxPacketSize = options.maxPacketSize ?? 16 * 1024 * 1024;
 
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -192,15 +176,15 @@ export async function startGmTestServer(options: GmTestServerOptions = {}): Prom
 
   /** Non-raw: consume the 16-byte handshake reply; returns false if the client was refused. */
   const readHandshake = (client: Client): boolean => {
-    const checked = Math.min(client.pending.length, CLIENT_REPLY_CHECKED.length);
-    if (!client.pending.subarray(0, checked).equals(CLIENT_REPLY_CHECKED.subarray(0, checked))) {
+    const checked = Math.min(client.pending.length, CLIENT_REPLY_PREFIX.length);
+    if (!client.pending.subarray(0, checked).equals(CLIENT_REPLY_PREFIX.subarray(0, checked))) {
       record({ type: "handshake-failed", id: client.id, bytes: Uint8Array.from(client.pending) });
       refuse(client, 1002, "bad GameMaker handshake");
       return false;
     }
     if (client.pending.length < CLIENT_REPLY_SIZE) return false;
     client.pending = client.pending.subarray(CLIENT_REPLY_SIZE);
-    const welcome = options.welcomePayload ? Buffer.concat([serverReply, gmTestPacket(options.welcomePayload)]) : serverReply;
+    const welcome = options.welcomePayload ? Buffer.concat([serverReply, packet(options.welcomePayload)]) : serverReply;
     client.socket.send(welcome, { binary: true });
     becomeReady(client);
     return true;
@@ -211,24 +195,24 @@ export async function startGmTestServer(options: GmTestServerOptions = {}): Prom
     for (;;) {
       const p = client.pending;
       const badMagic = p.length >= 4 && p.readUInt32LE(0) !== PACKET_MAGIC;
-      const badHeaderSize = p.length >= 8 && p.readUInt32LE(4) !== HEADER_SIZE;
+      const badHeaderSize = p.length >= 8 && p.readUInt32LE(4) !== PACKET_HEADER_SIZE;
       if (badMagic || badHeaderSize) {
         // Like GameMaker: the rest is one raw buffer; the next message starts afresh.
         record({ type: "malformed", id: client.id, bytes: Uint8Array.from(p) });
         client.pending = Buffer.alloc(0);
         return;
       }
-      if (p.length < HEADER_SIZE) return;
+      if (p.length < PACKET_HEADER_SIZE) return;
       const length = p.readUInt32LE(8);
       if (length > maxPacketSize) {
         refuse(client, 1009, "packet too large");
         return;
       }
-      if (p.length < HEADER_SIZE + length) return;
-      const payload = Uint8Array.from(p.subarray(HEADER_SIZE, HEADER_SIZE + length));
-      client.pending = p.subarray(HEADER_SIZE + length);
+      if (p.length < PACKET_HEADER_SIZE + length) return;
+      const payload = Uint8Array.from(p.subarray(PACKET_HEADER_SIZE, PACKET_HEADER_SIZE + length));
+      client.pending = p.subarray(PACKET_HEADER_SIZE + length);
       record({ type: "payload", id: client.id, payload, text: false });
-      if (echo) client.socket.send(gmTestPacket(payload), { binary: true });
+      if (echo) client.socket.send(packet(payload), { binary: true });
     }
   };
 
@@ -282,7 +266,7 @@ export async function startGmTestServer(options: GmTestServerOptions = {}): Prom
       return new Promise((resolve, reject) => connectionWaiters.push({ count, resolve, reject }));
     },
     sendPacket(payload, to) {
-      const message = raw ? Buffer.from(payload) : gmTestPacket(payload);
+      const message = raw ? Buffer.from(payload) : packet(payload);
       const list = targets(to);
       for (const c of list) c.socket.send(message, { binary: true });
       return list.length;

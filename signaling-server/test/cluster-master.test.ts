@@ -5,9 +5,9 @@
  * REST face work the same from every node; when the home stops another node takes over and the
  * logins it never held end with EVENT SESSION "master_restarted". Every wait is a condition.
  */
-import { Channel, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
 import { describe, expect, it } from "vitest";
-import { type Json, MasterClient, MasterEvent, MasterOp, uniqueAppKey } from "./support/master-client.js";
+import { type Json, MasterClient, MasterEvent, MasterOp, nextVirtualIp, uniqueAppKey } from "./support/master-client.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { useCluster } from "./support/test-cluster.js";
 
@@ -28,10 +28,6 @@ async function roles(): Promise<{ home: number; others: number[] }> {
   const home = (await masterHome()) - 1;
   expect([0, 1, 2]).toContain(home);
   return { home, others: [0, 1, 2].filter((index) => index !== home) };
-}
-
-async function nextVirtualIp(client: MasterClient, timeoutMs?: number): Promise<number> {
-  return (await client.client.nextMessage(Channel.VSOCKET, VSocketType.VIRTUAL_IP, VirtualIp, timeoutMs)).ip;
 }
 
 async function connect(node: number, appKey: string): Promise<MasterClient> {

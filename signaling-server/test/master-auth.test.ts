@@ -4,11 +4,11 @@
  * per account; lockouts; HELLO tokens. A real server, real WebSockets.
  */
 import { randomBytes } from "node:crypto";
-import { Channel, VSocketType, VirtualIp, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, VSocketType, parseIpv4 } from "@gmnet/engine/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer, withServer } from "./support/harness.js";
-import { type Json, MasterClient, MasterEvent, MasterOp, freshSession, uniqueAppKey } from "./support/master-client.js";
+import { type Json, MasterClient, MasterEvent, MasterOp, freshSession, nextVirtualIp, uniqueAppKey } from "./support/master-client.js";
 
 const SUCCESS = 1;
 const UNAUTHORIZED = 4;
@@ -25,11 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-
-/** The next VIRTUAL_IP the client was sent. */
-async function nextVirtualIp(client: MasterClient): Promise<number> {
-  return (await client.client.nextMessage(Channel.VSOCKET, VSocketType.VIRTUAL_IP, VirtualIp)).ip;
-}
 
 /** Whether a VIRTUAL_IP frame is waiting (already received, not taken). */
 function hasVirtualIpWaiting(client: MasterClient): boolean {

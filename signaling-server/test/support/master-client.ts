@@ -14,6 +14,8 @@ import {
   MasterResponse,
   MasterType,
   PROTOCOL_VERSION,
+  VSocketType,
+  VirtualIp,
   Welcome,
 } from "@gmnet/engine/protocol";
 import { expect } from "vitest";
@@ -151,6 +153,11 @@ export class MasterClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** The address in the next VIRTUAL_IP the client was sent (a login or logout moves the connection). */
+export async function nextVirtualIp(client: MasterClient, timeoutMs?: number): Promise<number> {
+  return (await client.client.nextMessage(Channel.VSOCKET, VSocketType.VIRTUAL_IP, VirtualIp, timeoutMs)).ip;
 }
 
 /** `count` clients of one app key, each logged in as a guest. */

@@ -24,9 +24,10 @@ afterEach(async () => {
   network = undefined;
 });
 
+/** A network with `bridges`; `port` is the first bridge's. */
 async function start(bridges: Array<Partial<GmBridgeSpec>> = [{}], options: Record<string, unknown> = {}) {
   network = await startBridges(APP, bridges, options);
-  return network;
+  return { net: network, port: network.server.gmBridges()[0]!.port };
 }
 
 function tab(options: { raw?: boolean; maxClients?: number } = {}) {
@@ -65,7 +66,7 @@ function tcpClosedByServer(port: number): Promise<number> {
 
 describe("GameMaker bridge, WebSocket clients", () => {
   it("does GameMaker's handshake and carries packets of 1 byte to 1 MiB both ways, one whole packet per message", async () => {
-    const net = await start();
+    const { net } = await start();
     const [bridge] = net.server.gmBridges();
     const t = await tab();
     const client = await handshaken(bridge!.port);
@@ -95,8 +96,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("serves a WebSocket client and a native TCP client on the same port at once", async () => {
-    const net = await start();
-    const port = net.server.gmBridges()[0]!.port;
+    const { port } = await start();
     const t = await tab();
     const web = await handshaken(port);
     const webPeer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
@@ -124,9 +124,9 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("passes raw bytes through to a raw server: each chunk the tab sends is one message, text and binary messages arrive as bytes", async () => {
-    const net = await start();
+    const { port } = await start();
     const t = await tab({ raw: true });
-    const client = await html5(net.server.gmBridges()[0]!.port, false);
+    const client = await html5(port, false);
     const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
 
     client.ws.send("hello ");
@@ -146,10 +146,10 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("passes a plain HTTP request (no upgrade) to a raw server as bytes", async () => {
-    const net = await start();
+    const { port } = await start();
     const t = await tab({ raw: true });
     const request = "GET /index.html HTTP/1.1\r\nHost: arena\r\n\r\n";
-    const socket = connect(net.server.gmBridges()[0]!.port, "127.0.0.1");
+    const socket = connect(port, "127.0.0.1");
     sockets.push(socket);
     socket.write(request);
     const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
@@ -159,8 +159,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("closes both ways: the client leaving disconnects the tab's socket, the tab closing closes the WebSocket", async () => {
-    const net = await start();
-    const port = net.server.gmBridges()[0]!.port;
+    const { port } = await start();
     const t = await tab();
     const leaving = await handshaken(port);
     const first = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
@@ -175,10 +174,10 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("closes the WebSocket with a logged reason when the tab's GameMaker stream is malformed", async () => {
-    const net = await start();
+    const { port } = await start();
     // A raw server that starts like a GameMaker one, then sends a bad packet header.
     const t = await tab({ raw: true });
-    const client = await html5(net.server.gmBridges()[0]!.port, false);
+    const client = await html5(port, false);
     const peer = (await t.log.next({ type: t.gm.network_type_connect })).socket as number;
     sendPacket(t.gm, peer, Buffer.concat([GREETING, SERVER_CONFIRM, packet(Buffer.from("ok")), u32s(0xdeadbeef, 12, 1), Buffer.from("x")]), true);
     expect(await client.closed()).toBe(1011);
@@ -188,7 +187,7 @@ describe("GameMaker bridge, WebSocket clients", () => {
   });
 
   it("applies the per-address and per-bridge limits to WebSocket clients too", async () => {
-    const net = await start([{}, { targetPort: 6511 }], { gmBridgeMaxPerAddress: 2, gmBridgeMaxConnections: 2 });
+    const { net } = await start([{}, { targetPort: 6511 }], { gmBridgeMaxPerAddress: 2, gmBridgeMaxConnections: 2 });
     const [x, y] = net.server.gmBridges();
     const t = await tab();
     const a = await handshaken(x!.port);

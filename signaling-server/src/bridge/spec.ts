@@ -18,7 +18,7 @@ export interface GmBridgeSpec {
 /** The engine's default app key (network_config_app_key), used when a bridge names none. */
 export const DEFAULT_BRIDGE_APP_KEY = "gmnet";
 
-/** As in the Hello (session/connection.ts). */
+/** As in the Hello (session/hello-checks.ts). */
 const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 /** As HOSTNAME_CLAIM accepts (services/vsockets/names.ts). */
 const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;

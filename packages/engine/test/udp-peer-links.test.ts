@@ -8,7 +8,8 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_MAX_PEERS, type PeerLinkState, PeerLinks, type PeerLinksOptions } from "../src/network/udp/peer-links.js";
+import { PeerLinks } from "../src/network/udp/peer-links.js";
+import { DEFAULT_MAX_PEERS, type PeerLinkState, type PeerLinksOptions } from "../src/network/udp/peer-links-options.js";
 import { type PeerHandle, type PeerOptions, type PeerSignal, createPeer, parsePeerSignal, rttFromStats, webRtcAvailable } from "../src/network/udp/peer-adapter.js";
 import type { IceServer, SignalPort } from "../src/network/udp/signal-port.js";
 import { SignalKind } from "../src/protocol/messages.js";

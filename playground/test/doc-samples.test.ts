@@ -23,6 +23,9 @@
  * show_debug_message or show_message, print something. Then it must stay quiet (no event, no
  * output) for QUIET_MS, which lets whatever the answers set off run. Relative http_* URLs resolve
  * against the test server, as they resolve against the page that serves the playground.
+ *
+ * Over 400 lines on purpose: one suite, the docs' samples; the harness above it (extraction,
+ * name checks, a network per sample, the run loop) exists only to run them.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";

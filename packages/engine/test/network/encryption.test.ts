@@ -3,6 +3,9 @@
  * server on port 0: engines with the same shared key talk, the server (and a raw protocol client
  * that reads what it relays) sees only sealed bytes, and a wrong key, plaintext, a forged sender
  * or a replay never reaches a script. node:crypto is the independent oracle for the key and format.
+ *
+ * Over 400 lines on purpose: one concern, end-to-end encryption, followed through each path it
+ * seals (app channels, virtual TCP, UDP) with the same keys, oracle and raw reader.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";

@@ -18,8 +18,8 @@
  * the socket's events; each transition (resumed(), lost()) moves the socket, the session and the
  * owner's callbacks together. The parts with state of their own live beside it: liveness.ts (ECHO
  * probes, round trip, watchdog), resumable-session.ts (the session's id, replay, acknowledgements,
- * suspension), outgoing.ts (queued frames, batches) and signaling-socket.ts (one WebSocket and how
- * it ended); signaling-options.ts has the options.
+ * suspension), outgoing.ts (queued frames, batches) and signaling-socket.ts (one WebSocket, its
+ * frames and how it ended); signaling-options.ts has the options.
  */
 import {
   Channel,
@@ -28,7 +28,6 @@ import {
   Echo,
   Ack,
   ErrorMessage,
-  FrameDecoder,
   FrameError,
   Hello,
   PROTOCOL_VERSION,
@@ -59,9 +58,6 @@ export type SignalingState = "idle" | "connecting" | "open" | "closed";
 /** ws reports a connection that ended without a close frame (network loss) with this code. */
 const ABNORMAL_CLOSURE = 1006;
 
-/** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
-const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
-
 export class SignalingClient {
   state: SignalingState = "idle";
   welcome: WelcomeMessage | undefined;
@@ -88,7 +84,6 @@ export class SignalingClient {
 
   private readonly handlers = new Map<number, FrameHandler>();
   private socket: SignalingSocket | undefined;
-  private decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
   private readonly outgoing = new OutgoingFrames();
   private flushScheduled = false;
   private connectTimer: unknown;
@@ -141,7 +136,6 @@ export class SignalingClient {
   connect(): void {
     if (this.state === "connecting" || this.state === "open") return;
     this.state = "connecting";
-    this.decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
     try {
       this.socket = new SignalingSocket(this.options.WebSocket, this.options.url, {
         opened: () => this.sayHello(),
@@ -234,7 +228,7 @@ export class SignalingClient {
     this.bytesReceived += message.bytes.length;
     let frames;
     try {
-      frames = this.decoder.push(message.bytes);
+      frames = this.socket!.decode(message.bytes);
     } catch (error) {
       return this.abort(fault(NetworkError.SIGNALING, `the signaling server broke the framing: ${(error as Error).message}`));
     }

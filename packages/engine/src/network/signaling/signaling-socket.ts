@@ -1,9 +1,11 @@
 /**
  * One WebSocket of the signaling client (signaling-client.ts), from `new WebSocket` until the
- * client lets go of it: its events passed on, and its end told as a fault — never opened (nothing
- * answers at that URL) or closed after it opened (4000: the server shut down). Once released it
- * reports nothing more, so a socket given up on cannot touch the next connection.
+ * client lets go of it: its events passed on, its messages' frames decoded, and its end told as a
+ * fault — never opened (nothing answers at that URL) or closed after it opened (4000: the server
+ * shut down). Once released it reports nothing more, so a socket given up on cannot touch the
+ * next connection.
  */
+import { type Frame, FrameDecoder } from "../../protocol/index.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, errorMessageOf } from "../transport/websocket-like.js";
 
@@ -17,8 +19,12 @@ export interface SignalingSocketEvents {
   ended(problem: NetworkFault, code: number): void;
 }
 
+/** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
+const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
+
 export class SignalingSocket {
   private readonly socket: WebSocketLike;
+  private readonly decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
 
   /** Throws when the URL is malformed. */
   constructor(WebSocket: WebSocketConstructor, url: string, events: SignalingSocketEvents) {
@@ -47,6 +53,11 @@ export class SignalingSocket {
 
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
+  }
+
+  /** The frames of one message from this socket; throws FrameError when the server broke the framing. */
+  decode(bytes: Uint8Array): Frame[] {
+    return this.decoder.push(bytes);
   }
 
   get isOpen(): boolean {

@@ -12,11 +12,11 @@ const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.me
 /**
  * The engine's network and master integration suites, run a second time (vitest project "cluster")
  * against three nodes joined through Redis (GMNET_TEST_NODES=3, packages/engine/test/network/support.ts),
- * engines spread round-robin over the nodes. Not mcp.test.ts: MCP tools are registered and called
- * per node so far (an agent on node 1 sees node 1's engines' tools; PROTOCOL.md §15, still planned).
+ * engines spread round-robin over the nodes (MCP clients talk to the first node, so their tools' engines
+ * are mostly on the others).
  */
 const CLUSTER_SUITES = [
-  "packages/engine/test/network/{api-contract,channels,encryption,encryption-pair,lifecycle,node-listen,tcp,udp}.test.ts",
+  "packages/engine/test/network/{api-contract,channels,encryption,encryption-pair,lifecycle,mcp,node-listen,tcp,udp}.test.ts",
   "packages/engine/test/master/{accounts.integration,characters,nearby,rooms.integration,social.integration,timeout.integration,world}.test.ts",
 ];
 

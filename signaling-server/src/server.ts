@@ -17,6 +17,7 @@ import { createOutboundBridge } from "./bridge/outbound.js";
 import { type ServerConfig, defaultConfig, parseMcpToken, validateConfig } from "./config.js";
 import { MCP_PATH, createMcpEndpoint } from "./mcp/mcp-endpoint.js";
 import { createMcpTools } from "./mcp/mcp-tools.js";
+import { type McpListeners, createClusterShare, createClusterToolDirectory, createLocalToolDirectory } from "./mcp/tool-directory.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
 import { Router } from "./router.js";
@@ -127,10 +128,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
   const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
-  const mcpTools = createMcpTools(context, mcpAppKeys);
+  // With --redis the tools of every node's engines: names claimed in Redis, calls through the bus.
+  const mcpListeners: McpListeners = new Map();
+  const mcpTools = createMcpTools(context, mcpAppKeys, cluster === undefined ? undefined : createClusterShare(cluster, context, mcpListeners));
+  const toolDirectory = cluster === undefined ? createLocalToolDirectory(mcpTools) : createClusterToolDirectory(context, mcpTools, cluster, mcpListeners);
   services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context, cluster), master, outbound, mcpTools);
   if (cluster !== undefined) services.push(cluster);
-  const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
+  const mcp = createMcpEndpoint(context, toolDirectory, { rooms: (appKey) => master.rooms(appKey) });
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.

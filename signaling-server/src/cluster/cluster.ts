@@ -18,7 +18,8 @@ import type { Metrics } from "../observability/metrics.js";
 import { type ClusterHealth, createClusterMetrics } from "./cluster-metrics.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
-import { type IdRange, idRangeOf, nodeOfId } from "./node-ids.js";
+import { type IdRange, MAX_NODE_ID, idRangeOf, nodeOfId } from "./node-ids.js";
+import { type McpTable, createMcpTable } from "./mcp-table.js";
 import { type ChannelTable, createChannelTable } from "./channels.js";
 import { createNameTable } from "./names.js";
 import { createRedisBus } from "./redis-bus.js";
@@ -58,6 +59,10 @@ export interface ClusterLink {
   readonly masterHome: number | undefined;
   /** Hears the master home change (the first election included), after the round that saw it. */
   onMasterHomeChange(listener: MasterHomeListener): void;
+  /** MCP tools, LLM-session channels and MCP watchers shared by the nodes. */
+  readonly mcp: McpTable;
+  /** Every node whose liveness key exists, this one included. */
+  liveNodes(): Promise<number[]>;
 }
 
 export interface Cluster extends ClusterLink, SessionLifecycle {
@@ -100,6 +105,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
   const channels = createChannelTable(writer, () => routes.nodeId, logger, track);
   const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
   const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track);
+  const mcp = createMcpTable(writer, () => routes.nodeId, logger, track);
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
@@ -203,6 +209,11 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     onMasterHomeChange(listener) {
       masterHome.onChange(listener);
     },
+    mcp,
+    async liveNodes() {
+      const all = Array.from({ length: MAX_NODE_ID }, (_, i) => i + 1);
+      return [...(await routes.liveNodes(all))].sort((a, b) => a - b);
+    },
     watchNodes(inUse, gone) {
       watchers.push({ inUse, gone });
     },
@@ -246,7 +257,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         void (async () => {
           await ticking;
           await tick();
-          await Promise.all([names.reannounce(), channels.reannounce(), udpPorts.reannounce()]);
+          await Promise.all([names.reannounce(), channels.reannounce(), udpPorts.reannounce(), mcp.reannounce()]);
         })();
       });
       logger.info({ nodeId: routes.nodeId }, "cluster: node joined through redis");

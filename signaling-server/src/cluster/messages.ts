@@ -51,7 +51,24 @@ export type BusMessage =
   /** From the home: close the session. */
   | { t: "mclose"; sessionId: string; code: number; reason: string }
   /** From the home: move the session to another identity (login, logout). */
-  | { t: "mmove"; sessionId: string; identityId: number; virtualIp: number };
+  | { t: "mmove"; sessionId: string; identityId: number; virtualIp: number }
+  /**
+   * MCP across nodes (mcp/tool-directory.ts): a question for the node whose engine offers a tool
+   * (a call, its call log) or for every node (its engines), answered with "mcpr" of the same id.
+   */
+  | { t: "mcpq"; id: number; q: McpQuery }
+  | { t: "mcpr"; id: number; ok: true; body: unknown }
+  | { t: "mcpr"; id: number; ok: false; code: number; message: string }
+  /** The MCP client gave the call "mcpq" `id` up (cancelled, or its MCP session ended). */
+  | { t: "mcpcancel"; id: number }
+  /** The app key's tools changed on the sending node: MCP sessions here are told (notifications/tools/list_changed). */
+  | { t: "mcpchanged"; appKey: string };
+
+/** What one node asks another about MCP tools. */
+export type McpQuery =
+  | { kind: "call"; appKey: string; channel: number; name: string; args: Record<string, unknown> }
+  | { kind: "log"; appKey: string; name: string }
+  | { kind: "engines"; appKey: string };
 
 /** What the home needs of a WebSocket session on another node to stand in for it (RemoteSession). */
 export interface SessionDescriptor {

@@ -15,7 +15,7 @@ import { CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListTools
 import { Channel } from "@gmnet/engine/protocol";
 import { parseMcpToken } from "../config.js";
 import type { ServerContext } from "../server-context.js";
-import type { McpTools } from "./mcp-tools.js";
+import type { ToolDirectory } from "./tool-directory.js";
 import { type ResourceSources, listResources, readResource } from "./mcp-resources.js";
 
 export const MCP_PATH = "/mcp";
@@ -36,7 +36,7 @@ export interface McpEndpoint {
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
-export function createMcpEndpoint(context: ServerContext, tools: McpTools, sources: Omit<ResourceSources, "tools">): McpEndpoint {
+export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, sources: Omit<ResourceSources, "tools">): McpEndpoint {
   const { config, clock, logger, metrics } = context;
   const tokens = config.mcpTokens.map((entry) => {
     const { appKey, token } = parseMcpToken(entry);
@@ -63,23 +63,29 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
     res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: ErrorCode.InvalidRequest, message }, id: null }));
   };
 
-  const takeChannel = (appKey: string): number | undefined => {
+  /** A channel for a new session of the app key; undefined past mcpMaxSessions (on this node) or when all are taken. */
+  const takeChannel = async (appKey: string): Promise<number | undefined> => {
     let used = channelsInUse.get(appKey);
     if (used === undefined) channelsInUse.set(appKey, (used = new Set()));
     if (used.size >= config.mcpMaxSessions) return undefined;
-    for (let channel = Channel.FIRST_LLM; channel <= Channel.LAST_LLM; channel++) {
-      if (!used.has(channel)) {
-        used.add(channel);
-        return channel;
-      }
+    // Counted before the (maybe remote) answer, so concurrent initializes cannot pass the limit.
+    const placeholder = -1 - used.size;
+    used.add(placeholder);
+    try {
+      const channel = await tools.takeChannel(appKey, used, Channel.FIRST_LLM, Channel.LAST_LLM);
+      if (channel !== undefined) used.add(channel);
+      return channel;
+    } finally {
+      used.delete(placeholder);
+      if (used.size === 0) channelsInUse.delete(appKey);
     }
-    return undefined;
   };
 
   const releaseChannel = (appKey: string, channel: number): void => {
     const used = channelsInUse.get(appKey);
     used?.delete(channel);
     if (used?.size === 0) channelsInUse.delete(appKey);
+    tools.releaseChannel(appKey, channel);
   };
 
   const touch = (session: McpSession): void => {
@@ -97,7 +103,7 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       instructions: `The tools of the live games of gmnet app "${appKey}". Each tool is offered by a running game engine and answered by its script; the resources show the app's connected engines, its rooms and each tool's recent calls.`,
     });
     const resourceSources: ResourceSources = { ...sources, tools };
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.list(appKey) }));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await tools.list(appKey) }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const args = request.params.arguments ?? {};
       if (Buffer.byteLength(JSON.stringify(args)) > config.maxFrameSize - 128) {
@@ -105,7 +111,7 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       }
       return tools.call(appKey, channel, request.params.name, args, extra.signal);
     });
-    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(resourceSources, appKey) }));
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await listResources(resourceSources, appKey) }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
       const text = await readResource(resourceSources, appKey, request.params.uri);
       if (text === undefined) throw new McpError(ErrorCode.InvalidParams, `no resource ${request.params.uri}`);
@@ -164,7 +170,13 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       return session.transport.handleRequest(req, res);
     }
     if (req.method !== "POST") return refuse(res, 400, "session", "an Mcp-Session-Id header is needed; a session starts with a POST of initialize");
-    const channel = takeChannel(appKey);
+    let channel: number | undefined;
+    try {
+      channel = await takeChannel(appKey);
+    } catch (error) {
+      logger.warn({ err: error }, "mcp: taking an LLM-session channel failed");
+      return refuse(res, 503, "cluster", "the server's nodes cannot reach the table they share (Redis) now; try again");
+    }
     if (channel === undefined) return refuse(res, 503, "limit", `the app has ${config.mcpMaxSessions} MCP sessions open, the most the server allows`);
     const transport = openSession(appKey, channel);
     await transport.handleRequest(req, res);

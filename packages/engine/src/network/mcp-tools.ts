@@ -45,6 +45,7 @@ const REFUSALS: Record<number, NetworkError> = {
   [ToolStatus.TAKEN]: NetworkError.MCP_TOOL_TAKEN,
   [ToolStatus.LIMIT]: NetworkError.LIMIT,
   [ToolStatus.DISABLED]: NetworkError.MCP_DISABLED,
+  [ToolStatus.UNAVAILABLE]: NetworkError.MCP_UNAVAILABLE,
 };
 
 /** The JSON text of a schema given as text or as a struct; throws E_INVALID_ARGUMENT for anything that is not an object schema. */

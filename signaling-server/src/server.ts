@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
 import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
 import { Gauge } from "prom-client";
@@ -134,7 +135,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   const toolDirectory = cluster === undefined ? createLocalToolDirectory(mcpTools) : createClusterToolDirectory(context, mcpTools, cluster, mcpListeners);
   services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context, cluster), master, outbound, mcpTools);
   if (cluster !== undefined) services.push(cluster);
-  const mcp = createMcpEndpoint(context, toolDirectory, { rooms: (appKey) => master.rooms(appKey) });
+  const mcp = createMcpEndpoint(context, toolDirectory, { rooms: (appKey) => master.rooms(appKey) }, cluster);
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.
@@ -251,6 +252,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     await cluster?.start();
     if (cluster !== undefined && config.nodeId === undefined) logger.setBindings({ node: cluster.nodeId });
     await listen();
+    await cluster?.advertise(config.advertiseUrl ?? advertisedUrl());
   });
   const listen = (): Promise<void> => new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -272,6 +274,12 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     const secure = Boolean(config.tlsCert);
     return { host, port, url: `${secure ? "https" : "http"}://${host}:${port}`, wsUrl: `${secure ? "wss" : "ws"}://${host}:${port}/ws` };
+  }
+
+  /** What the other nodes reach this one at by default: the listener, with the machine's name for a wildcard host. */
+  function advertisedUrl(): string {
+    const { url } = address();
+    return config.host === "0.0.0.0" || config.host === "::" ? url.replace("//127.0.0.1:", `//${hostname()}:`) : url;
   }
 
   let closing: Promise<void> | undefined;

@@ -20,6 +20,9 @@ import type { Session, SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
 import { type IdRange, MAX_NODE_ID, idRangeOf, nodeOfId } from "./node-ids.js";
 import { type McpTable, createMcpTable } from "./mcp-table.js";
+
+/** A node's advertised base URL (--advertise-url), with its liveness key's TTL. */
+const nodeUrlKey = (nodeId: number): string => `gmnet:nodeurl:${nodeId}`;
 import { type ChannelTable, createChannelTable } from "./channels.js";
 import { createNameTable } from "./names.js";
 import { createRedisBus } from "./redis-bus.js";
@@ -63,11 +66,15 @@ export interface ClusterLink {
   readonly mcp: McpTable;
   /** Every node whose liveness key exists, this one included. */
   liveNodes(): Promise<number[]>;
+  /** The base URL a live node advertised (its --advertise-url); undefined for a node that is gone. */
+  nodeUrl(node: number): Promise<string | undefined>;
 }
 
 export interface Cluster extends ClusterLink, SessionLifecycle {
   /** Connects, claims the node id, empties and starts reading the node's stream. */
   start(): Promise<void>;
+  /** Publishes this node's base URL for the others (written again on every liveness round); once the server listens. */
+  advertise(url: string): Promise<void>;
   /** Waits for writes in flight (the SOCKET_CLOSED of the sessions just closed), then disconnects. */
   close(): Promise<void>;
   /** /healthz's `cluster` object. */
@@ -153,11 +160,18 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     takenLastRound = now;
   };
 
+  /** This node's advertised base URL, kept with the liveness key's TTL. */
+  let advertised: string | undefined;
+  const writeUrl = async (): Promise<void> => {
+    if (advertised !== undefined) await writer.set(nodeUrlKey(routes.nodeId), advertised, "PX", NODE_TTL_MS);
+  };
+
   /** One liveness round: the node's key and routes refreshed, the master home elected, gone nodes found. */
   const round = async (): Promise<void> => {
     try {
       await measureRoundTrip();
       closeTakenOver(await routes.refresh());
+      await writeUrl();
       await masterHome.elect();
       for (const watcher of Date.now() < graceUntil ? [] : watchers) {
         const nodes = [...new Set(watcher.inUse())];
@@ -210,6 +224,14 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       masterHome.onChange(listener);
     },
     mcp,
+    async advertise(url) {
+      advertised = url;
+      await writeUrl();
+    },
+    async nodeUrl(node) {
+      if (writer.status !== "ready") return undefined;
+      return (await writer.get(nodeUrlKey(node))) ?? undefined;
+    },
     async liveNodes() {
       const all = Array.from({ length: MAX_NODE_ID }, (_, i) => i + 1);
       return [...(await routes.liveNodes(all))].sort((a, b) => a - b);
@@ -268,6 +290,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       await bus?.close();
       await Promise.all([...writes]);
       await masterHome.release();
+      if (advertised !== undefined) await writer.del(nodeUrlKey(routes.nodeId)).catch((error: unknown) => logger.warn({ err: error }, "cluster: removing the advertised URL failed (it expires by itself)"));
       await routes.close();
       // Every write was answered (the bus and the route table waited for theirs).
       writer.disconnect();

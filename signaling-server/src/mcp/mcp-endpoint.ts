@@ -17,6 +17,7 @@ import { parseMcpToken } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import type { ToolDirectory } from "./tool-directory.js";
 import { type ResourceSources, listResources, readResource } from "./mcp-resources.js";
+import { RELAYED_HEADER, nodeOfSession, relay } from "./mcp-relay.js";
 
 export const MCP_PATH = "/mcp";
 const SERVER_INFO = { name: "gmnet", version: "0.1.0" };
@@ -36,7 +37,13 @@ export interface McpEndpoint {
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
-export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, sources: Omit<ResourceSources, "tools">): McpEndpoint {
+/** With --redis: where this node is among the others, for sessions opened on another node (mcp-relay.ts). */
+export interface McpNodes {
+  readonly nodeId: number;
+  nodeUrl(node: number): Promise<string | undefined>;
+}
+
+export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, sources: Omit<ResourceSources, "tools">, nodes?: McpNodes): McpEndpoint {
   const { config, clock, logger, metrics } = context;
   const tokens = config.mcpTokens.map((entry) => {
     const { appKey, token } = parseMcpToken(entry);
@@ -125,7 +132,8 @@ export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, 
     const unsubscribe = tools.onChange(appKey, notify);
 
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // With several nodes the id names this one, so any node can relay a request to it.
+      sessionIdGenerator: () => (nodes === undefined ? randomUUID() : `${nodes.nodeId}.${randomUUID()}`),
       maxRequestBodySize: config.maxFrameSize + 64 * 1024,
       onsessioninitialized: (id) => {
         const session: McpSession = { appKey, channel, transport, idleTimer: undefined };
@@ -152,6 +160,13 @@ export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, 
     return transport;
   };
 
+  /** The base URL of the live node that opened session `id`, when it is another one and the request was not relayed already. */
+  const homeOf = async (id: string, req: IncomingMessage): Promise<string | undefined> => {
+    if (nodes === undefined || req.headers[RELAYED_HEADER] !== undefined) return undefined;
+    const node = nodeOfSession(id);
+    return node === undefined || node === nodes.nodeId ? undefined : nodes.nodeUrl(node);
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const origin = req.headers.origin;
     if (origin !== undefined && !config.mcpAllowedOrigins.includes(origin)) {
@@ -164,6 +179,8 @@ export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, 
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
       const session = sessions.get(id);
+      const home = session === undefined ? await homeOf(id, req) : undefined;
+      if (home !== undefined) return relay(home, req, res, logger);
       // Another app key's session is as unknown as a made-up id: nothing tells the caller it exists.
       if (session === undefined || session.appKey !== appKey) return refuse(res, 404, "session", "no such MCP session; start a new one with initialize");
       touch(session);

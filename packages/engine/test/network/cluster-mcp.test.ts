@@ -148,6 +148,56 @@ describe("MCP tools across nodes", () => {
   });
 });
 
+describe("MCP sessions behind a round-robin balancer", () => {
+  it("relays each request of a session to the node that opened it: lists, calls, notifications and the session's end", async () => {
+    const game = await gameOn(nodes[1]!, "spin");
+    let turn = 0;
+    const hits: number[] = [];
+    // Each HTTP request goes to the next node, as a round-robin balancer without any routing rule sends it.
+    const roundRobin = (url: string | URL, init?: RequestInit): Promise<Response> => {
+      const node = turn++ % nodes.length;
+      hits.push(node);
+      const target = new URL(url);
+      target.host = new URL(nodes[node]!.address().url).host;
+      return fetch(target, init);
+    };
+    const agent = new Client({ name: "gmnet-balanced", version: "1.0.0" });
+    clients.push(agent);
+    const transport = new StreamableHTTPClientTransport(new URL(`${nodes[0]!.address().url}/mcp`), { fetch: roundRobin, requestInit: { headers: { authorization: `Bearer ${SECRET}` } } });
+    await agent.connect(transport);
+    let changes = 0;
+    agent.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changes++;
+    });
+    for (let i = 0; i < 4; i++) expect(await names(agent)).toEqual(["spin"]);
+    const result = agent.callTool({ name: "spin", arguments: {} });
+    const call = await game.log.next({ type: game.gm.network_type_mcp_call });
+    game.gm.network_mcp_tool_respond(call.call_id as number, "spun");
+    expect(await result).toEqual({ content: [{ type: "text", text: "spun" }], isError: false });
+    expect(new Set(hits).size).toBe(3);
+    // The notification stream (a GET, relayed like the rest) carries a change made on node 3.
+    const other = engineOn(nodes[2]!);
+    await expect
+      .poll(async () => {
+        const id = other.gm.network_mcp_tool_register(`n${other.log.seen.length}`, "a tool", { type: "object" });
+        await other.log.next({ type: other.gm.network_type_mcp_tool, id });
+        return changes;
+      })
+      .toBeGreaterThanOrEqual(1);
+
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    for (const node of nodes) {
+      const answer = await fetch(`${node.address().url}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${SECRET}`, "mcp-session-id": sessionId },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+      });
+      expect(answer.status).toBe(404);
+    }
+  });
+});
+
 describe("MCP tools and a Redis restart", () => {
   it("refuses a tool while Redis is unreachable (E_NETWORK_MCP_UNAVAILABLE), and writes the ones it had again after a restart that lost every key", async () => {
     const game = await gameOn(nodes[1]!, "kept");

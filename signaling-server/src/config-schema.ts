@@ -255,6 +255,17 @@ export const serverSettings = {
     help: "This node's base URL as the other nodes reach it (with --redis; relays /mcp sessions); unset: from the listener's host and port.",
     ...optionalText(checkAdvertiseUrl),
   },
+  /**
+   * How long a node's liveness key lives unless refreshed (every third of it): how soon the others
+   * treat a killed node as gone — its streams end (PEER_GONE), its routes, host names and tools
+   * count no more, another node takes the master home over.
+   */
+  nodeTtlMs: {
+    flag: "node-ttl-ms",
+    env: "GMNET_NODE_TTL_MS",
+    help: "How long a node's liveness key lives unless refreshed: how soon the others notice a killed node.",
+    ...integer(15_000, 1_000, 600_000),
+  },
   /** Bound of a node's inbound Redis stream (XADD MAXLEN ~). */
   redisStreamMaxLen: { flag: "redis-stream-max-len", env: "GMNET_REDIS_STREAM_MAX_LEN", help: "Bound of this node's inbound Redis stream (XADD MAXLEN ~).", ...integer(10_000, 1) },
   /**

@@ -30,10 +30,8 @@ import { type UdpPortTable, createUdpPortTable } from "./udp-ports.js";
 import { createRouteTable } from "./routes.js";
 import { type MasterHomeListener, createMasterHome } from "./master-home.js";
 
-/** A node's liveness key lives this long unless refreshed (every third of it). */
-const NODE_TTL_MS = 15_000;
-/** A route outlives a missed refresh or two; a dead node's routes count as offline anyway. */
-const ROUTE_TTL_MS = 60_000;
+/** A route outlives a missed refresh or two (at least this long); a dead node's routes count as offline anyway. */
+const MIN_ROUTE_TTL_MS = 60_000;
 
 /** What the virtual-socket service uses to reach sessions on other nodes. */
 export interface ClusterLink {
@@ -82,7 +80,7 @@ export interface Cluster extends ClusterLink, SessionLifecycle {
 }
 
 export interface ClusterOptions {
-  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
+  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "nodeTtlMs" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
   readonly logger: Logger;
   readonly random: () => number;
   /** The server's registry: the cluster adds gmnet_cluster_* (cluster-metrics.ts). */
@@ -91,6 +89,9 @@ export interface ClusterOptions {
 
 export function createCluster({ config, logger, random, metrics }: ClusterOptions): Cluster {
   const url = config.redis!;
+  /** The node's liveness key lives this long unless refreshed (every third of it). */
+  const NODE_TTL_MS = config.nodeTtlMs;
+  const ROUTE_TTL_MS = Math.max(MIN_ROUTE_TTL_MS, 4 * NODE_TTL_MS);
   const connect = (name: string, resend = true): Redis => {
     const redis = new Redis(url, { lazyConnect: true, connectionName: name, autoResendUnfulfilledCommands: resend });
     // Without a listener an unreachable Redis would crash the process; ioredis reconnects by itself.

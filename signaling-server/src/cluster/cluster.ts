@@ -20,6 +20,7 @@ import type { Session, SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
 import { type IdRange, MAX_NODE_ID, idRangeOf, nodeOfId } from "./node-ids.js";
 import { type McpTable, createMcpTable } from "./mcp-table.js";
+import { type Members, createMemberCache } from "./member-cache.js";
 
 /** A node's advertised base URL (--advertise-url), with its liveness key's TTL. */
 const nodeUrlKey = (nodeId: number): string => `gmnet:nodeurl:${nodeId}`;
@@ -110,14 +111,30 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     void write.finally(() => writes.delete(write));
   };
   const names = createNameTable(writer, () => routes.nodeId, logger, track);
-  const channels = createChannelTable(writer, () => routes.nodeId, logger, track);
+  const memberCache = createMemberCache();
+  const members: Members = {
+    cache: memberCache,
+    async announce(key, joined) {
+      try {
+        for (const node of await liveNodes()) if (node !== routes.nodeId) bus?.send(node, { t: "member", key, joined });
+      } catch (error) {
+        logger.warn({ err: error }, "cluster: telling the nodes of a channel or UDP membership failed (they see it within a few seconds)");
+      }
+    },
+  };
+  const channels = createChannelTable(writer, () => routes.nodeId, logger, track, members);
   const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
-  const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track);
+  const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track, members);
   const mcp = createMcpTable(writer, () => routes.nodeId, logger, track);
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
   let timer: ReturnType<typeof setInterval> | undefined;
+  const watchNodes = (inUse: () => Iterable<number>, gone: (node: number) => void): void => {
+    watchers.push({ inUse, gone });
+  };
+  // A node that died says nothing: it leaves every membership when its liveness key expires.
+  watchNodes(() => memberCache.known(), (node) => memberCache.forget(node));
   /** Set while the writer connection is lost; the round after it comes back re-announces this node. */
   let lost = false;
   /**
@@ -160,6 +177,12 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     }
     takenLastRound = now;
   };
+
+  /** Every node whose liveness key exists, this one included. */
+  async function liveNodes(): Promise<number[]> {
+    const all = Array.from({ length: MAX_NODE_ID }, (_, i) => i + 1);
+    return [...(await routes.liveNodes(all))].sort((a, b) => a - b);
+  }
 
   /** This node's advertised base URL, kept with the liveness key's TTL. */
   let advertised: string | undefined;
@@ -233,13 +256,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       if (writer.status !== "ready") return undefined;
       return (await writer.get(nodeUrlKey(node))) ?? undefined;
     },
-    async liveNodes() {
-      const all = Array.from({ length: MAX_NODE_ID }, (_, i) => i + 1);
-      return [...(await routes.liveNodes(all))].sort((a, b) => a - b);
-    },
-    watchNodes(inUse, gone) {
-      watchers.push({ inUse, gone });
-    },
+    liveNodes,
+    watchNodes,
     async start() {
       await writer.connect();
       await reader.connect();
@@ -255,6 +273,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         metrics: observed.metrics,
         dropped: (reason) => metrics.drops.inc({ reason }),
       });
+      bus.on("member", (from, { key, joined }) => memberCache.heard(key, from, joined));
       bus.on("replaced", (_from, { appKey, ip, sessionId }) => {
         const session = local.get(sessionId);
         // Only the session the route named, and only while it still holds that address (it may have moved).

@@ -30,6 +30,8 @@ export type BusMessage =
   | { t: "signal"; appKey: string; ip: number; fromIp: number; pairId: number; kind: number; data: string; sessionId: string }
   /** The receiving node's session `sessionId` relayed `pairId` to `ip`, which no session there holds (any more): NOT_A_PARTICIPANT. */
   | { t: "signal-refused"; sessionId: string; ip: number; pairId: number }
+  /** The sending node joined or left an app channel's or a UDP port's members (member-cache.ts; `key` names which). */
+  | { t: "member"; key: string; joined: boolean }
   /** Another node took the route of (appKey, ip) over: the receiving node's session `sessionId` there ends with 4003 REPLACED. */
   | { t: "replaced"; appKey: string; ip: number; sessionId: string }
   /**

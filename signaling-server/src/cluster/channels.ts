@@ -10,11 +10,11 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { liveMembers } from "./live-members.js";
 import type { Members } from "./member-cache.js";
 
 const channelsKey = (appKey: string): string => `gmnet:channels:${appKey}`;
 const nodesKey = (appKey: string, channel: number): string => `gmnet:chnodes:${appKey}:${channel}`;
-const NODE_PREFIX = "gmnet:node:";
 
 /** The number of name ARGV[1] (the next one, ARGV[3] + count, when new; 0 past ARGV[2] names); adds node ARGV[5] to its set (prefix ARGV[4]). */
 const REGISTER = `local n = redis.call('HGET', KEYS[1], ARGV[1])
@@ -26,12 +26,6 @@ if not n then
 end
 redis.call('SADD', ARGV[4] .. n, ARGV[5])
 return tonumber(n)`;
-/** The live nodes (liveness prefix ARGV[1]) in set KEYS[1]. */
-const LIVE_MEMBERS = `local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. node) == 1 then table.insert(out, tonumber(node)) end
-end
-return out`;
 
 export interface ChannelTable {
   /** The channel number of `name` for the app key, recording this node as a member; 0 when the app has `max` names already. */
@@ -90,17 +84,6 @@ export function createChannelTable(redis: Redis, nodeId: () => number, logger: L
         logger.warn({ err: error }, "cluster: announcing this node's app channels again failed");
       }
     },
-    nodes(appKey, channel) {
-      return members.cache.nodes(memberKey(appKey, channel), async () => {
-        try {
-          const live = (await redis.eval(LIVE_MEMBERS, 1, nodesKey(appKey, channel), NODE_PREFIX)) as number[];
-          const self = nodeId();
-          return live.filter((node) => node !== self);
-        } catch (error) {
-          logger.warn({ err: error }, "cluster: looking up a channel's nodes failed");
-          throw error;
-        }
-      });
-    },
+    nodes: (appKey, channel) => members.cache.nodes(memberKey(appKey, channel), () => liveMembers(redis, nodesKey(appKey, channel), nodeId(), logger, "a channel's nodes")),
   };
 }

@@ -11,17 +11,11 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { liveMembers } from "./live-members.js";
 import type { Members } from "./member-cache.js";
 
 const portKey = (appKey: string, port: number): string => `gmnet:udpnodes:${appKey}:${port}`;
-const NODE_PREFIX = "gmnet:node:";
 
-/** The live nodes (liveness prefix ARGV[1]) in set KEYS[1]. */
-const LIVE_MEMBERS = `local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. node) == 1 then table.insert(out, tonumber(node)) end
-end
-return out`;
 
 export interface UdpPortTable {
   /** This node has a session bound to the port now. */
@@ -62,17 +56,6 @@ export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: L
         logger.warn({ err: error }, "cluster: announcing this node's UDP bindings again failed");
       }
     },
-    nodes(appKey, port) {
-      return members.cache.nodes(memberKey(appKey, port), async () => {
-        try {
-          const live = (await redis.eval(LIVE_MEMBERS, 1, portKey(appKey, port), NODE_PREFIX)) as number[];
-          const self = nodeId();
-          return live.filter((node) => node !== self);
-        } catch (error) {
-          logger.warn({ err: error }, "cluster: looking up a UDP port's nodes failed");
-          throw error;
-        }
-      });
-    },
+    nodes: (appKey, port) => members.cache.nodes(memberKey(appKey, port), () => liveMembers(redis, portKey(appKey, port), nodeId(), logger, "a UDP port's nodes")),
   };
 }

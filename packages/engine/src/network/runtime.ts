@@ -6,7 +6,7 @@
  * the socket classes and the master client (master/) are built over one shared instance.
  */
 import { ev_async_web_networking } from "../events/async-events.js";
-import { Channel, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
+import { Channel, SignalRelay, SignalType, VSocketType, VirtualIp } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 import { LinkConditioner } from "./conditioner.js";
 import { network_type_down, network_type_encryption, network_type_up, network_type_up_failed } from "./constants.js";

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../../../../signaling-server/src/index.js";
 import type { Engine } from "../../src/index.js";
-import { parseIpv4 } from "../../src/protocol/index.js";
+import { parseIpv4 } from "@gmnet/protocol";
 import { bufferOf, text } from "./support.js";
 import { useEngineCluster } from "../support/engine-cluster.js";
 

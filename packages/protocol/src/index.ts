@@ -1,4 +1,8 @@
-/** `@gmnet/engine/protocol`: the wire protocol shared by the server, the engine, bots and tests. */
+/**
+ * `@gmnet/protocol`: the wire protocol shared by the server, the engine, bots and tests. No
+ * runtime dependencies, so the server (and any bot) gets the codecs without the engine.
+ */
+export * from "./bytes.js";
 export * from "./constants.js";
 export * from "./frame.js";
 export * from "./master.js";

@@ -31,8 +31,7 @@ const STEPS = {
   // The engine's and the server's builds read the protocol's declarations, so a protocol change rebuilds them too.
   engine: { inputs: [...SHARED, ...PROTOCOL, ...ENGINE], output: "packages/engine/dist", run: tsc("packages/engine/tsconfig.build.json") },
   server: {
-    // Until the server imports @gmnet/protocol itself, it reads it through the engine's declarations.
-    inputs: [...SHARED, ...PROTOCOL, ...ENGINE, ...SERVER],
+    inputs: [...SHARED, ...PROTOCOL, ...SERVER],
     output: "signaling-server/dist",
     run: () => {
       tsc("signaling-server/tsconfig.build.json")();

@@ -12,7 +12,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { Channel } from "@gmnet/engine/protocol";
+import { Channel } from "@gmnet/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { MAX_NODE_ID } from "./cluster/node-ids.js";

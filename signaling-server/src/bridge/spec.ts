@@ -3,7 +3,7 @@
  * native GameMaker games connect to, and the virtual server (a host name claimed with
  * network_config_hostname, or a virtual IP) in an app key that each connection is relayed to.
  */
-import { parseIpv4 } from "@gmnet/engine/protocol";
+import { parseIpv4 } from "@gmnet/protocol";
 
 export interface GmBridgeSpec {
   /** The real TCP port the server listens on for this bridge (0 picks a free one). */

@@ -8,7 +8,7 @@
  * too large or not JSON, a client that disappears halfway.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MasterOp, MasterStatus } from "@gmnet/engine/protocol";
+import { MasterOp, MasterStatus } from "@gmnet/protocol";
 import { clientAddress } from "../session/client-address.js";
 import type { AuthService } from "./accounts/auth-service.js";
 import type { Caller } from "./caller.js";

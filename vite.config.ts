@@ -1,8 +1,8 @@
 /**
  * One Vite config for the repository: it serves and builds the playground (root: playground/)
  * and configures Vitest for the unit and integration tests of every package.
- * In-repo imports of @gmnet/engine resolve to its TypeScript sources, so neither the dev server
- * nor the tests need a build first.
+ * In-repo imports of @gmnet/protocol, @gmnet/engine and @gmnet/signaling-server resolve to their
+ * TypeScript sources, so neither the dev server nor the tests need a build first.
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -24,10 +24,12 @@ export default defineConfig({
   root: fromRoot("./playground"),
   resolve: {
     alias: [
+      { find: /^@gmnet\/protocol$/, replacement: fromRoot("./packages/protocol/src/index.ts") },
       { find: /^@gmnet\/engine$/, replacement: fromRoot("./packages/engine/src/index.ts") },
       { find: /^@gmnet\/engine\/globals$/, replacement: fromRoot("./packages/engine/src/globals.ts") },
-      { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol/index.ts") },
+      { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol.ts") },
       { find: /^@gmnet\/engine\/debug$/, replacement: fromRoot("./packages/engine/src/debug/index.ts") },
+      { find: /^@gmnet\/signaling-server$/, replacement: fromRoot("./signaling-server/src/index.ts") },
     ],
   },
   build: {

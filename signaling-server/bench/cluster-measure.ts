@@ -8,7 +8,7 @@
  * - rtt: one client pings another over a virtual stream (ARBITRARY_DATA there, echoed back on the
  *   same connId), one round trip at a time, with nothing else running.
  */
-import { Channel, VSocketType } from "@gmnet/engine/protocol";
+import { Channel, VSocketType } from "@gmnet/protocol";
 import { GmnetClient, type Pair, type RelayOptions, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame, startPumping, stopPumping, verifiedDeliveries } from "./relay.bench.js";
 
 /** A process whose CPU time the measurement reads at its start and end. */

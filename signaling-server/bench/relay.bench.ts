@@ -56,7 +56,7 @@ import {
   encodeFrame,
   isSequenced,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { ServerConfig } from "../src/config.js";
 import WebSocket, { WebSocketServer } from "ws";
 

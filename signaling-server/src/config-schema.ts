@@ -12,7 +12,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { Channel } from "@gmnet/engine/protocol";
+import { APP_KEY_RULE, Channel, isValidAppKey } from "@gmnet/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { MAX_NODE_ID } from "./cluster/node-ids.js";
@@ -180,8 +180,8 @@ export function parseWorldWriter(entry: string): { appKey: string; username: str
   const at = entry.indexOf("=");
   const appKey = at < 0 ? "" : entry.slice(0, at);
   const username = at < 0 ? "" : entry.slice(at + 1);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(appKey) || !/^[A-Za-z0-9_.-]{3,24}$/.test(username)) {
-    throw new Error(`--world-writer ${JSON.stringify(entry)}: takes <app key>=<user name>, an app key of 1–64 characters of A–Z a–z 0–9 . _ - and a user name of 3–24 of A–Z a–z 0–9 _ . -`);
+  if (!isValidAppKey(appKey) || !/^[A-Za-z0-9_.-]{3,24}$/.test(username)) {
+    throw new Error(`--world-writer ${JSON.stringify(entry)}: takes <app key>=<user name>, an app key of ${APP_KEY_RULE} and a user name of 3–24 of A–Z a–z 0–9 _ . -`);
   }
   return { appKey, username };
 }

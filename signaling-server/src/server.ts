@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
-import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/protocol";
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";

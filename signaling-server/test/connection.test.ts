@@ -25,7 +25,7 @@ import {
   VirtualIp,
   Welcome,
   encodeFrame,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import { describe, expect, it } from "vitest";
 import { type ServerConfig, defaultConfig } from "../src/config.js";

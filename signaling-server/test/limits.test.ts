@@ -25,7 +25,7 @@ import {
   ChannelAssigned,
   ChannelData,
   ChannelRegister,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { createHash, randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_MAX_PEERS, type PeerLinkState, PeerLinks, type PeerLinksOptions } from "../src/network/udp/peer-links.js";
 import { type PeerHandle, type PeerOptions, type PeerSignal, createPeer, parsePeerSignal, rttFromStats, webRtcAvailable } from "../src/network/udp/peer-adapter.js";
 import type { IceServer, SignalPort } from "../src/network/udp/signal-port.js";
-import { SignalKind } from "../src/protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../src/runtime/clock.js";
 
 const IP_A = 0x0a000005; // 10.0.0.5, the lower one

@@ -10,7 +10,7 @@
  * node takes the route over and tells that node, which closes it with 4003 REPLACED. A move
  * (login, logout) only writes the route: there the master decides which session leaves.
  */
-import { CloseCode } from "@gmnet/engine/protocol";
+import { CloseCode } from "@gmnet/protocol";
 import { Redis } from "ioredis";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../observability/logger.js";

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { Channel } from "@gmnet/engine/protocol";
+import { Channel } from "@gmnet/protocol";
 import { parseMcpToken } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import type { ToolDirectory } from "./tool-directory.js";

@@ -11,7 +11,7 @@
  */
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, ToolStatus, formatIpv4 } from "@gmnet/engine/protocol";
+import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, ToolStatus, formatIpv4 } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 import { type CompiledSchema, compileToolSchema } from "./tool-schema.js";

@@ -14,7 +14,7 @@ import type { McpQuery } from "../cluster/messages.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session/session.js";
 import type { CallLogEntry, EngineView, McpShare, McpTools, ToolInfo } from "./mcp-tools.js";
-import { ToolStatus } from "@gmnet/engine/protocol";
+import { ToolStatus } from "@gmnet/protocol";
 
 export interface ToolDirectory {
   /** Whether MCP clients of this app key may connect (it has a token). */

@@ -13,6 +13,7 @@
  * (reconnectable).
  */
 import {
+  APP_KEY_RULE,
   Ack,
   Channel,
   CloseCode,
@@ -34,8 +35,9 @@ import {
   Resumed,
   Welcome,
   encodeFrame,
+  isValidAppKey,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import type { Identity } from "../storage/storage.js";
 import type { ServerContext } from "../server-context.js";
@@ -43,7 +45,6 @@ import { ClientSession, type SessionLink } from "./client-session.js";
 import { RateLimiter } from "./rate-limiter.js";
 import type { SessionCloseCause } from "./session.js";
 
-const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 /** Base64url, at least 22 characters = 128 bits. */
 const SECRET = /^[A-Za-z0-9_-]{22,128}$/;
 /** How long a closing connection may take to finish the close handshake before it is cut. */
@@ -297,7 +298,7 @@ export class Connection implements SessionLink {
     if (hello.version !== PROTOCOL_VERSION) {
       return refuse(ProtocolError.VERSION_MISMATCH, CloseCode.VERSION_MISMATCH, `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     }
-    if (!APP_KEY.test(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
+    if (!isValidAppKey(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, `the app key must be ${APP_KEY_RULE}`);
     if (!SECRET.test(hello.secret)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the identity secret must be 22–128 base64url characters (128 bits or more)");
 
     this.state = "identifying";

@@ -8,7 +8,7 @@
  * channels.ts, MCP tools in mcp-tools.ts; this file joins them into one set of functions.
  */
 import { ErrorCode, GmnetError } from "../errors.js";
-import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "../protocol/index.js";
+import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { HandleTable } from "../runtime/handle-table.js";
 import {

@@ -20,7 +20,7 @@ import {
   McpType,
   Priority,
   ToolStatus,
-} from "../protocol/index.js";
+} from "@gmnet/protocol";
 import { type EngineContext, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_mcp_call, network_type_mcp_call_ended, network_type_mcp_tool } from "./constants.js";
 import { NetworkError, type NetworkFault } from "./errors.js";

@@ -10,7 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import type { GmnetServer } from "../../../../signaling-server/src/index.js";
+import type { GmnetServer } from "@gmnet/signaling-server";
 import { useEngineCluster } from "../support/engine-cluster.js";
 
 const APP_KEY = "cluster-mcp";

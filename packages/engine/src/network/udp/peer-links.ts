@@ -31,7 +31,7 @@
  * (#peers), so they stay in one class; what does not touch it (the signals' format, pairIds) is
  * in link-signals.ts, and everything simple-peer in peer-adapter.ts.
  */
-import { SignalKind } from "../../protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { decodeP2pDatagram, encodeP2pDatagram } from "./datagram-codec.js";
 import { KIND_OF_SIGNAL, type PeerSignal, encodeEnvelope, firstPairCounter, isU32, makePairId, nextPairCounter, pairIdChosenBySender, parseEnvelope } from "./link-signals.js";

@@ -37,7 +37,7 @@ import wrtc from "@roamhq/wrtc";
 import globals from "globals";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { type GmnetServer, createServer } from "../../signaling-server/src/index.js";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import type { Problem } from "../src/playground/runner/problems.js";
 import type { EngineModule } from "../src/playground/runner/resources.js";
 import { EXTRA_NAMES, scopeNames } from "../src/playground/runner/scope.js";

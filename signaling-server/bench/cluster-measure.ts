@@ -8,7 +8,7 @@
  * - rtt: one client pings another over a virtual stream (ARBITRARY_DATA there, echoed back on the
  *   same connId), one round trip at a time, with nothing else running.
  */
-import { Channel, VSocketType } from "@gmnet/engine/protocol";
+import { Channel, VSocketType } from "@gmnet/protocol";
 import type { RelayOptions } from "./relay/config.js";
 import { GmnetClient } from "./relay/gmnet-client.js";
 import { type Pair, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame } from "./relay/pairs.js";

@@ -25,7 +25,7 @@
  * options, figures), server-child.ts (the server's process), gmnet-client.ts (the protocol
  * client), pairs.ts (the pairs and their frames) and pumping.ts (the windows in flight).
  */
-import { ProtocolError } from "@gmnet/engine/protocol";
+import { ProtocolError } from "@gmnet/protocol";
 import type { Measurement, RelayConfig, RelayOptions, RelayPath, SessionKind } from "./relay/config.js";
 import { GmnetClient, ProtocolFailure } from "./relay/gmnet-client.js";
 import { type Pair, bareWsPair, checkRawFrames, connectVirtualSocket, gmnetPair } from "./relay/pairs.js";

@@ -4,7 +4,7 @@
  * rules that tie settings to each other.
  */
 import { parseArgs } from "node:util";
-import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
+import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { formatGmBridgeSpec } from "./bridge/spec.js";
 import { type ExplainedIssue, type ServerConfig, type Setting, defaultConfig, serverSettings } from "./config-schema.js";

@@ -15,7 +15,7 @@ import {
   ChannelAssigned,
   ChannelData,
   ChannelRegister,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";

@@ -4,7 +4,7 @@
  * timing, the slow-consumer rules and datagram drops, detach and resume. The Connection itself
  * is connection.test.ts.
  */
-import { Ack, Channel, ControlType, Echo, Pong, Priority, Resumed, VSocketType, Welcome, encodeFrame } from "@gmnet/engine/protocol";
+import { Ack, Channel, ControlType, Echo, Pong, Priority, Resumed, VSocketType, Welcome, encodeFrame } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../src/config.js";
 import { type FakeSocket, decode, endOfTurn, setup } from "./support/fake-connection.js";

@@ -4,7 +4,7 @@
  * and hello deadlines, the Hello's identity from the storage, and that a bug in a service closes
  * one connection instead of the process. The ClientSession it carries is client-session.test.ts.
  */
-import { Channel, CloseCode, ControlType, Echo, ErrorMessage, Ping, Pong, Priority, VSocketType, VirtualIp, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Echo, ErrorMessage, Ping, Pong, Priority, VSocketType, VirtualIp, encodeFrame } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { MESSAGE_COST_BYTES } from "../src/session/connection.js";
 import type { Identity } from "../src/storage/storage.js";

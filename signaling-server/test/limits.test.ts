@@ -19,7 +19,7 @@ import {
   SignalType,
   encodeFrame,
   ChannelData,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { createHash, randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -28,7 +28,7 @@ import {
   UdpBind,
   VSocketType,
   ChannelData,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";

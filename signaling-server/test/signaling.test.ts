@@ -12,7 +12,7 @@ import {
   encodeFrame,
   formatIpv4,
   parseIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { iceServersFor } from "../src/services/signaling.js";

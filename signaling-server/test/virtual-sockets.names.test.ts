@@ -1,5 +1,5 @@
 /** RESOLVE_REQUEST and HOSTNAME_CLAIM. */
-import { Channel, CloseReason, HostnameClaim, Priority, ProtocolError, ResolveRequest, ResolveResponse, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
+import { Channel, CloseReason, HostnameClaim, Priority, ProtocolError, ResolveRequest, ResolveResponse, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { type Client, claim, connectPair, newReqId, nextV, sendV, useServer } from "./support/virtual-sockets.js";
 

@@ -15,7 +15,7 @@ import { PeerLinks } from "../src/network/udp/peer-links.js";
 import { DEFAULT_MAX_PEERS, type PeerLinkState, type PeerLinksOptions } from "../src/network/udp/peer-links-options.js";
 import { webRtcAvailable } from "../src/network/udp/peer-adapter.js";
 import type { IceServer, SignalPort } from "../src/network/udp/signal-port.js";
-import { SignalKind } from "../src/protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../src/runtime/clock.js";
 import { EventLog } from "./support/event-log.js";
 

@@ -26,7 +26,7 @@ import {
   encodeFrame,
   isSequenced,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import WebSocket from "ws";
 import { APP_KEY, STEP_TIMEOUT_MS, type SessionKind } from "./config.js";
 

@@ -20,7 +20,7 @@ import {
   VSocketType,
   concatFrames,
   encodeFrame,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import WebSocket from "ws";
 import { LISTEN_PORT, type RelayOptions, type RelayPath } from "./config.js";
 import { GmnetClient, until } from "./gmnet-client.js";

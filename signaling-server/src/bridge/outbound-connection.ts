@@ -21,7 +21,7 @@ import {
   VSocketType,
   nameOf,
   parseIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { Counter, Gauge } from "prom-client";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";

@@ -11,7 +11,7 @@
  * (dial, relay, end) is in outbound-connection.ts.
  */
 import type { Socket } from "node:net";
-import { BridgeConnect, Channel, FailReason, Priority, ProtocolError, RequestFailed, VSocketType, parseIpv4 } from "@gmnet/engine/protocol";
+import { BridgeConnect, Channel, FailReason, Priority, ProtocolError, RequestFailed, VSocketType, parseIpv4 } from "@gmnet/protocol";
 import { Counter, Gauge } from "prom-client";
 import type { ServerContext } from "../server-context.js";
 import { parseVirtualNetwork } from "../services/virtual-network.js";

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { CloseReason, FailReason, MasterStatus } from "@gmnet/engine/protocol";
+import { CloseReason, FailReason, MasterStatus } from "@gmnet/protocol";
 import type { Logger } from "../observability/logger.js";
 import { packMessages, packedSize } from "./bus-entry.js";
 import type { ClusterMetrics } from "./cluster-metrics.js";

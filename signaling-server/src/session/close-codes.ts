@@ -2,7 +2,7 @@
  * What a client connection's close code means beyond "closed": the gmnet_disconnects_total label
  * it is counted under, and the codes ws and RFC 6455 define that the protocol's CloseCode does not.
  */
-import { CloseCode } from "@gmnet/engine/protocol";
+import { CloseCode } from "@gmnet/protocol";
 
 /** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
 export const INTERNAL_ERROR = 1011;

@@ -36,7 +36,7 @@ import {
   Welcome,
   encodeFrame,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import type { Identity } from "../storage/storage.js";
 import type { ServerContext } from "../server-context.js";

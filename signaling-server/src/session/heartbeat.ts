@@ -3,7 +3,7 @@
  * after WELCOME and after each PONG; a client that leaves a PING unanswered for
  * heartbeatTimeoutMs is cut.
  */
-import { Channel, ControlType, Ping, Pong } from "@gmnet/engine/protocol";
+import { Channel, ControlType, Ping, Pong } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 
 /** What the heartbeat needs of its connection. */

@@ -4,7 +4,7 @@
  * Held frames are handled later in arrival order, before any later one, exactly as if they had
  * arrived then.
  */
-import { Channel, ControlType } from "@gmnet/engine/protocol";
+import { Channel, ControlType } from "@gmnet/protocol";
 
 export interface HeldFrame {
   readonly channel: number;

@@ -1,10 +1,10 @@
 /**
  * What a Hello must be before its identity is looked up (PROTOCOL.md §7): this server's protocol
- * version, an app key of 1–64 safe characters, and an identity secret of at least 128 bits.
+ * version, a valid app key (the one rule, in @gmnet/protocol), and an identity secret of at least
+ * 128 bits.
  */
-import { CloseCode, type HelloMessage, PROTOCOL_VERSION, ProtocolError } from "@gmnet/engine/protocol";
+import { APP_KEY_RULE, CloseCode, type HelloMessage, PROTOCOL_VERSION, ProtocolError, isValidAppKey } from "@gmnet/protocol";
 
-const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 /** Base64url, at least 22 characters = 128 bits. */
 const SECRET = /^[A-Za-z0-9_-]{22,128}$/;
 
@@ -20,7 +20,7 @@ export function helloRefusal(hello: HelloMessage): HelloRefusal | undefined {
   if (hello.version !== PROTOCOL_VERSION) {
     return { code: ProtocolError.VERSION_MISMATCH, closeCode: CloseCode.VERSION_MISMATCH, message: `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}` };
   }
-  if (!APP_KEY.test(hello.appKey)) return { code: ProtocolError.BAD_HELLO, closeCode: CloseCode.BAD_HELLO, message: "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -" };
+  if (!isValidAppKey(hello.appKey)) return { code: ProtocolError.BAD_HELLO, closeCode: CloseCode.BAD_HELLO, message: `the app key must be ${APP_KEY_RULE}` };
   if (!SECRET.test(hello.secret)) return { code: ProtocolError.BAD_HELLO, closeCode: CloseCode.BAD_HELLO, message: "the identity secret must be 22–128 base64url characters (128 bits or more)" };
   return undefined;
 }

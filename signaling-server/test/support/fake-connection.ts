@@ -5,7 +5,7 @@
  * what the services hear.
  */
 import { EventEmitter } from "node:events";
-import { Channel, ControlType, FrameDecoder, Hello, PROTOCOL_VERSION, Priority, Resume, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, ControlType, FrameDecoder, Hello, PROTOCOL_VERSION, Priority, Resume, encodeFrame } from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import { type ServerConfig, defaultConfig } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";

@@ -3,7 +3,7 @@
  * frames matched to their reqId, EVENT frames kept in arrival order and taken by kind — so a
  * test awaits what it expects instead of sleeping.
  */
-import { Channel, MasterEvent, MasterEventMessage, MasterOp, MasterRequest, MasterResponse, MasterType } from "@gmnet/engine/protocol";
+import { Channel, MasterEvent, MasterEventMessage, MasterOp, MasterRequest, MasterResponse, MasterType } from "@gmnet/protocol";
 import type { GmnetServer } from "../../src/index.js";
 import { type ClientOptions, ProtocolClient } from "./protocol-client.js";
 

@@ -9,7 +9,7 @@
  * stream-connect.ts; this file joins them into one set of functions.
  */
 import { ErrorCode, GmnetError } from "../errors.js";
-import { formatIpv4 } from "../protocol/index.js";
+import { formatIpv4 } from "@gmnet/protocol";
 import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { HandleTable } from "../runtime/handle-table.js";
 import {

@@ -4,7 +4,7 @@
  * when the virtual network has no such host, a real server through the server's outbound
  * GameMaker bridge (PROTOCOL.md §8.4) if the server allows that destination.
  */
-import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "../protocol/index.js";
+import { MAX_NAME_BYTES as MAX_VIRTUAL_NAME_BYTES, formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 import { network_socket_ws, network_socket_wss } from "./constants.js";
 import { NetworkError, type NetworkFault, fault } from "./errors.js";

@@ -23,7 +23,7 @@ import {
   UdpBind,
   VSocketType,
   formatIpv4,
-} from "../../src/protocol/index.js";
+} from "@gmnet/protocol";
 import { EventLog } from "../network/support.js";
 import { type FakeServer, startFakeServer } from "./fake-server.js";
 

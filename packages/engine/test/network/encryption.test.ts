@@ -10,7 +10,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "../../src/protocol/index.js";
+import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import type { Engine } from "../../src/index.js";
 import { deriveKeyBits } from "../../src/network/e2e.js";
 import { aad, oracleKey as sharedOracleKey, pattern, sendBytes } from "./sealed-oracle.js";

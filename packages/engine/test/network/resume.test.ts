@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import wrtc from "@roamhq/wrtc";
-import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import { createEngine, createMemoryStorage } from "../../src/index.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
 import { appChannelClient } from "../support/app-channel-traffic.js";

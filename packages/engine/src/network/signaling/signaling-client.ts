@@ -37,11 +37,11 @@ import {
   Resume,
   Resumed,
   Welcome,
+  type MessageOf,
   type WelcomeMessage,
   concatFrames,
   encodeFrame,
-} from "../../protocol/index.js";
-import type { MessageOf } from "../../protocol/schema.js";
+} from "@gmnet/protocol";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { OutgoingFrames, sendInBatches } from "./outgoing.js";
 import { Liveness } from "./liveness.js";

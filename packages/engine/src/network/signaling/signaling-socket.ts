@@ -5,7 +5,7 @@
  * shut down). Once released it reports nothing more, so a socket given up on cannot touch the
  * next connection.
  */
-import { type Frame, FrameDecoder } from "../../protocol/index.js";
+import { type Frame, FrameDecoder } from "@gmnet/protocol";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, errorMessageOf } from "../transport/websocket-like.js";
 

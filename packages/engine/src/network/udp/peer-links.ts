@@ -31,7 +31,7 @@
  * what does not touch it is beside it: the options and their defaults in peer-links-options.ts,
  * the signals' format and pairIds in link-signals.ts, everything simple-peer in peer-adapter.ts.
  */
-import { SignalKind } from "../../protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { decodeP2pDatagram, encodeP2pDatagram } from "./datagram-codec.js";
 import { KIND_OF_SIGNAL, type PeerSignal, encodeEnvelope, firstPairCounter, isU32, makePairId, nextPairCounter, pairIdChosenBySender, parseEnvelope } from "./link-signals.js";

@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FrameError, type MessageCodec, ProtocolError } from "../src/protocol/index.js";
-import * as messages from "../src/protocol/messages.js";
-import { formatIpv4, parseIpv4 } from "../src/protocol/messages.js";
+import { FrameError, type MessageCodec, ProtocolError } from "../src/index.js";
+import * as messages from "../src/messages.js";
+import { formatIpv4, parseIpv4 } from "../src/messages.js";
 
 // ------------------------------------------------------------------ the layout table
 

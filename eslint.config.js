@@ -1,5 +1,6 @@
 // ESLint flat config: the recommended JavaScript and TypeScript rules, plus a few that keep
-// tests honest (no focused, skipped, conditional or expected-failure tests can land).
+// tests honest (no focused, skipped, conditional or expected-failure tests can land) and one that
+// keeps the engine out of the signaling server.
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
@@ -24,6 +25,14 @@ export default tseslint.config(
       // serial and parallel). A condition or an expected failure hides a test as surely as a skip:
       // a test that cannot run here must fail, not vanish.
       "no-restricted-syntax": ["error", ...bannedTestModifiers()],
+    },
+  },
+  {
+    // The server speaks the wire protocol through @gmnet/protocol; the engine (simple-peer, pako,
+    // the hashes) is no dependency of it at run time, only of its tests.
+    files: ["signaling-server/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^@gmnet/engine(/|$)|/packages/engine/", message: "signaling-server/src must not import the engine: take the wire protocol from @gmnet/protocol." }] }],
     },
   },
 );

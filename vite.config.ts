@@ -1,8 +1,8 @@
 /**
  * One Vite config for the repository: it serves and builds the playground (root: playground/)
  * and configures Vitest for the unit and integration tests of every package.
- * In-repo imports of @gmnet/engine resolve to its TypeScript sources, so neither the dev server
- * nor the tests need a build first.
+ * In-repo imports of @gmnet/protocol, @gmnet/engine and @gmnet/signaling-server resolve to their
+ * TypeScript sources, so neither the dev server nor the tests need a build first.
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -12,11 +12,11 @@ const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.me
 /**
  * The engine's network and master integration suites, run a second time (vitest project "cluster")
  * against three nodes joined through Redis (GMNET_TEST_NODES=3, packages/engine/test/network/support.ts),
- * engines spread round-robin over the nodes. Not mcp.test.ts: MCP tools are registered and called
- * per node so far (an agent on node 1 sees node 1's engines' tools; PROTOCOL.md §15, still planned).
+ * engines spread round-robin over the nodes (MCP clients talk to the first node, so their tools' engines
+ * are mostly on the others).
  */
 const CLUSTER_SUITES = [
-  "packages/engine/test/network/{api-contract,channels,encryption,encryption-pair,lifecycle,node-listen,tcp,udp}.test.ts",
+  "packages/engine/test/network/{api-contract,channels,encryption,encryption-pair,lifecycle,mcp,node-listen,tcp,udp}.test.ts",
   "packages/engine/test/master/{accounts.integration,characters,nearby,rooms.integration,social.integration,timeout.integration,world}.test.ts",
 ];
 
@@ -24,10 +24,12 @@ export default defineConfig({
   root: fromRoot("./playground"),
   resolve: {
     alias: [
+      { find: /^@gmnet\/protocol$/, replacement: fromRoot("./packages/protocol/src/index.ts") },
       { find: /^@gmnet\/engine$/, replacement: fromRoot("./packages/engine/src/index.ts") },
       { find: /^@gmnet\/engine\/globals$/, replacement: fromRoot("./packages/engine/src/globals.ts") },
-      { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol/index.ts") },
+      { find: /^@gmnet\/engine\/protocol$/, replacement: fromRoot("./packages/engine/src/protocol.ts") },
       { find: /^@gmnet\/engine\/debug$/, replacement: fromRoot("./packages/engine/src/debug/index.ts") },
+      { find: /^@gmnet\/signaling-server$/, replacement: fromRoot("./signaling-server/src/index.ts") },
     ],
   },
   build: {

@@ -1,13 +1,14 @@
-// Builds what changed: the engine (tsc → packages/engine/dist), the signaling server (tsc →
-// signaling-server/dist), the playground (vite → playground/dist) and the docs site (VitePress →
-// docs/.vitepress/dist, then copied to playground/dist/docs, which the server serves as /docs/)
+// Builds what changed: the wire protocol (tsc → packages/protocol/dist), the engine (tsc →
+// packages/engine/dist), the signaling server (tsc → signaling-server/dist), the playground (vite →
+// playground/dist) and the docs site (VitePress → docs/.vitepress/dist, then copied to
+// playground/dist/docs, which the server serves as /docs/)
 // and the GameMaker extension (vite → packages/gamemaker/dist),
 // each only when the files it is built from differ from those of its last build. A fingerprint
 // (SHA-256 over the paths and contents of its inputs) is kept in the output folder, so deleting the
 // output rebuilds it, and a failed build leaves no fingerprint behind. `npm start` on an unchanged
 // tree so starts at once.
 //
-//   node scripts/build.mjs [engine] [server] [playground] [gamemaker] [docs] [--force]   (no step named: all)
+//   node scripts/build.mjs [protocol] [engine] [server] [playground] [gamemaker] [docs] [--force]   (no step named: all)
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { parseArgs } from "node:util";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const STAMP = ".build-fingerprint";
 const SHARED = ["package-lock.json", "tsconfig.json"];
+const PROTOCOL = ["packages/protocol/src", "packages/protocol/package.json", "packages/protocol/tsconfig.build.json"];
 const ENGINE = ["packages/engine/src", "packages/engine/package.json", "packages/engine/tsconfig.build.json"];
 const SERVER = ["signaling-server/src", "signaling-server/package.json", "signaling-server/tsconfig.build.json"];
 
@@ -25,10 +27,11 @@ const tsc = (project) => () => execFileSync(process.execPath, [join(root, "node_
 
 /** Each step: what it is built from, where it goes, and how. Later steps may use earlier outputs. */
 const STEPS = {
-  engine: { inputs: [...SHARED, ...ENGINE], output: "packages/engine/dist", run: tsc("packages/engine/tsconfig.build.json") },
+  protocol: { inputs: [...SHARED, ...PROTOCOL], output: "packages/protocol/dist", run: tsc("packages/protocol/tsconfig.build.json") },
+  // The engine's and the server's builds read the protocol's declarations, so a protocol change rebuilds them too.
+  engine: { inputs: [...SHARED, ...PROTOCOL, ...ENGINE], output: "packages/engine/dist", run: tsc("packages/engine/tsconfig.build.json") },
   server: {
-    // The server's build reads the engine's declarations, so an engine change rebuilds it too.
-    inputs: [...SHARED, ...ENGINE, ...SERVER],
+    inputs: [...SHARED, ...PROTOCOL, ...SERVER],
     output: "signaling-server/dist",
     run: () => {
       tsc("signaling-server/tsconfig.build.json")();
@@ -36,19 +39,20 @@ const STEPS = {
     },
   },
   playground: {
-    inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/engine/src"],
+    inputs: [...SHARED, "package.json", "vite.config.ts", "playground", "packages/protocol/src", "packages/engine/src"],
     output: "playground/dist",
     run: () => execFileSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], { cwd: root, stdio: "inherit" }),
   },
   gamemaker: {
     // The GameMaker extension (the engine bundled with its GML glue) and the `gmnet` command.
-    inputs: [...SHARED, ...ENGINE, "packages/gamemaker/src", "packages/gamemaker/package.json"],
+    inputs: [...SHARED, ...PROTOCOL, ...ENGINE, "packages/gamemaker/src", "packages/gamemaker/package.json"],
     output: "packages/gamemaker/dist",
     run: () => execFileSync(process.execPath, ["--import", "tsx", "src/build-main.ts"], { cwd: join(root, "packages/gamemaker"), stdio: "inherit" }),
   },
   docs: {
     // The pages, PROTOCOL.md, and the engine's sources: its API reference lists the engine's exports.
-    inputs: [...SHARED, "package.json", "docs", "PROTOCOL.md", "packages/engine/src", "scripts/build-docs.mjs"],
+    // The engine's sources import the protocol's build (packages/protocol/dist, an earlier step).
+    inputs: [...SHARED, "package.json", "docs", "PROTOCOL.md", ...PROTOCOL, "packages/engine/src", "scripts/build-docs.mjs"],
     output: "docs/.vitepress/dist",
     run: () => execFileSync(process.execPath, [join(root, "scripts/build-docs.mjs"), join(root, "docs/.vitepress/dist")], { cwd: root, stdio: "inherit" }),
   },

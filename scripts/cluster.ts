@@ -11,113 +11,46 @@
  * exits at once. The nodes are child processes so one can be killed to watch the others carry on
  * (the balancer skips a node that refuses connections).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { type Socket, connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../signaling-server/test/support/free-port.js";
+import { type NodeProcess, createBalancer, hasExited, spawnNode } from "../signaling-server/test/support/node-processes.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../signaling-server/test/support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "../signaling-server/test/support/private-redis.js";
 import { onStopSignals } from "../signaling-server/src/stop-signals.js";
 
 const NODE_IDS = [1, 2, 3] as const;
-/** How long a node may take to answer /healthz after it was spawned, and to drain when told to stop. */
-const START_TIMEOUT_MS = 30_000;
+/** How long a node may take to drain when told to stop. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
 const startScript = fileURLToPath(new URL("./start.mjs", import.meta.url));
 const entryHost = process.env.GMNET_HOST ?? "127.0.0.1";
 const entryPort = Number(process.env.PORT ?? 8080);
 
-interface ClusterNode {
-  readonly id: number;
-  readonly port: number;
-  readonly url: string;
-  readonly child: ChildProcess;
-  /** Resolves with the exit code (or signal name) once the process is gone. */
-  readonly exited: Promise<number | string>;
-}
-
 let redis: PrivateRedis | undefined;
 let postgres: PrivatePostgres | undefined;
-const nodes: ClusterNode[] = [];
+const nodes: NodeProcess[] = [];
 let databaseUrl = "";
 
-/** Prefixes every line a node prints with its id, so three nodes' output stays readable. */
-function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.WritableStream): void {
-  let pending = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    const lines = (pending + chunk).split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) out.write(`${prefix}${line}\n`);
+async function startNode(id: number): Promise<NodeProcess> {
+  const node = await spawnNode({
+    id,
+    redisUrl: redis!.url,
+    databaseUrl,
+    args: [startScript, ...process.argv.slice(2)],
+    // Its own process group: a terminal's Ctrl-C reaches this script, not the node, so the node gets
+    // one SIGTERM from stop() (a second signal would make it exit without draining). Redis, started
+    // in ours, does get the Ctrl-C and shuts down at once; the draining nodes only lose the chance to
+    // remove their routes, which go with it.
+    detached: true,
+    // Each line prefixed with the node's id, so three nodes' output stays readable.
+    output: (line, stream) => (stream === "stdout" ? process.stdout : process.stderr).write(`node ${id} | ${line}\n`),
   });
-  stream.on("end", () => pending !== "" && out.write(`${prefix}${pending}\n`));
-}
-
-async function startNode(id: number): Promise<ClusterNode> {
-  const port = await freePort();
-  const env = {
-    GMNET_LOG_LEVEL: "warn",
-    ...process.env,
-    PORT: String(port),
-    GMNET_HOST: "127.0.0.1",
-    GMNET_NODE_ID: String(id),
-    GMNET_REDIS_URL: redis!.url,
-    GMNET_DATABASE_URL: databaseUrl,
-  };
-  // Its own process group: a terminal's Ctrl-C reaches this script, not the node, so the node gets
-  // one SIGTERM from stop() (a second signal would make it exit without draining). Redis, started
-  // in ours, does get the Ctrl-C and shuts down at once; the draining nodes only lose the chance to
-  // remove their routes, which go with it.
-  const child = spawn(process.execPath, [startScript, ...process.argv.slice(2)], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  prefixLines(child.stdout!, `node ${id} | `, process.stdout);
-  prefixLines(child.stderr!, `node ${id} | `, process.stderr);
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? 0)));
-  const node = { id, port, url: `http://127.0.0.1:${port}`, child, exited };
   nodes.push(node);
-  await untilHealthy(node);
   return node;
 }
 
-/** Polls the node's /healthz until it answers 200; fails when the process exits or time runs out. */
-async function untilHealthy(node: ClusterNode): Promise<void> {
-  let gone: number | string | undefined;
-  void node.exited.then((code) => (gone = code));
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (gone !== undefined) throw new Error(`node ${node.id} exited (${gone}) while starting`);
-    const ok = await fetch(`${node.url}/healthz`).then((response) => response.ok, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`node ${node.id} did not answer ${node.url}/healthz within ${START_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Round robin over the nodes; a node that refuses the connection (killed) is skipped for the next one. */
-let turn = 0;
 /** Set once every node answered /healthz: until then the entry holds no nodes to hand connections to. */
 let serving = false;
-const entry = createServer((client) => {
-  if (!serving) return void client.destroy();
-  client.pause();
-  client.on("error", () => undefined);
-  const tryNode = (tries: number): void => {
-    const node = nodes[turn++ % nodes.length]!;
-    const upstream: Socket = connect(node.port, "127.0.0.1");
-    const refused = (): void => (tries > 1 ? tryNode(tries - 1) : void client.destroy());
-    upstream.once("error", refused);
-    upstream.once("connect", () => {
-      upstream.off("error", refused);
-      upstream.on("error", () => client.destroy());
-      client.on("error", () => upstream.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-      client.pipe(upstream).pipe(client);
-      client.resume();
-    });
-  };
-  tryNode(nodes.length);
-});
+const entry = createBalancer(() => (serving ? nodes : []));
 
 let stopping = false;
 /** Drains the nodes (SIGTERM: DRAIN to clients, then exit), then stops the services; a second signal exits at once. */
@@ -125,7 +58,7 @@ async function stop(exitCode: number): Promise<never> {
   entry.close();
   await Promise.all(
     nodes.map(async (node) => {
-      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      if (hasExited(node)) return;
       node.child.kill("SIGTERM");
       const timer = setTimeout(() => node.child.kill("SIGKILL"), DRAIN_TIMEOUT_MS);
       await node.exited;
@@ -152,7 +85,7 @@ onStopSignals({
   },
 });
 process.once("exit", () => {
-  for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGKILL");
+  for (const node of nodes) if (!hasExited(node)) node.child.kill("SIGKILL");
 });
 
 let step = `the load balancer on ${entryHost}:${process.env.PORT ?? 8080}`;

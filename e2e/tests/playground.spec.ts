@@ -14,6 +14,9 @@
  * Every wait is a condition (expect.poll, toHaveText …); nothing sleeps. Each test opens the page
  * in a browser context of its own (openPeer), which fails the test on any uncaught page error or
  * console.error.
+ *
+ * Over 400 lines on purpose: one concern, the playground page end to end, each test a walk
+ * through its UI.
  */
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";

@@ -23,6 +23,9 @@
  * show_debug_message or show_message, print something. Then it must stay quiet (no event, no
  * output) for QUIET_MS, which lets whatever the answers set off run. Relative http_* URLs resolve
  * against the test server, as they resolve against the page that serves the playground.
+ *
+ * Over 400 lines on purpose: one suite, the docs' samples; the harness above it (extraction,
+ * name checks, a network per sample, the run loop) exists only to run them.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
@@ -34,7 +37,7 @@ import wrtc from "@roamhq/wrtc";
 import globals from "globals";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { type GmnetServer, createServer } from "../../signaling-server/src/index.js";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import type { Problem } from "../src/playground/runner/problems.js";
 import type { EngineModule } from "../src/playground/runner/resources.js";
 import { EXTRA_NAMES, scopeNames } from "../src/playground/runner/scope.js";

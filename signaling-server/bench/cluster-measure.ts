@@ -1,15 +1,18 @@
 /**
  * The cluster benchmark's two measurements (cluster.bench.ts runs them):
  *
- * - load: the relay benchmark's pairs (relay.bench.ts: a virtual-socket connect, then each sender
+ * - load: the relay benchmark's pairs (relay/pairs.ts: a virtual-socket connect, then each sender
  *   keeps `window` ARBITRARY_DATA messages in flight to its receiver), placed on given servers, and
  *   the CPU time of every process involved (nodes, redis-server, this client process) over the
  *   measured time;
  * - rtt: one client pings another over a virtual stream (ARBITRARY_DATA there, echoed back on the
  *   same connId), one round trip at a time, with nothing else running.
  */
-import { Channel, VSocketType } from "@gmnet/engine/protocol";
-import { GmnetClient, type Pair, type RelayOptions, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame, startPumping, stopPumping, verifiedDeliveries } from "./relay.bench.js";
+import { Channel, VSocketType } from "@gmnet/protocol";
+import type { RelayOptions } from "./relay/config.js";
+import { GmnetClient } from "./relay/gmnet-client.js";
+import { type Pair, checkRawFrames, connectVirtualSocket, counterOf, gmnetPair, rawFrame } from "./relay/pairs.js";
+import { startPumping, stopPumping, verifiedDeliveries } from "./relay/pumping.js";
 
 /** A process whose CPU time the measurement reads at its start and end. */
 export interface CpuSource {

@@ -6,7 +6,7 @@
  * A private PostgreSQL and a private Redis (signaling-server/test/support; scripts/ensure-postgres.sh
  * and ensure-redis.sh install them) join three gmnet nodes (`database`, `redis`, node ids 1–3) into
  * one network (PROTOCOL.md §15); a fourth gmnet server without them is the single-node baseline.
- * Every server runs in a child process of its own (relay.bench.ts' ServerChild), so its CPU time
+ * Every server runs in a child process of its own (relay/server-child.ts), so its CPU time
  * excludes the clients, which run here; redis-server's is read from /proc. The relay benchmark's
  * clients and load generator are used as they are: resumable sessions, a virtual-socket connect,
  * then each sender keeps `--window` ARBITRARY_DATA messages in flight to its receiver.
@@ -42,7 +42,8 @@ import { type PrivatePostgres, startPrivatePostgres } from "../test/support/priv
 import { type PrivateRedis, startPrivateRedis } from "../test/support/private-redis.js";
 import { type CpuSource, type LoadMeasurement, type LoadOptions, type Placement, measureLoad, measureRtt } from "./cluster-measure.js";
 import { findProcess, machineCpuMicros, processCpuMicros } from "./process-cpu.js";
-import { type ServerKind, type ServerOverrides, ServerChild, serveChild } from "./relay.bench.js";
+import type { ServerKind, ServerOverrides } from "./relay/config.js";
+import { ServerChild, serveChild } from "./relay/server-child.js";
 
 interface Options extends LoadOptions {
   markdown: boolean;

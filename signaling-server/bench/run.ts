@@ -41,7 +41,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseBenchArgs } from "../../scripts/bench-args.js";
-import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, type ServerOverrides, measure, serveChild } from "./relay.bench.js";
+import { measure } from "./relay.bench.js";
+import { CONFIGS, type Measurement, type RelayOptions, type ServerKind, type ServerOverrides } from "./relay/config.js";
+import { serveChild } from "./relay/server-child.js";
 
 interface Options extends RelayOptions {
   markdown: boolean;

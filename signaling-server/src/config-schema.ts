@@ -12,7 +12,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { Channel } from "@gmnet/engine/protocol";
+import { APP_KEY_RULE, Channel, isValidAppKey } from "@gmnet/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { type GmBridgeSpec, parseGmBridgeSpec, validateGmBridgeSpec } from "./bridge/spec.js";
 import { MAX_NODE_ID } from "./cluster/node-ids.js";
@@ -156,6 +156,13 @@ function checkRedisUrl(url: string): void {
   if (!URL.canParse(url)) throw new Error(`${problem} (this one does not parse as a URL)`);
 }
 
+function checkAdvertiseUrl(url: string): void {
+  const problem = "--advertise-url (GMNET_ADVERTISE_URL) must be this node's base URL as the other nodes reach it, like http://10.0.0.5:8080";
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) throw new Error(problem);
+  const { pathname, search, hash } = new URL(url);
+  if (pathname !== "/" || search !== "" || hash !== "") throw new Error(`${problem} (no path, query or fragment)`);
+}
+
 /** Checked at startup, so a missing build is a clear error now rather than every page a 404 later. */
 function checkStaticDir(dir: string): void {
   if (dir === "") throw new Error("staticDir must be the path of a directory");
@@ -173,8 +180,8 @@ export function parseWorldWriter(entry: string): { appKey: string; username: str
   const at = entry.indexOf("=");
   const appKey = at < 0 ? "" : entry.slice(0, at);
   const username = at < 0 ? "" : entry.slice(at + 1);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(appKey) || !/^[A-Za-z0-9_.-]{3,24}$/.test(username)) {
-    throw new Error(`--world-writer ${JSON.stringify(entry)}: takes <app key>=<user name>, an app key of 1–64 characters of A–Z a–z 0–9 . _ - and a user name of 3–24 of A–Z a–z 0–9 _ . -`);
+  if (!isValidAppKey(appKey) || !/^[A-Za-z0-9_.-]{3,24}$/.test(username)) {
+    throw new Error(`--world-writer ${JSON.stringify(entry)}: takes <app key>=<user name>, an app key of ${APP_KEY_RULE} and a user name of 3–24 of A–Z a–z 0–9 _ . -`);
   }
   return { appKey, username };
 }
@@ -237,6 +244,28 @@ export const serverSettings = {
   redis: { flag: "redis", env: "GMNET_REDIS_URL", help: "Redis URL (redis://…) joining this server to others as one network; needs --database.", ...optionalText(checkRedisUrl) },
   /** This node's id among the nodes sharing `redis`, 1–255 (the high 8 bits of its connIds); undefined: a random free one. */
   nodeId: { flag: "node-id", env: "GMNET_NODE_ID", help: `This node's id among those sharing --redis, 1–${MAX_NODE_ID}; unset: a random free one.`, ...optionalInteger(1, MAX_NODE_ID) },
+  /**
+   * This node's base URL as the other nodes reach it (with --redis): an /mcp request for an MCP
+   * session of this node that lands on another node is relayed here. Unset: http(s)://host:port
+   * of the listener, the machine's host name for a wildcard host.
+   */
+  advertiseUrl: {
+    flag: "advertise-url",
+    env: "GMNET_ADVERTISE_URL",
+    help: "This node's base URL as the other nodes reach it (with --redis; relays /mcp sessions); unset: from the listener's host and port.",
+    ...optionalText(checkAdvertiseUrl),
+  },
+  /**
+   * How long a node's liveness key lives unless refreshed (every third of it): how soon the others
+   * treat a killed node as gone — its streams end (PEER_GONE), its routes, host names and tools
+   * count no more, another node takes the master home over.
+   */
+  nodeTtlMs: {
+    flag: "node-ttl-ms",
+    env: "GMNET_NODE_TTL_MS",
+    help: "How long a node's liveness key lives unless refreshed: how soon the others notice a killed node.",
+    ...integer(15_000, 1_000, 600_000),
+  },
   /** Bound of a node's inbound Redis stream (XADD MAXLEN ~). */
   redisStreamMaxLen: { flag: "redis-stream-max-len", env: "GMNET_REDIS_STREAM_MAX_LEN", help: "Bound of this node's inbound Redis stream (XADD MAXLEN ~).", ...integer(10_000, 1) },
   /**

@@ -4,7 +4,7 @@
  * rules that tie settings to each other.
  */
 import { parseArgs } from "node:util";
-import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/engine/protocol";
+import { FRAME_HEADER_SIZE, parseIpv4 } from "@gmnet/protocol";
 import { parseAllowEntry } from "./bridge/outbound-allow.js";
 import { formatGmBridgeSpec } from "./bridge/spec.js";
 import { type ExplainedIssue, type ServerConfig, type Setting, defaultConfig, serverSettings } from "./config-schema.js";
@@ -94,7 +94,7 @@ function read(setting: Setting<unknown>, text: string): unknown {
   }
 }
 
-/** Largest frame payload the engine accepts from the server (signaling-client.ts). */
+/** Largest frame payload the engine accepts from the server (signaling-socket.ts). */
 const MAX_CLIENT_FRAME_BYTES = 16 * 1024 * 1024;
 /** ICE_SERVERS carries the list as a string of at most this many UTF-8 bytes. */
 const MAX_ICE_SERVERS_JSON = 8192;

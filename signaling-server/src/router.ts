@@ -3,7 +3,7 @@
  * to one handler that owns them, LLM-session channels (2000–2999) to another. A frame nobody
  * handles is answered with UNKNOWN_CHANNEL or UNKNOWN_PACKET_TYPE, never dropped silently.
  */
-import { Channel, Priority, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, Priority, ProtocolError } from "@gmnet/protocol";
 import type { Session } from "./session/session.js";
 
 /** `priority` is the one the client gave the frame (app channels relay with it); Normal for frames the server makes itself. */

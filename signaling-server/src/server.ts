@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
-import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Drain, PROTOCOL_VERSION, Priority, encodeFrame } from "@gmnet/protocol";
 import { Gauge } from "prom-client";
 import { WebSocketServer } from "ws";
 import { type GmBridgeInfo, createGmBridges } from "./bridge/gm-bridge.js";
@@ -17,6 +18,7 @@ import { createOutboundBridge } from "./bridge/outbound.js";
 import { type ServerConfig, defaultConfig, parseMcpToken, validateConfig } from "./config.js";
 import { MCP_PATH, createMcpEndpoint } from "./mcp/mcp-endpoint.js";
 import { createMcpTools } from "./mcp/mcp-tools.js";
+import { type McpListeners, createClusterShare, createClusterToolDirectory, createLocalToolDirectory } from "./mcp/tool-directory.js";
 import { type Logger, createLogger } from "./observability/logger.js";
 import { type Metrics, createMetrics } from "./observability/metrics.js";
 import { Router } from "./router.js";
@@ -127,10 +129,13 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
   // The outbound bridge (BRIDGE_CONNECT) hears engines leave or move, to end their dials.
   const outbound = createOutboundBridge(context, virtualSockets);
   const mcpAppKeys = new Set(config.mcpTokens.map((entry) => parseMcpToken(entry).appKey));
-  const mcpTools = createMcpTools(context, mcpAppKeys);
+  // With --redis the tools of every node's engines: names claimed in Redis, calls through the bus.
+  const mcpListeners: McpListeners = new Map();
+  const mcpTools = createMcpTools(context, mcpAppKeys, cluster === undefined ? undefined : createClusterShare(cluster, context, mcpListeners));
+  const toolDirectory = cluster === undefined ? createLocalToolDirectory(mcpTools) : createClusterToolDirectory(context, mcpTools, cluster, mcpListeners);
   services.push(createControlService(context, cluster), virtualSockets, createSignalingService(context, cluster), master, outbound, mcpTools);
   if (cluster !== undefined) services.push(cluster);
-  const mcp = createMcpEndpoint(context, mcpTools, { context, rooms: (appKey) => master.rooms(appKey) });
+  const mcp = createMcpEndpoint(context, toolDirectory, { rooms: (appKey) => master.rooms(appKey) }, cluster);
   // Read once: the main listener and the GameMaker bridges serve the same certificate.
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // Bridged connections only ever use virtual sockets, so only that service hears them leave.
@@ -247,6 +252,7 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     await cluster?.start();
     if (cluster !== undefined && config.nodeId === undefined) logger.setBindings({ node: cluster.nodeId });
     await listen();
+    await cluster?.advertise(config.advertiseUrl ?? advertisedUrl());
   });
   const listen = (): Promise<void> => new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -268,6 +274,12 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     const secure = Boolean(config.tlsCert);
     return { host, port, url: `${secure ? "https" : "http"}://${host}:${port}`, wsUrl: `${secure ? "wss" : "ws"}://${host}:${port}/ws` };
+  }
+
+  /** What the other nodes reach this one at by default: the listener, with the machine's name for a wildcard host. */
+  function advertisedUrl(): string {
+    const { url } = address();
+    return config.host === "0.0.0.0" || config.host === "::" ? url.replace("//127.0.0.1:", `//${hostname()}:`) : url;
   }
 
   let closing: Promise<void> | undefined;

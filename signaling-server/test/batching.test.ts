@@ -18,7 +18,7 @@ import {
   UdpBind,
   VSocketType,
   encodeFrame,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";

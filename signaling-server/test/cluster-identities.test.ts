@@ -12,7 +12,7 @@
  * `max(id) - count(*)` counts the lost races without asking the code under test.
  */
 import { randomBytes } from "node:crypto";
-import { formatIpv4 } from "@gmnet/engine/protocol";
+import { formatIpv4 } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { queryOnce } from "./support/private-postgres.js";

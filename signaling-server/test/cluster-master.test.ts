@@ -5,7 +5,7 @@
  * REST face work the same from every node; when the home stops another node takes over and the
  * logins it never held end with EVENT SESSION "master_restarted". Every wait is a condition.
  */
-import { Channel, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, Welcome, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, Welcome, parseIpv4 } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { type Json, MasterClient, MasterEvent, MasterOp, nextVirtualIp, uniqueAppKey } from "./support/master-client.js";
 import { ProtocolClient } from "./support/protocol-client.js";

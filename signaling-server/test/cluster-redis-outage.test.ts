@@ -17,7 +17,7 @@ import {
   SocketClosed,
   UdpBind,
   VSocketType,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";

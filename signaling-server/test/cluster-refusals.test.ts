@@ -6,7 +6,7 @@
  * NOT_A_PARTICIPANT (as for an address nobody holds) and a master request is answered
  * NOT_CONNECTED ("try again") at once, not at the forwarder's timeout.
  */
-import { Channel, MasterOp, ProtocolError, SignalKind, SignalRelay, SignalType } from "@gmnet/engine/protocol";
+import { Channel, MasterOp, ProtocolError, SignalKind, SignalRelay, SignalType } from "@gmnet/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { MasterClient } from "./support/master-client.js";

@@ -20,7 +20,7 @@ import {
   SocketClosed,
   VSocketType,
   parseIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { useCluster } from "./support/test-cluster.js";

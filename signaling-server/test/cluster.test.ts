@@ -26,7 +26,7 @@ import {
   UdpBind,
   VSocketType,
   formatIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { nodeOfId } from "../src/cluster/node-ids.js";
 import { ProtocolClient } from "./support/protocol-client.js";

@@ -167,6 +167,16 @@ describe("redis", () => {
     expect(configFromArgs(["--redis", "redis://cache.example:6379", "--database", "postgres://gmnet@db.example/gmnet"], {}).database).toBe("postgres://gmnet@db.example/gmnet");
   });
 
+  it("takes --advertise-url as a bare http(s) base URL (unset by default), refusing a path or another scheme", () => {
+    expect(defaultConfig.advertiseUrl).toBeUndefined();
+    expect(configFromArgs(["--advertise-url", "http://10.0.0.5:8080"], {}).advertiseUrl).toBe("http://10.0.0.5:8080");
+    expect(configFromArgs([], { GMNET_ADVERTISE_URL: "https://node-2.internal" }).advertiseUrl).toBe("https://node-2.internal");
+    for (const bad of ["10.0.0.5:8080", "ws://node:8080", "http://node:8080/mcp", "http://node:8080/?x=1"]) {
+      expect(() => configFromArgs(["--advertise-url", bad], {})).toThrow(/--advertise-url \(GMNET_ADVERTISE_URL\) must be this node's base URL/);
+    }
+    expect(usage()).toMatch(/--advertise-url\s+GMNET_ADVERTISE_URL/);
+  });
+
   it("bounds what waits for Redis with --redis-outbound-max-bytes (64 MiB by default), a positive integer", () => {
     expect(defaultConfig.redisOutboundMaxBytes).toBe(64 * 1024 * 1024);
     expect(configFromArgs([], { GMNET_REDIS_OUTBOUND_MAX_BYTES: "1048576" }).redisOutboundMaxBytes).toBe(1_048_576);

@@ -3,7 +3,7 @@
  * authenticated ones, must leave the server running and its other clients served. A crash would
  * surface as an uncaught exception in this process, failing the run.
  */
-import { Channel, ChannelData, ControlType, FRAME_HEADER_SIZE, Priority, SignalKind, SignalRelay, SignalType, encodeFrame } from "@gmnet/engine/protocol";
+import { Channel, ChannelData, ControlType, FRAME_HEADER_SIZE, Priority, SignalKind, SignalRelay, SignalType, encodeFrame } from "@gmnet/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";

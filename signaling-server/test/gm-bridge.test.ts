@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type TestNetwork, sendPacket } from "../../packages/engine/test/network/support.js";
-import { HostnameClaim, HostnameResult, SocketRequest, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
+import { HostnameClaim, HostnameResult, SocketRequest, VSocketType, formatIpv4 } from "@gmnet/protocol";
 import { ConfigError, configFromArgs } from "../src/config.js";
 import { type GmnetServer, createServer } from "../src/index.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";

@@ -1,4 +1,4 @@
-import { CloseCode, ControlType, Channel, Hello, ProtocolError, formatIpv4 } from "@gmnet/engine/protocol";
+import { CloseCode, ControlType, Channel, Hello, ProtocolError, formatIpv4 } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GmnetServer, createServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";

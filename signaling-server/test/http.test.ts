@@ -1,6 +1,6 @@
 /** The HTTP side: /healthz for load balancers, /metrics for Prometheus, 404 for the rest. */
 import { connect } from "node:net";
-import { Channel, CloseCode, PROTOCOL_VERSION } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, PROTOCOL_VERSION } from "@gmnet/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { GmnetServer } from "../src/index.js";

@@ -1,14 +1,12 @@
 /**
  * Per-connection limits and failure handling over real WebSockets: every refusal is an ERROR
- * frame and/or a documented close code, and a refused client never disturbs the others.
+ * frame and/or a documented close code, and a refused client never disturbs the others. App
+ * channels' limits are in app-channels.test.ts, slow consumers in slow-consumers.test.ts.
  */
 import {
   Channel,
-  ChannelUnregister,
-  Datagram,
   CloseCode,
   ControlType,
-  FRAME_HEADER_SIZE,
   Hello,
   LlmType,
   McpType,
@@ -19,31 +17,18 @@ import {
   SignalKind,
   SignalRelay,
   SignalType,
-  UdpBind,
-  VSocketType,
   encodeFrame,
-  ChannelAssigned,
   ChannelData,
-  ChannelRegister,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { createHash, randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";
-import { getJson, metric, metricUntil, registerChannel, startServer } from "./support/harness.js";
-
-type Client = Awaited<ReturnType<typeof ProtocolClient.connect>>;
+import { getJson, metric, registerChannel, startServer } from "./support/harness.js";
 
 const hello = (client: ProtocolClient, fields: Partial<{ version: number; appKey: string; secret: string; token: string }> = {}): void =>
   client.send(Channel.CONTROL, ControlType.HELLO, Hello.encode({ version: PROTOCOL_VERSION, appKey: "limits", secret: client.secret, token: "", ...fields }));
-
-/** B relays a signal to A; once A has it, everything B caused before has reached A too. */
-async function barrier(from: Client, to: Client, pairId: number): Promise<void> {
-  from.send(Channel.SIGNAL, SignalType.RELAY, SignalRelay.encode({ peerIp: to.welcome.virtualIp, pairId, kind: SignalKind.CLOSE, data: "barrier" }));
-  const frame = await to.next(Channel.SIGNAL, SignalType.RELAY);
-  expect(SignalRelay.decode(frame.payload).pairId).toBe(pairId);
-}
 
 describe("connection limits", () => {
   let server: GmnetServer;
@@ -302,141 +287,6 @@ describe("WebSocket-layer violations (answered by ws itself)", () => {
   });
 });
 
-describe("app channels", () => {
-  let server: GmnetServer;
-  let a: Client;
-  let b: Client;
-  let c: Client;
-  beforeAll(async () => {
-    server = await startServer();
-    const url = server.address().wsUrl;
-    [a, b, c] = await Promise.all([
-      ProtocolClient.connect(url, { appKey: "chat-app" }),
-      ProtocolClient.connect(url, { appKey: "chat-app" }),
-      ProtocolClient.connect(url, { appKey: "another-app" }),
-    ]);
-  });
-  afterAll(() => server.close());
-
-  it("relays between clients of one app that registered the channel, never across apps", async () => {
-    const channel = await registerChannel(a, "lobby");
-    expect(await registerChannel(b, "lobby")).toBe(channel);
-    expect(await registerChannel(a, "second")).toBe(channel + 1);
-    const theirs = await registerChannel(c, "lobby");
-
-    b.send(channel, 42, new Uint8Array([1, 2, 3]));
-    const got = await a.next(channel, 42);
-    expect(got).toMatchObject({ channel, type: 42, priority: Priority.NORMAL });
-    // The server stamps the sender's address in front of the payload (ChannelData).
-    expect(ChannelData.decode(got.payload)).toEqual({ fromIp: b.welcome.virtualIp, data: new Uint8Array([1, 2, 3]) });
-
-    // C's app has its own channel numbers and members: it hears neither A nor B.
-    a.send(channel, 43, new Uint8Array([9]));
-    expect(ChannelData.decode((await b.next(channel, 43)).payload)).toEqual({ fromIp: a.welcome.virtualIp, data: new Uint8Array([9]) });
-    c.send(theirs, 44, new Uint8Array([7]));
-    await registerChannel(c, "round-trip");
-    await barrier(a, b, 1);
-    await barrier(b, a, 2);
-    expect(c.frames).toEqual([]);
-    expect(a.frames.filter((frame) => frame.channel >= Channel.FIRST_APP)).toEqual([]);
-    expect(b.frames.filter((frame) => frame.channel >= Channel.FIRST_APP)).toEqual([]);
-  });
-
-  it("stops relaying to a client that unregistered, and refuses its sends", async () => {
-    const channel = await registerChannel(a, "lobby");
-    a.send(Channel.CONTROL, ControlType.CHANNEL_UNREGISTER, ChannelUnregister.encode({ channel }));
-    b.send(channel, 1, new Uint8Array([5]));
-    a.send(channel, 1, new Uint8Array([6]));
-    expect(await a.nextError()).toMatchObject({ code: ProtocolError.UNKNOWN_CHANNEL, refChannel: channel });
-    await barrier(b, a, 3);
-    expect(a.frames.filter((frame) => frame.channel === channel)).toEqual([]);
-  });
-
-  it("relays at the sender's priority, with the sender stamped whatever the payload claims", async () => {
-    const channel = await registerChannel(a, "priorities");
-    expect(await registerChannel(b, "priorities")).toBe(channel);
-    // A payload that starts like a ChannelData naming C: relayed unchanged behind the real sender.
-    const forged = new Uint8Array([...new Uint8Array(new Uint32Array([c.welcome.virtualIp]).buffer), 7]);
-    for (const priority of [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW]) a.send(channel, 100 + priority, forged, priority);
-    for (const priority of [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW]) {
-      const got = await b.next(channel, 100 + priority);
-      expect(got.priority).toBe(priority);
-      expect(ChannelData.decode(got.payload)).toEqual({ fromIp: a.welcome.virtualIp, data: forged });
-    }
-  });
-
-  it("keeps an app's numbers after its last member left", async () => {
-    const url = server.address().wsUrl;
-    const first = await ProtocolClient.connect(url, { appKey: "kept" });
-    const one = await registerChannel(first, "one");
-    const two = await registerChannel(first, "two");
-    first.close();
-    await first.closed();
-    await expect.poll(async () => ((await getJson(server, "/healthz")).body as { sessions: number }).sessions).toBe(3);
-    const next = await ProtocolClient.connect(url, { appKey: "kept" });
-    expect(await registerChannel(next, "two")).toBe(two);
-    expect(await registerChannel(next, "one")).toBe(one);
-    expect(await registerChannel(next, "three")).toBe(two + 1);
-    next.close();
-  });
-});
-
-describe("idle app tables", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxIdleApps: 2 });
-  });
-  afterAll(() => server.close());
-
-  it("forgets the table idle longest past maxIdleApps and keeps the most recently idle", async () => {
-    const url = server.address().wsUrl;
-    const sessions = async (): Promise<number> => ((await getJson(server, "/healthz")).body as { sessions: number }).sessions;
-    const before = await sessions();
-    // Three apps, each with two names (so a kept table answers 1001 where a new one says 1000).
-    // Each goes idle in turn, and only after the server has seen the previous one go.
-    const apps = ["idle-a", "idle-b", "idle-c"];
-    for (const appKey of apps) {
-      const client = await ProtocolClient.connect(url, { appKey });
-      expect(await registerChannel(client, "first")).toBe(Channel.FIRST_APP);
-      expect(await registerChannel(client, "second")).toBe(Channel.FIRST_APP + 1);
-      client.close();
-      await client.closed();
-      await expect.poll(sessions).toBe(before);
-    }
-    // Three idle tables, at most two kept: idle-a (idle longest) is forgotten, b and c are kept.
-    const probe = async (appKey: string): Promise<number> => {
-      const client = await ProtocolClient.connect(url, { appKey });
-      try {
-        return await registerChannel(client, "second");
-      } finally {
-        client.close();
-        await client.closed();
-        await expect.poll(sessions).toBe(before);
-      }
-    };
-    expect(await probe("idle-c")).toBe(Channel.FIRST_APP + 1);
-    expect(await probe("idle-a")).toBe(Channel.FIRST_APP);
-  });
-});
-
-describe("app channel limit", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxAppChannels: 2 });
-  });
-  afterAll(() => server.close());
-
-  it("refuses a name past maxAppChannels with an ERROR and a CHANNEL_ASSIGNED of channel 0, in order", async () => {
-    const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: "small" });
-    for (const name of ["a", "b", "c", "a"]) client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }));
-    expect(await client.nextError()).toMatchObject({ code: ProtocolError.TOO_MANY_CHANNELS, refType: ControlType.CHANNEL_REGISTER });
-    const answers = [];
-    for (let i = 0; i < 4; i++) answers.push(await client.nextMessage(Channel.CONTROL, ControlType.CHANNEL_ASSIGNED, ChannelAssigned));
-    expect(answers).toEqual([{ name: "a", channel: 1000 }, { name: "b", channel: 1001 }, { name: "c", channel: 0 }, { name: "a", channel: 1000 }]);
-    client.close();
-  });
-});
-
 describe("heartbeat", () => {
   let server: GmnetServer;
   beforeAll(async () => {
@@ -461,129 +311,5 @@ describe("heartbeat", () => {
     expect(alive.closeCode).toBeUndefined();
     expect((await getJson(server, "/healthz")).body).toMatchObject({ sessions: 1, connections: 1 });
     alive.close();
-  });
-});
-
-describe("slow consumer", () => {
-  const maxQueuedBytes = 64 * 1024;
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxQueuedBytes, maxFrameSize: 16 * 1024, rateLimitBytes: 0 });
-  });
-  afterAll(() => server.close());
-
-  it("cuts at once a client whose backlog would pass four times the bound, and stops holding data for it", async () => {
-    const url = server.address().wsUrl;
-    const [victim, flooder] = await Promise.all([ProtocolClient.connect(url, { appKey: "flood" }), ProtocolClient.connect(url, { appKey: "flood" })]);
-    const channel = await registerChannel(victim, "firehose");
-    expect(await registerChannel(flooder, "firehose")).toBe(channel);
-    victim.ws.pause();
-
-    const frame = encodeFrame(channel, 1, Priority.NORMAL, new Uint8Array(16 * 1024 - FRAME_HEADER_SIZE));
-    const chunk = Buffer.concat(Array.from({ length: 60 }, () => frame));
-    let sent = 0;
-    const cut = async () => (await metric(server, "gmnet_disconnects_total", { cause: "slow-consumer" })) === 1;
-    // Kernel socket buffers take the first few megabytes; the bound applies to what is left.
-    while (!(await cut())) {
-      expect(sent, "the server kept accepting data for a client that reads nothing").toBeLessThan(128 * 1024 * 1024);
-      flooder.sendRaw(chunk);
-      sent += chunk.length;
-      await registerChannel(flooder, "firehose"); // the server has processed the chunk
-    }
-
-    // From now on the flood goes nowhere: the server forwards nothing more to the dead client.
-    const before = await metric(server, "gmnet_bytes_sent_total");
-    for (let i = 0; i < 4; i++) flooder.sendRaw(chunk);
-    await registerChannel(flooder, "firehose");
-    expect((await metric(server, "gmnet_bytes_sent_total")) - before).toBeLessThan(1024);
-
-    victim.ws.resume();
-    expect(await victim.closed()).toBe(1006);
-    expect(flooder.closeCode).toBeUndefined();
-    expect((await getJson(server, "/healthz")).body).toMatchObject({ sessions: 1 });
-    flooder.close();
-  });
-});
-
-describe("slow consumer, judged over time", () => {
-  const maxQueuedBytes = 256 * 1024;
-  const slowConsumerMs = 300;
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxQueuedBytes, slowConsumerMs, maxFrameSize: 16 * 1024, rateLimitBytes: 0 });
-  });
-  afterAll(() => server.close());
-
-  it("cuts a client that stops reading once it has stayed above maxQueuedBytes for slowConsumerMs", async () => {
-    const url = server.address().wsUrl;
-    const [victim, flooder] = await Promise.all([ProtocolClient.connect(url, { appKey: "stall" }), ProtocolClient.connect(url, { appKey: "stall" })]);
-    const channel = await registerChannel(victim, "firehose");
-    expect(await registerChannel(flooder, "firehose")).toBe(channel);
-    victim.send(Channel.VSOCKET, VSocketType.UDP_BIND, UdpBind.encode({ port: 7000 }));
-    await registerChannel(victim, "firehose"); // bound
-    victim.ws.pause();
-
-    const frame = encodeFrame(channel, 1, Priority.NORMAL, new Uint8Array(16 * 1024 - FRAME_HEADER_SIZE));
-    const chunk = (frames: number) => Buffer.concat(Array.from({ length: frames }, () => frame));
-    const probe = encodeFrame(Channel.VSOCKET, VSocketType.DATAGRAM, Priority.LOW, Datagram.encode({ peerIp: victim.welcome.virtualIp, peerPort: 7000, localPort: 1, data: new Uint8Array(1) }));
-    const dropped = () => metric(server, "gmnet_dropped_frames_total", { reason: "backpressure" });
-    const droppedBefore = await dropped();
-    // Fill the kernel buffers 64 KiB at a time until the server holds more than half the bound:
-    // a datagram probe after each chunk is dropped from then on.
-    let sent = 0;
-    while ((await dropped()) === droppedBefore) {
-      expect(sent, "the backlog never grew").toBeLessThan(128 * 1024 * 1024);
-      flooder.sendRaw(Buffer.concat([chunk(4), probe]));
-      sent += 4 * frame.length;
-      await registerChannel(flooder, "firehose");
-    }
-    // Now past the bound, and far from four times it: nothing happens at once.
-    flooder.sendRaw(chunk(10));
-    const overAt = Date.now();
-    await registerChannel(flooder, "firehose");
-    expect(await metric(server, "gmnet_disconnects_total", { cause: "slow-consumer" })).toBe(0);
-
-    await metricUntil(server, "gmnet_disconnects_total", { cause: "slow-consumer" }, (value) => value === 1);
-    expect(Date.now() - overAt).toBeGreaterThanOrEqual(slowConsumerMs);
-    victim.ws.resume();
-    expect(await victim.closed()).toBe(1006);
-    expect(flooder.closeCode).toBeUndefined();
-    flooder.close();
-  });
-});
-
-describe("slow consumer, a burst that drains", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
-
-  it("never cuts a reader that takes a burst well over maxQueuedBytes (6 peers × 768 KiB at once, bound 4 MiB)", async () => {
-    expect(server.config.maxQueuedBytes).toBe(4 * 1024 * 1024);
-    const url = server.address().wsUrl;
-    const reader = await ProtocolClient.connect(url, { appKey: "burst" });
-    const channel = await registerChannel(reader, "firehose");
-    const peers = await Promise.all(Array.from({ length: 6 }, () => ProtocolClient.connect(url, { appKey: "burst" })));
-    for (const peer of peers) expect(await registerChannel(peer, "firehose")).toBe(channel);
-    let largest = 0;
-    reader.ws.on("message", (data: Buffer) => (largest = Math.max(largest, data.length)));
-
-    const frame = encodeFrame(channel, 1, Priority.NORMAL, new Uint8Array(server.config.maxFrameSize - FRAME_HEADER_SIZE));
-    const burst = Buffer.concat([frame, frame, frame]);
-    // The burst usually arrives in one turn and leaves as one 4.5 MiB message (over the bound
-    // at once); should it not, another round makes sure the bound was passed.
-    let total = 0;
-    for (let round = 0; round < 5 && largest <= server.config.maxQueuedBytes; round++) {
-      for (const peer of peers) peer.sendRaw(burst);
-      total += 18;
-      await reader.until(() => reader.frames.filter((f) => f.channel === channel).length === total, `${total} frames`);
-    }
-    expect(largest).toBeGreaterThan(server.config.maxQueuedBytes);
-    expect(await registerChannel(reader, "still-here")).toBeGreaterThanOrEqual(Channel.FIRST_APP);
-    expect(reader.closeCode).toBeUndefined();
-    expect(await metric(server, "gmnet_disconnects_total", { cause: "slow-consumer" })).toBe(0);
-    reader.close();
-    for (const peer of peers) peer.close();
   });
 });

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CloseReason, SocketClosed, VSocketType } from "@gmnet/engine/protocol";
+import { CloseReason, SocketClosed, VSocketType } from "@gmnet/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { createServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";

@@ -4,7 +4,7 @@
  * per account; lockouts; HELLO tokens. A real server, real WebSockets.
  */
 import { randomBytes } from "node:crypto";
-import { Channel, VSocketType, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, VSocketType, parseIpv4 } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer, withServer } from "./support/harness.js";

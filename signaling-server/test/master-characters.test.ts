@@ -4,7 +4,7 @@
  * attributes, another account's characters out of reach, and the selected character in the
  * Session, presence and chat.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configFromArgs, defaultConfig, validateConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";

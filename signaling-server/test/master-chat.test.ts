@@ -4,7 +4,7 @@
  * the first CHAT a non-recipient sees — whispers find names case-insensitively, the per-connection
  * rate limit, and app-key isolation.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import type { ServerClock } from "../src/server-context.js";

@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
-import { Channel, VSocketType, VirtualIp, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, VSocketType, VirtualIp, parseIpv4 } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, eventually, startServer, withServer } from "./support/harness.js";

@@ -18,7 +18,7 @@ import {
   VSocketType,
   VirtualIp,
   encodeFrame,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer } from "./support/harness.js";

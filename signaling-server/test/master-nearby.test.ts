@@ -4,7 +4,7 @@
  * connection), PRESENCE_NEARBY by location or by radius (nearest first, paged), and the location
  * in PRESENCE_LIST's users; it ends with the login.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configFromArgs, defaultConfig, validateConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";

@@ -3,7 +3,7 @@
  * accept, decline, leave, leadership passing to the longest-standing member, the party ending
  * with its last member, the size limit, and memberships and invites ending with their login.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer } from "./support/harness.js";

@@ -3,7 +3,7 @@
  * login order with room and party, the prefix filter and paging, and the events subscribers get
  * on login, logout, disconnect and room changes — only for their own app key.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer } from "./support/harness.js";

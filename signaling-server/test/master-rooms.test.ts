@@ -3,7 +3,7 @@
  * the host's virtual IP, the filtered and paged public list, join rules, host-only updates, the
  * events members hear, the room closing with its host, and app-key isolation.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer } from "./support/harness.js";

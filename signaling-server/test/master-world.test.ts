@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configFromArgs, defaultConfig, validateConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Channel, CloseCode, ControlType, Drain } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Drain } from "@gmnet/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectIdentitiesSurviveRestart } from "./support/identities-survive.js";
 import { ProtocolClient } from "./support/protocol-client.js";

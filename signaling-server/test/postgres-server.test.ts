@@ -5,7 +5,7 @@
  * the WebSocket and REST, and a database outage at HELLO (close 4007, the server keeps serving,
  * clients get in again once the database is back).
  */
-import { Channel, CloseCode, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp } from "@gmnet/engine/protocol";
+import { Channel, CloseCode, ControlType, Hello, MasterStatus, PROTOCOL_VERSION, VSocketType, VirtualIp } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import type { GmnetServer, ServerOptions } from "../src/index.js";
 import { FAST_HASHES, getJson, metric, startServer } from "./support/harness.js";

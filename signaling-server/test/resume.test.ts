@@ -5,6 +5,9 @@
  * received} carries the session on: the frames it missed, exactly once and in order, then what
  * was held for it while it was away — or, past the window or a replay bound, a fresh session and
  * PEER_GONE for the old one's peers.
+ *
+ * Over 400 lines on purpose: one concern, resume and its bounds, every suite on the same
+ * drop-and-resume helpers.
  */
 import {
   ArbitraryData,
@@ -25,7 +28,7 @@ import {
   UdpBind,
   VSocketType,
   ChannelData,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";

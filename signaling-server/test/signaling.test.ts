@@ -12,7 +12,7 @@ import {
   encodeFrame,
   formatIpv4,
   parseIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { iceServersFor } from "../src/services/signaling.js";
 import { ProtocolClient } from "./support/protocol-client.js";

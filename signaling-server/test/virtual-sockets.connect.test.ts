@@ -10,7 +10,7 @@ import {
   SocketRequest,
   SocketStatusResponse,
   VSocketType,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { type Client, barrier, connectPair, errorsOf, newReqId, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";
 

@@ -1,5 +1,5 @@
 /** UDP over the server: bind/unbind, unicast with a stamped source, drops, broadcast. */
-import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/engine/protocol";
+import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { type Client, barrier, errorsOf, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";
 

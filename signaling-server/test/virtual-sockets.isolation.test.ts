@@ -14,7 +14,7 @@ import {
   UdpBind,
   VSocketType,
   formatIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { barrier, connectPair, newReqId, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";
 

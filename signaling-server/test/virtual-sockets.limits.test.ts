@@ -11,7 +11,7 @@ import {
   SocketStatusResponse,
   UdpBind,
   VSocketType,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import type { ServerClock } from "../src/server-context.js";
 import { type Client, barrier, connectPair, errorsOf, newReqId, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";

@@ -1,5 +1,5 @@
 /** Every VSOCKET message a client may send, malformed: an ERROR, and the connection stays usable. */
-import { Channel, ControlType, ProtocolError, VSocketType, nameOf } from "@gmnet/engine/protocol";
+import { Channel, ControlType, ProtocolError, VSocketType, nameOf } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { barrier, useServer } from "./support/virtual-sockets.js";
 

@@ -1,5 +1,5 @@
 /** RESOLVE_REQUEST and HOSTNAME_CLAIM. */
-import { CloseReason, HostnameClaim, ProtocolError, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/engine/protocol";
+import { CloseReason, HostnameClaim, ProtocolError, SocketClosed, VSocketType, formatIpv4 } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { claim, connectPair, newReqId, nextV, resolve, sendV, useServer } from "./support/virtual-sockets.js";
 

@@ -1,5 +1,5 @@
 /** Established streams: relaying ARBITRARY_DATA in order, closing from either side, peers vanishing. */
-import { ArbitraryData, CloseReason, ProtocolError, SocketClosed, VSocketType, encodeFrame, Channel, Priority } from "@gmnet/engine/protocol";
+import { ArbitraryData, CloseReason, ProtocolError, SocketClosed, VSocketType, encodeFrame, Channel, Priority } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { type Client, type Pair, barrier, connectPair, errorsOf, nextV, pendingV, sendData, sendV, useServer } from "./support/virtual-sockets.js";
 

@@ -78,8 +78,8 @@ describe("links", () => {
   });
 
   it("keeps a link to a source file as text, since the site has no copy of it", () => {
-    const html = render("[`constants.ts`](packages/engine/src/protocol/constants.ts)", "PROTOCOL.md");
-    expect(html).toContain('<span class="repo-path" title="packages/engine/src/protocol/constants.ts in the gmnet repository"><code>constants.ts</code></span>');
+    const html = render("[`constants.ts`](packages/protocol/src/constants.ts)", "PROTOCOL.md");
+    expect(html).toContain('<span class="repo-path" title="packages/protocol/src/constants.ts in the gmnet repository"><code>constants.ts</code></span>');
     expect(html).not.toContain("<a");
   });
 

@@ -81,9 +81,12 @@ describe("package exports", () => {
       gm.buffer_write(b, gm.buffer_string, "abc");
       console.log(JSON.stringify([gm.buffer_md5(b, 0, 3), gm.buffer_u64, typeof gm.installGlobals]));
       await import("@gmnet/engine/globals");
-      console.log(typeof globalThis.buffer_crc32);`;
+      console.log(typeof globalThis.buffer_crc32);
+      const [kept, protocol] = await Promise.all([import("@gmnet/engine/protocol"), import("@gmnet/protocol")]);
+      console.log(kept.FrameDecoder === protocol.FrameDecoder && Object.keys(kept).length === Object.keys(protocol).length);`;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8" });
-    expect(out.trim().split("\n")).toEqual([JSON.stringify(["900150983cd24fb0d6963f7d28e17f72", 7, "function"]), "function"]);
+    // @gmnet/engine/protocol, kept for older imports, is the protocol package itself.
+    expect(out.trim().split("\n")).toEqual([JSON.stringify(["900150983cd24fb0d6963f7d28e17f72", 7, "function"]), "function", "true"]);
   });
 
   it("the built type declarations compile in a strict consumer project", () => {

@@ -2,6 +2,9 @@
  * http_* against a real node:http server on a port the OS picks: every outcome arrives as an
  * ev_async_web event whose async_load is checked key by key. Expected bytes are built here in
  * Node (node:crypto, Buffer), never taken from the engine.
+ *
+ * Over 400 lines on purpose: one suite of one concern, the http_* functions, every test on the
+ * one local server above them.
  */
 import { createHash } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";

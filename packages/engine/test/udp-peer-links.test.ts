@@ -4,15 +4,20 @@
  * asynchronous and ordered, and stamps the sender's virtual IP like the server does).
  *
  * Every wait is on an event (link state change, datagram arrival) with a generous test timeout;
- * nothing sleeps and then asserts.
+ * nothing sleeps and then asserts. The peer adapter on its own is udp-peer-adapter.test.ts.
+ *
+ * Over 400 lines on purpose: one suite of one concern, PeerLinks' rules (peer-links.ts), every
+ * test on the in-memory signaling harness above it.
  */
 import wrtc from "@roamhq/wrtc";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_MAX_PEERS, type PeerLinkState, PeerLinks, type PeerLinksOptions } from "../src/network/udp/peer-links.js";
-import { type PeerHandle, type PeerOptions, type PeerSignal, createPeer, parsePeerSignal, rttFromStats, webRtcAvailable } from "../src/network/udp/peer-adapter.js";
+import { PeerLinks } from "../src/network/udp/peer-links.js";
+import { DEFAULT_MAX_PEERS, type PeerLinkState, type PeerLinksOptions } from "../src/network/udp/peer-links-options.js";
+import { webRtcAvailable } from "../src/network/udp/peer-adapter.js";
 import type { IceServer, SignalPort } from "../src/network/udp/signal-port.js";
-import { SignalKind } from "../src/protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../src/runtime/clock.js";
+import { EventLog } from "./support/event-log.js";
 
 const IP_A = 0x0a000005; // 10.0.0.5, the lower one
 const IP_B = 0x0a000009; // 10.0.0.9
@@ -20,30 +25,6 @@ const IP_C = 0x0a00000c; // 10.0.0.12
 const WEBRTC_TIMEOUT = 20_000;
 
 // ------------------------------------------------------------------ helpers
-
-/** An append-only list whose items can be awaited. */
-class EventLog<T> {
-  readonly items: T[] = [];
-  readonly #waiters = new Set<{ predicate: (item: T) => boolean; from: number; resolve: (item: T) => void }>();
-
-  push(item: T): void {
-    this.items.push(item);
-    const index = this.items.length - 1;
-    for (const waiter of [...this.#waiters]) {
-      if (index >= waiter.from && waiter.predicate(item)) {
-        this.#waiters.delete(waiter);
-        waiter.resolve(item);
-      }
-    }
-  }
-
-  /** The first item from index `from` on that matches (already there, or the next one to come). */
-  waitFor(predicate: (item: T) => boolean, from = 0): Promise<T> {
-    const found = this.items.slice(from).find(predicate);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.#waiters.add({ predicate, from, resolve }));
-  }
-}
 
 interface SentSignal {
   peerIp: number;
@@ -660,143 +641,6 @@ describe("PeerLinks over real WebRTC", () => {
       a.links.close();
       b.links.close();
       expect(a.clock.pending.size + b.clock.pending.size).toBe(0);
-    },
-    WEBRTC_TIMEOUT,
-  );
-});
-
-// ------------------------------------------------------------------ the adapter on its own
-
-interface AdapterEvents {
-  signals: PeerSignal[];
-  opened: EventLog<true>;
-  data: EventLog<Uint8Array>;
-  ended: EventLog<string>;
-}
-
-/** A handle whose callbacks are recorded; "close" or "error:<code>" goes to `ended`. */
-function recordedPeer(options: Omit<PeerOptions, "onSignal" | "onOpen" | "onData" | "onClose" | "onError">, onSignal?: (signal: PeerSignal) => void): [PeerHandle, AdapterEvents] {
-  const events: AdapterEvents = { signals: [], opened: new EventLog(), data: new EventLog(), ended: new EventLog() };
-  const handle = createPeer({
-    ...options,
-    onSignal: (signal) => {
-      events.signals.push(signal);
-      onSignal?.(signal);
-    },
-    onOpen: () => events.opened.push(true),
-    onData: (bytes) => events.data.push(bytes),
-    onClose: () => events.ended.push("close"),
-    onError: (code) => events.ended.push(`error:${code}`),
-  });
-  return [handle, events];
-}
-
-describe("peer adapter", () => {
-  it("validates signal data and rebuilds it with only the known fields", () => {
-    expect(parsePeerSignal({ type: "offer", sdp: "v=0", extra: 1 })).toEqual({ type: "offer", sdp: "v=0" });
-    expect(parsePeerSignal({ type: "answer", sdp: "v=0" })).toEqual({ type: "answer", sdp: "v=0" });
-    expect(parsePeerSignal({ type: "candidate", candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0, x: 1 } })).toEqual({
-      type: "candidate",
-      candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0 },
-    });
-    expect(parsePeerSignal({ type: "candidate", candidate: { candidate: "", sdpMid: "0" } })).toEqual({ type: "candidate", candidate: { candidate: "", sdpMid: "0", sdpMLineIndex: null } });
-    expect(parsePeerSignal({ type: "renegotiate", renegotiate: true })).toEqual({ type: "renegotiate", renegotiate: true });
-    for (const bad of [
-      null,
-      "offer",
-      [],
-      { type: "offer" },
-      { type: "offer", sdp: "" },
-      { type: "offer", sdp: "x".repeat(16385) },
-      { type: "pranswer", sdp: "v=0" },
-      { type: "candidate", candidate: { candidate: "c", sdpMid: null, sdpMLineIndex: null } },
-      { type: "candidate", candidate: { candidate: "c", sdpMLineIndex: -1 } },
-      { type: "candidate", candidate: { candidate: "c", sdpMLineIndex: 0.5 } },
-      { type: "candidate", candidate: { candidate: "c", sdpMid: 3 } },
-      { type: "candidate", candidate: "c" },
-      { type: "renegotiate", renegotiate: "yes" },
-      { transceiverRequest: { kind: "audio" } },
-    ]) {
-      expect(parsePeerSignal(bad)).toBeUndefined();
-    }
-  });
-
-  it("reads the RTT of the selected candidate pair from stats", () => {
-    const pair = (id: string, fields: Record<string, unknown>) => ({ id, type: "candidate-pair", ...fields });
-    expect(rttFromStats([{ id: "T", type: "transport", selectedCandidatePairId: "P2" }, pair("P1", { currentRoundTripTime: 0.5 }), pair("P2", { currentRoundTripTime: 0.012 })])).toBeCloseTo(12);
-    expect(rttFromStats([pair("P1", { nominated: true, state: "waiting", currentRoundTripTime: 0.5 }), pair("P2", { nominated: true, state: "succeeded", currentRoundTripTime: 0.02 })])).toBeCloseTo(20);
-    expect(rttFromStats([pair("P1", { selected: true, totalRoundTripTime: 0.09, responsesReceived: 3 })])).toBeCloseTo(30);
-    expect(rttFromStats([pair("P1", { nominated: true, state: "succeeded" })])).toBeUndefined();
-    expect(rttFromStats([pair("P1", { currentRoundTripTime: 0.01 })])).toBeUndefined();
-    expect(rttFromStats([])).toBeUndefined();
-  });
-
-  it("no RTCPeerConnection: an asynchronous ERR_WEBRTC_SUPPORT, nothing thrown", async () => {
-    const [handle, events] = recordedPeer({ initiator: true, reliable: false, wrtc: undefined, iceServers: [] });
-    expect(events.ended.items).toEqual([]); // never synchronously inside createPeer
-    expect(await events.ended.waitFor(() => true)).toBe("error:ERR_WEBRTC_SUPPORT");
-    expect(handle.closed).toBe(true);
-    expect(handle.send(Uint8Array.of(1))).toBe(false);
-    expect(await handle.getRtt()).toBeUndefined();
-    expect(handle.channelInfo()).toBeUndefined();
-    expect(() => handle.signal({ type: "answer", sdp: "v=0" })).not.toThrow();
-    expect(() => handle.destroy()).not.toThrow();
-  });
-
-  it("an RTCPeerConnection that throws on construction ends in onError, not an exception", async () => {
-    class ThrowingPeerConnection {
-      constructor() {
-        throw new Error("no");
-      }
-    }
-    const fake = { RTCPeerConnection: ThrowingPeerConnection, RTCSessionDescription: class {}, RTCIceCandidate: class {} };
-    const [handle, events] = recordedPeer({ initiator: true, reliable: true, wrtc: fake, iceServers: Promise.reject(new Error("no ICE servers")) });
-    expect(await events.ended.waitFor(() => true)).toBe("error:ERR_PC_CONSTRUCTOR");
-    expect(events.ended.items).toHaveLength(1);
-    expect(events.signals).toEqual([]);
-    expect(events.opened.items).toEqual([]);
-    expect(handle.send(Uint8Array.of(1))).toBe(false);
-  });
-
-  it(
-    "connects two handles: plain Uint8Array data, channel config, remote close reported as onClose, silence after destroy",
-    async () => {
-      const handles: { a?: PeerHandle; b?: PeerHandle } = {};
-      const [a, eventsA] = recordedPeer({ initiator: true, reliable: false, wrtc, iceServers: [] }, (signal) => setImmediate(() => handles.b?.signal(signal)));
-      const [b, eventsB] = recordedPeer({ initiator: false, reliable: false, wrtc, iceServers: Promise.resolve([]) }, (signal) => setImmediate(() => handles.a?.signal(signal)));
-      handles.a = a;
-      handles.b = b;
-      // Destroyed at once: must stay silent for good.
-      const [silent, silentEvents] = recordedPeer({ initiator: true, reliable: false, wrtc, iceServers: [] });
-      silent.destroy();
-      expect(silent.closed).toBe(true);
-
-      expect(a.send(Uint8Array.of(1))).toBe(false); // not open yet
-      await Promise.all([eventsA.opened.waitFor(() => true), eventsB.opened.waitFor(() => true)]);
-      expect(a.open && b.open).toBe(true);
-      expect(a.channelInfo()).toMatchObject({ ordered: false, maxRetransmits: 0, readyState: "open" });
-      expect(b.channelInfo()).toMatchObject({ ordered: false, maxRetransmits: 0 });
-      expect(eventsA.signals[0]?.type).toBe("offer");
-      expect(eventsB.signals.some((signal) => signal.type === "answer")).toBe(true);
-
-      // Unreliable: resend until one arrives.
-      const arrived = eventsB.data.waitFor(() => true);
-      const timer = setInterval(() => a.send(Uint8Array.of(9, 8, 7)), 100);
-      expect(a.send(Uint8Array.of(9, 8, 7))).toBe(true);
-      const bytes = await arrived.finally(() => clearInterval(timer));
-      expect(bytes.constructor).toBe(Uint8Array);
-      expect(Array.from(bytes)).toEqual([9, 8, 7]);
-      expect(typeof (await a.getRtt())).toBe("number");
-
-      // B goes away: A hears about it from the channel itself.
-      const endedA = eventsA.ended.waitFor(() => true);
-      b.destroy();
-      expect(await endedA).toBe("close");
-      expect(a.open).toBe(false);
-      expect(a.send(Uint8Array.of(1))).toBe(false);
-      expect(eventsB.ended.items).toEqual([]); // destroyed locally: silent
-      expect(silentEvents.signals.length + silentEvents.opened.items.length + silentEvents.data.items.length + silentEvents.ended.items.length).toBe(0);
-      a.destroy();
     },
     WEBRTC_TIMEOUT,
   );

@@ -16,9 +16,10 @@ export const EXTENSION_FILE = "gmnet.js";
 
 const engineAlias = [
   { find: /^@gmnet\/engine$/, replacement: here("../../engine/src/index.ts") },
+  { find: /^@gmnet\/protocol$/, replacement: here("../../protocol/src/index.ts") },
 ];
 
-/** One vite library build into `outDir`: the engine from its sources, nothing minified, dist kept. */
+/** One vite library build into `outDir`: the engine (and its protocol) from their sources, nothing minified, dist kept. */
 function buildInto(outDir: string, options: NonNullable<InlineConfig["build"]>): ReturnType<typeof build> {
   return build({
     configFile: false,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type GmnetServer, createServer } from "../../../signaling-server/src/index.js";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import { buildExtension } from "../src/build.js";
 import { extensionConstants } from "../src/glue.js";
 import { FakeTab, type RaisedEvent } from "./fake-runner.js";

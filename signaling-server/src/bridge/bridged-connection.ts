@@ -31,7 +31,7 @@ import {
   SocketStatusResponse,
   VSocketType,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";
 import type { Session, SessionCloseCause } from "../session/session.js";

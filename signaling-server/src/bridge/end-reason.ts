@@ -2,7 +2,7 @@
  * Why a bridged connection ended: the reasons as logged and as metric labels, what the services'
  * SOCKET_CLOSED and REQUEST_FAILED reasons mean for it, and the WebSocket close a client gets.
  */
-import { CloseReason, FailReason } from "@gmnet/engine/protocol";
+import { CloseReason, FailReason } from "@gmnet/protocol";
 
 /** Why a bridged connection ended, as logged and as a metric label. */
 export type BridgeEndReason =

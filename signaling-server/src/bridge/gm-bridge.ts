@@ -16,7 +16,7 @@
  */
 import { type AddressInfo, type Server, type Socket, createServer as createTcpServer } from "node:net";
 import { type SecureContext, createSecureContext } from "node:tls";
-import { formatIpv4, parseIpv4 } from "@gmnet/engine/protocol";
+import { formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import { GM_BRIDGE_EPHEMERAL_PORTS } from "../config.js";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";

@@ -3,7 +3,7 @@
  * native GameMaker games connect to, and the virtual server (a host name claimed with
  * network_config_hostname, or a virtual IP) in an app key that each connection is relayed to.
  */
-import { parseIpv4 } from "@gmnet/engine/protocol";
+import { APP_KEY_RULE, isValidAppKey, parseIpv4 } from "@gmnet/protocol";
 
 export interface GmBridgeSpec {
   /** The real TCP port the server listens on for this bridge (0 picks a free one). */
@@ -18,8 +18,6 @@ export interface GmBridgeSpec {
 /** The engine's default app key (network_config_app_key), used when a bridge names none. */
 export const DEFAULT_BRIDGE_APP_KEY = "gmnet";
 
-/** As in the Hello (session/connection.ts). */
-const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 /** As HOSTNAME_CLAIM accepts (services/vsockets/names.ts). */
 const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 const SPEC = /^(\d{1,5})=([^:@\s]+):(\d{1,5})(?:@(\S+))?$/;
@@ -39,7 +37,7 @@ export function validateGmBridgeSpec(spec: GmBridgeSpec): GmBridgeSpec {
   if (typeof spec.target !== "string" || (parseIpv4(spec.target) === undefined && !HOSTNAME.test(spec.target))) {
     throw new Error(`gm-bridge ${shown}: the target must be a host name (1–63 characters of A–Z a–z 0–9 . -) or a virtual IP`);
   }
-  if (typeof spec.appKey !== "string" || !APP_KEY.test(spec.appKey)) throw new Error(`gm-bridge ${shown}: the app key must be 1–64 characters of A–Z a–z 0–9 . _ -`);
+  if (typeof spec.appKey !== "string" || !isValidAppKey(spec.appKey)) throw new Error(`gm-bridge ${shown}: the app key must be ${APP_KEY_RULE}`);
   return spec;
 }
 

@@ -3,7 +3,7 @@
  * the server's frame size: what an engine's VirtualStream does when it splits a message, done here
  * for the inbound and outbound bridges, whose clients send bytes with no frames of their own.
  */
-import { ARBITRARY_DATA_HEADER } from "@gmnet/engine/protocol";
+import { ARBITRARY_DATA_HEADER } from "@gmnet/protocol";
 
 /** The payloads for `chunk` on `connId` (seq 0: the session layer keeps order), and how many of the chunk's bytes each carries. */
 export function* streamPieces(connId: number, chunk: Uint8Array, maxFrameSize: number): Generator<{ payload: Uint8Array; bytes: number }> {

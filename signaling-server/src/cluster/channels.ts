@@ -5,14 +5,16 @@
  *   gmnet:chnodes:{appKey}:{channel}   set of node ids  the nodes with members of the channel
  *
  * A frame on an app channel goes to every other live node in the channel's set, through its
- * stream; the receiving node hands it to its own members.
+ * stream; the receiving node hands it to its own members. The set is read once and then kept in
+ * memory (member-cache.ts): a node that joins or leaves tells the others.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { liveMembers } from "./live-members.js";
+import type { Members } from "./member-cache.js";
 
 const channelsKey = (appKey: string): string => `gmnet:channels:${appKey}`;
 const nodesKey = (appKey: string, channel: number): string => `gmnet:chnodes:${appKey}:${channel}`;
-const NODE_PREFIX = "gmnet:node:";
 
 /** The number of name ARGV[1] (the next one, ARGV[3] + count, when new; 0 past ARGV[2] names); adds node ARGV[5] to its set (prefix ARGV[4]). */
 const REGISTER = `local n = redis.call('HGET', KEYS[1], ARGV[1])
@@ -24,12 +26,6 @@ if not n then
 end
 redis.call('SADD', ARGV[4] .. n, ARGV[5])
 return tonumber(n)`;
-/** The live nodes (liveness prefix ARGV[1]) in set KEYS[1]. */
-const LIVE_MEMBERS = `local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. node) == 1 then table.insert(out, tonumber(node)) end
-end
-return out`;
 
 export interface ChannelTable {
   /** The channel number of `name` for the app key, recording this node as a member; 0 when the app has `max` names already. */
@@ -44,7 +40,10 @@ export interface ChannelTable {
   reannounce(): Promise<void>;
 }
 
-export function createChannelTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): ChannelTable {
+/** The member cache's key of an app channel. */
+const memberKey = (appKey: string, channel: number): string => `chan\n${appKey}\n${channel}`;
+
+export function createChannelTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void, members: Members): ChannelTable {
   const write = (promise: Promise<unknown>, what: string): void =>
     track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
   /** What reannounce() writes again: the numbers this node was given, and the channels it has members of. */
@@ -59,16 +58,20 @@ export function createChannelTable(redis: Redis, nodeId: () => number, logger: L
         if (names === undefined) numbers.set(appKey, (names = new Map()));
         names.set(name, n);
         joined.set(joinedKey(appKey, n), { appKey, channel: n });
+        // Before the member hears its number: whatever it then sends the others comes after the notice.
+        await members.announce(memberKey(appKey, n), true);
       }
       return n;
     },
     join(appKey, channel) {
       joined.set(joinedKey(appKey, channel), { appKey, channel });
       write(redis.sadd(nodesKey(appKey, channel), nodeId()), "joining a channel");
+      void members.announce(memberKey(appKey, channel), true);
     },
     leave(appKey, channel) {
       joined.delete(joinedKey(appKey, channel));
       write(redis.srem(nodesKey(appKey, channel), nodeId()), "leaving a channel");
+      void members.announce(memberKey(appKey, channel), false);
     },
     async reannounce() {
       const pipeline = redis.pipeline();
@@ -81,15 +84,6 @@ export function createChannelTable(redis: Redis, nodeId: () => number, logger: L
         logger.warn({ err: error }, "cluster: announcing this node's app channels again failed");
       }
     },
-    async nodes(appKey, channel) {
-      try {
-        const live = (await redis.eval(LIVE_MEMBERS, 1, nodesKey(appKey, channel), NODE_PREFIX)) as number[];
-        const self = nodeId();
-        return live.filter((node) => node !== self);
-      } catch (error) {
-        logger.warn({ err: error }, "cluster: looking up a channel's nodes failed");
-        return [];
-      }
-    },
+    nodes: (appKey, channel) => members.cache.nodes(memberKey(appKey, channel), () => liveMembers(redis, nodesKey(appKey, channel), nodeId(), logger, "a channel's nodes")),
   };
 }

@@ -10,7 +10,7 @@
  * node takes the route over and tells that node, which closes it with 4003 REPLACED. A move
  * (login, logout) only writes the route: there the master decides which session leaves.
  */
-import { CloseCode } from "@gmnet/engine/protocol";
+import { CloseCode } from "@gmnet/protocol";
 import { Redis } from "ioredis";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../observability/logger.js";
@@ -18,7 +18,12 @@ import type { Metrics } from "../observability/metrics.js";
 import { type ClusterHealth, createClusterMetrics } from "./cluster-metrics.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
-import { type IdRange, idRangeOf, nodeOfId } from "./node-ids.js";
+import { type IdRange, MAX_NODE_ID, idRangeOf, nodeOfId } from "./node-ids.js";
+import { type McpTable, createMcpTable } from "./mcp-table.js";
+import { type Members, createMemberCache } from "./member-cache.js";
+
+/** A node's advertised base URL (--advertise-url), with its liveness key's TTL. */
+const nodeUrlKey = (nodeId: number): string => `gmnet:nodeurl:${nodeId}`;
 import { type ChannelTable, createChannelTable } from "./channels.js";
 import { createNameTable } from "./names.js";
 import { createRedisBus } from "./redis-bus.js";
@@ -26,10 +31,8 @@ import { type UdpPortTable, createUdpPortTable } from "./udp-ports.js";
 import { createRouteTable } from "./routes.js";
 import { type MasterHomeListener, createMasterHome } from "./master-home.js";
 
-/** A node's liveness key lives this long unless refreshed (every third of it). */
-const NODE_TTL_MS = 15_000;
-/** A route outlives a missed refresh or two; a dead node's routes count as offline anyway. */
-const ROUTE_TTL_MS = 60_000;
+/** A route outlives a missed refresh or two (at least this long); a dead node's routes count as offline anyway. */
+const MIN_ROUTE_TTL_MS = 60_000;
 
 /** What the virtual-socket service uses to reach sessions on other nodes. */
 export interface ClusterLink {
@@ -58,11 +61,19 @@ export interface ClusterLink {
   readonly masterHome: number | undefined;
   /** Hears the master home change (the first election included), after the round that saw it. */
   onMasterHomeChange(listener: MasterHomeListener): void;
+  /** MCP tools, LLM-session channels and MCP watchers shared by the nodes. */
+  readonly mcp: McpTable;
+  /** Every node whose liveness key exists, this one included. */
+  liveNodes(): Promise<number[]>;
+  /** The base URL a live node advertised (its --advertise-url); undefined for a node that is gone. */
+  nodeUrl(node: number): Promise<string | undefined>;
 }
 
 export interface Cluster extends ClusterLink, SessionLifecycle {
   /** Connects, claims the node id, empties and starts reading the node's stream. */
   start(): Promise<void>;
+  /** Publishes this node's base URL for the others (written again on every liveness round); once the server listens. */
+  advertise(url: string): Promise<void>;
   /** Waits for writes in flight (the SOCKET_CLOSED of the sessions just closed), then disconnects. */
   close(): Promise<void>;
   /** /healthz's `cluster` object. */
@@ -70,7 +81,7 @@ export interface Cluster extends ClusterLink, SessionLifecycle {
 }
 
 export interface ClusterOptions {
-  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
+  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "nodeTtlMs" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
   readonly logger: Logger;
   readonly random: () => number;
   /** The server's registry: the cluster adds gmnet_cluster_* (cluster-metrics.ts). */
@@ -79,6 +90,9 @@ export interface ClusterOptions {
 
 export function createCluster({ config, logger, random, metrics }: ClusterOptions): Cluster {
   const url = config.redis!;
+  /** The node's liveness key lives this long unless refreshed (every third of it). */
+  const NODE_TTL_MS = config.nodeTtlMs;
+  const ROUTE_TTL_MS = Math.max(MIN_ROUTE_TTL_MS, 4 * NODE_TTL_MS);
   const connect = (name: string, resend = true): Redis => {
     const redis = new Redis(url, { lazyConnect: true, connectionName: name, autoResendUnfulfilledCommands: resend });
     // Without a listener an unreachable Redis would crash the process; ioredis reconnects by itself.
@@ -97,13 +111,30 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     void write.finally(() => writes.delete(write));
   };
   const names = createNameTable(writer, () => routes.nodeId, logger, track);
-  const channels = createChannelTable(writer, () => routes.nodeId, logger, track);
+  const memberCache = createMemberCache();
+  const members: Members = {
+    cache: memberCache,
+    async announce(key, joined) {
+      try {
+        for (const node of await liveNodes()) if (node !== routes.nodeId) bus?.send(node, { t: "member", key, joined });
+      } catch (error) {
+        logger.warn({ err: error }, "cluster: telling the nodes of a channel or UDP membership failed (they see it within a few seconds)");
+      }
+    },
+  };
+  const channels = createChannelTable(writer, () => routes.nodeId, logger, track, members);
   const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
-  const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track);
+  const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track, members);
+  const mcp = createMcpTable(writer, () => routes.nodeId, logger, track);
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
   let timer: ReturnType<typeof setInterval> | undefined;
+  const watchNodes = (inUse: () => Iterable<number>, gone: (node: number) => void): void => {
+    watchers.push({ inUse, gone });
+  };
+  // A node that died says nothing: it leaves every membership when its liveness key expires.
+  watchNodes(() => memberCache.known(), (node) => memberCache.forget(node));
   /** Set while the writer connection is lost; the round after it comes back re-announces this node. */
   let lost = false;
   /**
@@ -147,11 +178,24 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     takenLastRound = now;
   };
 
+  /** Every node whose liveness key exists, this one included. */
+  async function liveNodes(): Promise<number[]> {
+    const all = Array.from({ length: MAX_NODE_ID }, (_, i) => i + 1);
+    return [...(await routes.liveNodes(all))].sort((a, b) => a - b);
+  }
+
+  /** This node's advertised base URL, kept with the liveness key's TTL. */
+  let advertised: string | undefined;
+  const writeUrl = async (): Promise<void> => {
+    if (advertised !== undefined) await writer.set(nodeUrlKey(routes.nodeId), advertised, "PX", NODE_TTL_MS);
+  };
+
   /** One liveness round: the node's key and routes refreshed, the master home elected, gone nodes found. */
   const round = async (): Promise<void> => {
     try {
       await measureRoundTrip();
       closeTakenOver(await routes.refresh());
+      await writeUrl();
       await masterHome.elect();
       for (const watcher of Date.now() < graceUntil ? [] : watchers) {
         const nodes = [...new Set(watcher.inUse())];
@@ -203,9 +247,17 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     onMasterHomeChange(listener) {
       masterHome.onChange(listener);
     },
-    watchNodes(inUse, gone) {
-      watchers.push({ inUse, gone });
+    mcp,
+    async advertise(url) {
+      advertised = url;
+      await writeUrl();
     },
+    async nodeUrl(node) {
+      if (writer.status !== "ready") return undefined;
+      return (await writer.get(nodeUrlKey(node))) ?? undefined;
+    },
+    liveNodes,
+    watchNodes,
     async start() {
       await writer.connect();
       await reader.connect();
@@ -221,6 +273,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         metrics: observed.metrics,
         dropped: (reason) => metrics.drops.inc({ reason }),
       });
+      bus.on("member", (from, { key, joined }) => memberCache.heard(key, from, joined));
       bus.on("replaced", (_from, { appKey, ip, sessionId }) => {
         const session = local.get(sessionId);
         // Only the session the route named, and only while it still holds that address (it may have moved).
@@ -246,7 +299,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         void (async () => {
           await ticking;
           await tick();
-          await Promise.all([names.reannounce(), channels.reannounce(), udpPorts.reannounce()]);
+          await Promise.all([names.reannounce(), channels.reannounce(), udpPorts.reannounce(), mcp.reannounce()]);
         })();
       });
       logger.info({ nodeId: routes.nodeId }, "cluster: node joined through redis");
@@ -257,6 +310,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       await bus?.close();
       await Promise.all([...writes]);
       await masterHome.release();
+      if (advertised !== undefined) await writer.del(nodeUrlKey(routes.nodeId)).catch((error: unknown) => logger.warn({ err: error }, "cluster: removing the advertised URL failed (it expires by itself)"));
       await routes.close();
       // Every write was answered (the bus and the route table waited for theirs).
       writer.disconnect();

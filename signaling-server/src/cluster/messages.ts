@@ -30,6 +30,8 @@ export type BusMessage =
   | { t: "signal"; appKey: string; ip: number; fromIp: number; pairId: number; kind: number; data: string; sessionId: string }
   /** The receiving node's session `sessionId` relayed `pairId` to `ip`, which no session there holds (any more): NOT_A_PARTICIPANT. */
   | { t: "signal-refused"; sessionId: string; ip: number; pairId: number }
+  /** The sending node joined or left an app channel's or a UDP port's members (member-cache.ts; `key` names which). */
+  | { t: "member"; key: string; joined: boolean }
   /** Another node took the route of (appKey, ip) over: the receiving node's session `sessionId` there ends with 4003 REPLACED. */
   | { t: "replaced"; appKey: string; ip: number; sessionId: string }
   /**
@@ -51,7 +53,24 @@ export type BusMessage =
   /** From the home: close the session. */
   | { t: "mclose"; sessionId: string; code: number; reason: string }
   /** From the home: move the session to another identity (login, logout). */
-  | { t: "mmove"; sessionId: string; identityId: number; virtualIp: number };
+  | { t: "mmove"; sessionId: string; identityId: number; virtualIp: number }
+  /**
+   * MCP across nodes (mcp/tool-directory.ts): a question for the node whose engine offers a tool
+   * (a call, its call log) or for every node (its engines), answered with "mcpr" of the same id.
+   */
+  | { t: "mcpq"; id: number; q: McpQuery }
+  | { t: "mcpr"; id: number; ok: true; body: unknown }
+  | { t: "mcpr"; id: number; ok: false; code: number; message: string }
+  /** The MCP client gave the call "mcpq" `id` up (cancelled, or its MCP session ended). */
+  | { t: "mcpcancel"; id: number }
+  /** The app key's tools changed on the sending node: MCP sessions here are told (notifications/tools/list_changed). */
+  | { t: "mcpchanged"; appKey: string };
+
+/** What one node asks another about MCP tools. */
+export type McpQuery =
+  | { kind: "call"; appKey: string; channel: number; name: string; args: Record<string, unknown> }
+  | { kind: "log"; appKey: string; name: string }
+  | { kind: "engines"; appKey: string };
 
 /** What the home needs of a WebSocket session on another node to stand in for it (RemoteSession). */
 export interface SessionDescriptor {

@@ -6,20 +6,16 @@
  *
  * A node adds itself when its first session binds the port and removes itself when its last one
  * unbinds; a BROADCAST goes to every other live node in the set, through its stream (the bindings
- * themselves stay node-local).
+ * themselves stay node-local). The set is read once and then kept in memory (member-cache.ts): a
+ * node that binds or unbinds tells the others.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { liveMembers } from "./live-members.js";
+import type { Members } from "./member-cache.js";
 
 const portKey = (appKey: string, port: number): string => `gmnet:udpnodes:${appKey}:${port}`;
-const NODE_PREFIX = "gmnet:node:";
 
-/** The live nodes (liveness prefix ARGV[1]) in set KEYS[1]. */
-const LIVE_MEMBERS = `local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. node) == 1 then table.insert(out, tonumber(node)) end
-end
-return out`;
 
 export interface UdpPortTable {
   /** This node has a session bound to the port now. */
@@ -32,7 +28,10 @@ export interface UdpPortTable {
   reannounce(): Promise<void>;
 }
 
-export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): UdpPortTable {
+/** The member cache's key of a UDP port. */
+const memberKey = (appKey: string, port: number): string => `udp\n${appKey}\n${port}`;
+
+export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void, members: Members): UdpPortTable {
   const write = (promise: Promise<unknown>, what: string): void =>
     track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
   /** The ports this node has sessions bound to: what reannounce() writes again. */
@@ -41,10 +40,12 @@ export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: L
     bind(appKey, port) {
       bound.set(portKey(appKey, port), { appKey, port });
       write(redis.sadd(portKey(appKey, port), nodeId()), "recording a UDP binding");
+      void members.announce(memberKey(appKey, port), true);
     },
     unbind(appKey, port) {
       bound.delete(portKey(appKey, port));
       write(redis.srem(portKey(appKey, port), nodeId()), "removing a UDP binding");
+      void members.announce(memberKey(appKey, port), false);
     },
     async reannounce() {
       const pipeline = redis.pipeline();
@@ -55,15 +56,6 @@ export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: L
         logger.warn({ err: error }, "cluster: announcing this node's UDP bindings again failed");
       }
     },
-    async nodes(appKey, port) {
-      try {
-        const live = (await redis.eval(LIVE_MEMBERS, 1, portKey(appKey, port), NODE_PREFIX)) as number[];
-        const self = nodeId();
-        return live.filter((node) => node !== self);
-      } catch (error) {
-        logger.warn({ err: error }, "cluster: looking up a UDP port's nodes failed");
-        return [];
-      }
-    },
+    nodes: (appKey, port) => members.cache.nodes(memberKey(appKey, port), () => liveMembers(redis, portKey(appKey, port), nodeId(), logger, "a UDP port's nodes")),
   };
 }

@@ -1,5 +1,5 @@
 /** The one dependency object every master service receives (built in master-service.ts). */
-import type { MasterEvent } from "@gmnet/engine/protocol";
+import type { MasterEvent } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session/session.js";
 import type { OnlineAccounts } from "./online.js";

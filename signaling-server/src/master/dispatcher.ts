@@ -3,7 +3,7 @@
  * the server-side time limit and fault containment. Every request ends in exactly one Outcome —
  * an unknown opcode, a malformed body, a slow or failing handler included.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import type { z } from "zod";
 import type { Logger } from "../observability/logger.js";
 import type { ServerClock } from "../server-context.js";

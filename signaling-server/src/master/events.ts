@@ -1,5 +1,5 @@
 /** MASTER EVENT frames: what the server tells a client without being asked (PROTOCOL.md §16). */
-import { Channel, type MasterEvent, MasterEventMessage, MasterType, Priority } from "@gmnet/engine/protocol";
+import { Channel, type MasterEvent, MasterEventMessage, MasterType, Priority } from "@gmnet/protocol";
 import type { Session } from "../session/session.js";
 import type { Body } from "./outcome.js";
 

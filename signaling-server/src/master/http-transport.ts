@@ -8,7 +8,7 @@
  * too large or not JSON, a client that disappears halfway.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MasterOp, MasterStatus } from "@gmnet/engine/protocol";
+import { APP_KEY_RULE, MasterOp, MasterStatus, isValidAppKey } from "@gmnet/protocol";
 import { clientAddress } from "../session/client-address.js";
 import type { AuthService } from "./accounts/auth-service.js";
 import type { Caller } from "./caller.js";
@@ -78,7 +78,6 @@ const HTTP_STATUS: Record<MasterStatus, number> = {
   [MasterStatus.RATE_LIMITED]: 429,
 };
 
-const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 const DEFAULT_APP_KEY = "gmnet";
 const ALLOWED_HEADERS = "authorization, content-type, x-gmnet-app-key";
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
@@ -123,7 +122,7 @@ export function createHttpApi(deps: MasterDeps & { dispatch: Dispatch; auth: Aut
 
     const appKeyHeader = req.headers["x-gmnet-app-key"];
     const appKey = appKeyHeader === undefined ? DEFAULT_APP_KEY : String(appKeyHeader);
-    if (!APP_KEY.test(appKey)) return answer(fail("invalid_body", "X-Gmnet-App-Key must be 1–64 characters of A–Z a–z 0–9 . _ -"));
+    if (!isValidAppKey(appKey)) return answer(fail("invalid_body", `X-Gmnet-App-Key must be ${APP_KEY_RULE}`));
 
     let body: unknown;
     if (hit.route.method === "GET") {

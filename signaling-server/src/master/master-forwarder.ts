@@ -6,7 +6,7 @@
  * changes, the logins made through the old one end here (EVENT SESSION ended "master_restarted"),
  * since the new home starts without them.
  */
-import { MasterEvent, MasterStatus, nameOf } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterStatus, nameOf } from "@gmnet/protocol";
 import { Counter } from "prom-client";
 import type { ClusterLink } from "../cluster/cluster.js";
 import type { BusMessage, ForwardedCaller, SessionDescriptor } from "../cluster/messages.js";

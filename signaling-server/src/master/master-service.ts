@@ -10,7 +10,7 @@
  * sessions with proxies (remote-sessions.ts). The services themselves do not know.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MasterEvent, MasterOp, MasterStatus, nameOf } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp, MasterStatus, nameOf } from "@gmnet/protocol";
 import type { ClusterLink } from "../cluster/cluster.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";

@@ -4,7 +4,7 @@
  * which moves back to its own address). Services that keep per-login state (rooms, parties,
  * presence) listen here and clean up on logout, whatever ended it.
  */
-import { MasterEvent } from "@gmnet/engine/protocol";
+import { MasterEvent } from "@gmnet/protocol";
 import type { Session } from "../session/session.js";
 import type { Identity } from "../storage/storage.js";
 import type { Login } from "./caller.js";

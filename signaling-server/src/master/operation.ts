@@ -3,7 +3,7 @@
  * before it runs, and the handler. Services export lists of these; the dispatcher checks the
  * schema and the needs, so a handler only ever sees valid input from an allowed caller.
  */
-import type { MasterOp } from "@gmnet/engine/protocol";
+import type { MasterOp } from "@gmnet/protocol";
 import type { z } from "zod";
 import type { Session } from "../session/session.js";
 import type { Caller, Login } from "./caller.js";

@@ -3,7 +3,7 @@
  * and HTTP transports. Failures carry a documented error code (PROTOCOL.md §16.2) whose status
  * is fixed by MasterError, so a handler cannot pair a code with the wrong status.
  */
-import { MasterError, MasterStatus } from "@gmnet/engine/protocol";
+import { MasterError, MasterStatus } from "@gmnet/protocol";
 
 export type Body = Record<string, unknown>;
 

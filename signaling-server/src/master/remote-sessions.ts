@@ -5,7 +5,7 @@
  * working with Session objects. What a service does to a proxy goes back through the bus to the
  * node that owns the real session.
  */
-import { MasterStatus } from "@gmnet/engine/protocol";
+import { MasterStatus } from "@gmnet/protocol";
 import type { ClusterLink } from "../cluster/cluster.js";
 import type { BusMessageOf, ForwardedCaller, SessionDescriptor } from "../cluster/messages.js";
 import type { Logger } from "../observability/logger.js";

@@ -2,7 +2,7 @@
  * The master services over the WebSocket's MASTER channel: REQUEST frames in, one RESPONSE per
  * request out (in completion order), at most masterMaxInFlight unanswered per connection.
  */
-import { Channel, MasterOp, MasterRequest, MasterResponse, MasterType, Priority, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, MasterOp, MasterRequest, MasterResponse, MasterType, Priority, ProtocolError } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session/session.js";
 import type { Dispatch } from "./dispatcher.js";

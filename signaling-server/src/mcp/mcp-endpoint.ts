@@ -12,11 +12,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { Channel } from "@gmnet/engine/protocol";
+import { Channel } from "@gmnet/protocol";
 import { parseMcpToken } from "../config.js";
 import type { ServerContext } from "../server-context.js";
-import type { McpTools } from "./mcp-tools.js";
+import type { ToolDirectory } from "./tool-directory.js";
 import { type ResourceSources, listResources, readResource } from "./mcp-resources.js";
+import { RELAYED_HEADER, nodeOfSession, relay } from "./mcp-relay.js";
 
 export const MCP_PATH = "/mcp";
 const SERVER_INFO = { name: "gmnet", version: "0.1.0" };
@@ -36,7 +37,13 @@ export interface McpEndpoint {
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
-export function createMcpEndpoint(context: ServerContext, tools: McpTools, sources: Omit<ResourceSources, "tools">): McpEndpoint {
+/** With --redis: where this node is among the others, for sessions opened on another node (mcp-relay.ts). */
+export interface McpNodes {
+  readonly nodeId: number;
+  nodeUrl(node: number): Promise<string | undefined>;
+}
+
+export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, sources: Omit<ResourceSources, "tools">, nodes?: McpNodes): McpEndpoint {
   const { config, clock, logger, metrics } = context;
   const tokens = config.mcpTokens.map((entry) => {
     const { appKey, token } = parseMcpToken(entry);
@@ -63,23 +70,29 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
     res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: ErrorCode.InvalidRequest, message }, id: null }));
   };
 
-  const takeChannel = (appKey: string): number | undefined => {
+  /** A channel for a new session of the app key; undefined past mcpMaxSessions (on this node) or when all are taken. */
+  const takeChannel = async (appKey: string): Promise<number | undefined> => {
     let used = channelsInUse.get(appKey);
     if (used === undefined) channelsInUse.set(appKey, (used = new Set()));
     if (used.size >= config.mcpMaxSessions) return undefined;
-    for (let channel = Channel.FIRST_LLM; channel <= Channel.LAST_LLM; channel++) {
-      if (!used.has(channel)) {
-        used.add(channel);
-        return channel;
-      }
+    // Counted before the (maybe remote) answer, so concurrent initializes cannot pass the limit.
+    const placeholder = -1 - used.size;
+    used.add(placeholder);
+    try {
+      const channel = await tools.takeChannel(appKey, used, Channel.FIRST_LLM, Channel.LAST_LLM);
+      if (channel !== undefined) used.add(channel);
+      return channel;
+    } finally {
+      used.delete(placeholder);
+      if (used.size === 0) channelsInUse.delete(appKey);
     }
-    return undefined;
   };
 
   const releaseChannel = (appKey: string, channel: number): void => {
     const used = channelsInUse.get(appKey);
     used?.delete(channel);
     if (used?.size === 0) channelsInUse.delete(appKey);
+    tools.releaseChannel(appKey, channel);
   };
 
   const touch = (session: McpSession): void => {
@@ -97,7 +110,7 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       instructions: `The tools of the live games of gmnet app "${appKey}". Each tool is offered by a running game engine and answered by its script; the resources show the app's connected engines, its rooms and each tool's recent calls.`,
     });
     const resourceSources: ResourceSources = { ...sources, tools };
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.list(appKey) }));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await tools.list(appKey) }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const args = request.params.arguments ?? {};
       if (Buffer.byteLength(JSON.stringify(args)) > config.maxFrameSize - 128) {
@@ -105,7 +118,7 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
       }
       return tools.call(appKey, channel, request.params.name, args, extra.signal);
     });
-    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(resourceSources, appKey) }));
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await listResources(resourceSources, appKey) }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
       const text = await readResource(resourceSources, appKey, request.params.uri);
       if (text === undefined) throw new McpError(ErrorCode.InvalidParams, `no resource ${request.params.uri}`);
@@ -119,7 +132,8 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
     const unsubscribe = tools.onChange(appKey, notify);
 
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // With several nodes the id names this one, so any node can relay a request to it.
+      sessionIdGenerator: () => (nodes === undefined ? randomUUID() : `${nodes.nodeId}.${randomUUID()}`),
       maxRequestBodySize: config.maxFrameSize + 64 * 1024,
       onsessioninitialized: (id) => {
         const session: McpSession = { appKey, channel, transport, idleTimer: undefined };
@@ -146,6 +160,13 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
     return transport;
   };
 
+  /** The base URL of the live node that opened session `id`, when it is another one and the request was not relayed already. */
+  const homeOf = async (id: string, req: IncomingMessage): Promise<string | undefined> => {
+    if (nodes === undefined || req.headers[RELAYED_HEADER] !== undefined) return undefined;
+    const node = nodeOfSession(id);
+    return node === undefined || node === nodes.nodeId ? undefined : nodes.nodeUrl(node);
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const origin = req.headers.origin;
     if (origin !== undefined && !config.mcpAllowedOrigins.includes(origin)) {
@@ -158,13 +179,21 @@ export function createMcpEndpoint(context: ServerContext, tools: McpTools, sourc
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
       const session = sessions.get(id);
+      const home = session === undefined ? await homeOf(id, req) : undefined;
+      if (home !== undefined) return relay(home, req, res, logger);
       // Another app key's session is as unknown as a made-up id: nothing tells the caller it exists.
       if (session === undefined || session.appKey !== appKey) return refuse(res, 404, "session", "no such MCP session; start a new one with initialize");
       touch(session);
       return session.transport.handleRequest(req, res);
     }
     if (req.method !== "POST") return refuse(res, 400, "session", "an Mcp-Session-Id header is needed; a session starts with a POST of initialize");
-    const channel = takeChannel(appKey);
+    let channel: number | undefined;
+    try {
+      channel = await takeChannel(appKey);
+    } catch (error) {
+      logger.warn({ err: error }, "mcp: taking an LLM-session channel failed");
+      return refuse(res, 503, "cluster", "the server's nodes cannot reach the table they share (Redis) now; try again");
+    }
     if (channel === undefined) return refuse(res, 503, "limit", `the app has ${config.mcpMaxSessions} MCP sessions open, the most the server allows`);
     const transport = openSession(appKey, channel);
     await transport.handleRequest(req, res);

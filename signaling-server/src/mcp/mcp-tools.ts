@@ -11,7 +11,7 @@
  */
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, ToolStatus } from "@gmnet/engine/protocol";
+import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, ToolStatus, formatIpv4 } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 import { type CompiledSchema, compileToolSchema } from "./tool-schema.js";
@@ -62,6 +62,30 @@ interface AppTools {
   inFlight: number;
 }
 
+/** One connected engine of the app key, as the engines resource shows it. */
+export interface EngineView {
+  virtualIp: string;
+  hostName: string | null;
+  state: "connected" | "reconnecting";
+  /** The tools it offers, by name. */
+  tools: string[];
+  framesReceived: number;
+  backlogBytes: number;
+}
+
+/**
+ * With --redis (mcp/tool-directory.ts): a tool name is claimed across nodes before the engine hears
+ * it is registered, so two engines on two nodes never both own one.
+ */
+export interface McpShare {
+  /** Resolves with ToolStatus OK, TAKEN, LIMIT or UNAVAILABLE (the shared table could not be reached). */
+  claim(session: Session, tool: ToolInfo): Promise<number>;
+  release(session: Session, name: string): void;
+  /** This node's tools of the app key changed: the other nodes' MCP sessions are told. */
+  changed(appKey: string): void;
+}
+
+/** The tools of this node's engines: the registry, their calls and call logs. */
 export interface McpTools extends SessionLifecycle {
   /** Whether MCP clients of this app key may connect (it has a token). */
   enabled(appKey: string): boolean;
@@ -74,11 +98,11 @@ export interface McpTools extends SessionLifecycle {
   onChange(appKey: string, listener: () => void): () => void;
   /** A tool's recent calls, oldest first; undefined for a tool that is not registered. */
   callLog(appKey: string, name: string): CallLogEntry[] | undefined;
-  /** The tools a session owns, by name (for the engines resource). */
-  toolsOf(session: Session): string[];
+  /** This node's engines of the app key. */
+  engines(appKey: string): EngineView[];
 }
 
-export function createMcpTools(context: ServerContext, appKeysWithTokens: ReadonlySet<string>): McpTools {
+export function createMcpTools(context: ServerContext, appKeysWithTokens: ReadonlySet<string>, share?: McpShare): McpTools {
   const { router, config, clock, metrics } = context;
   const apps = new Map<string, AppTools>();
   const owned = new Map<Session, Set<string>>();
@@ -92,6 +116,7 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
   };
   const changed = (appKey: string): void => {
     for (const listener of apps.get(appKey)?.listeners ?? []) listener();
+    share?.changed(appKey);
   };
   const answer = (session: Session, name: string, status: number, message = ""): void =>
     session.send(Channel.MCP, McpType.TOOL_REGISTERED, Priority.HIGH, McpToolRegistered.encode({ name, status, message }));
@@ -106,14 +131,38 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
     const existing = app.tools.get(name);
     if (existing !== undefined && existing.owner !== session) return answer(session, name, ToolStatus.TAKEN, `another engine of the app has a tool named "${name}"`);
     if (existing === undefined && app.tools.size >= config.mcpMaxTools) return answer(session, name, ToolStatus.LIMIT, `an app key may have at most ${config.mcpMaxTools} tools`);
-    // Registering again replaces the description and schema; the call log stays.
-    app.tools.set(name, { name, description, inputSchema: compiled.schema, owner: session, schema: compiled, log: existing?.log ?? [] });
+    const tool: Tool = { name, description, inputSchema: compiled.schema, owner: session, schema: compiled, log: existing?.log ?? [] };
+    if (share === undefined) return keep(app, tool);
+    // The session's next frames (an unregister, a call's result) wait for the claim, so they find it decided.
+    session.holdFramesUntil?.(
+      share.claim(session, tool).then((status) => {
+        if (session.closed) return share.release(session, name);
+        if (status !== ToolStatus.OK) return answer(session, name, status, refusedClaim(status));
+        // Another engine of this node that claimed the name first won in Redis too; this is for certainty.
+        const now = app.tools.get(name);
+        if (now !== undefined && now.owner !== session) return answer(session, name, ToolStatus.TAKEN, refusedClaim(ToolStatus.TAKEN));
+        keep(app, tool);
+      }),
+    );
+  });
+
+  const refusedClaim = (status: number): string =>
+    status === ToolStatus.TAKEN
+      ? "another engine of the app (maybe on another node) has a tool of that name"
+      : status === ToolStatus.LIMIT
+        ? `an app key may have at most ${config.mcpMaxTools} tools`
+        : "the nodes' shared tool table (Redis) cannot be reached now; register the tool again later";
+
+  /** Registering again replaces the description and schema; the call log stays. */
+  const keep = (app: AppTools, tool: Tool): void => {
+    const { owner: session, name } = tool;
+    app.tools.set(name, tool);
     let mine = owned.get(session);
     if (mine === undefined) owned.set(session, (mine = new Set()));
     mine.add(name);
     answer(session, name, ToolStatus.OK);
     changed(session.appKey);
-  });
+  };
 
   router.on(Channel.MCP, McpType.TOOL_UNREGISTER, (session, payload) => {
     const { name } = McpToolUnregister.decode(payload);
@@ -121,6 +170,7 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
     if (app?.tools.get(name)?.owner !== session) return;
     app.tools.delete(name);
     owned.get(session)?.delete(name);
+    share?.release(session, name);
     changed(session.appKey);
   });
 
@@ -224,7 +274,21 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
 
     callLog: (appKey, name) => apps.get(appKey)?.tools.get(name)?.log.map((entry) => ({ ...entry })),
 
-    toolsOf: (session) => [...(owned.get(session) ?? [])].sort(),
+    engines(appKey) {
+      const engines: EngineView[] = [];
+      for (const session of context.sessions.values()) {
+        if (session.appKey !== appKey || session.closed) continue;
+        engines.push({
+          virtualIp: formatIpv4(session.virtualIp),
+          hostName: context.directory.nameOf(session) ?? null,
+          state: session.detached ? "reconnecting" : "connected",
+          tools: [...(owned.get(session) ?? [])].sort(),
+          framesReceived: session.receivedCount,
+          backlogBytes: session.backlogBytes,
+        });
+      }
+      return engines;
+    },
 
     onSessionClose(session) {
       for (const [, call] of [...calls]) {
@@ -235,7 +299,11 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
       owned.delete(session);
       const app = apps.get(session.appKey);
       if (app === undefined) return;
-      for (const name of mine) if (app.tools.get(name)?.owner === session) app.tools.delete(name);
+      for (const name of mine) {
+        if (app.tools.get(name)?.owner !== session) continue;
+        app.tools.delete(name);
+        share?.release(session, name);
+      }
       if (mine.size > 0) changed(session.appKey);
     },
   };

@@ -54,7 +54,7 @@ export function createMetrics(options: { defaultMetrics: boolean }) {
     gmBridgeBytesIn: counter("gmnet_gm_bridge_bytes_in_total", "Bytes from native GameMaker clients to their tabs, per bridge", ["bridge"]),
     gmBridgeBytesOut: counter("gmnet_gm_bridge_bytes_out_total", "Bytes from tabs to native GameMaker clients, per bridge", ["bridge"]),
     mcpCalls: counter("gmnet_mcp_calls_total", "MCP tool calls, by outcome (answered, tool-error, invalid-arguments, unknown-tool, timeout, engine-gone, cancelled, busy)", ["outcome"]),
-    mcpRequestsRefused: counter("gmnet_mcp_requests_refused_total", "Requests to /mcp refused before the MCP layer, by reason (token, origin, session, limit, error)", ["reason"]),
+    mcpRequestsRefused: counter("gmnet_mcp_requests_refused_total", "Requests to /mcp refused before the MCP layer, by reason (token, origin, session, limit, cluster, error)", ["reason"]),
     storageFailures: counter("gmnet_storage_failures_total", "Storage (database) calls that failed outside a master request, by what needed them (hello, hello-token, token-sweep)", ["op"]),
     masterRequests: counter("gmnet_master_requests_total", "Master requests answered, by transport, operation and status", ["via", "op", "status"]),
   };

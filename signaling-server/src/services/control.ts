@@ -14,7 +14,7 @@
  * channel, stamped here, which hand it to their own members (PROTOCOL.md §15).
  */
 import type { ClusterLink } from "../cluster/cluster.js";
-import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/engine/protocol";
+import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, Priority, ProtocolError } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 

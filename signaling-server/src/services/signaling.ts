@@ -25,7 +25,7 @@ import {
   SignalRelay,
   SignalType,
   formatIpv4,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { ClusterLink } from "../cluster/cluster.js";
 import type { ServerConfig } from "../config.js";
 import type { ServerContext } from "../server-context.js";

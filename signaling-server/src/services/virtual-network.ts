@@ -1,5 +1,5 @@
 /** A CIDR range of virtual IPv4 addresses ("10.0.0.0/8"), minus its network and broadcast address. */
-import { parseIpv4 } from "@gmnet/engine/protocol";
+import { parseIpv4 } from "@gmnet/protocol";
 
 export interface VirtualNetwork {
   readonly first: number;

@@ -28,7 +28,7 @@ import {
   isSequenced,
   isSequencedFrame,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";
 import { ALL_LANES, type LaneMask, OutgoingQueue } from "./outgoing-queue.js";

@@ -11,6 +11,9 @@
  * before any later one, exactly as if they had arrived then. A storage that fails, or does not
  * answer within the hello timeout, closes the connection with 4007 STORAGE_UNAVAILABLE
  * (reconnectable).
+ *
+ * Beside it: hello-checks.ts (what a Hello must be), held-frames.ts (the frames held back),
+ * heartbeat.ts (PING/PONG) and close-codes.ts (what a close code is counted as).
  */
 import {
   Ack,
@@ -26,8 +29,6 @@ import {
   type HelloMessage,
   type MessageOf,
   PROTOCOL_VERSION,
-  Ping,
-  Pong,
   Priority,
   ProtocolError,
   Resume,
@@ -35,55 +36,28 @@ import {
   Welcome,
   encodeFrame,
   nameOf,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import type { Identity } from "../storage/storage.js";
 import type { ServerContext } from "../server-context.js";
 import { ClientSession, type SessionLink } from "./client-session.js";
+import { ABNORMAL_CLOSURE, INTERNAL_ERROR, metricCauseOf, truncateUtf8 } from "./close-codes.js";
+import { type HeldFrame, HeldFrames } from "./held-frames.js";
+import { helloRefusal } from "./hello-checks.js";
+import { Heartbeat } from "./heartbeat.js";
 import { RateLimiter } from "./rate-limiter.js";
 import type { SessionCloseCause } from "./session.js";
 
-const APP_KEY = /^[A-Za-z0-9._-]{1,64}$/;
-/** Base64url, at least 22 characters = 128 bits. */
-const SECRET = /^[A-Za-z0-9_-]{22,128}$/;
 /** How long a closing connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 /** What one WebSocket message costs beyond its bytes, so a flood of tiny messages is limited too. */
 export const MESSAGE_COST_BYTES = 64;
-/** Frames about the connection itself, never held for a login: answering them late would only look like a dead link. */
-function isHousekeeping(frame: HeldFrame): boolean {
-  if (frame.channel !== Channel.CONTROL) return false;
-  return frame.type === ControlType.PONG || frame.type === ControlType.ACK || frame.type === ControlType.ECHO_REQUEST;
-}
 
 /** The rate bucket holds this many seconds' worth. */
 const RATE_BURST_SECONDS = 2;
-/** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
-const INTERNAL_ERROR = 1011;
-/** ws reports a connection that ended without a close frame (network loss, a cut) with this code. */
-const ABNORMAL_CLOSURE = 1006;
-
-/** The gmnet_disconnects_total label for a close code, where it says more than "closed". */
-const METRIC_CAUSE_OF_CODE: ReadonlyMap<number, string> = new Map([
-  [CloseCode.REPLACED, "replaced"],
-  [CloseCode.HEARTBEAT_TIMEOUT, "heartbeat"],
-  [CloseCode.RATE_LIMITED, "rate-limited"],
-  [CloseCode.SERVER_SHUTDOWN, "shutdown"],
-  [CloseCode.HELLO_TIMEOUT, "hello-timeout"],
-  [CloseCode.ORIGIN_NOT_ALLOWED, "origin-not-allowed"],
-  [CloseCode.STORAGE_UNAVAILABLE, "storage-unavailable"],
-  [INTERNAL_ERROR, "internal-error"],
-]);
 
 /** hello: waiting for the Hello; identifying: the Hello's identity is being looked up; open: a session exists. */
 type State = "hello" | "identifying" | "open" | "closed";
-
-interface HeldFrame {
-  readonly channel: number;
-  readonly type: number;
-  readonly priority: number;
-  readonly payload: Uint8Array;
-}
 
 export class Connection implements SessionLink {
   /** The session this connection carries, from the Hello on. */
@@ -92,16 +66,12 @@ export class Connection implements SessionLink {
   private metricCause = "closed";
   private readonly decoder: FrameDecoder;
   private readonly limiter: RateLimiter;
-  private timer: unknown;
+  private readonly held: HeldFrames;
+  private readonly heartbeat: Heartbeat;
+  /** The hello timeout, until the Hello's identity is known. */
+  private helloTimer: unknown;
   private closeTimer: unknown;
   private resumeReadingTimer: unknown;
-  private pingNonce = 0;
-  private awaitingPong = false;
-  /** From the Hello until the session is open and its services are ready: frames go to `held`, in arrival order. */
-  private holding = false;
-  private held: HeldFrame[] = [];
-  /** Holds (Session.holdFramesUntil) not settled yet: while any, the client's frames but housekeeping wait in `held` too. */
-  private holds = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -112,10 +82,16 @@ export class Connection implements SessionLink {
     const { config, clock } = context;
     this.decoder = new FrameDecoder({ maxPayload: config.maxFrameSize });
     this.limiter = new RateLimiter(config.rateLimitBytes, config.rateLimitBytes * RATE_BURST_SECONDS, clock.now());
+    this.held = new HeldFrames((frame) => this.handle(frame), () => this.ended);
+    this.heartbeat = new Heartbeat(context, {
+      isOpen: () => this.state === "open",
+      sendNow: (channel, type, payload) => this.sendNow(channel, type, payload),
+      unresponsive: () => this.cutSocket("heartbeat"),
+    });
     context.metrics.connections.inc();
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("close", (code) => this.onClosed(code));
-    this.timer = clock.setTimeout(() => {
+    this.helloTimer = clock.setTimeout(() => {
       if (this.state === "identifying") this.storageFailed(new Error(`no identity from the storage within ${config.helloTimeoutMs} ms`));
       else this.close(CloseCode.HELLO_TIMEOUT, "no Hello in time");
     }, config.helloTimeoutMs);
@@ -165,7 +141,7 @@ export class Connection implements SessionLink {
 
   closeSocket(code: number, reason: string): void {
     if (this.state === "closed") return;
-    this.metricCause = METRIC_CAUSE_OF_CODE.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? "protocol-error" : "closed");
+    this.metricCause = metricCauseOf(code);
     // The close reason is limited to 123 UTF-8 bytes by RFC 6455; ws throws on longer ones.
     this.ws.close(code, truncateUtf8(reason, 120));
     // A client that never answers the close handshake is cut off (the timer ends with the socket).
@@ -203,10 +179,7 @@ export class Connection implements SessionLink {
     for (let i = 0; i < frames.length; i++) {
       if (this.ended) return; // a handler may have closed us
       const frame = frames[i]!;
-      if (this.holding || (this.holds > 0 && !isHousekeeping(frame))) {
-        this.held.push(frame);
-        continue;
-      }
+      if (this.held.hold(frame)) continue;
       if (this.state === "hello") {
         // RESUME belongs to the HELLO it follows, in the same message (PROTOCOL.md §14).
         const next = frames[i + 1];
@@ -258,7 +231,7 @@ export class Connection implements SessionLink {
     if (channel === Channel.CONTROL) {
       switch (type) {
         case ControlType.PONG:
-          return this.onPong(payload);
+          return this.heartbeat.pong(payload);
         case ControlType.ACK:
           return session.acknowledgedByClient(Ack.decode(payload).received);
         case ControlType.ECHO_REQUEST:
@@ -290,19 +263,15 @@ export class Connection implements SessionLink {
       this.sendError(ProtocolError.BAD_HELLO, Channel.CONTROL, ControlType.HELLO, 0, error.message);
       return this.close(CloseCode.BAD_HELLO, "malformed Hello");
     }
-    const refuse = (code: number, closeCode: number, message: string): void => {
-      this.sendError(code, Channel.CONTROL, ControlType.HELLO, 0, message);
-      this.close(closeCode, message);
-    };
-    if (hello.version !== PROTOCOL_VERSION) {
-      return refuse(ProtocolError.VERSION_MISMATCH, CloseCode.VERSION_MISMATCH, `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    const refusal = helloRefusal(hello);
+    if (refusal !== undefined) {
+      this.sendError(refusal.code, Channel.CONTROL, ControlType.HELLO, 0, refusal.message);
+      return this.close(refusal.closeCode, refusal.message);
     }
-    if (!APP_KEY.test(hello.appKey)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
-    if (!SECRET.test(hello.secret)) return refuse(ProtocolError.BAD_HELLO, CloseCode.BAD_HELLO, "the identity secret must be 22–128 base64url characters (128 bits or more)");
 
     this.state = "identifying";
     // Reading waits for the identity; what was already received is held (onMessage).
-    this.holding = true;
+    this.held.holdForHello();
     if (!this.ws.isPaused) this.ws.pause();
     this.context.storage.identities.identify(hello.appKey, hello.secret).then(
       (identity) => {
@@ -329,41 +298,25 @@ export class Connection implements SessionLink {
     const { logger, metrics } = this.context;
     metrics.storageFailures.inc({ op: "hello" });
     logger.error({ err: error, client: this.remoteAddress }, "storage unavailable: a Hello got no identity");
-    this.held = [];
+    this.held.clear();
     this.close(CloseCode.STORAGE_UNAVAILABLE, "storage unavailable");
   }
 
   /** After the session is open: the frames held since the Hello, in order, then reading again. */
   private releaseHeld(): void {
-    this.holding = false;
-    this.handleHeld();
+    this.held.release();
     if (!this.ended && this.resumeReadingTimer === undefined) this.ws.resume();
   }
 
   holdUntil(settled: Promise<unknown>): void {
     if (this.ended) return;
-    this.holds++;
-    const release = (): void => {
-      this.holds--;
-      if (this.holds === 0 && !this.holding) this.handleHeld();
-    };
-    settled.then(release, release);
-  }
-
-  /** The held frames in order, until one of them starts another hold (a second login in a row). */
-  private handleHeld(): void {
-    let handled = 0;
-    while (handled < this.held.length && this.holds === 0) {
-      if (this.ended) return;
-      this.handle(this.held[handled++]!);
-    }
-    this.held.splice(0, handled);
+    this.held.holdUntil(settled);
   }
 
   /** The session for the Hello: a resumed one, or a new one (a promise while its services open it). */
   private identified(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
     const { directory, config, clock, sessions, metrics } = this.context;
-    clock.clearTimeout(this.timer);
+    clock.clearTimeout(this.helloTimer);
     this.state = "open";
     const resumable = resume !== undefined && config.resumeWindowMs > 0;
 
@@ -377,7 +330,7 @@ export class Connection implements SessionLink {
         this.welcome(previous);
         this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
         previous.attach(this, resume!.received);
-        this.scheduleHeartbeat();
+        this.heartbeat.schedule();
         return undefined;
       }
       metrics.resumes.inc({ result: "refused" });
@@ -394,7 +347,7 @@ export class Connection implements SessionLink {
     this.welcome(session);
     if (resume !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: resumable ? config.resumeWindowMs : 0 }));
     const opening = this.context.sessionOpened(session);
-    this.scheduleHeartbeat();
+    this.heartbeat.schedule();
     return opening;
   }
 
@@ -416,33 +369,6 @@ export class Connection implements SessionLink {
     );
   }
 
-  // ------------------------------------------------------------------ heartbeat
-
-  private scheduleHeartbeat(): void {
-    const { clock, config } = this.context;
-    this.timer = clock.setTimeout(() => this.ping(), config.heartbeatIntervalMs);
-  }
-
-  private ping(): void {
-    if (this.state !== "open") return;
-    const { clock, config } = this.context;
-    this.pingNonce = (this.pingNonce + 1) >>> 0;
-    this.awaitingPong = true;
-    this.sendNow(Channel.CONTROL, ControlType.PING, Ping.encode({ nonce: this.pingNonce, serverTime: clock.wallNow?.() ?? Date.now() }));
-    this.timer = clock.setTimeout(() => {
-      // The peer is unresponsive: no close handshake, cut it now so its session detaches or ends promptly.
-      if (this.awaitingPong) this.cutSocket("heartbeat");
-    }, config.heartbeatTimeoutMs);
-  }
-
-  private onPong(payload: Uint8Array): void {
-    const { nonce } = Pong.decode(payload);
-    if (!this.awaitingPong || nonce !== this.pingNonce) return;
-    this.awaitingPong = false;
-    this.context.clock.clearTimeout(this.timer);
-    this.scheduleHeartbeat();
-  }
-
   // ------------------------------------------------------------------ end
 
   private onClosed(code: number): void {
@@ -458,22 +384,9 @@ export class Connection implements SessionLink {
     if (this.state === "closed") return;
     const { clock, metrics } = this.context;
     this.state = "closed";
-    for (const timer of [this.timer, this.resumeReadingTimer]) clock.clearTimeout(timer);
+    for (const timer of [this.helloTimer, this.resumeReadingTimer]) clock.clearTimeout(timer);
+    this.heartbeat.stop();
     metrics.disconnects.inc({ cause: this.metricCause });
     this.session?.linkEnded(this, abnormal, cause);
   }
-}
-
-/** The longest prefix of `text` that fits in `maxBytes` UTF-8 bytes, never splitting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let out = "";
-  let bytes = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char);
-    if (bytes + size > maxBytes) break;
-    out += char;
-    bytes += size;
-  }
-  return out;
 }

@@ -5,7 +5,7 @@
  * server sends at once, a busy one coalesces hundreds of frames. A priority with a tick rate N is
  * flushed N times per second instead (e.g. Low at 20 Hz for background updates, as seed 003 has it).
  */
-import { Priority } from "@gmnet/engine/protocol";
+import { Priority } from "@gmnet/protocol";
 import type { ServerConfig } from "../config.js";
 import type { ServerClock } from "../server-context.js";
 import type { LaneMask } from "./outgoing-queue.js";

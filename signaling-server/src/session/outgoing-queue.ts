@@ -4,7 +4,7 @@
  * session sends them at once). Frames of one virtual socket always share a priority, so batching
  * never reorders a stream.
  */
-import { Priority } from "@gmnet/engine/protocol";
+import { Priority } from "@gmnet/protocol";
 
 /** A set of priorities as bits: bit p stands for Priority p. */
 export type LaneMask = number;

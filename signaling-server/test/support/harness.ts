@@ -2,7 +2,7 @@
  * Helpers for the server's integration tests: a server on a free port with an in-memory
  * database and no logs, its HTTP endpoints, and Prometheus text parsing.
  */
-import { Channel, ChannelAssigned, ChannelRegister, ControlType } from "@gmnet/engine/protocol";
+import { Channel, ChannelAssigned, ChannelRegister, ControlType } from "@gmnet/protocol";
 import { type GmnetServer, type ServerOptions, createServer } from "../../src/index.js";
 import type { ProtocolClient } from "./protocol-client.js";
 

@@ -17,7 +17,7 @@ import {
   VSocketType,
   VirtualIp,
   Welcome,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { expect } from "vitest";
 import type { GmnetServer } from "../../src/index.js";
 import { type ClientOptions, ProtocolClient } from "./protocol-client.js";

@@ -1,6 +1,6 @@
 /**
  * A bare protocol client over a real WebSocket, for integration tests and benchmarks: it speaks
- * frames through @gmnet/engine/protocol and records everything the server sends, so tests can
+ * frames through @gmnet/protocol and records everything the server sends, so tests can
  * await the next message of a kind instead of sleeping.
  *
  * With `resume` it opens (or resumes) a resumable session (PROTOCOL.md §14): HELLO and RESUME
@@ -30,7 +30,7 @@ import {
   concatFrames,
   encodeFrame,
   isSequenced,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import WebSocket from "ws";
 
 export interface ReceivedFrame {

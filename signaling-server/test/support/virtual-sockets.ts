@@ -20,7 +20,7 @@ import {
   SocketStatusResponse,
   VSocketType,
   type WelcomeMessage,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { GmnetServer, ServerOptions } from "../../src/index.js";
 import { startServer } from "./harness.js";

@@ -3,7 +3,7 @@
  * buffer_compress writes, through pako.
  */
 import { Inflate, deflate } from "pako";
-import { concatBytes } from "../runtime/bytes.js";
+import { concatBytes } from "@gmnet/protocol";
 
 /** Deflate window of a zlib stream; fixes the format to RFC 1950 rather than auto-detecting gzip. */
 const ZLIB_WINDOW_BITS = 15;

@@ -4,7 +4,7 @@
  * ev_async_web event with a negative status: this module never lets a promise reject unhandled.
  */
 import { ev_async_web } from "../events/async-events.js";
-import { concatBytes } from "../runtime/bytes.js";
+import { concatBytes } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 
 /** `async_load.status` values of ev_async_web events. */

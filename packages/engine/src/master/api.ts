@@ -7,7 +7,7 @@
  * docs/MASTER.md has every function, key and status.
  */
 import type { NetworkRuntime } from "../network/runtime.js";
-import { MasterOp } from "../protocol/master.js";
+import { MasterOp } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 import {
   NEARBY_QUERY,

@@ -5,7 +5,7 @@
  * them with status INVALID, so they are stated in one place only.
  */
 import { ErrorCode, GmnetError } from "../errors.js";
-import { CHAT_CHANNELS, type ChatChannel } from "../protocol/master.js";
+import { CHAT_CHANNELS, type ChatChannel } from "@gmnet/protocol";
 import { requireNumber, requireString } from "../runtime/context.js";
 import { isPlainObject, snakeToCamel } from "./load.js";
 

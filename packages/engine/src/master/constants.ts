@@ -1,9 +1,9 @@
 /**
  * The GML constants of master_* (docs/MASTER.md). Statuses and opcodes are the wire's numbers
- * (protocol/master.ts), so a value seen in async_load is the value on the wire. Only master_*
+ * (@gmnet/protocol's master.ts), so a value seen in async_load is the value on the wire. Only master_*
  * names live here: index.ts re-exports the whole module and engine.ts picks it by prefix.
  */
-import { MasterOp, MasterStatus } from "../protocol/master.js";
+import { MasterOp, MasterStatus } from "@gmnet/protocol";
 
 /** async_load[? "type"] of ev_async_social events. */
 export const master_type_response = 1;

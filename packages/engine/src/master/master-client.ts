@@ -8,9 +8,7 @@
  */
 import { ev_async_social } from "../events/async-events.js";
 import type { NetworkRuntime } from "../network/runtime.js";
-import { CHAT_CHANNELS, MasterEvent, MasterStatus, MasterType } from "../protocol/master.js";
-import { Channel } from "../protocol/constants.js";
-import { MasterEventMessage, MasterRequest, MasterResponse } from "../protocol/messages.js";
+import { CHAT_CHANNELS, Channel, MasterEvent, MasterEventMessage, MasterRequest, MasterResponse, MasterStatus, MasterType } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 import {
   master_type_chat,

@@ -5,7 +5,7 @@
  * (PROTOCOL.md §16), mirroring what the server holds for this connection, so the getters are
  * right inside the handler of the event that changed them.
  */
-import { MasterEvent, MasterOp, MasterStatus } from "../protocol/master.js";
+import { MasterEvent, MasterOp, MasterStatus } from "@gmnet/protocol";
 import { isPlainObject } from "./load.js";
 
 export interface MasterLogin {

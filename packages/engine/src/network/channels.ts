@@ -6,7 +6,7 @@
  * that carry the sender's virtual IP as the server stamped it. docs/NETWORK.md "App channels".
  */
 import { ErrorCode, GmnetError } from "../errors.js";
-import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, MAX_NAME_BYTES, Priority, formatIpv4 } from "../protocol/index.js";
+import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ChannelUnregister, ControlType, MAX_NAME_BYTES, Priority, formatIpv4 } from "@gmnet/protocol";
 import { type EngineContext, bufferRange, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_channel, network_type_channel_data } from "./constants.js";
 import { SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "./e2e.js";

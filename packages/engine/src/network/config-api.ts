@@ -5,6 +5,7 @@
  * encryption), and they are half of the network_* functions' lines. The WebSocket protocols a
  * ws/wss connect asks for are kept here and read by api.ts.
  */
+import { APP_KEY_RULE, isValidAppKey } from "@gmnet/protocol";
 import { ErrorCode, GmnetError } from "../errors.js";
 import { type EngineContext, requireNumber, requireString } from "../runtime/context.js";
 import type { HandleTable } from "../runtime/handle-table.js";
@@ -105,7 +106,7 @@ export function createConfigApi(context: EngineContext, net: NetworkRuntime, soc
           }
           case network_config_app_key: {
             const key = requireString(value, "app key", "network_set_config");
-            if (!/^[A-Za-z0-9._-]{1,64}$/.test(key)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, "network_set_config: the app key must be 1–64 characters of A–Z a–z 0–9 . _ -");
+            if (!isValidAppKey(key)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `network_set_config: the app key must be ${APP_KEY_RULE}`);
             s.appKey = key;
             // The app key is the encryption key's salt.
             net.e2e.appKeyChanged();

@@ -55,6 +55,8 @@ export const NetworkError = {
   MCP_TOOL_TAKEN: "E_NETWORK_MCP_TOOL_TAKEN",
   /** The server has no MCP endpoint for this app key (it was not started with --mcp-token for it). */
   MCP_DISABLED: "E_NETWORK_MCP_DISABLED",
+  /** A server of several nodes could not record the MCP tool's name in the table the nodes share (Redis unreachable); registering again later may work. */
+  MCP_UNAVAILABLE: "E_NETWORK_MCP_UNAVAILABLE",
   /** The MCP client cancelled a tool call, or its MCP session ended, before the script answered. */
   MCP_CANCELLED: "E_NETWORK_MCP_CANCELLED",
 } as const;

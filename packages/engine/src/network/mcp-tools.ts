@@ -20,7 +20,7 @@ import {
   McpType,
   Priority,
   ToolStatus,
-} from "../protocol/index.js";
+} from "@gmnet/protocol";
 import { type EngineContext, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_mcp_call, network_type_mcp_call_ended, network_type_mcp_tool } from "./constants.js";
 import { NetworkError, type NetworkFault } from "./errors.js";
@@ -45,6 +45,7 @@ const REFUSALS: Record<number, NetworkError> = {
   [ToolStatus.TAKEN]: NetworkError.MCP_TOOL_TAKEN,
   [ToolStatus.LIMIT]: NetworkError.LIMIT,
   [ToolStatus.DISABLED]: NetworkError.MCP_DISABLED,
+  [ToolStatus.UNAVAILABLE]: NetworkError.MCP_UNAVAILABLE,
 };
 
 /** The JSON text of a schema given as text or as a struct; throws E_INVALID_ARGUMENT for anything that is not an object schema. */

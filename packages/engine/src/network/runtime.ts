@@ -6,7 +6,7 @@
  * the socket classes and the master client (master/) are built over one shared instance.
  */
 import { ev_async_web_networking } from "../events/async-events.js";
-import { Channel, SignalRelay, SignalType, VSocketType, VirtualIp } from "../protocol/index.js";
+import { Channel, SignalRelay, SignalType, VSocketType, VirtualIp, formatIpv4 } from "@gmnet/protocol";
 import type { EngineContext } from "../runtime/context.js";
 import { LinkConditioner } from "./conditioner.js";
 import { network_type_down, network_type_encryption, network_type_up, network_type_up_failed } from "./constants.js";
@@ -157,15 +157,15 @@ export class NetworkRuntime {
           id: -1,
           succeeded: 0,
           kind,
-          ip: formatIp(peerIp),
+          ip: formatIpv4(peerIp),
           ...(kind === "channel" ? { channel: where } : { port: where }),
           error: NetworkError.DECRYPT,
           message:
             why === "replay"
-              ? `a ${kind} message from ${formatIp(peerIp)} was a replay and was dropped`
+              ? `a ${kind} message from ${formatIpv4(peerIp)} was a replay and was dropped`
               : why === "no-key"
-                ? `${formatIp(peerIp)} did not answer the pair-mode key exchange; the datagrams waiting for it were dropped`
-                : `a ${kind} message from ${formatIp(peerIp)} failed authentication (another key, no encryption there, or tampered with) and was dropped`,
+                ? `${formatIpv4(peerIp)} did not answer the pair-mode key exchange; the datagrams waiting for it were dropped`
+                : `a ${kind} message from ${formatIpv4(peerIp)} failed authentication (another key, no encryption there, or tampered with) and was dropped`,
         }),
     );
     this.host = new VirtualHost({ signaling: this.signaling, clock: context.clock, e2e: this.e2e });
@@ -323,7 +323,7 @@ export class NetworkRuntime {
     this.signaling.welcome = { ...welcome, virtualIp: ip };
     this.links.close();
     this.lastIp = ip;
-    this.host.addressChanged(fault(NetworkError.ADDRESS_CHANGED, `this engine moved from ${from} to ${formatIp(ip)} (a master login, logout or resume)`));
+    this.host.addressChanged(fault(NetworkError.ADDRESS_CHANGED, `this engine moved from ${from} to ${formatIpv4(ip)} (a master login, logout or resume)`));
     this.emit({ type: network_type_up, id: -1, ip: this.localAddress(), port: 0 });
   }
 
@@ -358,7 +358,7 @@ export class NetworkRuntime {
   /** This engine's virtual IP, dotted, or "" before the first connection. */
   localAddress(): string {
     const ip = this.host.localIp;
-    return ip === 0 ? "" : formatIp(ip);
+    return ip === 0 ? "" : formatIpv4(ip);
   }
 
   private signalPort(): SignalPort {
@@ -374,10 +374,6 @@ export class NetworkRuntime {
     });
     return port;
   }
-}
-
-function formatIp(ip: number): string {
-  return `${(ip >>> 24) & 255}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 const missingWebSocket = function missingWebSocket() {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { createServer } from "../../../../signaling-server/src/index.js";
+import { createServer } from "@gmnet/signaling-server";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog, type TestNetwork, startNetwork } from "../network/support.js";
 import { FAST_HASHES, loggedIn, player, uniqueName } from "./support.js";

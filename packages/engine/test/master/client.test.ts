@@ -22,7 +22,7 @@ import {
   UdpBind,
   VSocketType,
   formatIpv4,
-} from "../../src/protocol/index.js";
+} from "@gmnet/protocol";
 import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { EventLog } from "../network/support.js";
 import { type FakeServer, startFakeServer } from "./fake-server.js";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import * as engine from "../../src/index.js";
 import * as masterConstants from "../../src/master/constants.js";
-import { CHAT_CHANNELS, MasterOp, MasterStatus } from "../../src/protocol/index.js";
+import { CHAT_CHANNELS, MasterOp, MasterStatus } from "@gmnet/protocol";
 import { ASYNC_EVENT_CONSTANTS, MASTER_CONSTANTS } from "../expected-constants.js";
 
 const exported = engine as unknown as Record<string, unknown>;

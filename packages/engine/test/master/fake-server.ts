@@ -23,7 +23,7 @@ import {
   Resumed,
   Welcome,
   encodeFrame,
-} from "../../src/protocol/index.js";
+} from "@gmnet/protocol";
 
 export interface MasterCall {
   readonly reqId: number;

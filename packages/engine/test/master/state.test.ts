@@ -1,7 +1,7 @@
 /** How the engine's view of its login, room and party follows responses and events (PROTOCOL.md §16). */
 import { describe, expect, it } from "vitest";
 import { MasterState } from "../../src/master/state.js";
-import { MasterEvent, MasterOp, MasterStatus } from "../../src/protocol/index.js";
+import { MasterEvent, MasterOp, MasterStatus } from "@gmnet/protocol";
 
 const session = (accountId: number, username: string, token: string) => ({ accountId, username, guest: false, token, expiresInMs: 60_000, ip: "10.200.0.1" });
 

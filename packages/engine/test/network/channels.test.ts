@@ -9,7 +9,7 @@ import { WebSocket } from "ws";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
-import { type GmnetServer, createServer } from "../../../../signaling-server/src/index.js";
+import { type GmnetServer, createServer } from "@gmnet/signaling-server";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { behind, direct, useProxiedServer } from "../support/proxied-server.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";

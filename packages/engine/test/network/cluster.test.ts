@@ -6,8 +6,8 @@
  * an address whose node was closed fails as an offline one does. Every wait is a condition.
  */
 import { describe, expect, it } from "vitest";
-import type { GmnetServer } from "../../../../signaling-server/src/index.js";
-import { parseIpv4 } from "../../src/protocol/index.js";
+import type { GmnetServer } from "@gmnet/signaling-server";
+import { parseIpv4 } from "@gmnet/protocol";
 import { bufferOf, sendPacket, text } from "./support.js";
 import { useEngineCluster } from "../support/engine-cluster.js";
 

@@ -12,7 +12,7 @@
 import { createDecipheriv, createECDH, hkdfSync } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { ARBITRARY_DATA_HEADER, Channel, Datagram, VSocketType, arbitraryDataConnId, parseIpv4 } from "../../src/protocol/index.js";
+import { ARBITRARY_DATA_HEADER, Channel, Datagram, VSocketType, arbitraryDataConnId, parseIpv4 } from "@gmnet/protocol";
 import { aad, oracleKey, pattern, sendBytes } from "./sealed-oracle.js";
 import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
 

@@ -3,11 +3,14 @@
  * server on port 0: engines with the same shared key talk, the server (and a raw protocol client
  * that reads what it relays) sees only sealed bytes, and a wrong key, plaintext, a forged sender
  * or a replay never reaches a script. node:crypto is the independent oracle for the key and format.
+ *
+ * Over 400 lines on purpose: one concern, end-to-end encryption, followed through each path it
+ * seals (app channels, virtual TCP, UDP) with the same keys, oracle and raw reader.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "../../src/protocol/index.js";
+import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import type { Engine } from "../../src/index.js";
 import { deriveKeyBits } from "../../src/network/e2e.js";
 import { aad, oracleKey as sharedOracleKey, pattern, sendBytes } from "./sealed-oracle.js";

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import wrtc from "@roamhq/wrtc";
 import { describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { CloseCode } from "../../src/protocol/index.js";
+import { CloseCode } from "@gmnet/protocol";
 import { type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog, type TestNetwork, sendPacket, startNetwork, text } from "./support.js";
 

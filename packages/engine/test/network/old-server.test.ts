@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { Channel, ControlType, ErrorMessage, FrameDecoder, PROTOCOL_VERSION, Priority, ProtocolError, Welcome, encodeFrame } from "../../src/protocol/index.js";
+import { Channel, ControlType, ErrorMessage, FrameDecoder, PROTOCOL_VERSION, Priority, ProtocolError, Welcome, encodeFrame } from "@gmnet/protocol";
 import { createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog } from "./support.js";
 

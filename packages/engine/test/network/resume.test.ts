@@ -5,7 +5,7 @@
  * past the window both ends get a disconnect event with a documented code.
  */
 import { describe, expect, it } from "vitest";
-import type { GmnetServer } from "../../../../signaling-server/src/index.js";
+import type { GmnetServer } from "@gmnet/signaling-server";
 import { appChannelClient } from "../support/app-channel-traffic.js";
 import { behind, direct, useProxiedServer } from "../support/proxied-server.js";
 import { runStreamSoak } from "../support/stream-soak.js";

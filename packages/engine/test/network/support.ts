@@ -8,7 +8,7 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { WebSocket } from "ws";
-import { type GmnetServer, type ServerOptions, createServer } from "../../../../signaling-server/src/index.js";
+import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
 import { type AsyncLoad, type Engine, type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
 import { type ClusterServices, startClusterServices, testNodeCount, tracked } from "../support/cluster-services.js";
 

@@ -6,7 +6,7 @@
 import { type AddressInfo, type Socket, createServer as createTcpServer } from "node:net";
 import { WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
-import { webSocketUrl } from "../../src/network/api.js";
+import { webSocketUrl } from "../../src/network/stream-connect.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { type GmTestServer, startGmTestServer } from "../support/gm-test-server.js";

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
-import { Channel, ChannelAssigned, ChannelRegister, ControlType, FrameDecoder, Hello, PROTOCOL_VERSION, Priority, concatFrames, encodeFrame } from "../../src/protocol/index.js";
+import { Channel, ChannelAssigned, ChannelRegister, ControlType, FrameDecoder, Hello, PROTOCOL_VERSION, Priority, concatFrames, encodeFrame } from "@gmnet/protocol";
 
 export function appChannelClient(url: string, appKey: string, name = "soak") {
   const secret = randomBytes(24).toString("base64url");

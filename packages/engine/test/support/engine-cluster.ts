@@ -7,7 +7,7 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { WebSocket } from "ws";
-import type { GmnetServer } from "../../../../signaling-server/src/index.js";
+import type { GmnetServer } from "@gmnet/signaling-server";
 import { type ClusterSetup, type TestCluster, useCluster } from "../../../../signaling-server/test/support/test-cluster.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog } from "../network/support.js";

@@ -6,7 +6,7 @@
 import wrtc from "@roamhq/wrtc";
 import { afterEach } from "vitest";
 import { WebSocket } from "ws";
-import { type GmnetServer, type ServerOptions, createServer } from "../../../../signaling-server/src/index.js";
+import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 

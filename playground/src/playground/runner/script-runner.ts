@@ -9,9 +9,9 @@
  * engines shut down, its sockets destroyed, its buffers deleted, its room, party and login left,
  * every engine-wide setting (network_set_config, the http_* and master_* timeouts) put back to
  * the engine's defaults (engine-settings.ts), and late events about any of them are logged as
- * "stale" instead of reaching the next run. Runs are numbered from 1: the console and the event
- * log mark where each one starts. Ticks go on while no script runs, so the log and the panels keep
- * showing what the engine does.
+ * "stale" instead of reaching the next run (stale-events.ts). Runs are numbered from 1: the
+ * console and the event log mark where each one starts. Ticks go on while no script runs, so the
+ * log and the panels keep showing what the engine does.
  *
  * Nothing here touches the DOM: the page gets lines, problems and events through RunnerOutput.
  */
@@ -23,6 +23,7 @@ import { EventNamer, type LoggedEvent } from "./format.js";
 import { type Phase, type Problem, describeProblem, problemPlace } from "./problems.js";
 import { type EngineModule, type Released, RunResources } from "./resources.js";
 import { type ScopeHost, ScriptStoppedError, buildScope } from "./scope.js";
+import { StaleEvents } from "./stale-events.js";
 
 export type RunState = "idle" | "running" | "failed";
 
@@ -94,9 +95,8 @@ export class ScriptRunner {
   private lastState: RunState = "idle";
   /** The engine's defaults of every engine-wide setting, from a fresh engine: each run ends by putting them back. */
   private readonly defaults: SettingsSnapshot;
-  /** Sockets and request ids of runs that ended: their late events are not the current run's. */
-  private readonly retiredSockets = new Set<number>();
-  private readonly retiredRequests = new Set<number>();
+  /** Late events of runs that ended. */
+  private readonly stale: StaleEvents;
   private readonly tickListeners = new Set<(now: number) => void>();
   private readonly eventListeners = new Set<(asyncLoad: AsyncLoad, eventType: number) => void>();
   private readonly namer: EventNamer;
@@ -106,6 +106,7 @@ export class ScriptRunner {
     private readonly output: RunnerOutput,
   ) {
     this.namer = new EventNamer(engine as unknown as Record<string, unknown>);
+    this.stale = new StaleEvents(engine);
     this.defaults = defaultSettings(() => engine.createEngine());
   }
 
@@ -274,8 +275,7 @@ export class ScriptRunner {
     run.active = false;
     const released = run.resources.release();
     const settings = this.restoreSettings(run);
-    for (const id of run.resources.everSockets) this.retiredSockets.add(id);
-    for (const id of run.resources.requests) this.retiredRequests.add(id);
+    this.stale.retire(run.resources);
     const seconds = ((performance.now() - run.startedAt) / 1000).toFixed(1);
     this.printFor(run, { level: "system", text: `${run.failed ? "✗ Failed" : "■ Stopped"} after ${seconds} s${describeRelease(released, settings)}` });
     this.setState(run.failed ? "failed" : "idle");
@@ -320,10 +320,10 @@ export class ScriptRunner {
     const e = this.engine;
     return e.async_event_dispatch((load, eventType) => {
       const live = run !== undefined && run.active;
-      const stale = this.isStale(load, eventType);
+      const stale = this.stale.isStale(load, eventType, this.run);
       const origin = !live ? "idle" : stale ? "stale" : "run";
       if (origin === "run") run!.resources.observe(load, eventType);
-      else this.settleStaleMcp(load, eventType);
+      else this.stale.settleMcp(load, eventType, this.run, (error) => this.showError(error));
       try {
         const fields = this.namer.fields(load, eventType, (buffer) => (e.buffer_exists(buffer) ? e.buffer_get_used_size(buffer) : undefined));
         this.output.event({ at: performance.now(), eventType, eventName: this.namer.eventName(eventType), fields, origin });
@@ -346,43 +346,6 @@ export class ScriptRunner {
         this.fail(run!, error, "async_event");
       }
     });
-  }
-
-  /**
-   * MCP events no running script will handle: a call to a tool of a run that ended is answered
-   * with an error at once (the agent would otherwise wait for the server's timeout), and a tool
-   * the server accepted after its run ended is withdrawn (unless the current run offers it too).
-   */
-  private settleStaleMcp(load: AsyncLoad, eventType: number): void {
-    const e = this.engine;
-    if (eventType !== e.ev_async_web_networking) return;
-    const offered = (name: unknown): boolean => this.run?.active === true && this.run.resources.mcp.offers(name);
-    try {
-      if (load.type === e.network_type_mcp_call && typeof load.call_id === "number") {
-        e.network_mcp_tool_respond(load.call_id, `no running playground script offers ${String(load.tool)} (it was stopped)`, true);
-      } else if (load.type === e.network_type_mcp_tool && load.succeeded === 1 && typeof load.name === "string" && !offered(load.name)) {
-        e.network_mcp_tool_unregister(load.name);
-      }
-    } catch (error) {
-      this.showError(error);
-    }
-  }
-
-  /** Whether an event is about a socket, request or MCP call of a run that has ended. */
-  private isStale(load: AsyncLoad, eventType: number): boolean {
-    const e = this.engine;
-    const id = load.id;
-    if (typeof id !== "number" || id < 0) return false;
-    if (eventType === e.ev_async_web_networking) {
-      // A call's id is its call_id: neither a socket nor a request.
-      if (load.type === e.network_type_mcp_call) return !(this.run?.resources.mcp.offers(load.tool) ?? false);
-      if (load.type === e.network_type_mcp_call_ended) return !(this.run?.resources.mcp.hasCall(load.call_id) ?? false);
-      if (load.type === e.network_type_mcp_tool) return this.retiredRequests.has(id);
-      const isRequest = load.type === e.network_type_resolve || load.type === e.network_type_hostname;
-      return isRequest ? this.retiredRequests.has(id) : this.retiredSockets.has(id);
-    }
-    if (eventType === e.ev_async_social) return load.type === e.master_type_response && this.retiredRequests.has(id);
-    return this.retiredRequests.has(id);
   }
 }
 

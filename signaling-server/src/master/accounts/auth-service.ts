@@ -8,7 +8,7 @@
  * RESPONSE); over HTTP they only issue or check a token.
  */
 import { randomInt } from "node:crypto";
-import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Account, Identity, SelectedCharacter } from "../../storage/storage.js";

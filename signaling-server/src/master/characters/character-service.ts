@@ -6,7 +6,7 @@
  * what this service remembers of the accounts logged in here: loaded at login, kept up to date by
  * the operations below).
  */
-import { MasterOp } from "@gmnet/engine/protocol";
+import { MasterOp } from "@gmnet/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Login } from "../caller.js";

@@ -4,7 +4,7 @@
  * that created it: its address is that connection's virtual IP, stamped here, and it closes when
  * the host leaves, logs out or disconnects.
  */
-import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp, formatIpv4 } from "@gmnet/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { Login } from "../caller.js";

@@ -3,7 +3,7 @@
  * exactly its recipients, at most `chatRateLimit` messages per connection per 10 s. A message
  * names the sender's selected character (`character`, "" for none) besides the user name.
  */
-import { CHAT_CHANNELS, type ChatChannel, MasterEvent, MasterOp } from "@gmnet/engine/protocol";
+import { CHAT_CHANNELS, type ChatChannel, MasterEvent, MasterOp } from "@gmnet/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import { RateLimiter } from "../../session/rate-limiter.js";

@@ -4,7 +4,7 @@
  * invites belong to a login: when it ends (LOGOUT, replaced, disconnected) the member leaves and
  * its pending invites go.
  */
-import { MasterEvent, MasterOp } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp } from "@gmnet/protocol";
 import { z } from "zod";
 import type { Session } from "../../session/session.js";
 import type { MasterDeps } from "../deps.js";

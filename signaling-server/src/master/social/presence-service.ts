@@ -9,7 +9,7 @@
  * kept for the login). PRESENCE_NEARBY finds the app key's logged-in users at the same location
  * string, or within a radius of a position, nearest first.
  */
-import { MasterEvent, MasterOp } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp } from "@gmnet/protocol";
 import { z } from "zod";
 import { RateLimiter } from "../../session/rate-limiter.js";
 import type { Session } from "../../session/session.js";

@@ -7,7 +7,7 @@
  * current version. Documents live in the storage (SQLite or PostgreSQL) and survive restarts;
  * subscriptions belong to the login and end with it.
  */
-import { MasterEvent, MasterOp } from "@gmnet/engine/protocol";
+import { MasterEvent, MasterOp } from "@gmnet/protocol";
 import { z } from "zod";
 import { parseWorldWriter } from "../../config.js";
 import type { Session } from "../../session/session.js";

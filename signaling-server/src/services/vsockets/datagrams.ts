@@ -4,7 +4,7 @@
  * Delivery is best effort at Priority.LOW, as UDP's: a datagram nobody listens for is dropped
  * without telling the sender. The source address is always stamped from the sending session.
  */
-import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/engine/protocol";
+import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/protocol";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";

@@ -22,7 +22,7 @@ import {
   SocketRequest,
   SocketStatusResponse,
   VSocketType,
-} from "@gmnet/engine/protocol";
+} from "@gmnet/protocol";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";

@@ -2,7 +2,7 @@
  * RESOLVE_REQUEST and HOSTNAME_CLAIM: turning "10.1.2.3" or "lobby" into a virtual IP, within
  * the asker's app key only (the Directory keeps app keys apart).
  */
-import { Channel, HostnameClaim, HostnameResult, Priority, ProtocolError, ResolveRequest, ResolveResponse, VSocketType, parseIpv4 } from "@gmnet/engine/protocol";
+import { Channel, HostnameClaim, HostnameResult, Priority, ProtocolError, ResolveRequest, ResolveResponse, VSocketType, parseIpv4 } from "@gmnet/protocol";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";

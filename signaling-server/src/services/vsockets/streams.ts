@@ -3,7 +3,7 @@
  * relaying ARBITRARY_DATA between exactly those two ends, and closing. Lookups are by connId
  * (one Map get per data frame); a per-session index makes cleanup O(own streams).
  */
-import { ARBITRARY_DATA_HEADER, Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType, arbitraryDataConnId } from "@gmnet/engine/protocol";
+import { ARBITRARY_DATA_HEADER, Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType, arbitraryDataConnId } from "@gmnet/protocol";
 import type { ServerContext } from "../../server-context.js";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { Session, SessionCloseCause } from "../../session/session.js";

@@ -5,7 +5,7 @@
  * connection's other work (framing, batching, resume) because it is the one part that runs on
  * its own timers for as long as a connection is open; SignalingClient starts and stops it.
  */
-import { Channel, ControlType, Echo, Priority, type WelcomeMessage, encodeFrame } from "../../protocol/index.js";
+import { Channel, ControlType, Echo, Priority, type WelcomeMessage, encodeFrame } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 

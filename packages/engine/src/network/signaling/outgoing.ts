@@ -4,7 +4,7 @@
  * cut in order into batches of at most MAX_BATCH_BYTES, since the server closes the connection
  * (1009) on a message over its maxMessageSize (also for the retransmission after a resume).
  */
-import { Priority } from "../../protocol/index.js";
+import { Priority } from "@gmnet/protocol";
 
 /**
  * Largest batch sent as one WebSocket message: half the server's default maxMessageSize (1 MiB),

@@ -6,7 +6,7 @@
  * dropped socket and the RESUME that carries the session on. SignalingClient owns the socket and
  * decides when a session begins, is suspended, resumes or is forgotten; this holds what it needs.
  */
-import { AckPolicy, ReplayBuffer, concatFrames, encodeAckFrame, isSequenced, isSequencedFrame } from "../../protocol/index.js";
+import { AckPolicy, ReplayBuffer, concatFrames, encodeAckFrame, isSequenced, isSequencedFrame } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 

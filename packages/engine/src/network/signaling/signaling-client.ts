@@ -14,12 +14,12 @@
  * It knows nothing of sockets: the virtual host and the UDP links register handlers on it.
  * It never reconnects by itself; the owner decides (see runtime.ts).
  *
- * The parts with state of their own live beside it: liveness.ts (ECHO probes, round trip,
- * watchdog), resumable-session.ts (the session's id, replay, acknowledgements, suspension) and
- * outgoing.ts (queued frames, batches). Longer than ~400 lines on purpose: what stays here is one
- * state machine (idle → connecting → open ⇄ suspended → closed) driven by the socket's events,
- * and each transition (resumed(), lost()) moves the socket, the session and the owner's callbacks
- * together; split further, one transition would be read across several files.
+ * What stays here is one state machine (idle → connecting → open ⇄ suspended → closed) driven by
+ * the socket's events; each transition (resumed(), lost()) moves the socket, the session and the
+ * owner's callbacks together. The parts with state of their own live beside it: liveness.ts (ECHO
+ * probes, round trip, watchdog), resumable-session.ts (the session's id, replay, acknowledgements,
+ * suspension), outgoing.ts (queued frames, batches) and signaling-socket.ts (one WebSocket, its
+ * frames and how it ended); signaling-options.ts has the options.
  */
 import {
   Channel,
@@ -28,7 +28,6 @@ import {
   Echo,
   Ack,
   ErrorMessage,
-  FrameDecoder,
   FrameError,
   Hello,
   PROTOCOL_VERSION,
@@ -38,52 +37,26 @@ import {
   Resume,
   Resumed,
   Welcome,
+  type MessageOf,
   type WelcomeMessage,
   concatFrames,
   encodeFrame,
-} from "../../protocol/index.js";
-import type { MessageOf } from "../../protocol/schema.js";
-import type { Clock } from "../../runtime/clock.js";
+} from "@gmnet/protocol";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import { OutgoingFrames, sendInBatches } from "./outgoing.js";
 import { Liveness } from "./liveness.js";
 import { ResumableSession } from "./resumable-session.js";
-import { type CloseEventLike, type MessageEventLike, WS_OPEN, type WebSocketConstructor, type WebSocketLike, errorMessageOf, messageBytes } from "../transport/websocket-like.js";
+import { SignalingSocket } from "./signaling-socket.js";
+import { DEFAULT_MAX_HELD_BYTES, type SignalingClientOptions } from "./signaling-options.js";
+import { messageBytes } from "../transport/websocket-like.js";
 
 export type ErrorFrame = MessageOf<typeof ErrorMessage>;
 type FrameHandler = (payload: Uint8Array) => void;
 
-export interface SignalingClientOptions {
-  url: string;
-  appKey: string;
-  secret: string;
-  /** Master session token sent in HELLO so the server resumes the login (PROTOCOL.md §16.3); "" (the default) for none. */
-  token?: string;
-  WebSocket: WebSocketConstructor;
-  clock: Clock;
-  /** Outgoing batches per second; 0 flushes at the end of the current script task. */
-  tickRate: number;
-  /** Give up on a connection attempt that has no WELCOME after this long. */
-  connectTimeoutMs: number;
-  /** How often to measure the round-trip time with ECHO_REQUEST. */
-  echoIntervalMs?: number;
-  /** A server that leaves our ECHO probes unanswered this long is taken as gone (also a half-open path); default 3 echo intervals. */
-  livenessTimeoutMs?: number;
-  /** Ask for a resumable session (PROTOCOL.md §14); default true. */
-  resume?: boolean;
-  /** Bytes held for the server while suspended, and kept for replay until acknowledged. */
-  maxHeldBytes?: number;
-}
-
 export type SignalingState = "idle" | "connecting" | "open" | "closed";
 
-/** Default bound of what is held while suspended (and of the replay buffer). */
-export const DEFAULT_MAX_HELD_BYTES = 8 * 1024 * 1024;
 /** ws reports a connection that ended without a close frame (network loss) with this code. */
 const ABNORMAL_CLOSURE = 1006;
-
-/** Largest frame the server may send us: its maxFrameSize plus the relay headers, with room to spare. */
-const MAX_INCOMING_PAYLOAD = 16 * 1024 * 1024;
 
 export class SignalingClient {
   state: SignalingState = "idle";
@@ -110,8 +83,7 @@ export class SignalingClient {
   onLlmFrame: (channel: number, type: number, payload: Uint8Array) => void = () => {};
 
   private readonly handlers = new Map<number, FrameHandler>();
-  private socket: WebSocketLike | undefined;
-  private decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
+  private socket: SignalingSocket | undefined;
   private readonly outgoing = new OutgoingFrames();
   private flushScheduled = false;
   private connectTimer: unknown;
@@ -164,10 +136,15 @@ export class SignalingClient {
   connect(): void {
     if (this.state === "connecting" || this.state === "open") return;
     this.state = "connecting";
-    this.decoder = new FrameDecoder({ maxPayload: MAX_INCOMING_PAYLOAD });
-    let socket: WebSocketLike;
     try {
-      socket = new this.options.WebSocket(this.options.url);
+      this.socket = new SignalingSocket(this.options.WebSocket, this.options.url, {
+        opened: () => this.sayHello(),
+        message: (data) => this.receive(data),
+        unreachable: (problem, code) => this.lost(problem, code),
+        ended: (problem, code) => {
+          if (this.state !== "closed") this.lost(problem, code);
+        },
+      });
     } catch (error) {
       // A malformed URL throws synchronously; report it like any other failure, on a later tick.
       this.state = "closed";
@@ -175,29 +152,18 @@ export class SignalingClient {
       this.options.clock.setTimeout(() => this.onClose(problem, false, 0), 0);
       return;
     }
-    this.socket = socket;
-    socket.binaryType = "arraybuffer";
-    let opened = false;
-    socket.onopen = () => {
-      opened = true;
-      const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" }));
-      if (this.options.resume === false) return this.sendNow(hello);
-      // RESUME rides in the same message as HELLO; "" asks for a new resumable session.
-      const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: this.session.id, received: this.session.received }));
-      this.sendNow(concatFrames([hello, resume]));
-    };
-    socket.onmessage = (event: MessageEventLike) => this.receive(event.data);
-    // Node's ws says why a socket never opened ("connect ECONNREFUSED …", "Unexpected server
-    // response: 404") in its error event; browsers say nothing. onclose follows either way.
-    let notOpened: string | undefined;
-    socket.onerror = (event: unknown) => void (notOpened = errorMessageOf(event));
-    socket.onclose = (event: CloseEventLike) => {
-      if (!opened) this.unreachable(event.code, notOpened);
-      else this.ended(event.code, event.reason);
-    };
     this.connectTimer = this.options.clock.setTimeout(() => {
       if (this.state === "connecting") this.abort(fault(NetworkError.SIGNALING, `no answer from ${this.options.url} within ${this.options.connectTimeoutMs} ms`));
     }, this.options.connectTimeoutMs);
+  }
+
+  /** The socket opened: HELLO, with RESUME in the same message. */
+  private sayHello(): void {
+    const hello = encodeFrame(Channel.CONTROL, ControlType.HELLO, Priority.CRITICAL, Hello.encode({ version: PROTOCOL_VERSION, appKey: this.options.appKey, secret: this.options.secret, token: this.options.token ?? "" }));
+    if (this.options.resume === false) return this.sendNow(hello);
+    // RESUME rides in the same message as HELLO; "" asks for a new resumable session.
+    const resume = encodeFrame(Channel.CONTROL, ControlType.RESUME, Priority.CRITICAL, Resume.encode({ sessionId: this.session.id, received: this.session.received }));
+    this.sendNow(concatFrames([hello, resume]));
   }
 
   /**
@@ -251,7 +217,7 @@ export class SignalingClient {
 
   private sendNow(bytes: Uint8Array): void {
     const socket = this.socket;
-    if (socket === undefined || socket.readyState !== WS_OPEN) return;
+    if (socket === undefined || !socket.isOpen) return;
     this.bytesSent += bytes.length;
     socket.send(bytes);
   }
@@ -262,7 +228,7 @@ export class SignalingClient {
     this.bytesReceived += message.bytes.length;
     let frames;
     try {
-      frames = this.decoder.push(message.bytes);
+      frames = this.socket!.decode(message.bytes);
     } catch (error) {
       return this.abort(fault(NetworkError.SIGNALING, `the signaling server broke the framing: ${(error as Error).message}`));
     }
@@ -372,19 +338,6 @@ export class SignalingClient {
     this.lost(problem, 0);
   }
 
-  /** The WebSocket closed before it opened: the URL is wrong (host, port, path) or nothing serves it. */
-  private unreachable(code: number, detail: string | undefined): void {
-    const why = detail ?? "no WebSocket server accepted the connection there (wrong host, port or path, or the server is down)";
-    this.lost(fault(NetworkError.SIGNALING, `could not connect to ${this.options.url}: ${why} (${code})`), code);
-  }
-
-  private ended(code: number, reason: string): void {
-    if (this.state === "closed") return;
-    const code4xxx = code >= 4000 ? ` (${code}${reason ? ` ${reason}` : ""})` : ` (${code})`;
-    const problem = code === 4000 ? fault(NetworkError.SHUTDOWN, `the signaling server shut down${code4xxx}`) : fault(NetworkError.SIGNALING, `the connection to the signaling server ended${code4xxx}`);
-    this.lost(problem, code);
-  }
-
   /**
    * The socket is gone. A resumable session whose socket dropped without a close frame (or that
    * we gave up on: 0) is suspended and waits to be resumed; anything the server closed on purpose
@@ -421,13 +374,7 @@ export class SignalingClient {
     const socket = this.socket;
     this.teardownSocket();
     this.state = "closed";
-    if (socket === undefined) return;
-    socket.onclose = null;
-    try {
-      socket.close(code, reason);
-    } catch {
-      // already closing
-    }
+    socket?.close(code, reason);
   }
 
   private forgetSession(): void {
@@ -443,12 +390,7 @@ export class SignalingClient {
     this.liveness.stop();
     this.pendingWelcome = undefined;
     this.flushScheduled = false;
-    if (this.socket !== undefined) {
-      this.socket.onopen = null;
-      this.socket.onmessage = null;
-      // ws reports closing a socket that is still connecting as an error event; keep a listener.
-      this.socket.onerror = () => {};
-    }
+    this.socket?.release();
     this.socket = undefined;
   }
 }

@@ -6,7 +6,7 @@
  * network_type_connect once a client finished the handshake, network_type_disconnect when one
  * goes away (id = the server, socket = the client).
  */
-import { formatIpv4 } from "../../protocol/index.js";
+import { formatIpv4 } from "@gmnet/protocol";
 import type { EngineContext } from "../../runtime/context.js";
 import type { HandleTable } from "../../runtime/handle-table.js";
 import { network_socket_ws, network_type_connect, network_type_disconnect, network_type_listen } from "../constants.js";

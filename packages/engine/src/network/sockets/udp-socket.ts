@@ -7,7 +7,7 @@
  * with a valid header has it removed.
  */
 import type { EngineContext } from "../../runtime/context.js";
-import { formatIpv4 } from "../../protocol/index.js";
+import { formatIpv4 } from "@gmnet/protocol";
 import { PAIR_SEAL_VERSION, SEAL_VERSION, SEQUENCED_SEAL_OVERHEAD, SealKind, additionalData, seal } from "../e2e.js";
 import type { NetworkRuntime } from "../runtime.js";
 import type { DatagramPath } from "../vsockets/datagrams.js";

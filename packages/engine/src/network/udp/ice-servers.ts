@@ -4,7 +4,7 @@
  * per connection and again before its TURN credentials expire (turn-expiry.ts). Also what reads
  * a list given as JSON, for network_set_config and the server's answer alike.
  */
-import { Channel, IceServers, IceServersRequest, SignalType } from "../../protocol/index.js";
+import { Channel, IceServers, IceServersRequest, SignalType } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import type { SignalingClient } from "../signaling/signaling-client.js";
 import type { IceServer } from "./signal-port.js";

@@ -21,7 +21,7 @@
  * CLOSE (5) carries "{}" and tells the other side to drop the link `pairId` (it does not look at
  * the data).
  */
-import { SignalKind } from "../../protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 
 /** An ICE candidate as it travels between peers. */
 export interface PeerIceCandidate {

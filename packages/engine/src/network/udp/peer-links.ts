@@ -27,39 +27,17 @@
  * still accepted while failed. The only timers are the per-link connect timeouts; every one is
  * cleared when its link opens or is dropped, so close() leaves none.
  *
- * A little over ~400 lines on purpose: every rule above reads and changes the one table of links
- * (#peers), so they stay in one class; what does not touch it (the signals' format, pairIds) is
- * in link-signals.ts, and everything simple-peer in peer-adapter.ts.
+ * Every rule above reads and changes the one table of links (#peers), so they stay in one class;
+ * what does not touch it is beside it: the options and their defaults in peer-links-options.ts,
+ * the signals' format and pairIds in link-signals.ts, everything simple-peer in peer-adapter.ts.
  */
-import { SignalKind } from "../../protocol/messages.js";
+import { SignalKind } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { decodeP2pDatagram, encodeP2pDatagram } from "./datagram-codec.js";
 import { KIND_OF_SIGNAL, type PeerSignal, encodeEnvelope, firstPairCounter, isU32, makePairId, nextPairCounter, pairIdChosenBySender, parseEnvelope } from "./link-signals.js";
 import { type DataChannelInfo, type PeerHandle, createPeer, webRtcAvailable } from "./peer-adapter.js";
+import { type PeerLinkState, type PeerLinksOptions, peerLinkLimits } from "./peer-links-options.js";
 import type { IceServer, SignalPort, WebRtcImplementation } from "./signal-port.js";
-
-export type PeerLinkState = "none" | "connecting" | "open" | "failed";
-
-export interface PeerLinksOptions {
-  signal: SignalPort;
-  /** `@roamhq/wrtc` in Node; undefined in the browser (the globals are used). */
-  wrtc: WebRtcImplementation | undefined;
-  clock: Clock;
-  /** A link not open after this long is dropped and its peer is relay-only for retryAfterMs. Default 10000. */
-  connectTimeoutMs?: number;
-  /** How long a failed (peer, reliability) stays relay-only. Default 30000. */
-  retryAfterMs?: number;
-  /** Largest datagram `data` (bytes) sent or accepted over P2P; larger ones go through the relay. Default 16384. */
-  maxDatagramSize?: number;
-  /** Most peers with links at once; further links are not started and further offers are answered with CLOSE. Default 256. */
-  maxPeers?: number;
-  /** Initial value of `enabled`. Default true. */
-  enabled?: boolean;
-  /** A datagram received over a link. Exceptions thrown here are swallowed. */
-  onDatagram(peerIp: number, srcPort: number, dstPort: number, data: Uint8Array, via: "p2p"): void;
-  /** Every state change of a link (for stats and tests). "failed" → "none" at the end of the retry window is not reported. */
-  onLinkState?(peerIp: number, reliable: boolean, state: PeerLinkState): void;
-}
 
 /** What describe() tells about a link. */
 export interface PeerLinkInfo {
@@ -69,11 +47,6 @@ export interface PeerLinkInfo {
   /** The RTCDataChannel's configuration, once it exists. */
   channel: DataChannelInfo | undefined;
 }
-
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_RETRY_AFTER_MS = 30_000;
-export const DEFAULT_MAX_P2P_DATAGRAM_SIZE = 16384;
-export const DEFAULT_MAX_PEERS = 256;
 
 const BROADCAST_IP = 0xffffffff;
 
@@ -100,10 +73,6 @@ type DropOutcome = "failed" | "none" | "replaced";
 const slot = (reliable: boolean): 0 | 1 => (reliable ? 1 : 0);
 const isPort = (value: unknown): boolean => typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 0xffff;
 
-function positiveOr(value: number | undefined, fallback: number, allowZero = false): number {
-  return typeof value === "number" && Number.isFinite(value) && (value > 0 || (allowZero && value === 0)) ? value : fallback;
-}
-
 export class PeerLinks {
   readonly #signal: SignalPort;
   readonly #wrtc: WebRtcImplementation | undefined;
@@ -123,10 +92,11 @@ export class PeerLinks {
     this.#signal = options.signal;
     this.#wrtc = options.wrtc;
     this.#clock = options.clock;
-    this.#connectTimeoutMs = positiveOr(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-    this.#retryAfterMs = positiveOr(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, true);
-    this.#maxDatagramSize = Math.floor(positiveOr(options.maxDatagramSize, DEFAULT_MAX_P2P_DATAGRAM_SIZE));
-    this.#maxPeers = Math.floor(positiveOr(options.maxPeers, DEFAULT_MAX_PEERS));
+    const limits = peerLinkLimits(options);
+    this.#connectTimeoutMs = limits.connectTimeoutMs;
+    this.#retryAfterMs = limits.retryAfterMs;
+    this.#maxDatagramSize = limits.maxDatagramSize;
+    this.#maxPeers = limits.maxPeers;
     this.#enabled = options.enabled ?? true;
     this.#onDatagram = options.onDatagram;
     this.#onLinkState = options.onLinkState;

@@ -5,7 +5,7 @@
  * at Priority.LOW, and delivery of what arrives, by relay or by a WebRTC link, to the binding.
  * A datagram to this engine's own address never leaves it.
  */
-import { Broadcast, Channel, Datagram, Priority, UdpBind, VSocketType } from "../../protocol/index.js";
+import { Broadcast, Channel, Datagram, Priority, UdpBind, VSocketType } from "@gmnet/protocol";
 import { type HostContext, LOOPBACK_IP } from "./host-context.js";
 
 /** How a datagram came: through the server relay, a WebRTC DataChannel, or from this engine itself. */

@@ -27,7 +27,7 @@ import {
   SocketRequest,
   SocketStatusResponse,
   VSocketType,
-} from "../../protocol/index.js";
+} from "@gmnet/protocol";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import type { ErrorFrame } from "../signaling/signaling-client.js";
 import type { ByteStream } from "../transport/byte-stream.js";

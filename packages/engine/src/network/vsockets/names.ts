@@ -4,7 +4,7 @@
  * and HOSTNAME_CLAIM takes a name for this engine, claimed again after every reconnect or change
  * of address, since the server drops it with the old one. Every request ends exactly once.
  */
-import { Channel, HostnameClaim, HostnameResult, ResolveRequest, ResolveResponse, VSocketType, parseIpv4 } from "../../protocol/index.js";
+import { Channel, HostnameClaim, HostnameResult, ResolveRequest, ResolveResponse, VSocketType, parseIpv4 } from "@gmnet/protocol";
 import type { ErrorFrame } from "../signaling/signaling-client.js";
 import { type HostContext, LOOPBACK_IP } from "./host-context.js";
 

@@ -4,7 +4,7 @@
  * SOCKET_CLOSED, by an ERROR that says the server no longer knows the connId, or with the
  * connection to the server. Streams are opened by the handshake once SOCKET_CONNECTED names them.
  */
-import { ARBITRARY_DATA_HEADER, Channel, FrameError, ProtocolError, SocketClosed, VSocketType, arbitraryDataConnId } from "../../protocol/index.js";
+import { ARBITRARY_DATA_HEADER, Channel, FrameError, ProtocolError, SocketClosed, VSocketType, arbitraryDataConnId } from "@gmnet/protocol";
 import type { PayloadCrypto } from "../e2e.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";
 import type { ErrorFrame } from "../signaling/signaling-client.js";

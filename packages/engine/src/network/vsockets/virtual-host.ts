@@ -14,7 +14,7 @@
  * Everything is callback-driven and synchronous with frame delivery, so data that arrives in the
  * same batch as SOCKET_CONNECTED is never lost.
  */
-import { Channel } from "../../protocol/index.js";
+import { Channel } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import type { NetworkFault } from "../errors.js";
 import type { PayloadCrypto } from "../e2e.js";

@@ -3,7 +3,7 @@
  * the signaling server. A message longer than one frame carries is split over several frames,
  * as TCP would split it; the GameMaker wire format reassembles packets either way.
  */
-import { ARBITRARY_DATA_HEADER, CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "../../protocol/index.js";
+import { ARBITRARY_DATA_HEADER, CloseReason, SocketClosed, VSocketType, Channel, encodeArbitraryDataFrame } from "@gmnet/protocol";
 import type { Clock } from "../../runtime/clock.js";
 import { KEY_EXCHANGE_TIMEOUT_MS, PAIR_SEAL_VERSION, SEAL_VERSION, STREAM_SEAL_OVERHEAD, SealKind, Serial, additionalData, derivePairKey, encodeKeyMessage, generatePairKeys, open, parseKeyMessage, seal } from "../e2e.js";
 import { NetworkError, type NetworkFault, fault } from "../errors.js";

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Ack, ArbitraryData, Channel, ControlType, FRAME_HEADER_SIZE, type Frame, FrameDecoder, FrameError, Priority, ProtocolError, VSocketType, concatFrames, encodeAckFrame, encodeArbitraryDataFrame, encodeFrame } from "../src/protocol/index.js";
+import { Ack, ArbitraryData, Channel, ControlType, FRAME_HEADER_SIZE, type Frame, FrameDecoder, FrameError, Priority, ProtocolError, VSocketType, concatFrames, encodeAckFrame, encodeArbitraryDataFrame, encodeFrame } from "../src/index.js";
 
 /** A frame as the encoder takes it (flags are always 0: no flag bit is defined yet). */
 interface FrameSpec {

@@ -13,7 +13,7 @@
  * function; the decoder is a push-bytes-in state machine with no I/O, so it also serves byte
  * streams that split frames anywhere (a future native TCP bridge) and is tested that way.
  */
-import { concatBytes } from "../runtime/bytes.js";
+import { concatBytes } from "./bytes.js";
 import { Channel, ControlType, FRAME_HEADER_SIZE, KNOWN_FRAME_FLAGS, Priority, ProtocolError, VSocketType } from "./constants.js";
 
 export interface Frame {

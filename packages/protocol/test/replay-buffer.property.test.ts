@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ReplayBuffer } from "../src/protocol/index.js";
+import { ReplayBuffer } from "../src/index.js";
 
 type Step = { kind: "record"; size: number } | { kind: "ack"; back: number } | { kind: "resume"; back: number };
 

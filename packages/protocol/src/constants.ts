@@ -161,6 +161,8 @@ export const ToolStatus = {
   LIMIT: 3,
   /** The server has no MCP endpoint for this app key (no --mcp-token for it). */
   DISABLED: 4,
+  /** Several nodes (--redis): the table they share tool names in cannot be reached now; registering again later may work. */
+  UNAVAILABLE: 5,
 } as const;
 
 /** Packet types on an LLM-session channel (2000–2999): the calls of one MCP client session. */

@@ -10,22 +10,13 @@
  * pairs the engines make are extractable and recorded; the engine itself has no test hook.
  */
 import { createDecipheriv, createECDH, hkdfSync } from "node:crypto";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { ARBITRARY_DATA_HEADER, Channel, Datagram, VSocketType, arbitraryDataConnId, parseIpv4 } from "@gmnet/protocol";
-import { aad, oracleKey, pattern, sendBytes } from "./sealed-oracle.js";
-import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+import { APP, KEY, aad, broadcastArrives, echoedInOrder, markedMessages, oracleKey, pattern, sendBytes, useTestNetwork } from "./sealed-oracle.js";
+import { EventLog, bufferOf, text } from "./support.js";
 
-const APP = "test-app";
-const KEY = "correct horse battery staple";
-
-let network: TestNetwork | undefined;
-const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  await network?.close();
-  network = undefined;
-});
+const net = useTestNetwork();
 
 /** The shared-mode key (and pair mode's HKDF salt), as node:crypto derives it. */
 const sharedKey = oracleKey(KEY, APP);
@@ -40,7 +31,7 @@ function recordKeyPairs(): CryptoKeyPair[] {
     if ("privateKey" in made) recorded.push(made);
     return made;
   }) as never);
-  cleanups.push(() => spy.mockRestore());
+  net.onCleanup(() => spy.mockRestore());
   return recorded;
 }
 
@@ -103,7 +94,7 @@ const connIds = (frames: Frames): number[] => [...new Set(frames.filter((frame) 
 /** An engine on the test network, tapped, with encryption `mode` (0 none) and the shared secret. */
 async function engine(mode: number, webrtc = true) {
   const ws = tappedWebSocket();
-  const gm = network!.engine({ WebSocket: ws.WebSocket as never });
+  const gm = net.current.engine({ WebSocket: ws.WebSocket as never });
   const log = new EventLog(gm);
   if (!webrtc) gm.network_set_config(gm.network_config_enable_webrtc, 0);
   if (mode !== 0) {
@@ -132,7 +123,7 @@ const KEY_MESSAGE = (kind: number, flags: number) => (bytes: Buffer) => bytes.le
 
 describe("pair-mode encryption: settings", () => {
   it("has network_encryption_pair 2, which needs the key first", async () => {
-    network = await startNetwork();
+    const network = await net.start();
     const gm = network.engine();
     const log = new EventLog(gm);
     expect(gm.network_encryption_pair).toBe(2);
@@ -147,7 +138,7 @@ describe("pair-mode encryption: settings", () => {
 
 describe("pair-mode encryption: virtual TCP streams", () => {
   it("exchanges keys in-band, carries 1 B to 64 KiB in order both ways, and only the pair can open what the relay sees", async () => {
-    network = await startNetwork();
+    await net.start();
     const recorded = recordKeyPairs();
     const { h, c, socket, connect, hostIp } = await streamPair([2, 2]);
     expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
@@ -155,21 +146,7 @@ describe("pair-mode encryption: virtual TCP streams", () => {
     const clientIp = parseIpv4((await c.log.next({ type: c.gm.network_type_up })).ip as string)!;
     const marker = new TextEncoder().encode("PAIR-PLAINTEXT-MARKER-THAT-MUST-NOT-LEAVE-THE-ENGINE");
     const sizes = [1, 2, 3, 16, 100, 1000, 4096, 16_384, 30_000, 65_535, 65_536, ...Array.from({ length: 9 }, (_, i) => 1 + ((i * 7919) % 65_536))];
-    const messages = sizes.map((size, i) => {
-      const bytes = pattern(size, i);
-      if (size >= marker.length) bytes.set(marker, 0);
-      return bytes;
-    });
-    for (const message of messages) expect(sendBytes(c.gm, socket, message)).toBe(message.length);
-    for (const [i, message] of messages.entries()) {
-      const got = await h.log.next({ type: h.gm.network_type_data });
-      expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `message ${i}`).toBe(true);
-      expect(sendBytes(h.gm, peer, got.bytes!)).toBe(message.length);
-    }
-    for (const [i, message] of messages.entries()) {
-      const got = await c.log.next({ type: c.gm.network_type_data });
-      expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `echo ${i}`).toBe(true);
-    }
+    await echoedInOrder(h, peer, c, socket, markedMessages(sizes, marker));
 
     // On the wire: each end's first frame is its key frame, every later one version 3, no plaintext.
     const [connId] = connIds(c.frames);
@@ -222,7 +199,7 @@ describe("pair-mode encryption: virtual TCP streams", () => {
   });
 
   it("holds what the script sends before the exchange finishes, in order, and still sends it when the socket is closed at once", async () => {
-    network = await startNetwork();
+    await net.start();
     const { h, c, socket } = await streamPair([2, 2], true, 6704);
     // Raw mode: the connect succeeds as soon as the server connects the pair, before the key frames.
     expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
@@ -235,7 +212,7 @@ describe("pair-mode encryption: virtual TCP streams", () => {
   });
 
   it("ends the stream with E_NETWORK_DECRYPT when one end is in pair mode and the other is not", async () => {
-    network = await startNetwork();
+    await net.start();
     // Raw mode, the host in pair mode, the client shared: the client's first frame is no key frame.
     const one = await streamPair([2, 1], true, 6701);
     expect(await one.c.log.next({ type: one.c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
@@ -263,7 +240,7 @@ describe("pair-mode encryption: virtual TCP streams", () => {
 
 describe("pair-mode encryption: app channels", () => {
   it("keeps the shared key for app channels (one-to-many)", async () => {
-    network = await startNetwork();
+    await net.start();
     const [a, b] = await Promise.all([engine(2), engine(2)]);
     const [ida, idb] = [a.gm.network_channel_register("lobby"), b.gm.network_channel_register("lobby")];
     const channel = (await a.log.next({ type: a.gm.network_type_channel, id: ida })).channel as number;
@@ -295,7 +272,7 @@ describe("pair-mode encryption: UDP", () => {
   };
 
   it("holds datagrams until the key datagrams are exchanged, then delivers them in order, sealed under the pair key", async () => {
-    network = await startNetwork();
+    await net.start();
     const recorded = recordKeyPairs();
     const [a, b] = await Promise.all([udpPeer(7400), udpPeer(7401)]);
     const marker = "UDP-PAIR-PLAINTEXT-MARKER";
@@ -341,14 +318,9 @@ describe("pair-mode encryption: UDP", () => {
   });
 
   it("keeps the shared key for broadcasts (one-to-many)", async () => {
-    network = await startNetwork();
+    await net.start();
     const [a, b] = await Promise.all([udpPeer(7410), udpPeer(7411)]);
-    const buffer = bufferOf(a.gm, "to everyone");
-    expect(a.gm.network_send_broadcast(a.socket, 7411, buffer, 11)).toBe(11);
-    a.gm.buffer_delete(buffer);
-    const got = await b.log.next({ type: b.gm.network_type_data });
-    expect(got).toMatchObject({ ip: a.ip, port: 7410, size: 11 });
-    expect(text(got.bytes)).toBe("to everyone");
+    await broadcastArrives(a, b);
     const sent = a.frames.filter((frame) => frame.type === VSocketType.BROADCAST);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.payload.includes(Buffer.from("to everyone"))).toBe(false);

@@ -8,24 +8,15 @@
  * seals (app channels, virtual TCP, UDP) with the same keys, oracle and raw reader.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Channel, ChannelAssigned, ChannelData, ChannelRegister, ControlType, FrameDecoder, Hello, VSocketType, PROTOCOL_VERSION, Priority, Welcome, concatFrames, encodeFrame, formatIpv4, parseIpv4 } from "@gmnet/protocol";
 import type { Engine } from "../../src/index.js";
 import { deriveKeyBits } from "../../src/network/e2e.js";
-import { aad, oracleKey as sharedOracleKey, pattern, sendBytes } from "./sealed-oracle.js";
-import { EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+import { APP, KEY, aad, broadcastArrives, echoedInOrder, markedMessages, oracleKey as sharedOracleKey, pattern, sendBytes, useTestNetwork } from "./sealed-oracle.js";
+import { EventLog, type TestNetwork, bufferOf, text } from "./support.js";
 
-const APP = "test-app";
-const KEY = "correct horse battery staple";
-
-let network: TestNetwork | undefined;
-const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  await network?.close();
-  network = undefined;
-});
+const net = useTestNetwork();
 
 const oracleKey = (secret: string, appKey = APP): Buffer => sharedOracleKey(secret, appKey);
 
@@ -60,8 +51,8 @@ interface Player {
 }
 
 /** An engine that sets `key` (undefined: no encryption), turns encryption on and registers "lobby". */
-async function join(net: TestNetwork, key: string | undefined): Promise<Player> {
-  const gm = net.engine();
+async function join(network: TestNetwork, key: string | undefined): Promise<Player> {
+  const gm = network.engine();
   const log = new EventLog(gm);
   if (key !== undefined) {
     const request = gm.network_set_config(gm.network_config_encryption_key, key);
@@ -101,7 +92,7 @@ async function rawClient(url: string) {
     for (const wake of [...waiters]) wake();
   });
   socket.on("error", () => {});
-  cleanups.push(() => socket.terminate());
+  net.onCleanup(() => socket.terminate());
   const until = async (done: () => boolean, what: string): Promise<void> => {
     const deadline = Date.now() + 5_000;
     while (!done()) {
@@ -152,7 +143,7 @@ describe("end-to-end encryption: settings and key", () => {
   });
 
   it("validates the settings and never reads the secret back", async () => {
-    network = await startNetwork();
+    const network = await net.start();
     const gm = network.engine();
     const log = new EventLog(gm);
     expect([gm.network_config_encryption, gm.network_config_encryption_key, gm.network_encryption_none, gm.network_encryption_shared, gm.network_type_encryption]).toEqual([111, 112, 0, 1, 108]);
@@ -174,7 +165,7 @@ describe("end-to-end encryption: settings and key", () => {
 
 describe("end-to-end encryption: app channels", () => {
   it("relays only sealed bytes; a wrong key, plaintext, a forged sender and a replay never reach the script", async () => {
-    network = await startNetwork();
+    const network = await net.start();
     const [a, b, c] = await Promise.all([join(network, KEY), join(network, KEY), join(network, "another shared key")]);
     const raw = await rawClient(network.url);
     const key = oracleKey(KEY);
@@ -279,12 +270,11 @@ async function encrypting(gm: Engine, log: EventLog, key: string): Promise<void>
 
 /** A host listening on `port` and a client connected to it, each with `keys` (undefined: no encryption). */
 async function streamPair(keys: [string | undefined, string | undefined], raw = false, port = 6600) {
-  const net = network!;
   const hostWs = tappedWebSocket();
   const clientWs = tappedWebSocket();
-  const h = { gm: net.engine({ WebSocket: hostWs.WebSocket as never }), tap: hostWs.tap } as { gm: Engine; tap: typeof hostWs.tap; log: EventLog };
+  const h = { gm: net.current.engine({ WebSocket: hostWs.WebSocket as never }), tap: hostWs.tap } as { gm: Engine; tap: typeof hostWs.tap; log: EventLog };
   h.log = new EventLog(h.gm);
-  const c = { gm: net.engine({ WebSocket: clientWs.WebSocket as never }), tap: clientWs.tap } as typeof h;
+  const c = { gm: net.current.engine({ WebSocket: clientWs.WebSocket as never }), tap: clientWs.tap } as typeof h;
   c.log = new EventLog(c.gm);
   if (keys[0] !== undefined) await encrypting(h.gm, h.log, keys[0]);
   if (keys[1] !== undefined) await encrypting(c.gm, c.log, keys[1]);
@@ -297,36 +287,21 @@ async function streamPair(keys: [string | undefined, string | undefined], raw = 
 
 describe("end-to-end encryption: virtual TCP streams", () => {
   it("carries many messages of 1 B to 64 KiB in order both ways, and the server only sees ciphertext", async () => {
-    network = await startNetwork();
+    await net.start();
     const { h, c, socket } = await streamPair([KEY, KEY]);
     expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
     const peer = (await h.log.next({ type: h.gm.network_type_connect })).socket as number;
     const marker = new TextEncoder().encode("PLAINTEXT-MARKER-THAT-MUST-NOT-LEAVE-THE-ENGINE");
     const sizes = [1, 2, 3, 16, 100, 1000, 4096, 16_383, 16_384, 30_000, 65_535, 65_536, ...Array.from({ length: 28 }, (_, i) => 1 + ((i * 7919) % 65_536))];
-    const messages = sizes.map((size, i) => {
-      const bytes = pattern(size, i);
-      if (size >= marker.length) bytes.set(marker, 0);
-      return bytes;
-    });
-    for (const message of messages) expect(sendBytes(c.gm, socket, message)).toBe(message.length);
-    for (const [i, message] of messages.entries()) {
-      const got = await h.log.next({ type: h.gm.network_type_data });
-      expect(got.size, `message ${i}`).toBe(message.length);
-      expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `message ${i}`).toBe(true);
-      // Echoed back at once, so the other direction carries them too.
-      expect(sendBytes(h.gm, peer, got.bytes!)).toBe(message.length);
-    }
-    for (const [i, message] of messages.entries()) {
-      const got = await c.log.next({ type: c.gm.network_type_data });
-      expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `echo ${i}`).toBe(true);
-    }
+    const messages = markedMessages(sizes, marker);
+    await echoedInOrder(h, peer, c, socket, messages);
     for (const tap of [c.tap, h.tap]) expect(tap.sent.some((bytes) => bytes.includes(Buffer.from(marker)))).toBe(false);
     expect(c.tap.sent.reduce((sum, bytes) => sum + bytes.length, 0)).toBeGreaterThan(sizes.reduce((sum, size) => sum + size, 0));
     expect(c.gm.network_get_stats(socket)).toMatchObject({ packets_sent: messages.length, packets_received: messages.length });
   });
 
   it("ends the stream with E_NETWORK_DECRYPT when a frame was tampered with, and the script never sees it", async () => {
-    network = await startNetwork();
+    await net.start();
     const { h, c, server, socket } = await streamPair([KEY, KEY]);
     expect(await c.log.next({ type: c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
     const peer = (await h.log.next({ type: h.gm.network_type_connect })).socket as number;
@@ -343,7 +318,7 @@ describe("end-to-end encryption: virtual TCP streams", () => {
   });
 
   it("ends the stream with E_NETWORK_DECRYPT when only one end encrypts, or the keys differ", async () => {
-    network = await startNetwork();
+    await net.start();
     // Raw mode, the host encrypts and the client does not: the client's plaintext is refused.
     const one = await streamPair([KEY, undefined], true, 6601);
     expect(await one.c.log.next({ type: one.c.gm.network_type_non_blocking_connect })).toMatchObject({ succeeded: 1 });
@@ -366,7 +341,7 @@ describe("end-to-end encryption: UDP", () => {
   /** A UDP socket on `port` in an engine with `key` (undefined: no encryption). */
   async function udpPeer(port: number, key: string | undefined, webrtc: boolean) {
     const ws = tappedWebSocket();
-    const gm = network!.engine({ WebSocket: ws.WebSocket as never });
+    const gm = net.current.engine({ WebSocket: ws.WebSocket as never });
     const log = new EventLog(gm);
     if (!webrtc) gm.network_set_config(gm.network_config_enable_webrtc, 0);
     if (key !== undefined) await encrypting(gm, log, key);
@@ -387,7 +362,7 @@ describe("end-to-end encryption: UDP", () => {
   };
 
   it("seals relayed datagrams; another key, plaintext and a replayed datagram are dropped and counted", async () => {
-    network = await startNetwork();
+    await net.start();
     const [a, b, c, d] = await Promise.all([udpPeer(7300, KEY, false), udpPeer(7301, KEY, false), udpPeer(7302, "a different shared key", false), udpPeer(7303, undefined, false)]);
     const marker = "UDP-PLAINTEXT-MARKER-NEVER-ON-THE-WIRE";
     expect(sendUdp(a, b, marker)).toBe(marker.length);
@@ -425,19 +400,14 @@ describe("end-to-end encryption: UDP", () => {
   });
 
   it("seals broadcasts", async () => {
-    network = await startNetwork();
+    await net.start();
     const [a, b] = await Promise.all([udpPeer(7310, KEY, false), udpPeer(7311, KEY, false)]);
-    const buffer = bufferOf(a.gm, "to everyone");
-    expect(a.gm.network_send_broadcast(a.socket, 7311, buffer, 11)).toBe(11);
-    a.gm.buffer_delete(buffer);
-    const got = await b.log.next({ type: b.gm.network_type_data });
-    expect(got).toMatchObject({ ip: a.ip, port: 7310, size: 11 });
-    expect(text(got.bytes)).toBe("to everyone");
+    await broadcastArrives(a, b);
     expect(a.tap.sent.some((bytes) => bytes.includes(Buffer.from("to everyone")))).toBe(false);
   });
 
   it("seals datagrams over a WebRTC DataChannel as well", async () => {
-    network = await startNetwork();
+    await net.start();
     const [a, b] = await Promise.all([udpPeer(7320, KEY, true), udpPeer(7321, KEY, true)]);
     let direct: Awaited<ReturnType<EventLog["next"]>> | undefined;
     for (let i = 0; i < 200 && direct === undefined; i++) {

@@ -3,8 +3,40 @@
  * node:crypto (the independent oracle), and the small helpers both test files use.
  */
 import { pbkdf2Sync } from "node:crypto";
+import { afterEach, expect } from "vitest";
 import type { Engine } from "../../src/index.js";
-import { bufferOf } from "./support.js";
+import { type EventLog, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+
+/** The app key and the shared secret of both suites' engines. */
+export const APP = "test-app";
+export const KEY = "correct horse battery staple";
+
+/**
+ * The running test's network, started by start() (a test that needs none starts none); after the
+ * test, what was given to onCleanup() runs, then the network closes.
+ */
+export function useTestNetwork() {
+  let network: TestNetwork | undefined;
+  const cleanups: Array<() => void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+    await network?.close();
+    network = undefined;
+  });
+  return {
+    async start(): Promise<TestNetwork> {
+      network = await startNetwork();
+      return network;
+    },
+    get current(): TestNetwork {
+      if (network === undefined) throw new Error("the test has not started its network");
+      return network;
+    },
+    onCleanup(cleanup: () => void): void {
+      cleanups.push(cleanup);
+    },
+  };
+}
 
 /** The shared-mode key, as node:crypto derives it from the documented parameters. */
 export const oracleKey = (secret: string, appKey: string): Buffer => pbkdf2Sync(secret, `gmnet-e2e-v1:${appKey}`, 100_000, 32, "sha256");
@@ -40,4 +72,53 @@ export function sendBytes(gm: Engine, socket: number, bytes: Uint8Array, raw = f
   } finally {
     gm.buffer_delete(buffer);
   }
+}
+
+/** `pattern` messages of `sizes` (seeded by their index), each long enough one starting with `marker`, so plaintext on the wire shows. */
+export function markedMessages(sizes: readonly number[], marker: Uint8Array): Uint8Array[] {
+  return sizes.map((size, i) => {
+    const bytes = pattern(size, i);
+    if (size >= marker.length) bytes.set(marker, 0);
+    return bytes;
+  });
+}
+
+interface StreamEnd {
+  gm: Engine;
+  log: EventLog;
+}
+
+/**
+ * The client sends `messages` on `socket`; each arrives whole and in order at the host, whose
+ * `peer` socket echoes it at once (so the other direction carries them too), and each echo
+ * comes back to the client in order.
+ */
+export async function echoedInOrder(host: StreamEnd, peer: number, client: StreamEnd, socket: number, messages: readonly Uint8Array[]): Promise<void> {
+  for (const message of messages) expect(sendBytes(client.gm, socket, message)).toBe(message.length);
+  for (const [i, message] of messages.entries()) {
+    const got = await host.log.next({ type: host.gm.network_type_data });
+    expect(got.size, `message ${i}`).toBe(message.length);
+    expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `message ${i}`).toBe(true);
+    expect(sendBytes(host.gm, peer, got.bytes!)).toBe(message.length);
+  }
+  for (const [i, message] of messages.entries()) {
+    const got = await client.log.next({ type: client.gm.network_type_data });
+    expect(Buffer.from(got.bytes!).equals(Buffer.from(message)), `echo ${i}`).toBe(true);
+  }
+}
+
+interface UdpEnd extends StreamEnd {
+  socket: number;
+  port: number;
+  ip: string;
+}
+
+/** `from` broadcasts "to everyone" to `to`'s port, and `to` gets it from `from`'s address and port. */
+export async function broadcastArrives(from: UdpEnd, to: UdpEnd): Promise<void> {
+  const buffer = bufferOf(from.gm, "to everyone");
+  expect(from.gm.network_send_broadcast(from.socket, to.port, buffer, 11)).toBe(11);
+  from.gm.buffer_delete(buffer);
+  const got = await to.log.next({ type: to.gm.network_type_data });
+  expect(got).toMatchObject({ ip: from.ip, port: from.port, size: 11 });
+  expect(text(got.bytes)).toBe("to everyone");
 }

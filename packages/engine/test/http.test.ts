@@ -11,6 +11,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AsyncLoad, type Engine, createEngine, createMemoryStorage, ev_async_web } from "../src/index.js";
+import { freePort } from "../../../signaling-server/test/support/free-port.js";
 import { bufferFrom, bytesOf, thrownCode } from "./helpers.js";
 
 const md5 = (bytes: Uint8Array): string => createHash("md5").update(bytes).digest("hex");
@@ -148,26 +149,31 @@ async function finalOf(engine: Engine, id: number): Promise<AsyncLoad> {
   return events[0]!;
 }
 
+interface Answer {
+  result: unknown;
+  http_status: number;
+  response_headers: unknown;
+}
+
+/** The final async_load of request `id` for `url` when the server's response arrived whole: status 0 and the answer. */
+const answered = (id: number, url: string, answer: Answer): AsyncLoad => ({ id, url, status: 0, ...answer });
+
+/** The final async_load of request `id` for `url` when it failed after the response's headers came: no result. */
+const failedAfterHeaders = (id: number, url: string, failure: Omit<Answer, "result"> & { status: number; error: string }): AsyncLoad => ({ id, url, result: "", ...failure });
+
 describe("http_get and http_post_string", () => {
   it("http_get delivers the body as a UTF-8 string with the status and lowercase response headers", async () => {
     const url = `${base}/text`;
     const id = gm.http_get(url);
     expect(id).toBeGreaterThan(0);
-    expect(await finalOf(gm, id)).toEqual({
-      id,
-      url,
-      status: 0,
-      result: TEXT,
-      http_status: 200,
-      response_headers: expect.objectContaining({ "content-type": "text/plain; charset=utf-8", "x-custom": "yes" }),
-    });
+    expect(await finalOf(gm, id)).toEqual(answered(id, url, { result: TEXT, http_status: 200, response_headers: expect.objectContaining({ "content-type": "text/plain; charset=utf-8", "x-custom": "yes" }) }));
   });
 
   it("http_post_string posts the string as application/x-www-form-urlencoded", async () => {
     const url = `${base}/echo`;
     const id = gm.http_post_string(url, "name=gmnet&score=42");
     const load = await finalOf(gm, id);
-    expect(load).toEqual({ id, url, status: 0, result: expect.any(String), http_status: 200, response_headers: expect.any(Object) });
+    expect(load).toEqual(answered(id, url, { result: expect.any(String), http_status: 200, response_headers: expect.any(Object) }));
     expect(JSON.parse(load.result as string)).toEqual({
       method: "POST",
       contentType: "application/x-www-form-urlencoded",
@@ -216,14 +222,7 @@ describe("http_request", () => {
     expect(JSON.parse((await finalOf(gm, get)).result as string)).toMatchObject({ method: "GET", body: "" });
     const url = `${base}/text`;
     const head = gm.http_request(url, "HEAD", {}, "ignored");
-    expect(await finalOf(gm, head)).toEqual({
-      id: head,
-      url,
-      status: 0,
-      result: "",
-      http_status: 200,
-      response_headers: expect.objectContaining({ "x-custom": "yes" }),
-    });
+    expect(await finalOf(gm, head)).toEqual(answered(head, url, { result: "", http_status: 200, response_headers: expect.objectContaining({ "x-custom": "yes" }) }));
   });
 
   it("sends a buffer (seek ≠ 0) as the body and writes the echo into a buffer (seek 0), every byte value intact", async () => {
@@ -233,26 +232,12 @@ describe("http_request", () => {
     const posted = gm.http_request(stashUrl, "POST", { "Content-Type": "application/octet-stream" }, source);
     // The body was taken at call time: the script may reuse the source straight away.
     gm.buffer_fill(source, 0, gm.buffer_u8, 0, 256);
-    expect(await finalOf(gm, posted)).toEqual({
-      id: posted,
-      url: stashUrl,
-      status: 0,
-      result: "256 bytes stashed",
-      http_status: 201,
-      response_headers: expect.any(Object),
-    });
+    expect(await finalOf(gm, posted)).toEqual(answered(posted, stashUrl, { result: "256 bytes stashed", http_status: 201, response_headers: expect.any(Object) }));
     expect(stashed).toEqual(Buffer.from(ALL_BYTES));
 
     const target = gm.buffer_create(1, gm.buffer_grow, 1);
     const fetched = gm.http_request(stashUrl, "GET", {}, target);
-    expect(await finalOf(gm, fetched)).toEqual({
-      id: fetched,
-      url: stashUrl,
-      status: 0,
-      result: 256,
-      http_status: 200,
-      response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }),
-    });
+    expect(await finalOf(gm, fetched)).toEqual(answered(fetched, stashUrl, { result: 256, http_status: 200, response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }) }));
     expect(gm.buffer_get_size(target)).toBe(256);
     expect(gm.buffer_get_used_size(target)).toBe(256);
     expect(gm.buffer_tell(target)).toBe(0);
@@ -278,15 +263,7 @@ describe("http_request", () => {
     const url = `${base}/bytes`;
     const id = gm.http_request(url, "GET", {}, target);
     gm.buffer_delete(target);
-    expect(await finalOf(gm, id)).toEqual({
-      id,
-      url,
-      status: -4,
-      error: "E_HTTP_STORAGE",
-      result: "",
-      http_status: 200,
-      response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }),
-    });
+    expect(await finalOf(gm, id)).toEqual(failedAfterHeaders(id, url, { status: -4, error: "E_HTTP_STORAGE", http_status: 200, response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }) }));
   });
 });
 
@@ -305,7 +282,7 @@ describe("progress, redirects and HTTP errors", () => {
       expect(load.sizeDownloaded as number).toBeLessThanOrEqual(BIG_SIZE);
       previous = load.sizeDownloaded as number;
     }
-    expect(events.at(-1)).toEqual({ id, url, status: 0, result: BIG_SIZE, http_status: 200, response_headers: expect.any(Object) });
+    expect(events.at(-1)).toEqual(answered(id, url, { result: BIG_SIZE, http_status: 200, response_headers: expect.any(Object) }));
     // A grow buffer may have grown past what it holds; the used size is exactly the body.
     expect(gm.buffer_get_used_size(target)).toBe(BIG_SIZE);
     expect(gm.buffer_md5(target, 0, BIG_SIZE)).toBe(md5(BIG));
@@ -325,50 +302,21 @@ describe("progress, redirects and HTTP errors", () => {
   it("follows a redirect and reports the requested url with the final response", async () => {
     const url = `${base}/redirect`;
     const id = gm.http_get(url);
-    expect(await finalOf(gm, id)).toEqual({
-      id,
-      url,
-      status: 0,
-      result: TEXT,
-      http_status: 200,
-      response_headers: expect.objectContaining({ "x-custom": "yes" }),
-    });
+    expect(await finalOf(gm, id)).toEqual(answered(id, url, { result: TEXT, http_status: 200, response_headers: expect.objectContaining({ "x-custom": "yes" }) }));
   });
 
   it("404 and 500 are status 0 with the http_status and the body the server sent", async () => {
     const missing = gm.http_get(`${base}/missing`);
-    expect(await finalOf(gm, missing)).toEqual({
-      id: missing,
-      url: `${base}/missing`,
-      status: 0,
-      result: "no such page",
-      http_status: 404,
-      response_headers: expect.objectContaining({ "content-type": "text/plain" }),
-    });
+    expect(await finalOf(gm, missing)).toEqual(answered(missing, `${base}/missing`, { result: "no such page", http_status: 404, response_headers: expect.objectContaining({ "content-type": "text/plain" }) }));
     const failed = gm.http_post_string(`${base}/fail`, "x=1");
-    expect(await finalOf(gm, failed)).toEqual({
-      id: failed,
-      url: `${base}/fail`,
-      status: 0,
-      result: "server broke",
-      http_status: 500,
-      response_headers: expect.any(Object),
-    });
+    expect(await finalOf(gm, failed)).toEqual(answered(failed, `${base}/fail`, { result: "server broke", http_status: 500, response_headers: expect.any(Object) }));
   });
 
   it("a body that breaks off mid-download is status -3 E_HTTP_ABORTED, after its progress events", async () => {
     const url = `${base}/broken`;
     const id = gm.http_get(url);
     const events = await eventsOf(gm, id);
-    expect(events.at(-1)).toEqual({
-      id,
-      url,
-      status: -3,
-      error: "E_HTTP_ABORTED",
-      result: "",
-      http_status: 200,
-      response_headers: expect.objectContaining({ "content-length": String(BIG_SIZE) }),
-    });
+    expect(events.at(-1)).toEqual(failedAfterHeaders(id, url, { status: -3, error: "E_HTTP_ABORTED", http_status: 200, response_headers: expect.objectContaining({ "content-length": String(BIG_SIZE) }) }));
     for (const load of events.slice(0, -1)) expect(load).toMatchObject({ status: 1, contentLength: BIG_SIZE });
   });
 });
@@ -384,11 +332,7 @@ describe("failures without a response", () => {
   });
 
   it("a refused connection is status -1 E_HTTP_NETWORK", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const url = `http://127.0.0.1:${port}/`;
+    const url = `http://127.0.0.1:${await freePort()}/`;
     const id = gm.http_get(url);
     expect(await finalOf(gm, id)).toEqual({ id, url, status: -1, error: "E_HTTP_NETWORK", result: "", http_status: 0, response_headers: {} });
   });
@@ -403,14 +347,7 @@ describe("http_get_file", () => {
   it("writes the body into the storage buffer_load reads", async () => {
     const url = `${base}/bytes`;
     const id = gm.http_get_file(url, "cache/bytes.bin");
-    expect(await finalOf(gm, id)).toEqual({
-      id,
-      url,
-      status: 0,
-      result: "cache/bytes.bin",
-      http_status: 200,
-      response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }),
-    });
+    expect(await finalOf(gm, id)).toEqual(answered(id, url, { result: "cache/bytes.bin", http_status: 200, response_headers: expect.objectContaining({ "content-type": "application/octet-stream" }) }));
     const loaded = gm.buffer_load("cache/bytes.bin");
     expect(loaded).toBeGreaterThan(0);
     expect(bytesOf(gm, loaded)).toEqual(ALL_BYTES);
@@ -422,15 +359,7 @@ describe("http_get_file", () => {
     });
     const url = `${base}/text`;
     const id = refusing.http_get_file(url, "full.txt");
-    expect(await finalOf(refusing, id)).toEqual({
-      id,
-      url,
-      status: -4,
-      error: "E_HTTP_STORAGE",
-      result: "",
-      http_status: 200,
-      response_headers: expect.any(Object),
-    });
+    expect(await finalOf(refusing, id)).toEqual(failedAfterHeaders(id, url, { status: -4, error: "E_HTTP_STORAGE", http_status: 200, response_headers: expect.any(Object) }));
   });
 });
 
@@ -454,14 +383,7 @@ describe("the injected fetch and crossorigin modes", () => {
     engine.http_set_request_crossorigin("use-credentials");
     expect(engine.http_get_request_crossorigin()).toBe("use-credentials");
     const second = engine.http_get("https://example.test/b");
-    expect(await finalOf(engine, first)).toEqual({
-      id: first,
-      url: "https://example.test/a",
-      status: 0,
-      result: "ok",
-      http_status: 200,
-      response_headers: { "content-type": "text/plain;charset=UTF-8", "x-from": "fake" },
-    });
+    expect(await finalOf(engine, first)).toEqual(answered(first, "https://example.test/a", { result: "ok", http_status: 200, response_headers: { "content-type": "text/plain;charset=UTF-8", "x-from": "fake" } }));
     await finalOf(engine, second);
     expect(calls.map((call) => [call.url, call.init.credentials, call.init.method])).toEqual([
       ["https://example.test/a", "same-origin", "GET"],

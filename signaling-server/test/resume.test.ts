@@ -16,13 +16,9 @@ import {
   ControlType,
   Datagram,
   Echo,
-  HostnameClaim,
-  HostnameResult,
   Pong,
   Priority,
   ProtocolError,
-  ResolveRequest,
-  ResolveResponse,
   Resume,
   SocketClosed,
   UdpBind,
@@ -34,7 +30,7 @@ import { defaultConfig } from "../src/config.js";
 import type { GmnetServer } from "../src/index.js";
 import { metric, metricUntil, registerChannel } from "./support/harness.js";
 import type { ProtocolClient, ReceivedFrame } from "./support/protocol-client.js";
-import { type Client, barrier, connectPair, errorsOf, newReqId, nextV, pendingV, sendV, useServer } from "./support/virtual-sockets.js";
+import { type Client, type TestServer, barrier, claim, connectPair, errorsOf, nextV, pendingV, resolve, sendV, useServer } from "./support/virtual-sockets.js";
 
 const WINDOW = defaultConfig.resumeWindowMs;
 
@@ -80,20 +76,12 @@ async function dropAndDetach(server: GmnetServer, client: ProtocolClient): Promi
   await metricUntil(server, "gmnet_sessions_detached", {}, (value) => value === detached + 1);
 }
 
-async function resolveName(client: Client, name: string): Promise<number> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.RESOLVE_REQUEST, ResolveRequest, { reqId, name });
-  const answer = await nextV(client, VSocketType.RESOLVE_RESPONSE, ResolveResponse);
-  expect(answer.reqId).toBe(reqId);
-  return answer.ip;
-}
-
-async function claimName(client: Client, name: string): Promise<boolean> {
-  const reqId = newReqId();
-  sendV(client, VSocketType.HOSTNAME_CLAIM, HostnameClaim, { reqId, name });
-  const result = await nextV(client, VSocketType.HOSTNAME_RESULT, HostnameResult);
-  expect(result.reqId).toBe(reqId);
-  return result.ok;
+/** A resumable client `a` with a stream (`connId`) to a plain client `p`. */
+async function resumableStream(net: TestServer): Promise<{ a: Client; p: Client; connId: number }> {
+  const a = await net.resumable();
+  const p = await net.client();
+  const { connId } = await connectPair(a, p);
+  return { a, p, connId };
 }
 
 const sendDatagram = (from: Client, to: Client, peerPort: number, data: number[]): void =>
@@ -143,9 +131,7 @@ describe("resume", () => {
   });
 
   it("tells in RESUMED how many of the client's frames arrived, so the client resends exactly the lost ones", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     // Sequenced data among frames that are not counted: ECHO_REQUEST, PONG, ACK, a datagram.
     sendData(a, connId, 1);
     a.send(Channel.CONTROL, ControlType.ECHO_REQUEST, Echo.encode({ nonce: 7 }), Priority.CRITICAL);
@@ -176,11 +162,11 @@ describe("resume", () => {
     const channel = await registerChannel(a, "room");
     expect(await registerChannel(b, "room")).toBe(channel);
     sendV(a, VSocketType.UDP_BIND, UdpBind, { port: 7000 });
-    expect(await claimName(a, "resumer")).toBe(true);
+    expect(await claim(a, "resumer")).toBe(true);
     await dropAndDetach(net.server, a);
 
     // While it is away its name still answers, and datagrams for it are dropped, as UDP would lose them.
-    expect(await resolveName(b, "resumer")).toBe(a.welcome.virtualIp);
+    expect(await resolve(b, "resumer")).toBe(a.welcome.virtualIp);
     const droppedAway = await metric(net.server, "gmnet_dropped_frames_total", { reason: "detached" });
     sendDatagram(b, a, 7000, [1]);
     await barrier(b);
@@ -190,8 +176,8 @@ describe("resume", () => {
     expect(a2.resumed?.resumed).toBe(true);
     sendDatagram(b, a, 7000, [2]);
     expect(await nextV(a2, VSocketType.DATAGRAM, Datagram)).toEqual({ peerIp: b.welcome.virtualIp, peerPort: 5555, localPort: 7000, data: Uint8Array.from([2]) });
-    expect(await resolveName(b, "resumer")).toBe(a.welcome.virtualIp);
-    expect(await claimName(b, "resumer")).toBe(false);
+    expect(await resolve(b, "resumer")).toBe(a.welcome.virtualIp);
+    expect(await claim(b, "resumer")).toBe(false);
     b.send(channel, 5, new Uint8Array([9]));
     expect(ChannelData.decode((await a2.next(channel, 5)).payload).data).toEqual(new Uint8Array([9]));
     a2.send(channel, 6, new Uint8Array([8]));
@@ -199,9 +185,7 @@ describe("resume", () => {
   });
 
   it("refuses a RESUME for an unknown session: a fresh session at the same address, and the old one ends", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     const detached = await metric(net.server, "gmnet_sessions_detached");
     await dropAndDetach(net.server, a);
     const refused = await metric(net.server, "gmnet_resumes_total", { result: "refused" });
@@ -219,12 +203,8 @@ describe("resume", () => {
   });
 
   it("refuses a RESUME for another identity's session and leaves that session alone", async () => {
-    const x = await net.resumable();
-    const px = await net.client();
-    const xStream = await connectPair(x, px);
-    const y = await net.resumable();
-    const py = await net.client();
-    const yStream = await connectPair(y, py);
+    const { a: x, p: px, connId: xConn } = await resumableStream(net);
+    const { a: y, p: py, connId: yConn } = await resumableStream(net);
     await dropAndDetach(net.server, x);
     await dropAndDetach(net.server, y);
 
@@ -234,19 +214,17 @@ describe("resume", () => {
     expect(y2.welcome.virtualIp).toBe(y.welcome.virtualIp);
     expect(y2.welcome.sessionId).not.toBe(x.sessionId);
     // y's own old session ends; x's stays detached and resumable.
-    expect(await nextV(py, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: yStream.connId, reason: CloseReason.PEER_GONE });
+    expect(await nextV(py, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId: yConn, reason: CloseReason.PEER_GONE });
     const x2 = await net.resume(x);
     expect(x2.resumed?.resumed).toBe(true);
     expect(x2.welcome.virtualIp).toBe(x.welcome.virtualIp);
-    sendData(px, xStream.connId, 1);
-    expect(await dataUntil(x2, xStream.connId, 1)).toEqual([1]);
+    sendData(px, xConn, 1);
+    expect(await dataUntil(x2, xConn, 1)).toEqual([1]);
     expect(pendingV(px, VSocketType.SOCKET_CLOSED)).toEqual([]);
   });
 
   it("moves a session whose old connection is still open to the new one and cuts the old", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     sendData(p, connId, 1);
     expect(await dataUntil(a, connId, 1)).toEqual([1]);
     const detached = await metric(net.server, "gmnet_sessions_detached");
@@ -375,15 +353,20 @@ describe("replay bound per stream", () => {
   });
 });
 
+/** What one session may hold for replay, on the servers of the two suites below. */
+const SESSION_BOUND = 16 * 1024;
+
+/** A server (for the enclosing describe block) whose sessions hold at most SESSION_BOUND bytes for replay, and its gauge of the most one session held. */
+function useSessionBoundServer() {
+  const net = useServer({ replayBytesPerSession: SESSION_BOUND });
+  return { net, peak: () => metric(net.server, "gmnet_replay_peak_session_bytes") };
+}
+
 describe("replay bound per session", () => {
-  const bound = 16 * 1024;
-  const net = useServer({ replayBytesPerSession: bound });
-  const peak = () => metric(net.server, "gmnet_replay_peak_session_bytes");
+  const { net, peak } = useSessionBoundServer();
 
   it("ends a detached session once what is held for it passes the bound, and never counts more than the bound as held", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     await dropAndDetach(net.server, a);
     const ended = await metric(net.server, "gmnet_sessions_ended_total", { cause: "not-recovered" });
 
@@ -391,28 +374,24 @@ describe("replay bound per session", () => {
     expect(await nextV(p, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId, reason: CloseReason.PEER_GONE });
     expect(await metric(net.server, "gmnet_sessions_ended_total", { cause: "not-recovered" })).toBe(ended + 1);
     expect(await metric(net.server, "gmnet_sessions_detached")).toBe(0);
-    expect(await peak()).toBeGreaterThan(bound / 2);
-    expect(await peak()).toBeLessThanOrEqual(bound);
+    expect(await peak()).toBeGreaterThan(SESSION_BOUND / 2);
+    expect(await peak()).toBeLessThanOrEqual(SESSION_BOUND);
     expect((await net.resume(a)).resumed?.resumed).toBe(false);
   });
 
 });
 
 describe("replay bound per session, while connected", () => {
-  const bound = 16 * 1024;
-  const net = useServer({ replayBytesPerSession: bound });
-  const peak = () => metric(net.server, "gmnet_replay_peak_session_bytes");
+  const { net, peak } = useSessionBoundServer();
 
   it("keeps only the newest frames within the bound, and refuses a resume that needs evicted ones", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     // The client gets none of 40 KB and acknowledges nothing: the server keeps only the newest 16 KiB.
     a.deafen();
     for (let seq = 1; seq <= 40; seq++) sendData(p, connId, seq, 1000);
     await barrier(p);
-    expect(await peak()).toBeGreaterThan(bound - 1100);
-    expect(await peak()).toBeLessThanOrEqual(bound);
+    expect(await peak()).toBeGreaterThan(SESSION_BOUND - 1100);
+    expect(await peak()).toBeLessThanOrEqual(SESSION_BOUND);
     await dropAndDetach(net.server, a);
     const refused = await metric(net.server, "gmnet_resumes_total", { result: "refused" });
 
@@ -421,7 +400,7 @@ describe("replay bound per session, while connected", () => {
     expect(await metric(net.server, "gmnet_resumes_total", { result: "refused" })).toBe(refused + 1);
     // A stream with a hole is worse than none: the old session ends, its peer hears PEER_GONE.
     expect(await nextV(p, VSocketType.SOCKET_CLOSED, SocketClosed)).toEqual({ connId, reason: CloseReason.PEER_GONE });
-    expect(await peak()).toBeLessThanOrEqual(bound);
+    expect(await peak()).toBeLessThanOrEqual(SESSION_BOUND);
   });
 });
 
@@ -430,9 +409,7 @@ describe("replay buffer and acknowledgements", () => {
   const replayBytes = () => metric(net.server, "gmnet_replay_bytes");
 
   it("forgets what the client acknowledged: gmnet_replay_bytes falls back to 0", async () => {
-    const a = await net.resumable();
-    const p = await net.client();
-    const { connId } = await connectPair(a, p);
+    const { a, p, connId } = await resumableStream(net);
     for (let seq = 1; seq <= 10; seq++) sendData(p, connId, seq, 1000);
     expect(await dataUntil(a, connId, 10)).toEqual(range(1, 10));
     const half = a.received;

@@ -87,7 +87,6 @@ export function nextV<T>(client: ProtocolClient, type: number, codec: MessageCod
   return client.nextMessage(Channel.VSOCKET, type, codec);
 }
 
-/** ERROR frames received so far and not yet taken, decoded (they stay in `frames`). */
 /** Claims a host name for `client` (VSOCKET HOSTNAME_CLAIM); true when it got it. */
 export async function claim(client: ProtocolClient, name: string): Promise<boolean> {
   const reqId = newReqId();
@@ -113,6 +112,7 @@ export async function resolve(client: ProtocolClient, name: string): Promise<num
   return answer.ip;
 }
 
+/** ERROR frames received so far and not yet taken, decoded (they stay in `frames`). */
 export function errorsOf(client: ProtocolClient) {
   return client.frames.filter((f) => f.channel === Channel.CONTROL && f.type === ControlType.ERROR).map((f) => ErrorMessage.decode(f.payload));
 }

@@ -52,6 +52,13 @@ async function allLines(page: Page, pattern: RegExp): Promise<RegExpMatchArray[]
   });
 }
 
+/** The script error banner shows `code`, the `message` (a RegExp: a message containing it) and `line`, where the script stopped. */
+async function expectScriptError(page: Page, code: string, message: string | RegExp, line: string): Promise<void> {
+  await expect(page.getByTestId("script-error-code")).toHaveText(code);
+  await expect(page.getByTestId("script-error-message")).toHaveText(message);
+  await expect(page.getByTestId("script-error-line")).toHaveText(line);
+}
+
 test("TCP chat: server and client in one tab exchange packets; the event log shows the async_load maps; Stop frees the port", async ({ openPeer }, testInfo) => {
   const page = await openPlayground(openPeer);
   await runExample(page, "tcp-chat");
@@ -194,9 +201,7 @@ test("script errors show in the page with their code and line, and stop the run"
   await typeScript(page, ["const b = buffer_create(8, buffer_fixed, 1);", "buffer_delete(b);", "show_debug_message(buffer_read(b, buffer_u8));"].join("\n"));
   await page.getByTestId("run").click();
   await expect(banner).toBeVisible();
-  await expect(page.getByTestId("script-error-code")).toHaveText("E_INVALID_BUFFER");
-  await expect(page.getByTestId("script-error-message")).toContainText("buffer_read");
-  await expect(page.getByTestId("script-error-line")).toHaveText("line 3, in the script's top level");
+  await expectScriptError(page, "E_INVALID_BUFFER", /buffer_read/, "line 3, in the script's top level");
   await expect(page.getByTestId("run-state")).toHaveText("stopped by an error");
   const errorLine = page.locator('[data-testid="console-line"][data-level="error"]').last();
   await expect(errorLine.locator(".code")).toHaveText("E_INVALID_BUFFER");
@@ -206,17 +211,13 @@ test("script errors show in the page with their code and line, and stop the run"
   // A GmnetError in step(), on the first tick; Ctrl+Enter runs.
   await typeScript(page, ["let ticks = 0;", "function step() {", "  ticks++;", "  network_create_server(network_socket_tcp, 70000, 1);", "}"].join("\n"));
   await page.keyboard.press("ControlOrMeta+Enter");
-  await expect(page.getByTestId("script-error-code")).toHaveText("E_INVALID_ARGUMENT");
-  await expect(page.getByTestId("script-error-message")).toContainText("network_create_server");
-  await expect(page.getByTestId("script-error-line")).toHaveText("line 4, in step()");
+  await expectScriptError(page, "E_INVALID_ARGUMENT", /network_create_server/, "line 4, in step()");
   await expect(page.getByTestId("run-state")).toHaveText("stopped by an error");
 
   // A syntax error is found before anything runs.
   await typeScript(page, ["show_debug_message('first');", "let total = 1 +;", "show_debug_message(total);"].join("\n"));
   await page.getByTestId("run").click();
-  await expect(page.getByTestId("script-error-code")).toHaveText("SyntaxError");
-  await expect(page.getByTestId("script-error-message")).toHaveText("Unexpected token ';'");
-  await expect(page.getByTestId("script-error-line")).toHaveText("line 2, while compiling");
+  await expectScriptError(page, "SyntaxError", "Unexpected token ';'", "line 2, while compiling");
   expect(await allLines(page, /^first$/), "nothing of a script with a syntax error ran").toEqual([]);
 
   // A good run hides the banner again.

@@ -10,8 +10,8 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
-import { liveMembers } from "./live-members.js";
 import type { Members } from "./member-cache.js";
+import { createMemberships } from "./memberships.js";
 
 const channelsKey = (appKey: string): string => `gmnet:channels:${appKey}`;
 const nodesKey = (appKey: string, channel: number): string => `gmnet:chnodes:${appKey}:${channel}`;
@@ -40,16 +40,17 @@ export interface ChannelTable {
   reannounce(): Promise<void>;
 }
 
-/** The member cache's key of an app channel. */
-const memberKey = (appKey: string, channel: number): string => `chan\n${appKey}\n${channel}`;
-
 export function createChannelTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void, members: Members): ChannelTable {
-  const write = (promise: Promise<unknown>, what: string): void =>
-    track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
-  /** What reannounce() writes again: the numbers this node was given, and the channels it has members of. */
+  const memberships = createMemberships(redis, nodeId, logger, track, members, {
+    setKey: nodesKey,
+    memberKey: (appKey, channel) => `chan\n${appKey}\n${channel}`,
+    joining: "joining a channel",
+    leaving: "leaving a channel",
+    nodes: "a channel's nodes",
+    reannouncing: "announcing this node's app channels again",
+  });
+  /** The numbers this node was given, which reannounce() writes again (its memberships go with them). */
   const numbers = new Map<string, Map<string, number>>();
-  const joined = new Map<string, { appKey: string; channel: number }>();
-  const joinedKey = (appKey: string, channel: number): string => `${appKey}\n${channel}`;
   return {
     async register(appKey, name, max, first) {
       const n = Number(await redis.eval(REGISTER, 1, channelsKey(appKey), name, max, first, `gmnet:chnodes:${appKey}:`, nodeId()));
@@ -57,33 +58,18 @@ export function createChannelTable(redis: Redis, nodeId: () => number, logger: L
         let names = numbers.get(appKey);
         if (names === undefined) numbers.set(appKey, (names = new Map()));
         names.set(name, n);
-        joined.set(joinedKey(appKey, n), { appKey, channel: n });
         // Before the member hears its number: whatever it then sends the others comes after the notice.
-        await members.announce(memberKey(appKey, n), true);
+        await memberships.joined(appKey, n);
       }
       return n;
     },
-    join(appKey, channel) {
-      joined.set(joinedKey(appKey, channel), { appKey, channel });
-      write(redis.sadd(nodesKey(appKey, channel), nodeId()), "joining a channel");
-      void members.announce(memberKey(appKey, channel), true);
-    },
-    leave(appKey, channel) {
-      joined.delete(joinedKey(appKey, channel));
-      write(redis.srem(nodesKey(appKey, channel), nodeId()), "leaving a channel");
-      void members.announce(memberKey(appKey, channel), false);
-    },
-    async reannounce() {
-      const pipeline = redis.pipeline();
-      // HSETNX: a number given meanwhile (to a name Redis had forgotten) is another node's to keep.
-      for (const [appKey, names] of numbers) for (const [name, n] of names) pipeline.hsetnx(channelsKey(appKey), name, n);
-      for (const { appKey, channel } of joined.values()) pipeline.sadd(nodesKey(appKey, channel), nodeId());
-      try {
-        await pipeline.exec();
-      } catch (error) {
-        logger.warn({ err: error }, "cluster: announcing this node's app channels again failed");
-      }
-    },
-    nodes: (appKey, channel) => members.cache.nodes(memberKey(appKey, channel), () => liveMembers(redis, nodesKey(appKey, channel), nodeId(), logger, "a channel's nodes")),
+    join: memberships.join,
+    leave: memberships.leave,
+    nodes: memberships.nodes,
+    reannounce: () =>
+      memberships.reannounce((pipeline) => {
+        // HSETNX: a number given meanwhile (to a name Redis had forgotten) is another node's to keep.
+        for (const [appKey, names] of numbers) for (const [name, n] of names) pipeline.hsetnx(channelsKey(appKey), name, n);
+      }),
   };
 }

@@ -11,11 +11,10 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
-import { liveMembers } from "./live-members.js";
 import type { Members } from "./member-cache.js";
+import { createMemberships } from "./memberships.js";
 
 const portKey = (appKey: string, port: number): string => `gmnet:udpnodes:${appKey}:${port}`;
-
 
 export interface UdpPortTable {
   /** This node has a session bound to the port now. */
@@ -28,34 +27,14 @@ export interface UdpPortTable {
   reannounce(): Promise<void>;
 }
 
-/** The member cache's key of a UDP port. */
-const memberKey = (appKey: string, port: number): string => `udp\n${appKey}\n${port}`;
-
 export function createUdpPortTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void, members: Members): UdpPortTable {
-  const write = (promise: Promise<unknown>, what: string): void =>
-    track(promise.catch((error: unknown) => logger.warn({ err: error }, `cluster: ${what} failed`)));
-  /** The ports this node has sessions bound to: what reannounce() writes again. */
-  const bound = new Map<string, { appKey: string; port: number }>();
-  return {
-    bind(appKey, port) {
-      bound.set(portKey(appKey, port), { appKey, port });
-      write(redis.sadd(portKey(appKey, port), nodeId()), "recording a UDP binding");
-      void members.announce(memberKey(appKey, port), true);
-    },
-    unbind(appKey, port) {
-      bound.delete(portKey(appKey, port));
-      write(redis.srem(portKey(appKey, port), nodeId()), "removing a UDP binding");
-      void members.announce(memberKey(appKey, port), false);
-    },
-    async reannounce() {
-      const pipeline = redis.pipeline();
-      for (const { appKey, port } of bound.values()) pipeline.sadd(portKey(appKey, port), nodeId());
-      try {
-        await pipeline.exec();
-      } catch (error) {
-        logger.warn({ err: error }, "cluster: announcing this node's UDP bindings again failed");
-      }
-    },
-    nodes: (appKey, port) => members.cache.nodes(memberKey(appKey, port), () => liveMembers(redis, portKey(appKey, port), nodeId(), logger, "a UDP port's nodes")),
-  };
+  const ports = createMemberships(redis, nodeId, logger, track, members, {
+    setKey: portKey,
+    memberKey: (appKey, port) => `udp\n${appKey}\n${port}`,
+    joining: "recording a UDP binding",
+    leaving: "removing a UDP binding",
+    nodes: "a UDP port's nodes",
+    reannouncing: "announcing this node's UDP bindings again",
+  });
+  return { bind: ports.join, unbind: ports.leave, nodes: ports.nodes, reannounce: () => ports.reannounce() };
 }

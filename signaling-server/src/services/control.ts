@@ -140,14 +140,10 @@ export function createControlService(context: ServerContext, cluster?: ClusterLi
     onSessionClose(session) {
       const mine = joined.get(session);
       if (mine === undefined) return;
+      for (const channel of mine) leave(session, channel);
       joined.delete(session);
       const app = apps.get(session.appKey);
-      if (app === undefined) return;
-      for (const channel of mine) {
-        const members = app.members.get(channel);
-        if (members?.delete(session) === true && members.size === 0) cluster?.channels.leave(session.appKey, channel);
-      }
-      if (--app.sessions > 0) return;
+      if (app === undefined || --app.sessions > 0) return;
       // Nobody of this app key is left: keep its numbers, within the bound on idle tables.
       idle.add(session.appKey);
       if (idle.size > config.maxIdleApps) {

@@ -12,6 +12,7 @@ import { McpError, ToolListChangedNotificationSchema } from "@modelcontextprotoc
 import { afterEach, describe, expect, it } from "vitest";
 import type { GmnetServer } from "@gmnet/signaling-server";
 import { useEngineCluster } from "../support/engine-cluster.js";
+import { mcpToolOnceFree } from "./support.js";
 
 const APP_KEY = "cluster-mcp";
 const SECRET = randomBytes(24).toString("hex");
@@ -84,12 +85,7 @@ describe("MCP tools across nodes", () => {
     expect(await second.log.next({ type: second.gm.network_type_mcp_tool, id: taken })).toMatchObject({ succeeded: 0, error: "E_NETWORK_MCP_TOOL_TAKEN" });
 
     first.gm.network_shutdown();
-    await expect
-      .poll(async () => {
-        const id = second.gm.network_mcp_tool_register("build", "mine now", { type: "object" });
-        return (await second.log.next({ type: second.gm.network_type_mcp_tool, id })).succeeded;
-      })
-      .toBe(1);
+    await mcpToolOnceFree(second, "build");
     const agent = await agentOn(nodes[0]!);
     expect((await agent.listTools()).tools).toMatchObject([{ name: "build", description: "mine now" }]);
   });

@@ -12,7 +12,7 @@ import wrtc from "@roamhq/wrtc";
 import { WebSocket } from "ws";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
-import { EventLog, type TestNetwork, startNetwork } from "./support.js";
+import { EventLog, type TestNetwork, mcpToolOnceFree, startNetwork } from "./support.js";
 
 const APP = "test-app";
 const OTHER_APP = "other-app";
@@ -244,12 +244,7 @@ describe("MCP tools", () => {
 
     // Once the first engine is gone, the name is free.
     first.gm.network_shutdown();
-    await expect
-      .poll(async () => {
-        const id = second.gm.network_mcp_tool_register("say", "mine now", { type: "object" });
-        return (await second.log.next({ type: second.gm.network_type_mcp_tool, id })).succeeded;
-      })
-      .toBe(1);
+    await mcpToolOnceFree(second, "say");
 
     // An app key without a token has no MCP clients to offer tools to.
     const stranger = network.engine({ appKey: "no-mcp-app" });

@@ -7,6 +7,7 @@
  * server options, and engines connect to the nodes in turn, so the same suites run across nodes.
  */
 import wrtc from "@roamhq/wrtc";
+import { expect } from "vitest";
 import { WebSocket } from "ws";
 import { type GmnetServer, type ServerOptions, createServer } from "@gmnet/signaling-server";
 import { type AsyncLoad, type Engine, type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
@@ -135,3 +136,17 @@ export function sendPacket(gm: Engine, socket: number, content: Uint8Array | str
 }
 
 export const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
+
+/**
+ * Offers MCP tool `name` again and again until the server gives it to `engine`: a name is freed
+ * when the session of the engine that had it ends, which the server (or another node) may learn a
+ * little later.
+ */
+export async function mcpToolOnceFree(engine: { gm: Engine; log: EventLog }, name: string): Promise<void> {
+  await expect
+    .poll(async () => {
+      const id = engine.gm.network_mcp_tool_register(name, "mine now", { type: "object" });
+      return (await engine.log.next({ type: engine.gm.network_type_mcp_tool, id })).succeeded;
+    })
+    .toBe(1);
+}

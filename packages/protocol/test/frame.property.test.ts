@@ -38,6 +38,14 @@ const expected = (specs: readonly FrameSpec[]) => specs.map((s) => ({ channel: s
 
 const encodeAll = (specs: readonly FrameSpec[]): Uint8Array => concatFrames(specs.map((s) => encodeFrame(s.channel, s.type, s.priority, s.payload)));
 
+/** Frames, their encoded byte stream, and up to `maxCuts` cut points in it (sorted, distinct). */
+const streamWithCutsArb = (maxFrames: number, maxPayload: number, maxCuts: number) =>
+  framesArb(maxFrames, maxPayload).chain((specs) => {
+    const bytes = encodeAll(specs);
+    const cuts = fc.uniqueArray(fc.integer({ min: 0, max: bytes.length }), { maxLength: maxCuts }).map((c) => c.sort((a, b) => a - b));
+    return fc.tuple(fc.constant(specs), fc.constant(bytes), cuts);
+  });
+
 /** Pushes `bytes` cut at `cuts` (sorted, deduplicated offsets) and returns every frame decoded. */
 function pushInPieces(target: FrameDecoder, bytes: Uint8Array, cuts: readonly number[]): Frame[] {
   const out: Frame[] = [];
@@ -101,13 +109,8 @@ describe("frame codec: round trip", () => {
   });
 
   it("decodes the same frames whatever the cut points of the byte stream", () => {
-    const streamWithCuts = framesArb(12).chain((specs) => {
-      const bytes = encodeAll(specs);
-      const cuts = fc.uniqueArray(fc.integer({ min: 0, max: bytes.length }), { maxLength: 40 }).map((c) => c.sort((a, b) => a - b));
-      return fc.tuple(fc.constant(specs), fc.constant(bytes), cuts);
-    });
     fc.assert(
-      fc.property(streamWithCuts, ([specs, bytes, cuts]) => {
+      fc.property(streamWithCutsArb(12, 4096, 40), ([specs, bytes, cuts]) => {
         const d = decoder();
         expect(plain(pushInPieces(d, bytes, cuts))).toEqual(expected(specs));
         expect(d.buffered).toBe(0);
@@ -116,13 +119,8 @@ describe("frame codec: round trip", () => {
   });
 
   it("keeps its own copy of an unfinished tail, so the caller may reuse a chunk after pushing it", () => {
-    const streamWithCuts = framesArb(8, 512).chain((specs) => {
-      const bytes = encodeAll(specs);
-      const cuts = fc.uniqueArray(fc.integer({ min: 0, max: bytes.length }), { maxLength: 20 }).map((c) => c.sort((a, b) => a - b));
-      return fc.tuple(fc.constant(specs), fc.constant(bytes), cuts);
-    });
     fc.assert(
-      fc.property(streamWithCuts, ([specs, bytes, cuts]) => {
+      fc.property(streamWithCutsArb(8, 512, 20), ([specs, bytes, cuts]) => {
         const d = decoder();
         const decoded: ReturnType<typeof plain> = [];
         let from = 0;

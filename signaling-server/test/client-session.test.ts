@@ -7,7 +7,16 @@
 import { Ack, Channel, ControlType, Echo, Pong, Priority, Resumed, VSocketType, Welcome, encodeFrame } from "@gmnet/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../src/config.js";
-import { type FakeSocket, decode, endOfTurn, setup } from "./support/fake-connection.js";
+import { type FakeSocket, type ManualClock, decode, endOfTurn, setup } from "./support/fake-connection.js";
+
+/** Nothing more leaves until the 20 Hz tick, 50 ms on (not a millisecond sooner); then one message with `frames`, in order. */
+function expectOnTick(ws: FakeSocket, clock: ManualClock, frames: unknown[]): void {
+  const sent = ws.sent.length;
+  clock.advance(49);
+  expect(ws.sent).toHaveLength(sent);
+  clock.advance(1);
+  expect(ws.messages()[sent]).toEqual(frames);
+}
 
 describe("batching", () => {
   it("sends Critical frames at once and the rest on the next tick as one message, High, Normal, Low", async () => {
@@ -23,10 +32,7 @@ describe("batching", () => {
     session().send(1000, 5, Priority.CRITICAL, payload);
     session().send(1000, 6, Priority.HIGH, payload);
     expect(ws.messages()).toEqual([[[1000, 5, Priority.CRITICAL]]]);
-    clock.advance(49);
-    expect(ws.sent).toHaveLength(1);
-    clock.advance(1);
-    expect(ws.messages()[1]).toEqual([
+    expectOnTick(ws, clock, [
       [1000, 3, Priority.HIGH],
       [1000, 6, Priority.HIGH],
       [1000, 2, Priority.NORMAL],
@@ -68,10 +74,7 @@ describe("batching", () => {
     session().send(1000, 3, Priority.LOW, new Uint8Array(1));
     await endOfTurn();
     expect(ws.messages()).toEqual([[[1000, 2, Priority.NORMAL]]]);
-    clock.advance(49);
-    expect(ws.sent).toHaveLength(1);
-    clock.advance(1);
-    expect(ws.messages()[1]).toEqual([
+    expectOnTick(ws, clock, [
       [1000, 1, Priority.LOW],
       [1000, 3, Priority.LOW],
     ]);

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { getJson, registerChannel, startServer } from "./support/harness.js";
+import { useServer } from "./support/virtual-sockets.js";
 
 type Client = Awaited<ReturnType<typeof ProtocolClient.connect>>;
 
@@ -110,15 +111,11 @@ describe("app channels", () => {
 });
 
 describe("idle app tables", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxIdleApps: 2 });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ maxIdleApps: 2 });
 
   it("forgets the table idle longest past maxIdleApps and keeps the most recently idle", async () => {
-    const url = server.address().wsUrl;
-    const sessions = async (): Promise<number> => ((await getJson(server, "/healthz")).body as { sessions: number }).sessions;
+    const url = net.server.address().wsUrl;
+    const sessions = async (): Promise<number> => ((await getJson(net.server, "/healthz")).body as { sessions: number }).sessions;
     const before = await sessions();
     // Three apps, each with two names (so a kept table answers 1001 where a new one says 1000).
     // Each goes idle in turn, and only after the server has seen the previous one go.
@@ -148,14 +145,10 @@ describe("idle app tables", () => {
 });
 
 describe("app channel limit", () => {
-  let server: GmnetServer;
-  beforeAll(async () => {
-    server = await startServer({ maxAppChannels: 2 });
-  });
-  afterAll(() => server.close());
+  const net = useServer({ maxAppChannels: 2 });
 
   it("refuses a name past maxAppChannels with an ERROR and a CHANNEL_ASSIGNED of channel 0, in order", async () => {
-    const client = await ProtocolClient.connect(server.address().wsUrl, { appKey: "small" });
+    const client = await ProtocolClient.connect(net.server.address().wsUrl, { appKey: "small" });
     for (const name of ["a", "b", "c", "a"]) client.send(Channel.CONTROL, ControlType.CHANNEL_REGISTER, ChannelRegister.encode({ name }));
     expect(await client.nextError()).toMatchObject({ code: ProtocolError.TOO_MANY_CHANNELS, refType: ControlType.CHANNEL_REGISTER });
     const answers = [];

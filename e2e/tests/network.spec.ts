@@ -8,6 +8,7 @@
  */
 import {
   type Peer,
+  type TcpPair,
   connectTcp,
   ev_async_web_networking,
   expect,
@@ -44,6 +45,16 @@ const WEBRTC_CONTEXT = { permissions: ["microphone"] };
  */
 const RELAY_ONLY_MS = 3_000;
 
+/** Pages A and B, and B's TCP connection to a server in A (connectTcp). */
+async function tcpBetweenPages(openPeer: (name: string) => Promise<Peer>): Promise<{ a: Peer; b: Peer; tcp: TcpPair }> {
+  const a = await openPeer("A");
+  const b = await openPeer("B");
+  return { a, b, tcp: await connectTcp(a, b) };
+}
+
+/** What every event of B's connection carries at A's server: the server, and B's address and port as A sees them. */
+const atServerFromB = (tcp: TcpPair) => ({ event_type: ev_async_web_networking, server: tcp.server, ip: tcp.ipB, port: tcp.clientPort });
+
 test("a page reaches the signaling server at its own origin (/ws), which also answers /healthz and /metrics", async ({ openPeer, request, baseURL }) => {
   const a = await openPeer("A");
   // The event constants these tests use are the engine's.
@@ -71,9 +82,7 @@ test("a page reaches the signaling server at its own origin (/ws), which also an
 });
 
 test("TCP: a virtual socket carries buffer_string packets both ways between two contexts", async ({ openPeer }) => {
-  const a = await openPeer("A");
-  const b = await openPeer("B");
-  const tcp = await connectTcp(a, b);
+  const { a, b, tcp } = await tcpBetweenPages(openPeer);
 
   const toA = ["hello from B", "Grüße ✓ 🎮", ""];
   const toB = ["hello from A", "a second reply, a little longer than the first one"];
@@ -84,16 +93,7 @@ test("TCP: a virtual socket carries buffer_string packets both ways between two 
   }
   for (const text of toA) {
     const event = await nextEvent(a, { type: network_type_data, id: tcp.accepted });
-    expect(event).toMatchObject({
-      event_type: ev_async_web_networking,
-      server: tcp.server,
-      ip: tcp.ipB,
-      port: tcp.clientPort,
-      size: Buffer.byteLength(text) + 1,
-      buffer: expect.any(Number),
-      text,
-      hex: stringHex(text),
-    });
+    expect(event).toMatchObject({ ...atServerFromB(tcp), size: Buffer.byteLength(text) + 1, buffer: expect.any(Number), text, hex: stringHex(text) });
   }
   for (const text of toB) {
     const { sent, size } = await sendText(a, tcp.accepted, text);
@@ -208,28 +208,17 @@ test("UDP: network_config_enable_webrtc 0 in one context keeps every datagram on
 });
 
 test("TCP: when the client's page closes, the server gets network_type_disconnect", async ({ openPeer }) => {
-  const a = await openPeer("A");
-  const b = await openPeer("B");
-  const tcp = await connectTcp(a, b);
+  const { a, b, tcp } = await tcpBetweenPages(openPeer);
   await b.page.close();
   const gone = await nextEvent(a, { type: network_type_disconnect, id: tcp.server });
-  expect(gone).toMatchObject({
-    event_type: ev_async_web_networking,
-    socket: tcp.accepted,
-    server: tcp.server,
-    ip: tcp.ipB,
-    port: tcp.clientPort,
-    error: expect.stringMatching(/^E_NETWORK_/),
-  });
+  expect(gone).toMatchObject({ ...atServerFromB(tcp), socket: tcp.accepted, error: expect.stringMatching(/^E_NETWORK_/) });
   // The accepted socket is gone; the server and A's network are not.
   expect((await sendText(a, tcp.accepted, "anyone there?")).sent).toBe(-1);
   expect(await networkState(a)).toEqual({ connected: 1, ip: tcp.ipA });
 });
 
 test("TCP: when the server's page closes, the client gets network_type_disconnect", async ({ openPeer }) => {
-  const a = await openPeer("A");
-  const b = await openPeer("B");
-  const tcp = await connectTcp(a, b);
+  const { a, b, tcp } = await tcpBetweenPages(openPeer);
   await a.context.close();
   const gone = await nextEvent(b, { type: network_type_disconnect, id: tcp.clientSocket });
   expect(gone).toMatchObject({ event_type: ev_async_web_networking, socket: tcp.clientSocket, ip: tcp.ipA, port: tcp.port, error: expect.stringMatching(/^E_NETWORK_/) });

@@ -11,6 +11,13 @@ const {
   buffer_error_out_of_space, buffer_error_invalid_type,
 } = gm;
 
+/** Writes `writes` (type, value) into `b` in order and returns `measure(b)` after each one. */
+const afterEachWrite = (b: number, writes: Array<[type: number, value: Parameters<typeof buffer_write>[2]]>, measure: (buffer: number) => number): number[] =>
+  writes.map(([type, value]) => {
+    buffer_write(b, type, value);
+    return measure(b);
+  });
+
 describe("constants", () => {
   it("use seed 004's numbering", () => {
     expect([buffer_fixed, buffer_grow, buffer_wrap, buffer_fast, buffer_vbuffer]).toEqual([0, 1, 2, 3, 4]);
@@ -75,14 +82,7 @@ describe("little-endian layout", () => {
 describe("alignment", () => {
   it("pads before each write, as the manual's 1 → 5 example", () => {
     const b = buffer_create(16, buffer_fixed, 4);
-    buffer_write(b, buffer_u8, 1);
-    expect(buffer_tell(b)).toBe(1);
-    buffer_write(b, buffer_u8, 2);
-    expect(buffer_tell(b)).toBe(5);
-    buffer_write(b, buffer_u16, 0x0304);
-    expect(buffer_tell(b)).toBe(10);
-    buffer_write(b, buffer_string, "ab");
-    expect(buffer_tell(b)).toBe(15);
+    expect(afterEachWrite(b, [[buffer_u8, 1], [buffer_u8, 2], [buffer_u16, 0x0304], [buffer_string, "ab"]], buffer_tell)).toEqual([1, 5, 10, 15]);
     expect(hexOf(gm, b)).toBe("01 00 00 00 02 00 00 00 04 03 00 00 61 62 00 00");
     expect(buffer_get_used_size(b)).toBe(15);
   });
@@ -150,12 +150,7 @@ describe("grow buffers", () => {
 
   it("grow from size 0", () => {
     const b = buffer_create(0, buffer_grow, 1);
-    buffer_write(b, buffer_u8, 1);
-    expect(buffer_get_size(b)).toBe(1);
-    buffer_write(b, buffer_u32, 2);
-    expect(buffer_get_size(b)).toBe(8);
-    buffer_write(b, buffer_string, "a long string that needs room");
-    expect(buffer_get_size(b)).toBe(64);
+    expect(afterEachWrite(b, [[buffer_u8, 1], [buffer_u32, 2], [buffer_string, "a long string that needs room"]], buffer_get_size)).toEqual([1, 8, 64]);
     expect(buffer_get_used_size(b)).toBe(5 + 30);
   });
 });

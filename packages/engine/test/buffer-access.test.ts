@@ -1,7 +1,7 @@
 /** peek/poke, fill, copy, resize, used size, lifetime and argument errors. */
 import { describe, expect, it } from "vitest";
 import { GmnetError } from "../src/index.js";
-import { freshEngine, hexOf } from "./helpers.js";
+import { fillOutcome, freshEngine, hexOf } from "./helpers.js";
 
 const gm = freshEngine();
 const {
@@ -75,22 +75,15 @@ describe("buffer_fill", () => {
   it("zeroes the leading alignment gap also when the alignment is not larger than the item", () => {
     const b = buffer_create(8, buffer_fixed, 2);
     buffer_poke(b, 1, buffer_u8, 255);
-    expect(buffer_fill(b, 1, buffer_u16, 0x1234, 5)).toBe(0);
-    expect(hexOf(gm, b)).toBe("00 00 34 12 34 12 00 00");
-    expect(buffer_get_used_size(b)).toBe(6);
+    expect(fillOutcome(gm, b, 1, buffer_u16, 0x1234, 5)).toEqual({ returned: 0, hex: "00 00 34 12 34 12 00 00", used: 6 });
   });
 
   it("counts the alignment gaps it zeroes in the used size", () => {
-    const b = buffer_create(16, buffer_fixed, 4);
-    expect(buffer_fill(b, 0, buffer_s16, 1, 8)).toBe(0);
-    expect(hexOf(gm, b)).toBe("01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00");
-    expect(buffer_get_used_size(b)).toBe(8);
+    expect(fillOutcome(gm, buffer_create(16, buffer_fixed, 4), 0, buffer_s16, 1, 8)).toEqual({ returned: 0, hex: "01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00", used: 8 });
   });
 
   it("stops before an item that does not fit and clamps to fixed buffers", () => {
-    const b = buffer_create(7, buffer_fixed, 1);
-    expect(buffer_fill(b, 1, buffer_u16, 0x0102, 100)).toBe(0);
-    expect(hexOf(gm, b)).toBe("00 02 01 02 01 02 01");
+    expect(fillOutcome(gm, buffer_create(7, buffer_fixed, 1), 1, buffer_u16, 0x0102, 100)).toMatchObject({ returned: 0, hex: "00 02 01 02 01 02 01" });
   });
 
   it("grows grow buffers to the end of the range and fills strings", () => {
@@ -108,9 +101,15 @@ describe("buffer_fill", () => {
 });
 
 describe("buffer_copy", () => {
-  it("copies without moving either seek position and updates the destination's used size", () => {
+  /** A fixed 4-byte buffer holding 01 02 03 04, written (so its seek is at 4). */
+  const source = (): number => {
     const src = buffer_create(4, buffer_fixed, 1);
     buffer_write(src, buffer_u32, 0x04030201);
+    return src;
+  };
+
+  it("copies without moving either seek position and updates the destination's used size", () => {
+    const src = source();
     const dst = buffer_create(6, buffer_fixed, 1);
     expect(buffer_copy(src, 1, 2, dst, 3)).toBe(2);
     expect(hexOf(gm, dst)).toBe("00 00 00 02 03 00");
@@ -118,8 +117,7 @@ describe("buffer_copy", () => {
   });
 
   it("grows grow destinations, truncates fixed ones, wraps wrap ones", () => {
-    const src = buffer_create(4, buffer_fixed, 1);
-    buffer_write(src, buffer_u32, 0x04030201);
+    const src = source();
     const grow = buffer_create(2, buffer_grow, 1);
     expect(buffer_copy(src, 0, 4, grow, 2)).toBe(4);
     expect(hexOf(gm, grow)).toBe("00 00 01 02 03 04 00 00");

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { crc32 as zlibCrc32, inflateSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesOf, freshEngine, hexOf } from "./helpers.js";
+import { bytesOf, fillOutcome, freshEngine, hexOf } from "./helpers.js";
 
 const gm = freshEngine();
 const {
@@ -29,13 +29,9 @@ const sha1 = (bytes: number[]): string => createHash("sha1").update(Uint8Array.f
 
 describe("1. buffer_fill outside the buffer and on wrap buffers", () => {
   it("a negative size fills to the buffer's end (as GameMaker); grow buffers do not grow for it", () => {
-    const fixed = buffer_create(6, buffer_fixed, 1);
-    expect(buffer_fill(fixed, 2, buffer_u8, 0xaa, -1)).toBe(0);
-    expect(hexOf(gm, fixed)).toBe("00 00 aa aa aa aa");
-    expect(buffer_get_used_size(fixed)).toBe(6);
+    expect(fillOutcome(gm, buffer_create(6, buffer_fixed, 1), 2, buffer_u8, 0xaa, -1)).toEqual({ returned: 0, hex: "00 00 aa aa aa aa", used: 6 });
     const grow = buffer_create(4, buffer_grow, 1);
-    expect(buffer_fill(grow, 1, buffer_u16, 0x0102, -1)).toBe(0);
-    expect(hexOf(gm, grow)).toBe("00 02 01 00");
+    expect(fillOutcome(gm, grow, 1, buffer_u16, 0x0102, -1)).toMatchObject({ returned: 0, hex: "00 02 01 00" });
     expect([buffer_get_size(grow), buffer_get_used_size(grow)]).toEqual([4, 3]);
   });
 
@@ -51,35 +47,22 @@ describe("1. buffer_fill outside the buffer and on wrap buffers", () => {
   it("an offset at or past the end returns -2, unless a grow buffer grows to reach it", () => {
     const fixed = buffer_create(4, buffer_fixed, 1);
     expect(buffer_fill(fixed, 4, buffer_u8, 9, 2)).toBe(buffer_error_out_of_space);
-    expect(buffer_fill(fixed, 4, buffer_u8, 9, -1)).toBe(buffer_error_out_of_space);
-    expect(hexOf(gm, fixed)).toBe("00 00 00 00");
+    expect(fillOutcome(gm, fixed, 4, buffer_u8, 9, -1)).toMatchObject({ returned: buffer_error_out_of_space, hex: "00 00 00 00" });
     const grow = buffer_create(4, buffer_grow, 1);
-    expect(buffer_fill(grow, 6, buffer_u8, 9, 2)).toBe(0);
-    expect(hexOf(gm, grow)).toBe("00 00 00 00 00 00 09 09");
-    expect(buffer_get_used_size(grow)).toBe(8);
+    expect(fillOutcome(gm, grow, 6, buffer_u8, 9, 2)).toEqual({ returned: 0, hex: "00 00 00 00 00 00 09 09", used: 8 });
     // Nothing to fill: no growth, so the offset stays outside.
     expect(buffer_fill(grow, 9, buffer_u8, 9, 0)).toBe(buffer_error_out_of_space);
     expect(buffer_get_size(grow)).toBe(8);
   });
 
   it("wrap buffers wrap the offset both ways and continue the fill at their start", () => {
-    const w = buffer_create(6, buffer_wrap, 1);
-    expect(buffer_fill(w, 4, buffer_u8, 7, 4)).toBe(0);
-    expect(hexOf(gm, w)).toBe("07 07 00 00 07 07");
-    expect(buffer_get_used_size(w)).toBe(6);
-    const back = buffer_create(4, buffer_wrap, 1);
-    expect(buffer_fill(back, -1, buffer_u8, 9, 2)).toBe(0);
-    expect(hexOf(gm, back)).toBe("09 00 00 09");
-    const past = buffer_create(4, buffer_wrap, 1);
-    expect(buffer_fill(past, 9, buffer_u8, 5, 1)).toBe(0);
-    expect(hexOf(gm, past)).toBe("00 05 00 00");
-    expect(buffer_get_used_size(past)).toBe(2);
+    expect(fillOutcome(gm, buffer_create(6, buffer_wrap, 1), 4, buffer_u8, 7, 4)).toEqual({ returned: 0, hex: "07 07 00 00 07 07", used: 6 });
+    expect(fillOutcome(gm, buffer_create(4, buffer_wrap, 1), -1, buffer_u8, 9, 2)).toMatchObject({ returned: 0, hex: "09 00 00 09" });
+    expect(fillOutcome(gm, buffer_create(4, buffer_wrap, 1), 9, buffer_u8, 5, 1)).toEqual({ returned: 0, hex: "00 05 00 00", used: 2 });
   });
 
   it("on wrap buffers an item may straddle the end: its bytes continue at the start", () => {
-    const w = buffer_create(5, buffer_wrap, 1);
-    expect(buffer_fill(w, 4, buffer_u16, 0xbbaa, 4)).toBe(0);
-    expect(hexOf(gm, w)).toBe("bb aa bb 00 aa");
+    expect(fillOutcome(gm, buffer_create(5, buffer_wrap, 1), 4, buffer_u16, 0xbbaa, 4)).toMatchObject({ returned: 0, hex: "bb aa bb 00 aa" });
   });
 
   it("on wrap buffers a fill covers each byte at most once, and a negative size stops at the end", () => {
@@ -87,9 +70,7 @@ describe("1. buffer_fill outside the buffer and on wrap buffers", () => {
     expect(buffer_fill(w, 1, buffer_u16, 0xbbaa, 100)).toBe(0);
     // Five bytes from offset 1: items at 1 and 3; the third would need bytes 5 and 6 of a 5-byte lap.
     expect(hexOf(gm, w)).toBe("00 aa bb aa bb");
-    const tail = buffer_create(4, buffer_wrap, 1);
-    expect(buffer_fill(tail, 2, buffer_u8, 1, -1)).toBe(0);
-    expect(hexOf(gm, tail)).toBe("00 00 01 01");
+    expect(fillOutcome(gm, buffer_create(4, buffer_wrap, 1), 2, buffer_u8, 1, -1)).toMatchObject({ returned: 0, hex: "00 00 01 01" });
   });
 
   it("on wrap buffers alignment counts on past the end, as if the buffer repeated", () => {
@@ -100,13 +81,8 @@ describe("1. buffer_fill outside the buffer and on wrap buffers", () => {
   });
 
   it("never hangs: empty text, a size that is not a multiple of the item, a 0-byte wrap buffer", () => {
-    const b = make(buffer_fixed, [1, 1, 1, 1, 1, 1, 1, 1]);
-    expect(buffer_fill(b, 0, buffer_text, "", 8)).toBe(0);
-    expect(hexOf(gm, b)).toBe("01 01 01 01 01 01 01 01");
-    const c = buffer_create(8, buffer_fixed, 1);
-    expect(buffer_fill(c, 0, buffer_u32, 0x04030201, 6)).toBe(0);
-    expect(hexOf(gm, c)).toBe("01 02 03 04 00 00 00 00");
-    expect(buffer_get_used_size(c)).toBe(4);
+    expect(fillOutcome(gm, make(buffer_fixed, [1, 1, 1, 1, 1, 1, 1, 1]), 0, buffer_text, "", 8)).toMatchObject({ returned: 0, hex: "01 01 01 01 01 01 01 01" });
+    expect(fillOutcome(gm, buffer_create(8, buffer_fixed, 1), 0, buffer_u32, 0x04030201, 6)).toEqual({ returned: 0, hex: "01 02 03 04 00 00 00 00", used: 4 });
     const empty = buffer_create(0, buffer_wrap, 1);
     expect(buffer_fill(empty, 0, buffer_u8, 1, 4)).toBe(buffer_error_out_of_space);
   });

@@ -13,6 +13,12 @@ export function hexOf(gm: Engine, buffer: number, size = gm.buffer_get_size(buff
   return parts.join(" ");
 }
 
+/** buffer_fill(buffer, ...fill), and the outcome: what it returned, then the buffer's bytes (as hexOf) and used size. */
+export function fillOutcome(gm: Engine, buffer: number, ...fill: [offset: number, type: number, value: Parameters<Engine["buffer_fill"]>[3], size: number]): { returned: number; hex: string; used: number } {
+  const returned = gm.buffer_fill(buffer, ...fill);
+  return { returned, hex: hexOf(gm, buffer), used: gm.buffer_get_used_size(buffer) };
+}
+
 /** The buffer's bytes as a Uint8Array copy (read through the public API). */
 export function bytesOf(gm: Engine, buffer: number, size = gm.buffer_get_size(buffer)): Uint8Array {
   const out = new Uint8Array(size);

@@ -5,11 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { Channel, VSocketType, parseIpv4 } from "@gmnet/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { GmnetServer } from "../src/index.js";
 import { FAST_HASHES, startServer, withServer } from "./support/harness.js";
 import { type Json, MasterClient, MasterEvent, MasterOp, freshSession, nextVirtualIp, uniqueAppKey } from "./support/master-client.js";
 
+/** Response statuses as PROTOCOL.md §16.2 numbers them, written out here rather than taken from MasterStatus, so a renumbering shows. */
 const SUCCESS = 1;
 const UNAUTHORIZED = 4;
 const INVALID = 5;
@@ -25,6 +26,25 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+/** Clients the running test connected, closed after it (a test closes one itself where the close is part of what it checks). */
+const connected: MasterClient[] = [];
+afterEach(() => {
+  for (const client of connected.splice(0)) client.close();
+});
+
+/** A client of `appKey` on `on` (the file's server unless given), closed after the test. */
+async function connect(appKey: string, on: GmnetServer = server): Promise<MasterClient> {
+  const client = await MasterClient.connect(on, { appKey });
+  connected.push(client);
+  return client;
+}
+
+/** A client of `appKey` on `on` whose HELLO carries `token`, closed after the test. */
+async function connectWithToken(appKey: string, token: string, on: GmnetServer = server): Promise<MasterClient> {
+  const client = await MasterClient.connectWithToken(on, appKey, token);
+  connected.push(client);
+  return client;
+}
 
 /** Whether a VIRTUAL_IP frame is waiting (already received, not taken). */
 function hasVirtualIpWaiting(client: MasterClient): boolean {
@@ -38,7 +58,7 @@ async function register(client: MasterClient, username: string, password = PASSW
 describe("register, login, logout", () => {
   it("moves the connection to the account's IP on login and back on logout; a second login gets the same IP", async () => {
     const appKey = uniqueAppKey("auth");
-    const client = await MasterClient.connect(server, { appKey });
+    const client = await connect(appKey);
     const deviceIp = client.client.welcome.virtualIp;
 
     const registered = await register(client, "Alice");
@@ -67,24 +87,22 @@ describe("register, login, logout", () => {
     expect(again.ip).toBe(login.body.ip);
     expect(again.token).not.toBe(login.body.token);
     expect(await nextVirtualIp(client)).toBe(accountIp);
-    client.close();
   });
 
   it("gives the same answer for an unknown user and a wrong password", async () => {
     const appKey = uniqueAppKey("auth");
-    const client = await MasterClient.connect(server, { appKey });
+    const client = await connect(appKey);
     await register(client, "bob");
     const wrongPassword = await client.request(MasterOp.LOGIN, { username: "bob", password: "not the password" });
     const unknownUser = await client.request(MasterOp.LOGIN, { username: "nobody", password: "not the password" });
     expect(wrongPassword).toEqual({ status: UNAUTHORIZED, body: { error: "wrong_credentials", message: expect.any(String) } });
     expect(unknownUser).toEqual(wrongPassword);
     expect(hasVirtualIpWaiting(client)).toBe(false);
-    client.close();
   });
 
   it("keeps user names unique per app key, case-insensitively", async () => {
     const appKey = uniqueAppKey("auth");
-    const client = await MasterClient.connect(server, { appKey });
+    const client = await connect(appKey);
     await register(client, "Carol");
     for (const username of ["Carol", "carol", "CAROL"]) {
       const taken = await client.request(MasterOp.REGISTER, { username, password: "another password" });
@@ -93,15 +111,13 @@ describe("register, login, logout", () => {
     // The first password still holds.
     expect((await client.request(MasterOp.LOGIN, { username: "carol", password: "another password" })).body.error).toBe("wrong_credentials");
     // Another game has its own accounts: the same name is free there, and the password is its own.
-    const other = await MasterClient.connect(server, { appKey: uniqueAppKey("auth") });
+    const other = await connect(uniqueAppKey("auth"));
     await register(other, "carol", "other game pw");
     expect((await other.request(MasterOp.LOGIN, { username: "carol", password: PASSWORD })).body.error).toBe("wrong_credentials");
-    client.close();
-    other.close();
   });
 
   it("answers every malformed body with INVALID naming the field, and an unknown opcode with UNKNOWN_OPERATION", async () => {
-    const client = await MasterClient.connect(server, { appKey: uniqueAppKey("auth") });
+    const client = await connect(uniqueAppKey("auth"));
     const cases: Array<[number, Json | string, string]> = [
       [MasterOp.REGISTER, {}, "username"],
       [MasterOp.REGISTER, { username: "dave" }, "password"],
@@ -130,22 +146,20 @@ describe("register, login, logout", () => {
     expect(await client.request(999)).toEqual({ status: UNKNOWN_OPERATION, body: { error: "unknown_operation", message: expect.any(String) } });
     // Nothing was created along the way.
     expect((await client.request(MasterOp.LOGIN, { username: "dave", password: PASSWORD })).body.error).toBe("wrong_credentials");
-    client.close();
   });
 
   it("needs a login for LOGOUT and REFRESH", async () => {
-    const client = await MasterClient.connect(server, { appKey: uniqueAppKey("auth") });
+    const client = await connect(uniqueAppKey("auth"));
     for (const op of [MasterOp.LOGOUT, MasterOp.REFRESH]) {
       expect(await client.request(op)).toEqual({ status: UNAUTHORIZED, body: { error: "not_logged_in", message: expect.any(String) } });
     }
-    client.close();
   });
 });
 
 describe("guests", () => {
   it("get a guest-xxxxxxxx name, their own IP, and cannot log in by password", async () => {
     const appKey = uniqueAppKey("auth");
-    const [a, b] = await Promise.all([MasterClient.connect(server, { appKey }), MasterClient.connect(server, { appKey })]);
+    const [a, b] = await Promise.all([connect(appKey), connect(appKey)]);
     const sessionA = await a.guest();
     const sessionB = await b.guest();
     expect(sessionA).toMatchObject({ guest: true, username: expect.stringMatching(/^guest-[a-z0-9]{8}$/), token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
@@ -158,16 +172,14 @@ describe("guests", () => {
     expect(attempt).toEqual({ status: UNAUTHORIZED, body: { error: "wrong_credentials", message: expect.any(String) } });
     // A guest's name is taken like any other.
     expect((await b.request(MasterOp.REGISTER, { username: (sessionA.username as string).toUpperCase(), password: PASSWORD })).body.error).toBe("username_taken");
-    a.close();
-    b.close();
   });
 });
 
 describe("one connection per account", () => {
   it("a login on a second device ends the first one's login, which moves back to its own address", async () => {
     const appKey = uniqueAppKey("auth");
-    const first = await MasterClient.connect(server, { appKey });
-    const second = await MasterClient.connect(server, { appKey });
+    const first = await connect(appKey);
+    const second = await connect(appKey);
     await register(first, "erin");
     const one = await first.must(MasterOp.LOGIN, { username: "erin", password: PASSWORD });
     const accountIp = await nextVirtualIp(first);
@@ -180,15 +192,13 @@ describe("one connection per account", () => {
     // The first connection stays open, logged out.
     expect((await first.request(MasterOp.LOGOUT)).body.error).toBe("not_logged_in");
     expect(first.client.closeCode).toBeUndefined();
-    first.close();
-    second.close();
   });
 });
 
 describe("refresh", () => {
   it("issues a new token and revokes the old one, keeping the connection where it is", async () => {
     const appKey = uniqueAppKey("auth");
-    const client = await MasterClient.connect(server, { appKey });
+    const client = await connect(appKey);
     const session = await client.guest();
     await nextVirtualIp(client);
     const refreshed = await client.must(MasterOp.REFRESH);
@@ -196,37 +206,34 @@ describe("refresh", () => {
     expect(refreshed.token).not.toBe(session.token);
     expect(hasVirtualIpWaiting(client)).toBe(false); // same account: no move
 
-    const other = await MasterClient.connect(server, { appKey });
+    const other = await connect(appKey);
     expect((await other.request(MasterOp.RESUME, { token: session.token as string })).body.error).toBe("token_invalid");
     // LOGOUT on the connection revokes the token it holds now: the refreshed one.
     await client.must(MasterOp.LOGOUT);
     expect((await other.request(MasterOp.RESUME, { token: refreshed.token as string })).body.error).toBe("token_invalid");
-    client.close();
-    other.close();
   });
 });
 
 describe("resume", () => {
   it("RESUME logs a connection in with a token and answers the same token", async () => {
     const appKey = uniqueAppKey("auth");
-    const first = await MasterClient.connect(server, { appKey });
+    const first = await connect(appKey);
     const session = await first.guest();
     first.close();
-    const second = await MasterClient.connect(server, { appKey });
+    const second = await connect(appKey);
     const resumed = await second.must(MasterOp.RESUME, { token: session.token as string });
     expect(resumed).toMatchObject({ accountId: session.accountId, username: session.username, guest: true, token: session.token, ip: session.ip });
     expect(await nextVirtualIp(second)).toBe(parseIpv4(session.ip as string));
-    second.close();
   });
 
   it("a valid token in HELLO logs the new connection in: WELCOME, VIRTUAL_IP, then EVENT SESSION resumed", async () => {
     const appKey = uniqueAppKey("auth");
-    const first = await MasterClient.connect(server, { appKey });
+    const first = await connect(appKey);
     await register(first, "frank");
     const session = await first.must(MasterOp.LOGIN, { username: "frank", password: PASSWORD });
     await nextVirtualIp(first);
 
-    const resumed = await MasterClient.connectWithToken(server, appKey, session.token as string);
+    const resumed = await connectWithToken(appKey, session.token as string);
     expect(resumed.client.welcome.virtualIp).not.toBe(parseIpv4(session.ip as string)); // WELCOME names the device's own address
     const event = await resumed.nextEvent(MasterEvent.SESSION);
     expect(hasVirtualIpWaiting(resumed)).toBe(true); // VIRTUAL_IP came first
@@ -238,19 +245,17 @@ describe("resume", () => {
     // The resumed connection is logged in.
     await resumed.must(MasterOp.LOGOUT);
     expect(await nextVirtualIp(resumed)).toBe(resumed.client.welcome.virtualIp);
-    first.close();
-    resumed.close();
   });
 
   it("a forged, malformed, revoked or foreign token in HELLO keeps the connection on its own address: EVENT SESSION rejected", async () => {
     const appKey = uniqueAppKey("auth");
-    const owner = await MasterClient.connect(server, { appKey });
+    const owner = await connect(appKey);
     const revoked = (await owner.guest()).token as string;
     await owner.must(MasterOp.LOGOUT);
-    const foreign = (await (await MasterClient.connect(server, { appKey: uniqueAppKey("auth") })).guest()).token as string;
+    const foreign = (await (await connect(uniqueAppKey("auth"))).guest()).token as string;
 
     for (const token of [randomBytes(32).toString("base64url"), "not-a-token", "x".repeat(256), revoked, foreign]) {
-      const client = await MasterClient.connectWithToken(server, appKey, token);
+      const client = await connectWithToken(appKey, token);
       expect(await client.nextEvent(MasterEvent.SESSION)).toEqual({ state: "rejected", reason: "token_invalid" });
       expect(hasVirtualIpWaiting(client)).toBe(false);
       // Still open and usable.
@@ -259,7 +264,6 @@ describe("resume", () => {
       expect(client.client.closeCode).toBeUndefined();
       client.close();
     }
-    owner.close();
   });
 });
 
@@ -271,19 +275,16 @@ describe("expiry", () => {
     const clock = { now: () => performance.now(), wallNow: () => start + offset, setTimeout, clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout) };
     await withServer({ clock, sessionTtlMs: 60_000 }, async (own) => {
       const appKey = uniqueAppKey("auth");
-      const client = await MasterClient.connect(own, { appKey });
+      const client = await connect(appKey, own);
       const session = await client.guest();
       expect(session.expiresInMs).toBe(60_000);
       offset = 59_000;
-      const other = await MasterClient.connect(own, { appKey });
+      const other = await connect(appKey, own);
       expect((await other.must(MasterOp.RESUME, { token: session.token as string })).expiresInMs).toBe(1000);
       offset = 60_000;
       expect(await other.request(MasterOp.RESUME, { token: session.token as string })).toEqual({ status: UNAUTHORIZED, body: { error: "token_expired", message: expect.any(String) } });
-      const hello = await MasterClient.connectWithToken(own, appKey, session.token as string);
+      const hello = await connectWithToken(appKey, session.token as string, own);
       expect(await hello.nextEvent(MasterEvent.SESSION)).toEqual({ state: "rejected", reason: "token_expired" });
-      client.close();
-      other.close();
-      hello.close();
     });
   });
 });
@@ -291,7 +292,7 @@ describe("expiry", () => {
 describe("login lockout", () => {
   it("locks an account after loginMaxFailures failures, with retryAfterMs; another account is unaffected", async () => {
     await withServer({ loginMaxFailures: 3, loginMaxFailuresPerAddress: 100, loginWindowMs: 60_000 }, async (own) => {
-      const client = await MasterClient.connect(own, { appKey: uniqueAppKey("auth") });
+      const client = await connect(uniqueAppKey("auth"), own);
       await register(client, "grace");
       await register(client, "heidi");
       for (let i = 0; i < 3; i++) expect((await client.request(MasterOp.LOGIN, { username: "grace", password: "wrong password" })).body.error).toBe("wrong_credentials");
@@ -309,23 +310,20 @@ describe("login lockout", () => {
         for (let i = 0; i < 2; i++) expect((await client.request(MasterOp.LOGIN, { username: "ivan", password: "wrong password" })).body.error).toBe("wrong_credentials");
         await client.must(MasterOp.LOGIN, { username: "ivan", password: PASSWORD });
       }
-      client.close();
     });
   });
 
   it("locks a client address after loginMaxFailuresPerAddress failures, whichever names it tried", async () => {
     await withServer({ loginMaxFailures: 100, loginMaxFailuresPerAddress: 4 }, async (own) => {
       const appKey = uniqueAppKey("auth");
-      const client = await MasterClient.connect(own, { appKey });
+      const client = await connect(appKey, own);
       await register(client, "judy");
       for (let i = 0; i < 4; i++) expect((await client.request(MasterOp.LOGIN, { username: `nobody${i}`, password: "wrong password" })).body.error).toBe("wrong_credentials");
       const locked = await client.request(MasterOp.LOGIN, { username: "judy", password: PASSWORD });
       expect(locked.body).toMatchObject({ error: "locked", retryAfterMs: expect.any(Number) });
       // Another connection from the same address is locked too.
-      const again = await MasterClient.connect(own, { appKey });
+      const again = await connect(appKey, own);
       expect((await again.request(MasterOp.LOGIN, { username: "judy", password: PASSWORD })).body.error).toBe("locked");
-      client.close();
-      again.close();
     });
   });
 });
@@ -334,7 +332,7 @@ describe("account creation per address", () => {
   it("answers rate_limited once an address has created accountCreationsPerAddress accounts, registered or guest; a taken name does not count", async () => {
     await withServer({ accountCreationsPerAddress: 3 }, async (own) => {
       const appKey = uniqueAppKey("auth");
-      const client = await MasterClient.connect(own, { appKey });
+      const client = await connect(appKey, own);
       await register(client, "kate");
       expect((await client.request(MasterOp.REGISTER, { username: "kate", password: PASSWORD })).body.error).toBe("username_taken");
       await client.must(MasterOp.LOGIN_GUEST, {});
@@ -343,12 +341,10 @@ describe("account creation per address", () => {
       expect(refused.status).toBe(RATE_LIMITED);
       expect(refused.body).toMatchObject({ error: "rate_limited", retryAfterMs: expect.any(Number) });
       // Guests are accounts too, and another connection from the same address shares the quota.
-      const again = await MasterClient.connect(own, { appKey });
+      const again = await connect(appKey, own);
       expect((await again.request(MasterOp.LOGIN_GUEST, {})).body.error).toBe("rate_limited");
       // Logging in to an existing account is not a creation.
       await again.must(MasterOp.LOGIN, { username: "kate", password: PASSWORD });
-      client.close();
-      again.close();
     });
   });
 });
@@ -356,7 +352,7 @@ describe("account creation per address", () => {
 describe("the password hasher's queue", () => {
   it("answers busy when more hashes wait than maxQueuedHashes", async () => {
     await withServer({ scryptCost: 16384, maxConcurrentHashes: 1, maxQueuedHashes: 0 }, async (own) => {
-      const client = await MasterClient.connect(own, { appKey: uniqueAppKey("auth") });
+      const client = await connect(uniqueAppKey("auth"), own);
       const reqIds = Array.from({ length: 6 }, (_, i) => client.send(MasterOp.REGISTER, { username: `user${i}`, password: PASSWORD }));
       const replies = [];
       for (const reqId of reqIds) replies.push(await client.reply(reqId));
@@ -364,7 +360,6 @@ describe("the password hasher's queue", () => {
       expect(busy.length).toBeGreaterThan(0);
       for (const reply of busy) expect(reply.status).toBe(RATE_LIMITED);
       expect(replies.some((reply) => reply.status === SUCCESS)).toBe(true);
-      client.close();
     });
   });
 });

@@ -23,23 +23,34 @@ function request(from: Client, to: number, type: number, peerPort = 80, localPor
   return reqId;
 }
 
+/** `target` takes the next SOCKET_STATUS_REQUEST and answers whether it listens; the request as it came. */
+async function answerStatus(target: Client, listening: boolean) {
+  const status = await nextV(target, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
+  sendV(target, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse, { reqId: status.reqId, listening });
+  return status;
+}
+
+/** `target` takes the next SOCKET_CONNECTION_REQUEST and accepts or refuses it; the request as it came. */
+async function answerConnection(target: Client, accepted: boolean) {
+  const incoming = await nextV(target, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
+  sendV(target, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse, { reqId: incoming.reqId, accepted });
+  return incoming;
+}
+
 describe("virtual socket handshake", () => {
   it("connects two clients, telling each end the other's real address and the same connId", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const statusId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_STATUS_REQUEST, 6510, 50123);
-    const status = await nextV(b, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
+    const status = await answerStatus(b, true);
     // The target sees who asks (stamped), from which port, and for which of its own ports.
     expect(status).toMatchObject({ peerIp: a.welcome.virtualIp, peerPort: 50123, localPort: 6510 });
     expect(status.reqId).not.toBe(statusId);
-    sendV(b, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse, { reqId: status.reqId, listening: true });
     expect(await nextV(a, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse)).toEqual({ reqId: statusId, listening: true });
 
     const connectId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST, 6510, 50123);
-    const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
+    const incoming = await answerConnection(b, true);
     expect(incoming).toMatchObject({ peerIp: a.welcome.virtualIp, peerPort: 50123, localPort: 6510 });
     expect(incoming.reqId).not.toBe(status.reqId);
-    sendV(b, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse, { reqId: incoming.reqId, accepted: true });
 
     const atA = await nextV(a, VSocketType.SOCKET_CONNECTED, SocketConnected);
     const atB = await nextV(b, VSocketType.SOCKET_CONNECTED, SocketConnected);
@@ -49,8 +60,7 @@ describe("virtual socket handshake", () => {
   });
 
   it("gives every connection its own connId", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const first = await connectPair(a, b, 40001, 80);
     const second = await connectPair(a, b, 40002, 80);
     const third = await connectPair(b, a, 40003, 81);
@@ -58,18 +68,15 @@ describe("virtual socket handshake", () => {
   });
 
   it("fails with REFUSED when the target denies the connection", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST);
-    const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
-    sendV(b, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse, { reqId: incoming.reqId, accepted: false });
+    await answerConnection(b, false);
     expect(await nextV(a, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId, reason: FailReason.REFUSED });
     expect(pendingV(a, VSocketType.SOCKET_CONNECTED)).toHaveLength(0);
   });
 
   it("fails with OFFLINE when nobody holds the target address", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const address = b.welcome.virtualIp;
     // b's stream to a ends when b leaves: a hears it, so the server has removed b by then.
     const pair = await connectPair(b, a);
@@ -84,18 +91,15 @@ describe("virtual socket handshake", () => {
   });
 
   it("fails with NOT_LISTENING when the target has nothing on that port", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_STATUS_REQUEST, 9999);
-    const status = await nextV(b, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
-    sendV(b, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse, { reqId: status.reqId, listening: false });
+    await answerStatus(b, false);
     expect(await nextV(a, VSocketType.REQUEST_FAILED, RequestFailed)).toEqual({ reqId, reason: FailReason.NOT_LISTENING });
     expect(pendingV(a, VSocketType.SOCKET_STATUS_RESPONSE)).toHaveLength(0);
   });
 
   it("fails with GONE when the target leaves during the handshake", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST);
     await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
     b.ws.terminate();
@@ -103,8 +107,7 @@ describe("virtual socket handshake", () => {
   });
 
   it("drops a request whose requester left, so the target's late answer goes nowhere and is no error", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const pair = await connectPair(a, b);
     request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST, 81, 40002);
     const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
@@ -123,8 +126,7 @@ describe("virtual socket handshake", () => {
   });
 
   it("refuses port 0 on either side with INVALID_PORT naming the request", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const toZero = request(a, b.welcome.virtualIp, VSocketType.SOCKET_STATUS_REQUEST, 0, 40001);
     expect(await a.nextError()).toMatchObject({ code: ProtocolError.INVALID_PORT, refType: VSocketType.SOCKET_STATUS_REQUEST, refId: toZero });
     const fromZero = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST, 80, 0);
@@ -136,11 +138,9 @@ describe("virtual socket handshake", () => {
   });
 
   it("lets the requester send data at once: the target gets SOCKET_CONNECTED before that data", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST);
-    const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
-    sendV(b, VSocketType.SOCKET_CONNECTION_RESPONSE, SocketConnectionResponse, { reqId: incoming.reqId, accepted: true });
+    await answerConnection(b, true);
     const { connId } = await nextV(a, VSocketType.SOCKET_CONNECTED, SocketConnected);
     sendV(a, VSocketType.ARBITRARY_DATA, ArbitraryData, { connId, seq: 1, data: new Uint8Array([42]) });
     expect(await nextV(b, VSocketType.ARBITRARY_DATA, ArbitraryData)).toMatchObject({ connId, seq: 1 });
@@ -152,8 +152,7 @@ describe("virtual socket handshake", () => {
 
 describe("only the target answers a request", () => {
   it("refuses a status answer from a third client or from the requester with NOT_A_PARTICIPANT", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const c = await net.client();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_STATUS_REQUEST);
     const status = await nextV(b, VSocketType.SOCKET_STATUS_REQUEST, SocketRequest);
@@ -168,8 +167,7 @@ describe("only the target answers a request", () => {
   });
 
   it("refuses a forged acceptance, so no stream opens until the target answers", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const c = await net.client();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST);
     const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
@@ -182,8 +180,7 @@ describe("only the target answers a request", () => {
   });
 
   it("ignores an answer of the wrong kind from the target, leaving the request open", async () => {
-    const a = await net.client();
-    const b = await net.client();
+    const [a, b] = await net.pair();
     const reqId = request(a, b.welcome.virtualIp, VSocketType.SOCKET_CONNECTION_REQUEST);
     const incoming = await nextV(b, VSocketType.SOCKET_CONNECTION_REQUEST, SocketRequest);
     sendV(b, VSocketType.SOCKET_STATUS_RESPONSE, SocketStatusResponse, { reqId: incoming.reqId, listening: false });

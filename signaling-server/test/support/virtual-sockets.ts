@@ -32,6 +32,8 @@ export interface TestServer {
   readonly server: GmnetServer;
   /** A connected, welcomed client, closed after the current test. */
   client(appKey?: string, options?: ClientOptions): Promise<Client>;
+  /** Two such clients of one app key, connected one after the other. */
+  pair(appKey?: string): Promise<[Client, Client]>;
   /** A client on a resumable session (HELLO + RESUME ""), closed after the current test. */
   resumable(appKey?: string, options?: ClientOptions): Promise<Client>;
   /** A new connection asking to resume `previous`'s session (see ProtocolClient.resume), closed after the current test. */
@@ -59,6 +61,10 @@ export function useServer(options: ServerOptions = {}): TestServer {
       const client = await ProtocolClient.connect(server.address().wsUrl, { ...options, appKey });
       clients.push(client);
       return client;
+    },
+    async pair(appKey = "test-app") {
+      const first = await this.client(appKey);
+      return [first, await this.client(appKey)];
     },
     async resumable(appKey = "test-app", options: ClientOptions = {}) {
       if (server === undefined) throw new Error("the server starts in beforeAll");

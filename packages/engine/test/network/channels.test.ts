@@ -36,6 +36,9 @@ async function join(net: TestNetwork, appKey?: string): Promise<Player> {
   return { gm, log, ip: up.ip as string, channel: answer.channel as number } as Player & { channel: number };
 }
 
+/** A player for an engine a test made itself (its ip is not needed). */
+const playerOf = (gm: Engine): Player => ({ gm, log: new EventLog(gm), ip: "" });
+
 async function register(player: Player, name: string): Promise<number> {
   const id = player.gm.network_channel_register(name);
   const answer = await player.log.next({ type: player.gm.network_type_channel, id });
@@ -110,15 +113,14 @@ describe("app channels", () => {
   it("keeps the numbers of an app after every member left", async () => {
     network = await startNetwork();
     const first = network.engine({ appKey: "stable" });
-    const firstLog = new EventLog(first);
-    const p1: Player = { gm: first, log: firstLog, ip: "" };
+    const p1 = playerOf(first);
     const lobby = await register(p1, "lobby");
     const scores = await register(p1, "scores");
     first.network_shutdown();
     // The server has seen the session go when a newcomer's registration is answered after its close: wait for it.
     await expect.poll(async () => (await (await fetch(network!.server.address().url + "/metrics")).text()).match(/^gmnet_connections (\d+)/m)?.[1] ?? "?").toBe("0");
     const second = network.engine({ appKey: "stable" });
-    const p2: Player = { gm: second, log: new EventLog(second), ip: "" };
+    const p2 = playerOf(second);
     // Registered in the other order: numbers come from the kept table, not from the order.
     expect(await register(p2, "scores")).toBe(scores);
     expect(await register(p2, "lobby")).toBe(lobby);
@@ -139,8 +141,7 @@ describe("app channels across a forced reconnect", () => {
     const net = await start();
     const receiver = direct(net.server, "reliable");
     const sender = behind(net.proxy, "reliable");
-    const rx: Player = { gm: receiver, log: new EventLog(receiver), ip: "" };
-    const tx: Player = { gm: sender, log: new EventLog(sender), ip: "" };
+    const [rx, tx] = [playerOf(receiver), playerOf(sender)];
     try {
       const channel = await register(rx, "moves");
       expect(await register(tx, "moves")).toBe(channel);
@@ -179,17 +180,20 @@ describe("app channels across a forced reconnect", () => {
     expect(text((await a.log.next({ type: a.gm.network_type_channel_data, channel, packet_type: 8 }, 10_000)).bytes)).toBe("b to a");
   }
 
+  /** A registers "lobby" then "moves"; B registers them in `bOrder` and gets A's numbers. */
+  async function lobbyAndMoves(a: Player, b: Player, bOrder: ReadonlyArray<"lobby" | "moves">): Promise<{ lobby: number; moves: number }> {
+    const numbers = { lobby: await register(a, "lobby"), moves: await register(a, "moves") };
+    for (const name of bOrder) expect(await register(b, name)).toBe(numbers[name]);
+    return numbers;
+  }
+
   it("registers its channels again by itself after a drop past the resume window: same numbers, messages flow", async () => {
     const net = await start({ resumeWindowMs: 300 });
     const steady = direct(net.server, "not-resumed");
     const dropped = behind(net.proxy, "not-resumed");
-    const a: Player = { gm: steady, log: new EventLog(steady), ip: "" };
-    const b: Player = { gm: dropped, log: new EventLog(dropped), ip: "" };
+    const [a, b] = [playerOf(steady), playerOf(dropped)];
     try {
-      const lobby = await register(a, "lobby");
-      const moves = await register(a, "moves");
-      expect(await register(b, "moves")).toBe(moves);
-      expect(await register(b, "lobby")).toBe(lobby);
+      const { lobby, moves } = await lobbyAndMoves(a, b, ["moves", "lobby"]);
       // The server is out of reach for longer than the resume window: the session ends.
       net.proxy.block();
       net.proxy.reset();
@@ -216,13 +220,9 @@ describe("app channels across a forced reconnect", () => {
     const options = { WebSocket, wrtc, appKey: "restarted", signalingUrl: server.address().wsUrl, reconnectDelayMs: 20 };
     const first = createEngine({ storage: createMemoryStorage(), network: options });
     const second = createEngine({ storage: createMemoryStorage(), network: options });
-    const a: Player = { gm: first, log: new EventLog(first), ip: "" };
-    const b: Player = { gm: second, log: new EventLog(second), ip: "" };
+    const [a, b] = [playerOf(first), playerOf(second)];
     try {
-      const lobby = await register(a, "lobby");
-      const moves = await register(a, "moves");
-      expect(await register(b, "lobby")).toBe(lobby);
-      expect(await register(b, "moves")).toBe(moves);
+      const { lobby, moves } = await lobbyAndMoves(a, b, ["lobby", "moves"]);
       await server.close();
       await a.log.next({ type: first.network_type_down }, 10_000);
       await b.log.next({ type: second.network_type_down }, 10_000);
@@ -248,7 +248,7 @@ describe("app channels across a forced reconnect", () => {
     const port = server.address().port;
     const options = { WebSocket, wrtc, appKey: "renumbered", signalingUrl: server.address().wsUrl, reconnectDelayMs: 20 };
     const alone = createEngine({ storage: createMemoryStorage(), network: options });
-    const a: Player = { gm: alone, log: new EventLog(alone), ip: "" };
+    const a = playerOf(alone);
     try {
       const first = await register(a, "first");
       const second = await register(a, "second");

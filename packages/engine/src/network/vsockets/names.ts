@@ -8,6 +8,13 @@ import { Channel, HostnameClaim, HostnameResult, ResolveRequest, ResolveResponse
 import type { ErrorFrame } from "../signaling/signaling-client.js";
 import { type HostContext, LOOPBACK_IP } from "./host-context.js";
 
+/** The request `reqId` waiting in `pending`, taken out so that it ends once; undefined when it has ended already. */
+function take<T>(pending: Map<number, T>, reqId: number): T | undefined {
+  const request = pending.get(reqId);
+  pending.delete(reqId);
+  return request;
+}
+
 export class Names {
   private readonly resolving = new Map<number, (ip: number) => void>();
   private readonly claims = new Map<number, { name: string; done: (ok: boolean) => void }>();
@@ -15,8 +22,14 @@ export class Names {
   private ownName: string | undefined;
 
   constructor(private readonly host: HostContext) {
-    host.signaling.on(Channel.VSOCKET, VSocketType.RESOLVE_RESPONSE, (p) => this.onResolved(p));
-    host.signaling.on(Channel.VSOCKET, VSocketType.HOSTNAME_RESULT, (p) => this.onHostname(p));
+    host.signaling.on(Channel.VSOCKET, VSocketType.RESOLVE_RESPONSE, (payload) => {
+      const { reqId, ip } = ResolveResponse.decode(payload);
+      this.finishResolve(reqId, ip);
+    });
+    host.signaling.on(Channel.VSOCKET, VSocketType.HOSTNAME_RESULT, (payload) => {
+      const { reqId, ok } = HostnameResult.decode(payload);
+      this.finishClaim(reqId, ok);
+    });
   }
 
   get hostname(): string | undefined {
@@ -46,16 +59,9 @@ export class Names {
     if (!this.host.signaling.send(Channel.VSOCKET, VSocketType.RESOLVE_REQUEST, ResolveRequest.encode({ reqId, name }))) this.finishResolve(reqId, 0);
   }
 
-  private onResolved(payload: Uint8Array): void {
-    const { reqId, ip } = ResolveResponse.decode(payload);
-    this.finishResolve(reqId, ip);
-  }
-
   private finishResolve(reqId: number, ip: number): void {
-    const done = this.resolving.get(reqId);
-    if (done === undefined) return;
-    this.resolving.delete(reqId);
-    queueMicrotask(() => done(ip));
+    const done = take(this.resolving, reqId);
+    if (done !== undefined) queueMicrotask(() => done(ip));
   }
 
   claimHostname(name: string, done: (ok: boolean) => void): void {
@@ -64,15 +70,9 @@ export class Names {
     if (!this.host.signaling.send(Channel.VSOCKET, VSocketType.HOSTNAME_CLAIM, HostnameClaim.encode({ reqId, name }))) this.finishClaim(reqId, false);
   }
 
-  private onHostname(payload: Uint8Array): void {
-    const { reqId, ok } = HostnameResult.decode(payload);
-    this.finishClaim(reqId, ok);
-  }
-
   private finishClaim(reqId: number, ok: boolean): void {
-    const claim = this.claims.get(reqId);
+    const claim = take(this.claims, reqId);
     if (claim === undefined) return;
-    this.claims.delete(reqId);
     if (ok) this.ownName = claim.name;
     queueMicrotask(() => claim.done(ok));
   }

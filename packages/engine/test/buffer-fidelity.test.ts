@@ -15,19 +15,23 @@ const {
 const code = (c: string) => expect.objectContaining({ code: c });
 
 describe("undefined written as a string", () => {
+  /** buffer_write of `undefined` as `type` into a new buffer of `size` and `kind`: the buffer, what the write returned, and the bytes used. */
+  const writeUndefined = (size: number, kind: number, type: number) => {
+    const buffer = buffer_create(size, kind, 1);
+    const returned = buffer_write(buffer, type, undefined as unknown as string);
+    return { buffer, returned, bytes: hexOf(gm, buffer, buffer_get_used_size(buffer)) };
+  };
+
   it('buffer_string writes "undefined" and a NUL', () => {
-    const b = buffer_create(16, buffer_fixed, 1);
-    expect(buffer_write(b, buffer_string, undefined as unknown as string)).toBe(0);
-    expect(buffer_tell(b)).toBe(10);
-    expect(hexOf(gm, b, buffer_get_used_size(b))).toBe("75 6e 64 65 66 69 6e 65 64 00");
-    buffer_seek(b, buffer_seek_start, 0);
-    expect(buffer_read(b, buffer_string)).toBe("undefined");
+    const written = writeUndefined(16, buffer_fixed, buffer_string);
+    expect(written).toMatchObject({ returned: 0, bytes: "75 6e 64 65 66 69 6e 65 64 00" });
+    expect(buffer_tell(written.buffer)).toBe(10);
+    buffer_seek(written.buffer, buffer_seek_start, 0);
+    expect(buffer_read(written.buffer, buffer_string)).toBe("undefined");
   });
 
   it('buffer_text writes "undefined" without a NUL', () => {
-    const b = buffer_create(16, buffer_fixed, 1);
-    expect(buffer_write(b, buffer_text, undefined as unknown as string)).toBe(0);
-    expect(hexOf(gm, b, buffer_get_used_size(b))).toBe("75 6e 64 65 66 69 6e 65 64");
+    expect(writeUndefined(16, buffer_fixed, buffer_text)).toMatchObject({ returned: 0, bytes: "75 6e 64 65 66 69 6e 65 64" });
   });
 
   it("buffer_poke writes it at an offset, seek untouched", () => {
@@ -41,9 +45,7 @@ describe("undefined written as a string", () => {
   });
 
   it("the near-end path (encode first) writes the same bytes", () => {
-    const b = buffer_create(1, buffer_grow, 1);
-    expect(buffer_write(b, buffer_string, undefined as unknown as string)).toBe(0);
-    expect(hexOf(gm, b, buffer_get_used_size(b))).toBe("75 6e 64 65 66 69 6e 65 64 00");
+    expect(writeUndefined(1, buffer_grow, buffer_string)).toMatchObject({ returned: 0, bytes: "75 6e 64 65 66 69 6e 65 64 00" });
   });
 
   it("null and objects are still refused with E_INVALID_VALUE, nothing written", () => {

@@ -22,10 +22,8 @@ describe("master key conversion", () => {
   });
 
   it("camelCases GML option names", () => {
-    expect(snakeToCamel("not_full")).toBe("notFull");
-    expect(snakeToCamel("no_password")).toBe("noPassword");
-    expect(snakeToCamel("max_players")).toBe("maxPlayers");
-    expect(snakeToCamel("limit")).toBe("limit");
+    const cases: Array<[gml: string, camel: string]> = [["not_full", "notFull"], ["no_password", "noPassword"], ["max_players", "maxPlayers"], ["limit", "limit"]];
+    for (const [gml, camel] of cases) expect(snakeToCamel(gml), gml).toBe(camel);
   });
 
   it("converts nested objects and arrays of objects, and leaves room properties as the game named them", () => {

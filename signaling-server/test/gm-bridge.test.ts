@@ -6,30 +6,29 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type TestNetwork, sendPacket } from "../../packages/engine/test/network/support.js";
 import { HostnameClaim, HostnameResult, SocketRequest, VSocketType, formatIpv4 } from "@gmnet/protocol";
 import { ConfigError, configFromArgs } from "../src/config.js";
 import { type GmnetServer, createServer } from "../src/index.js";
 import type { GmBridgeSpec } from "../src/bridge/spec.js";
 import { type TabOptions, hostTab, metricsText, startBridges } from "./support/gm-bridge-setup.js";
+import { useCleanup } from "./support/cleanup.js";
 import { NativeStream, packet, pattern, pseudoRandom, u32s } from "./support/gm-native.js";
 import { ProtocolClient } from "./support/protocol-client.js";
 import { nextV, sendV } from "./support/virtual-sockets.js";
 
 const APP = "bridge-app";
 
+const afterTest = useCleanup();
+/** The network the running test started. */
 let network: TestNetwork | undefined;
-const clients: NativeStream[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
-  await network?.close();
-  network = undefined;
-});
 
 async function start(bridges: Array<Partial<GmBridgeSpec>>, options: Record<string, unknown> = {}) {
-  network = await startBridges(APP, bridges, options);
-  return network;
+  const started = await startBridges(APP, bridges, options);
+  afterTest(() => started.close());
+  network = started;
+  return started;
 }
 
 /** A tab: an engine hosting network_create_server on `port`, claiming `name`. */
@@ -39,7 +38,7 @@ function tab(options: TabOptions = {}) {
 
 async function native(port: number): Promise<NativeStream> {
   const client = await NativeStream.connect(port);
-  clients.push(client);
+  afterTest(() => client.destroy());
   return client;
 }
 

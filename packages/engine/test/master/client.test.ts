@@ -3,7 +3,7 @@
  * produced on purpose: answers that never come, late answers, dropped connections, VIRTUAL_IP
  * moves and HELLO resumes. Needs no master service on the server side.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
 import {
@@ -23,31 +23,27 @@ import {
   VSocketType,
   formatIpv4,
 } from "@gmnet/protocol";
+import { useCleanup } from "../../../../signaling-server/test/support/cleanup.js";
 import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { EventLog } from "../network/support.js";
-import { type FakeServer, startFakeServer } from "./fake-server.js";
+import { startFakeServer } from "./fake-server.js";
 
 const ACCOUNT_IP = 0x0ac80001; // 10.200.0.1
 const SESSION = { accountId: 5, username: "ann", guest: false, token: "token-ann", expiresInMs: 86_400_000, ip: "10.200.0.1" };
 
-let fake: FakeServer | undefined;
-const engines: Engine[] = [];
-afterEach(async () => {
-  for (const gm of engines.splice(0)) gm.network_shutdown();
-  await fake?.close();
-  fake = undefined;
-});
+const afterTest = useCleanup();
 
 function engineAt(url: string): { gm: Engine; log: EventLog } {
   const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, signalingUrl: url, appKey: "master-client" } });
-  engines.push(gm);
+  afterTest(() => gm.network_shutdown());
   return { gm, log: new EventLog(gm) };
 }
 
 async function connected() {
-  fake = await startFakeServer();
-  const { gm, log } = engineAt(fake.url);
-  return { gm, log, server: fake };
+  const server = await startFakeServer();
+  afterTest(() => server.close());
+  const { gm, log } = engineAt(server.url);
+  return { gm, log, server };
 }
 
 const responses = (gm: Engine, log: EventLog, id: number) => log.seen.filter((event) => event.type === gm.master_type_response && event.id === id && event.event_type === gm.ev_async_social);

@@ -5,27 +5,25 @@
  */
 import { type AddressInfo, type Socket, createServer as createTcpServer } from "node:net";
 import { WebSocket } from "ws";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { webSocketUrl } from "../../src/network/stream-connect.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { useCleanup } from "../../../../signaling-server/test/support/cleanup.js";
 import { freePort } from "../../../../signaling-server/test/support/free-port.js";
 import { type GmTestServer, startGmTestServer } from "../support/gm-test-server.js";
 import { EventLog, bufferOf, text } from "./support.js";
 
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const afterTest = useCleanup();
 
 function engine(): { gm: Engine; log: EventLog } {
   const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket } });
-  cleanup.push(() => gm.network_shutdown());
+  afterTest(() => gm.network_shutdown());
   return { gm, log: new EventLog(gm) };
 }
 
 async function gmServer(options: Parameters<typeof startGmTestServer>[0] = {}): Promise<GmTestServer> {
   const server = await startGmTestServer(options);
-  cleanup.push(() => server.close());
+  afterTest(() => server.close());
   return server;
 }
 
@@ -153,7 +151,7 @@ describe("ws connect failures", () => {
     const held: Socket[] = [];
     const silent = createTcpServer((connection) => void held.push(connection)); // accepts TCP, never answers the upgrade
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => {
+    afterTest(() => {
       for (const connection of held) connection.destroy();
       return new Promise<void>((resolve) => silent.close(() => resolve()));
     });

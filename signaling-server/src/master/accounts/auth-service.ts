@@ -227,15 +227,23 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
     },
   });
 
+  /**
+   * The caller's connection if it holds the very token of the request: LOGOUT and REFRESH change
+   * that connection's login. Over HTTP the transport names a session only if it does; check anyway.
+   */
+  const connectionHolding = (caller: Caller & { readonly login: Login }): Session | undefined => {
+    const session = caller.session;
+    return session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash ? session : undefined;
+  };
+
   const logout = defineOperation({
     op: MasterOp.LOGOUT,
     needs: "login",
     body: empty,
     async run({ caller }) {
       await tokens.revoke(caller.login.tokenHash);
-      const session = caller.session;
-      // Over HTTP the transport names a session only if it holds this very token; check anyway.
-      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) {
+      const session = connectionHolding(caller);
+      if (session !== undefined) {
         deps.online.logout(session, "logout");
         // Over the WebSocket the RESPONSE says it; over HTTP the connection hears it here.
         if (caller.via === "http") deps.sendEvent(session, MasterEvent.SESSION, { state: "ended", reason: "logout" });
@@ -274,8 +282,8 @@ export function createAuthService(deps: MasterDeps, characters: Pick<CharacterSe
       const renewed: Login = { ...caller.login, tokenHash: issued.tokenHash };
       const details = await detailsOf(caller.appKey, caller.login.accountId);
       // The connection holding the old token now holds the new one (same account: no move).
-      const session = caller.session;
-      if (session !== undefined && deps.online.loginOf(session)?.tokenHash === caller.login.tokenHash) logIn(session, renewed, details);
+      const session = connectionHolding(caller);
+      if (session !== undefined) logIn(session, renewed, details);
       return ok(sessionBody(renewed, issued.token, issued.expiresAt, details));
     },
   });

@@ -47,6 +47,9 @@ export function createRoomService(deps: MasterDeps): RoomService {
     if (also !== undefined) deps.sendEvent(also, MasterEvent.ROOM_UPDATE, body);
   };
 
+  /** What the creator and a joiner get: the room, and its address to connect to. */
+  const entered = (room: Room<Session>) => ({ ...registry.view(room), ip: room.ip, port: room.port });
+
   /** Takes the session out of its room; false when it is in none. */
   const leave = (session: Session, login: Login, loginEnds: boolean): boolean => {
     const result = registry.leave(session);
@@ -79,7 +82,7 @@ export function createRoomService(deps: MasterDeps): RoomService {
         const { session, login } = caller;
         const room = registry.create(session.appKey, session, login.username, formatIpv4(session.virtualIp), body);
         changed(session, room.id, login);
-        return ok({ ...registry.view(room), ip: room.ip, port: room.port });
+        return ok(entered(room));
       },
     }),
     defineOperation({
@@ -100,7 +103,7 @@ export function createRoomService(deps: MasterDeps): RoomService {
         const room = registry.join(session.appKey, session, login.username, body.roomId, body.password);
         announce(room, "joined", login.username);
         changed(session, room.id, login);
-        return ok({ ...registry.view(room), ip: room.ip, port: room.port });
+        return ok(entered(room));
       },
     }),
     defineOperation({

@@ -201,21 +201,25 @@ export function randomPort(): number {
 /** The bytes of a buffer_string, as hex: UTF-8, then a NUL. */
 export const stringHex = (text: string): string => Buffer.concat([Buffer.from(text, "utf8"), Buffer.of(0)]).toString("hex");
 
-/** Writes `text` with buffer_write(buffer_string) and sends it with network_send_packet; returns what that returned and the size sent. */
-export function sendText(peer: Peer, socket: number, text: string): Promise<{ sent: number; size: number }> {
+/**
+ * Writes `text` with buffer_write(buffer_string) and sends it: on a socket with network_send_packet,
+ * or on an app channel with network_channel_send (packet type 1). Returns what the send returned
+ * and the size sent.
+ */
+export function sendText(peer: Peer, to: number | { channel: number }, text: string): Promise<{ sent: number; size: number }> {
   return peer.page.evaluate(
-    ({ socket, text }) => {
+    ({ to, text }) => {
       const gm = globalThis.gmnet;
       const buffer = gm.buffer_create(16, gm.buffer_grow, 1);
       try {
         gm.buffer_write(buffer, gm.buffer_string, text);
         const size = gm.buffer_get_used_size(buffer);
-        return { sent: gm.network_send_packet(socket, buffer, size), size };
+        return { sent: typeof to === "number" ? gm.network_send_packet(to, buffer, size) : gm.network_channel_send(to.channel, 1, buffer, size), size };
       } finally {
         gm.buffer_delete(buffer);
       }
     },
-    { socket, text },
+    { to, text },
   );
 }
 

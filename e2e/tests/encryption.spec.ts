@@ -34,20 +34,8 @@ async function joinChannel(peer: Peer, name: string): Promise<number> {
 }
 
 /** Sends `text` (buffer_string) on the app channel; returns what network_channel_send returned. */
-function say(peer: Peer, channel: number, text: string): Promise<number> {
-  return peer.page.evaluate(
-    ({ channel, text }) => {
-      const gm = globalThis.gmnet;
-      const buffer = gm.buffer_create(16, gm.buffer_grow, 1);
-      try {
-        gm.buffer_write(buffer, gm.buffer_string, text);
-        return gm.network_channel_send(channel, 1, buffer, gm.buffer_get_used_size(buffer));
-      } finally {
-        gm.buffer_delete(buffer);
-      }
-    },
-    { channel, text },
-  );
+async function say(peer: Peer, channel: number, text: string): Promise<number> {
+  return (await sendText(peer, { channel }, text)).sent;
 }
 
 test("two pages with the game's secret chat encrypted; a third with another secret reads nothing and is told why", async ({ openPeer }) => {

@@ -125,7 +125,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
   const channels = createChannelTable(writer, () => routes.nodeId, logger, track, members);
   const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
   const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track, members);
-  const mcp = createMcpTable(writer, () => routes.nodeId, logger, track);
+  const mcp = createMcpTable(writer, () => routes.nodeId, logger, track, (nodes) => routes.liveNodes(nodes));
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];

@@ -101,7 +101,14 @@ export interface McpTable {
   reannounce(): Promise<void>;
 }
 
-export function createMcpTable(redis: Redis, nodeId: () => number, logger: Logger, track: (write: Promise<unknown>) => void): McpTable {
+export function createMcpTable(
+  redis: Redis,
+  nodeId: () => number,
+  logger: Logger,
+  track: (write: Promise<unknown>) => void,
+  /** Which of these nodes are alive (the route table's check). */
+  liveNodes: (nodes: readonly number[]) => Promise<Set<number>>,
+): McpTable {
   const owner = (sessionId: string): string => `${nodeId()}/${sessionId}\n`;
   /** What this node wrote, for reannounce(). */
   const tools = new Map<string, { appKey: string; name: string; sessionId: string; value: string }>();
@@ -163,11 +170,8 @@ export function createMcpTable(redis: Redis, nodeId: () => number, logger: Logge
     },
     async watchers(appKey) {
       const nodes = (await redis.smembers(watchersKey(appKey))).map(Number);
-      if (nodes.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const node of nodes) pipeline.exists(livenessKey(node));
-      const results = (await pipeline.exec()) ?? [];
-      return nodes.filter((_node, i) => results[i]?.[1] === 1);
+      const live = await liveNodes(nodes);
+      return nodes.filter((node) => live.has(node));
     },
     async reannounce() {
       const writes: Array<Promise<unknown>> = [];

@@ -52,6 +52,8 @@ export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, 
   const sessions = new Map<string, McpSession>();
   /** LLM-session channels in use, per app key (sessions being initialized included). */
   const channelsInUse = new Map<string, Set<number>>();
+  /** Channel takes under way, per app key. */
+  const takingFor = new Map<string, number>();
   let closing = false;
 
   /** The app key the request's bearer token names; every token is compared, in constant time. */
@@ -74,17 +76,19 @@ export function createMcpEndpoint(context: ServerContext, tools: ToolDirectory, 
   const takeChannel = async (appKey: string): Promise<number | undefined> => {
     let used = channelsInUse.get(appKey);
     if (used === undefined) channelsInUse.set(appKey, (used = new Set()));
-    if (used.size >= config.mcpMaxSessions) return undefined;
-    // Counted before the (maybe remote) answer, so concurrent initializes cannot pass the limit.
-    const placeholder = -1 - used.size;
-    used.add(placeholder);
+    const taking = takingFor.get(appKey) ?? 0;
+    // Takes still waiting for their (maybe remote) answer count too, so concurrent initializes cannot pass the limit.
+    if (used.size + taking >= config.mcpMaxSessions) return undefined;
+    takingFor.set(appKey, taking + 1);
     try {
       const channel = await tools.takeChannel(appKey, used, Channel.FIRST_LLM, Channel.LAST_LLM);
       if (channel !== undefined) used.add(channel);
       return channel;
     } finally {
-      used.delete(placeholder);
-      if (used.size === 0) channelsInUse.delete(appKey);
+      const left = takingFor.get(appKey)! - 1;
+      if (left === 0) takingFor.delete(appKey);
+      else takingFor.set(appKey, left);
+      if (used.size === 0 && left === 0) channelsInUse.delete(appKey);
     }
   };
 

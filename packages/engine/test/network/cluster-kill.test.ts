@@ -15,7 +15,7 @@ import { type NodeProcess, createBalancer, hasExited, spawnNode } from "../../..
 import { type PrivatePostgres, startPrivatePostgres } from "../../../../signaling-server/test/support/private-postgres.js";
 import { type PrivateRedis, startPrivateRedis } from "../../../../signaling-server/test/support/private-redis.js";
 import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
-import { EventLog, bufferOf } from "./support.js";
+import { EventLog, sendPacket as send } from "./support.js";
 
 const APP_KEY = "kill-test";
 const NODE_TTL_MS = 1500;
@@ -54,13 +54,6 @@ function engineAt(url: string, secret: string): { gm: Engine; log: EventLog } {
   });
   engines.push(gm);
   return { gm, log: new EventLog(gm) };
-}
-
-function send(gm: Engine, socket: number, bytes: Uint8Array): number {
-  const buffer = bufferOf(gm, bytes);
-  const sent = gm.network_send_packet(socket, buffer, bytes.length);
-  gm.buffer_delete(buffer);
-  return sent;
 }
 
 describe("kill -9 of a node", () => {

@@ -266,6 +266,16 @@ export const serverSettings = {
     help: "How long a node's liveness key lives unless refreshed: how soon the others notice a killed node.",
     ...integer(15_000, 1_000, 600_000),
   },
+  /**
+   * Resumable sessions kept in Redis (PROTOCOL.md §15 "Resume on another node"): a client resumes
+   * on any node, even after its node was killed, at the cost of Redis writes per sequenced frame.
+   */
+  durableSessions: {
+    flag: "durable-sessions",
+    env: "GMNET_DURABLE_SESSIONS",
+    help: "With --redis: keep resumable sessions in Redis so they resume on any node (one Redis script per turn per node).",
+    ...boolean(false),
+  },
   /** Bound of a node's inbound Redis stream (XADD MAXLEN ~). */
   redisStreamMaxLen: { flag: "redis-stream-max-len", env: "GMNET_REDIS_STREAM_MAX_LEN", help: "Bound of this node's inbound Redis stream (XADD MAXLEN ~).", ...integer(10_000, 1) },
   /**

@@ -132,6 +132,9 @@ function checkRulesBetweenSettings(config: ServerConfig): void {
   // datagram, dropped above half the queue, for one too), or it would be cut off for nothing.
   const roomForAFrame = 2 * (config.maxFrameSize + 4 * FRAME_HEADER_SIZE);
   if (config.maxQueuedBytes < roomForAFrame) throw new ConfigError(`maxQueuedBytes (${config.maxQueuedBytes}) must be at least twice maxFrameSize plus headers (${roomForAFrame})`);
+  if (config.durableSessions && config.redis === undefined) {
+    throw new ConfigError("--durable-sessions needs --redis redis://… (GMNET_REDIS_URL): durable sessions live in Redis");
+  }
   // Each node's own SQLite would give one identity a different address on each node, and two identities the same one.
   if (config.redis !== undefined && config.database === undefined) {
     throw new ConfigError("--redis needs --database postgres://… (GMNET_DATABASE_URL): the nodes must share one identity table");

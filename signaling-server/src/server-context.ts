@@ -1,4 +1,5 @@
 /** The one dependency object every service and connection receives (built in server.ts). */
+import type { SessionLog, TakenSession } from "./cluster/session-log.js";
 import type { ServerConfig } from "./config.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -40,4 +41,8 @@ export interface ServerContext {
   sessionMoving(session: Session): void;
   /** A detached session was resumed on a new connection. */
   sessionResumed(session: Session): void;
+  /** A durable session was taken over from another node (a RESUME it did not hold). */
+  sessionMovedIn(session: ClientSession, taken: TakenSession): void;
+  /** Durable sessions (--durable-sessions with --redis); undefined: sessions live in this process only. */
+  readonly sessionLog: SessionLog | undefined;
 }

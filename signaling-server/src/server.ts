@@ -120,6 +120,14 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       logger.debug({ session: session.id }, "session resumed");
       for (const service of services) service.onSessionResume?.(session);
     },
+    sessionMovedIn: (session, taken) => {
+      logger.debug({ session: session.id, from: taken.previousNode }, "durable session taken over from another node");
+      sessions.set(session.id, session);
+      for (const service of services) service.onSessionMovedIn?.(session, taken);
+    },
+    get sessionLog() {
+      return cluster?.sessionLog;
+    },
   };
   // Only with --redis: without it, nothing of the cluster exists and every lookup stays local.
   const cluster = config.redis === undefined ? undefined : createCluster({ config, logger, random, metrics });

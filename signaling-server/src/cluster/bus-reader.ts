@@ -34,6 +34,8 @@ export interface BusReaderOptions {
   readonly batch: number;
   /** How long one XREAD blocks before it is issued again (ms). */
   readonly blockMs: number;
+  /** A durable session's frames, hinted by the script that logged them (session-log.ts). */
+  readonly hinted?: (sid: string, first: number, frames: Buffer) => void;
 }
 
 /** Stream entry ids ("ms-seq") in order. */
@@ -45,7 +47,7 @@ function compareIds(a: string, b: string): number {
 }
 
 export function createBusReader(options: BusReaderOptions): BusReader {
-  const { reader, key: ownKey, handlers, logger, metrics, batch, blockMs } = options;
+  const { reader, key: ownKey, handlers, logger, metrics, batch, blockMs, hinted } = options;
   let stopped = false;
   let loop: Promise<void> | undefined;
   let stop: () => void = () => undefined;
@@ -68,6 +70,11 @@ export function createBusReader(options: BusReaderOptions): BusReader {
     let packed: Buffer | undefined;
     let senderEpoch = "";
     let seq = 0;
+    if (fields[0]?.toString() === "h") {
+      // Written by a durable-session script: fields h (session), n (first frame number), d (frames).
+      hinted?.(fields[1]!.toString(), Number(fields[3]!.toString()), fields[5]!);
+      return;
+    }
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = fields[i]!.toString();
       const value = fields[i + 1]!;

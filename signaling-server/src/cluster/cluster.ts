@@ -21,6 +21,7 @@ import type { BusMessage, BusMessageOf, BusType } from "./messages.js";
 import { type IdRange, MAX_NODE_ID, idRangeOf, nodeOfId } from "./node-ids.js";
 import { type McpTable, createMcpTable } from "./mcp-table.js";
 import { type Members, createMemberCache } from "./member-cache.js";
+import { type SessionLog, createSessionLog } from "./session-log.js";
 
 /** A node's advertised base URL (--advertise-url), with its liveness key's TTL. */
 const nodeUrlKey = (nodeId: number): string => `gmnet:nodeurl:${nodeId}`;
@@ -67,6 +68,8 @@ export interface ClusterLink {
   liveNodes(): Promise<number[]>;
   /** The base URL a live node advertised (its --advertise-url); undefined for a node that is gone. */
   nodeUrl(node: number): Promise<string | undefined>;
+  /** Durable sessions (--durable-sessions): resumable sessions kept in Redis (session-log.ts). */
+  readonly sessionLog: SessionLog | undefined;
 }
 
 export interface Cluster extends ClusterLink, SessionLifecycle {
@@ -81,7 +84,7 @@ export interface Cluster extends ClusterLink, SessionLifecycle {
 }
 
 export interface ClusterOptions {
-  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "nodeTtlMs" | "redisStreamMaxLen" | "redisOutboundMaxBytes">;
+  readonly config: Pick<ServerConfig, "redis" | "nodeId" | "nodeTtlMs" | "redisStreamMaxLen" | "redisOutboundMaxBytes" | "durableSessions" | "resumeWindowMs" | "replayBytesPerSession">;
   readonly logger: Logger;
   readonly random: () => number;
   /** The server's registry: the cluster adds gmnet_cluster_* (cluster-metrics.ts). */
@@ -126,6 +129,17 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
   const masterHome = createMasterHome(writer, () => routes.nodeId, NODE_TTL_MS, logger);
   const udpPorts = createUdpPortTable(writer, () => routes.nodeId, logger, track, members);
   const mcp = createMcpTable(writer, () => routes.nodeId, logger, track, (nodes) => routes.liveNodes(nodes));
+  // A record outlives its node by the resume window: a client whose node died has that long to come back.
+  const sessionLog = config.durableSessions
+    ? createSessionLog({
+        redis: writer,
+        nodeId: () => routes.nodeId,
+        logger,
+        streamMaxLen: config.redisStreamMaxLen,
+        recordTtlMs: config.resumeWindowMs + NODE_TTL_MS,
+        maxLogBytes: config.replayBytesPerSession,
+      })
+    : undefined;
   let bus: ReturnType<typeof createRedisBus> | undefined;
   const pendingHandlers: Array<(target: ReturnType<typeof createRedisBus>) => void> = [];
   const watchers: Array<{ inUse: () => Iterable<number>; gone: (node: number) => void }> = [];
@@ -197,6 +211,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       closeTakenOver(await routes.refresh());
       await writeUrl();
       await masterHome.elect();
+      await sessionLog?.refresh();
       for (const watcher of Date.now() < graceUntil ? [] : watchers) {
         const nodes = [...new Set(watcher.inUse())];
         if (nodes.length === 0) continue;
@@ -258,6 +273,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     },
     liveNodes,
     watchNodes,
+    sessionLog,
     async start() {
       await writer.connect();
       await reader.connect();
@@ -272,6 +288,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         logger,
         metrics: observed.metrics,
         dropped: (reason) => metrics.drops.inc({ reason }),
+        hinted: sessionLog === undefined ? undefined : (sid, first, frames) => sessionLog.hinted(sid, first, frames),
       });
       bus.on("member", (from, { key, joined }) => memberCache.heard(key, from, joined));
       bus.on("replaced", (_from, { appKey, ip, sessionId }) => {
@@ -279,6 +296,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         // Only the session the route named, and only while it still holds that address (it may have moved).
         if (session !== undefined && session.appKey === appKey && session.virtualIp === ip) session.close(CloseCode.REPLACED, "this identity connected elsewhere");
       });
+      // Another node took a durable session of this node over (its client resumed there).
+      bus.on("moved", (_from, { sessionId }) => local.get(sessionId)?.movedAway?.());
       for (const register of pendingHandlers.splice(0)) register(bus);
       await bus.start();
       // Before the server listens: every request knows where the master services run.
@@ -307,6 +326,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     health: () => observed.health(),
     async close() {
       clearInterval(timer);
+      await sessionLog?.settled();
       await bus?.close();
       await Promise.all([...writes]);
       await masterHome.release();
@@ -329,6 +349,11 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     },
     onSessionResume(session) {
       void routes.own(session.appKey, session.virtualIp, session.id);
+    },
+    onSessionMovedIn(session, { previousNode }) {
+      local.set(session.id, session);
+      // Before the route changes hands: the node that had the session lets its copy go quietly.
+      if (previousNode !== routes.nodeId) bus?.send(previousNode, { t: "moved", sessionId: session.id });
     },
     onSessionClose(session) {
       local.delete(session.id);

@@ -5,14 +5,17 @@
  * bytes (relayed as they are).
  */
 export type BusMessage =
-  /** A SOCKET_STATUS/CONNECTION_REQUEST for `ip` on the receiving node; routingId was allocated by the sender. */
-  | { t: "req"; kind: "status" | "connect"; appKey: string; ip: number; routingId: number; peerIp: number; peerPort: number; localPort: number }
+  /**
+   * A SOCKET_STATUS/CONNECTION_REQUEST for `ip` on the receiving node; routingId was allocated by
+   * the sender. `sid` (here and in "conn"): the end's durable session, reached through its log.
+   */
+  | { t: "req"; kind: "status" | "connect"; appKey: string; ip: number; routingId: number; peerIp: number; peerPort: number; localPort: number; sid?: string }
   /** The target's status answer to `routingId`. */
   | { t: "status"; routingId: number; listening: boolean }
   /** The request `routingId` ended without an answer (FailReason: OFFLINE, REFUSED, GONE). */
   | { t: "fail"; routingId: number; reason: number }
   /** The target accepted: the stream `connId` is open on the sender, to `peerIp:peerPort` there. */
-  | { t: "conn"; routingId: number; connId: number; peerIp: number; peerPort: number }
+  | { t: "conn"; routingId: number; connId: number; peerIp: number; peerPort: number; sid?: string }
   /** ARBITRARY_DATA on `connId`, the whole payload in the message's data. */
   | { t: "data"; connId: number }
   /** The other end closed `connId` (CloseReason). */
@@ -32,6 +35,8 @@ export type BusMessage =
   | { t: "signal-refused"; sessionId: string; ip: number; pairId: number }
   /** The sending node joined or left an app channel's or a UDP port's members (member-cache.ts; `key` names which). */
   | { t: "member"; key: string; joined: boolean }
+  /** The sending node took the receiving node's durable session `sessionId` over (session-log.ts): its copy here goes, ending nothing. */
+  | { t: "moved"; sessionId: string }
   /** Another node took the route of (appKey, ip) over: the receiving node's session `sessionId` there ends with 4003 REPLACED. */
   | { t: "replaced"; appKey: string; ip: number; sessionId: string }
   /**

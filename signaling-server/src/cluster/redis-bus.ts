@@ -41,6 +41,8 @@ export interface RedisBus {
 
 export interface RedisBusOptions {
   readonly nodeId: number;
+  /** A durable session's frames hinted through this node's stream (session-log.ts). */
+  readonly hinted?: (sid: string, first: number, frames: Buffer) => void;
   /** Writes and the route table's commands. */
   readonly writer: Redis;
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -74,7 +76,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   };
 
   const outbox = createBusWriter({ nodeId, writer, maxLen, maxOutboundBytes, logger, metrics, dropped, deliverLocally });
-  const inbox = createBusReader({ reader, key: ownKey, handlers, logger, metrics, batch, blockMs });
+  const inbox = createBusReader({ reader, key: ownKey, handlers, logger, metrics, batch, blockMs, hinted: options.hinted });
   const onWriterReady = (): void => outbox.flush();
 
   return {

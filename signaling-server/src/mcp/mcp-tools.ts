@@ -160,6 +160,8 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
     let mine = owned.get(session);
     if (mine === undefined) owned.set(session, (mine = new Set()));
     mine.add(name);
+    // A durable session offering tools resumes only on this node (the tools are this node's).
+    session.pin?.("mcp tool");
     answer(session, name, ToolStatus.OK);
     changed(session.appKey);
   };

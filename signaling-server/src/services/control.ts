@@ -96,6 +96,8 @@ export function createControlService(context: ServerContext, cluster?: ClusterLi
     // Again after a last member's leave that overtook this registration's answer.
     if (cluster !== undefined && members.size === 0) cluster.channels.join(session.appKey, channel);
     members.add(session);
+    // A durable session in an app channel resumes only on this node (the membership is this node's).
+    session.pin?.("app channel");
     let mine = joined.get(session);
     if (mine === undefined) {
       joined.set(session, (mine = new Set()));

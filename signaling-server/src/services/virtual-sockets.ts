@@ -34,6 +34,9 @@ export function createVirtualSocketService(context: ServerContext, cluster?: Clu
     onSessionResume(session) {
       streams.onSessionResume(session);
     },
+    onSessionMovedIn(session, taken) {
+      streams.onSessionMovedIn(session, taken);
+    },
     // A move ends everything bound to the old address, as leaving would; peers see PEER_GONE.
     onSessionMove(session) {
       handshakes.onSessionClose(session);

@@ -29,6 +29,7 @@ import {
   isSequencedFrame,
   nameOf,
 } from "@gmnet/protocol";
+import type { LogListener, SessionLog, TakenSession } from "../cluster/session-log.js";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";
 import { ALL_LANES, type LaneMask, OutgoingQueue } from "./outgoing-queue.js";
@@ -63,8 +64,16 @@ const CAUSE_OF_CODE: ReadonlyMap<number, SessionCloseCause> = new Map<number, Se
 
 type State = "open" | "detached" | "closed";
 
-export class ClientSession implements Session {
-  readonly id = randomBytes(12).toString("base64url");
+/** A durable session taken over from another node: what its record and log said (connection.ts). */
+export interface RestoredSession {
+  readonly id: string;
+  readonly taken: TakenSession;
+  /** How many of the log's frames the client said it received (u32). */
+  readonly clientReceived: number;
+}
+
+export class ClientSession implements Session, LogListener {
+  readonly id: string;
   identityId: number;
   virtualIp: number;
   remoteAddress: string;
@@ -77,6 +86,16 @@ export class ClientSession implements Session {
   /** Sequenced frames received from the client, and the count last acknowledged to it. */
   private received = 0;
   private acknowledged = 0;
+  /**
+   * Durable sessions (--durable-sessions): the log every sequenced frame for this client goes
+   * through, the client frames whose effects are in Redis (what may be acknowledged), and the
+   * next log number to send.
+   */
+  private readonly log: SessionLog | undefined;
+  private committedCount = 0;
+  private nextLogged = 1;
+  /** The absolute log number of the last frame handed to the client (the replay buffer counts in u32). */
+  private lastSentLogged = 0;
   private ackTimer: unknown;
   private detachTimer: unknown;
   private slowTimer: unknown;
@@ -91,12 +110,34 @@ export class ClientSession implements Session {
     /** The master session token the Hello carried ("" for none). */
     readonly helloToken: string,
     resumable: boolean,
+    restored?: RestoredSession,
   ) {
     this.link = link;
     this.remoteAddress = link.remoteAddress;
     this.identityId = deviceIdentity.identityId;
     this.virtualIp = deviceIdentity.virtualIp;
     this.replay = resumable ? new ReplayBuffer(context.config.replayBytesPerSession) : undefined;
+    this.log = resumable ? context.sessionLog : undefined;
+    this.id = restored?.id ?? randomBytes(12).toString("base64url");
+    if (restored !== undefined) {
+      const { taken, clientReceived } = restored;
+      this.identityId = taken.meta.identityId;
+      this.virtualIp = taken.meta.virtualIp;
+      this.received = this.committedCount = this.acknowledged = taken.received;
+      this.nextLogged = taken.out + 1;
+      // The replay buffer starts where the client is, holding what it has not received yet.
+      this.replay!.sent = clientReceived >>> 0;
+      for (const frame of taken.frames) this.replay!.record(frame);
+      this.lastSentLogged = taken.out;
+      this.log!.adopt(this.id, this);
+    } else if (this.log !== undefined) {
+      this.log.open(this.id, appKey, { identityId: this.identityId, virtualIp: this.virtualIp, device: { identityId: deviceIdentity.identityId, virtualIp: deviceIdentity.virtualIp }, helloToken }, this);
+    }
+  }
+
+  /** Kept in Redis: other sessions reach it through its log (Session.durable). */
+  get durable(): boolean {
+    return this.log !== undefined;
   }
 
   get closed(): boolean {
@@ -132,6 +173,13 @@ export class ClientSession implements Session {
     if (this.state === "closed") return;
     // A Buffer of its own (never a slice of the shared pool, which a held frame would pin).
     const frame = encodeFrame(channel, type, priority, payload, 0, Buffer.allocUnsafeSlow);
+    // Numbered by the log, and sent when its hint comes back (logged), in log order.
+    if (this.log !== undefined && isSequenced(channel, type)) return this.log.append(this.id, frame);
+    this.deliver(frame, priority);
+  }
+
+  /** A frame for this client now: queued (or held while it is away) with the backlog rules. */
+  private deliver(frame: Uint8Array, priority: number): void {
     const { config, metrics } = this.context;
     if (this.link === undefined) return this.hold(frame, priority);
     // Everything this client has not taken yet: our queue plus what ws could not hand to the kernel.
@@ -171,7 +219,53 @@ export class ClientSession implements Session {
 
   /** Enough received frames are unacknowledged that an ACK goes out at the next flush even if nothing else does. */
   private get ackDue(): boolean {
-    return ((this.received - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES;
+    return ((this.acknowledgeable - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES;
+  }
+
+  /** What an ACK may say: the client frames received, or of a durable session those whose effects are in Redis. */
+  private get acknowledgeable(): number {
+    return this.log === undefined ? this.received : this.committedCount;
+  }
+
+  // ------------------------------------------------------------------ the log (durable sessions)
+
+  logged(first: number, frames: readonly Uint8Array[]): void {
+    if (this.state === "closed") return;
+    for (let i = 0; i < frames.length; i++) {
+      const n = first + i;
+      if (n < this.nextLogged) continue; // replayed at the take-over already
+      if (n > this.nextLogged) this.context.logger.error({ session: this.id, expected: this.nextLogged, got: n }, "durable session: a gap in the log's hints");
+      this.nextLogged = n + 1;
+      // One lane for every logged frame, so they leave in log order: the client numbers them by arrival.
+      this.deliver(frames[i]!, Priority.HIGH);
+    }
+  }
+
+  committed(count: number): void {
+    if (this.state === "closed") return;
+    this.committedCount = count;
+    if (this.link === undefined || this.committedCount === this.acknowledged) return;
+    if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
+    else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
+  }
+
+  full(): void {
+    this.end("not-recovered", true);
+  }
+
+  pin(reason: string): void {
+    if (this.state !== "closed") this.log?.pin(this.id, reason);
+  }
+
+  /** Another node took the session over: this copy goes quietly (the services keep the peers' side; see streams.ts). */
+  movedAway(): void {
+    if (this.state === "closed") return;
+    this.closeCause = "moved";
+    const link = this.link;
+    this.link = undefined;
+    link?.cutSocket("replaced");
+    this.log?.forget(this.id);
+    this.leave();
   }
 
   /** A frame for a client that is away: kept for it within the session's replay bound, datagrams excepted. */
@@ -190,13 +284,17 @@ export class ClientSession implements Session {
   private transmit(frames: Uint8Array[]): void {
     const replay = this.replay;
     if (replay !== undefined) {
-      for (const frame of frames) if (isSequencedFrame(frame)) replay.record(frame);
+      for (const frame of frames) {
+        if (!isSequencedFrame(frame)) continue;
+        replay.record(frame);
+        this.lastSentLogged++;
+      }
       if (replay.bytes > this.peakReplayBytes) this.peakReplayBytes = replay.bytes;
       // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
       // of a trickle, so a ping-pong does not pay for an ACK in every message).
-      if (((this.received - this.acknowledged) >>> 0) >= AckPolicy.PIGGYBACK_FRAMES) {
-        this.acknowledged = this.received;
-        frames.push(encodeAckFrame(this.received));
+      if (((this.acknowledgeable - this.acknowledged) >>> 0) >= AckPolicy.PIGGYBACK_FRAMES) {
+        this.acknowledged = this.acknowledgeable;
+        frames.push(encodeAckFrame(this.acknowledged));
       }
     }
     this.emit(frames.length === 1 ? frames[0]! : concatFrames(frames));
@@ -233,20 +331,27 @@ export class ClientSession implements Session {
   countReceived(channel: number, type: number): void {
     if (this.replay === undefined || !isSequenced(channel, type)) return;
     this.received = (this.received + 1) >>> 0;
+    // Acknowledged once its effects are in Redis (committed).
+    if (this.log !== undefined) return this.log.received(this.id, this.received);
     if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
     else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
   }
 
   /** The client acknowledged our frames up to `received`. */
   acknowledgedByClient(received: number): void {
-    this.replay?.acknowledge(received);
+    const replay = this.replay;
+    if (replay === undefined) return;
+    const before = replay.length;
+    replay.acknowledge(received);
+    // The log forgets them too: the absolute number of the last frame the client has.
+    if (this.log !== undefined && replay.length < before) this.log.trim(this.id, this.lastSentLogged - ((replay.sent - received) >>> 0));
   }
 
   private acknowledgeNow(): void {
     this.ackTimer = undefined;
-    if (this.link === undefined || this.received === this.acknowledged) return;
-    this.acknowledged = this.received;
-    this.emit(encodeAckFrame(this.received));
+    if (this.link === undefined || this.acknowledgeable === this.acknowledged) return;
+    this.acknowledged = this.acknowledgeable;
+    this.emit(encodeAckFrame(this.acknowledged));
   }
 
   // ------------------------------------------------------------------ attach, detach, resume
@@ -265,7 +370,7 @@ export class ClientSession implements Session {
     const old = this.link;
     this.link = link;
     this.remoteAddress = link.remoteAddress;
-    if (old !== undefined) old.cutSocket("replaced");
+    if (old !== undefined && old !== link) old.cutSocket("replaced");
     if (this.state === "detached") {
       this.context.clock.clearTimeout(this.detachTimer);
       this.context.metrics.sessionsDetached.dec();
@@ -306,6 +411,8 @@ export class ClientSession implements Session {
 
   moveTo(identity: Identity): void {
     if (this.state === "closed") return;
+    // A master login (or logout) stays with the master home's view of this node's session.
+    this.pin("login");
     const { directory } = this.context;
     if (identity.virtualIp === this.virtualIp) {
       this.identityId = identity.identityId;
@@ -357,6 +464,8 @@ export class ClientSession implements Session {
     this.state = "closed";
     this.queue.clear();
     this.replay?.clear();
+    // Over for good: its record goes (a session that moved away is another node's now).
+    if (this.closeCause !== "moved") this.log?.end(this.id);
     for (const timer of [this.ackTimer, this.slowTimer, this.detachTimer]) clock.clearTimeout(timer);
     this.context.flushes.forget(this);
     metrics.sessionsEnded.inc({ cause: this.closeCause });

@@ -243,7 +243,15 @@ export class Connection implements SessionLink {
       }
     }
     session.countReceived(channel, type);
-    this.context.router.dispatch(session, channel, type, payload, priority);
+    const log = this.context.sessionLog;
+    if (log === undefined) return this.context.router.dispatch(session, channel, type, payload, priority);
+    // What this frame causes is written with its count, fenced by this session's record (session-log.ts).
+    log.source = session.durable ? session.id : "";
+    try {
+      this.context.router.dispatch(session, channel, type, payload, priority);
+    } finally {
+      log.source = "";
+    }
   }
 
   /** A framing error: the byte stream cannot be trusted any more, so the connection ends. */
@@ -315,7 +323,7 @@ export class Connection implements SessionLink {
 
   /** The session for the Hello: a resumed one, or a new one (a promise while its services open it). */
   private identified(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
-    const { directory, config, clock, sessions, metrics } = this.context;
+    const { config, clock, sessions, metrics } = this.context;
     clock.clearTimeout(this.helloTimer);
     this.state = "open";
     const resumable = resume !== undefined && config.resumeWindowMs > 0;
@@ -327,18 +335,35 @@ export class Connection implements SessionLink {
       if (owned && previous.canResume(resume!.received)) {
         metrics.resumes.inc({ result: "resumed" });
         this.session = previous;
-        this.welcome(previous);
-        this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
-        previous.attach(this, resume!.received);
-        this.heartbeat.schedule();
+        // A durable session's frames handled so far are written before RESUMED says they arrived.
+        const written = this.context.sessionLog?.settled();
+        const attach = (): void => {
+          if (this.ended) return;
+          if (previous.closed) return this.closeSocket(CloseCode.REPLACED, "the session ended meanwhile");
+          this.welcome(previous);
+          this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
+          previous.attach(this, resume!.received);
+          this.heartbeat.schedule();
+        };
+        if (written !== undefined && previous.durable) return written.then(attach);
+        attach();
         return undefined;
       }
+      // Not here: a durable session may be another node's (or a killed node's), to take over.
+      if (previous === undefined && this.context.sessionLog !== undefined) return this.takeOver(hello, resume!, identity);
       metrics.resumes.inc({ result: "refused" });
       this.context.logger.debug({ session: resume!.sessionId, known: previous !== undefined, owned, received: resume!.received }, "resume refused");
       // A session its owner cannot resume is over: its peers hear of it now, not when the window ends.
       if (owned) previous.close(CloseCode.REPLACED, "this identity started a new session");
     }
 
+    return this.openNew(hello, resume, identity);
+  }
+
+  /** A new session for the Hello (RESUMED `resumed = false` when it asked to resume). */
+  private openNew(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
+    const { directory, config } = this.context;
+    const resumable = resume !== undefined && config.resumeWindowMs > 0;
     const session = new ClientSession(this.context, this, hello.appKey, identity, hello.token, resumable);
     this.session = session;
     // One live session per identity: the newest wins, the older one is told why it lost.
@@ -349,6 +374,33 @@ export class Connection implements SessionLink {
     const opening = this.context.sessionOpened(session);
     this.heartbeat.schedule();
     return opening;
+  }
+
+  /**
+   * RESUME of a durable session this node does not hold (PROTOCOL.md §15): its record is taken over
+   * from Redis (the node that had it, dead or alive, applies nothing more of it) and its log
+   * replayed; refused, the Hello opens a new session as for any refused RESUME.
+   */
+  private async takeOver(hello: HelloMessage, resume: MessageOf<typeof Resume>, identity: Identity): Promise<void> {
+    const { config, metrics, directory, logger } = this.context;
+    const taken = await this.context.sessionLog!.take(resume.sessionId, hello.appKey, identity.identityId, resume.received);
+    if (this.ended) return;
+    if (typeof taken === "string") {
+      metrics.resumes.inc({ result: "refused" });
+      logger.debug({ session: resume.sessionId, reason: taken }, "resume refused (durable session not taken over)");
+      return this.openNew(hello, resume, identity);
+    }
+    metrics.resumes.inc({ result: "moved" });
+    const session = new ClientSession(this.context, this, hello.appKey, identity, taken.meta.helloToken, true, { id: resume.sessionId, taken, clientReceived: resume.received });
+    this.session = session;
+    directory.holder(session.appKey, session.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
+    directory.add(session);
+    this.welcome(session);
+    this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: taken.received, resumeWindowMs: config.resumeWindowMs }));
+    // Its streams first: the replayed frames and the client's next ones refer to them.
+    this.context.sessionMovedIn(session, taken);
+    session.attach(this, resume.received);
+    this.heartbeat.schedule();
   }
 
   private welcome(session: ClientSession): void {

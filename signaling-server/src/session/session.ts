@@ -1,3 +1,4 @@
+import type { TakenSession } from "../cluster/session-log.js";
 import type { Identity } from "../storage/storage.js";
 
 /**
@@ -22,6 +23,15 @@ export interface Session {
   readonly closed: boolean;
   /** The client's connection dropped and the session waits for it to resume (PROTOCOL.md §14); sends are held for it. */
   readonly detached: boolean;
+  /**
+   * Kept in Redis (--durable-sessions, PROTOCOL.md §15): its client may resume it on any node, so
+   * other sessions reach it through its log (by id), never through the node it is on now.
+   */
+  readonly durable?: boolean;
+  /** The session now holds what a move to another node cannot carry (a login, a host name, …): it resumes only where it is. */
+  pin?(reason: string): void;
+  /** Another node took this durable session over: this node's copy goes without ending anything (peers, claims). */
+  movedAway?(): void;
   send(channel: number, type: number, priority: number, payload: Uint8Array): void;
   /** Sends an ERROR frame about the frame (channel, type, refId) that caused it. */
   sendError(code: number, channel: number, type: number, refId: number, message: string): void;
@@ -44,7 +54,7 @@ export interface Session {
 }
 
 /** Why a session ended; "not-recovered": it was detached and its client did not resume it within the window or a replay bound. */
-export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "replaced" | "rate-limited" | "protocol-error" | "shutdown" | "not-recovered";
+export type SessionCloseCause = "closed" | "heartbeat" | "slow-consumer" | "replaced" | "rate-limited" | "protocol-error" | "shutdown" | "not-recovered" | "moved";
 
 /** Hooks a service registers to keep per-session state. */
 export interface SessionLifecycle {
@@ -58,4 +68,6 @@ export interface SessionLifecycle {
   onSessionMove?(session: Session): void;
   /** A detached session was resumed on a new connection: everything it had is still there. */
   onSessionResume?(session: Session): void;
+  /** A durable session another node had was resumed here (its record taken over): rebuild what it held. */
+  onSessionMovedIn?(session: Session, taken: TakenSession): void;
 }

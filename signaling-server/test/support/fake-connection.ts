@@ -135,6 +135,8 @@ export function setup(overrides: Partial<ServerConfig> = {}, identify: (appKey: 
     },
     sessionMoving: (session) => moving.push([session, session.virtualIp]),
     sessionResumed: (session) => resumed.push(session),
+    sessionMovedIn: () => undefined,
+    sessionLog: undefined,
   };
   const connection = new Connection(ws as unknown as WebSocket, context);
   /** HELLO on `socket` (default: the first one), with RESUME in the same message when given. */

@@ -65,6 +65,8 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
     if (!bound?.has(port) && (bound?.size ?? 0) >= context.config.maxUdpBindings) {
       return session.sendError(ProtocolError.TOO_MANY_BINDINGS, Channel.VSOCKET, VSocketType.UDP_BIND, port, `at most ${context.config.maxUdpBindings} bound UDP ports per connection`);
     }
+    // A durable session with UDP bindings resumes only on this node (the bindings are this node's).
+    session.pin?.("udp binding");
     bind(session, port);
   });
 

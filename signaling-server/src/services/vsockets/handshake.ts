@@ -56,6 +56,8 @@ interface Incoming {
   readonly appKey: string;
   readonly requesterIp: number;
   readonly requesterPort: number;
+  /** The requester's durable session (--durable-sessions), reached through its log. */
+  readonly requesterSid: string | undefined;
   readonly target: Session;
   readonly targetPort: number;
   timer: unknown;
@@ -191,6 +193,7 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
         peerIp: session.virtualIp,
         peerPort: request.localPort,
         localPort: request.peerPort,
+        ...(session.durable === true ? { sid: session.id } : {}),
       });
     });
   };
@@ -264,10 +267,10 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
       // The node that receives the accepting answer allocates the connId (PROTOCOL.md §15).
       const connId = streams.openRemote(
         { session, port: entry.targetPort, reqId },
-        new RemoteEnd(entry.from, entry.appKey, entry.requesterIp),
+        new RemoteEnd(entry.from, entry.appKey, entry.requesterIp, entry.requesterSid),
         entry.requesterPort,
       )!;
-      cluster.send(entry.from, { t: "conn", routingId: reqId, connId, peerIp: session.virtualIp, peerPort: entry.targetPort });
+      cluster.send(entry.from, { t: "conn", routingId: reqId, connId, peerIp: session.virtualIp, peerPort: entry.targetPort, ...(session.durable === true ? { sid: session.id } : {}) });
       return;
     }
     const pending = take(session, reqId, "connect", VSocketType.SOCKET_CONNECTION_RESPONSE);
@@ -283,13 +286,13 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
   // ---------------------------------------------------------------- across nodes (--redis)
 
   cluster?.on("req", (from, message) => {
-    const { kind, appKey, ip, routingId, peerIp, peerPort, localPort } = message;
+    const { kind, appKey, ip, routingId, peerIp, peerPort, localPort, sid } = message;
     const failBack = (reason: number): void => cluster.send(from, { t: "fail", routingId, reason });
     const target = directory.lookup(appKey, ip);
     if (target === undefined || target.closed) return failBack(FailReason.OFFLINE);
     if (kind === "connect" && streams.count(target) >= config.maxStreamsPerSession) return failBack(FailReason.REFUSED);
     if (incoming.has(routingId)) return;
-    const entry: Incoming = { kind, routingId, from, appKey, requesterIp: peerIp, requesterPort: peerPort, target, targetPort: localPort, timer: undefined };
+    const entry: Incoming = { kind, routingId, from, appKey, requesterIp: peerIp, requesterPort: peerPort, requesterSid: sid, target, targetPort: localPort, timer: undefined };
     // The requester's node times the request out; this one forgets it after the same time.
     entry.timer = clock.setTimeout(() => settleIncoming(entry), config.requestTimeoutMs);
     incoming.set(routingId, entry);
@@ -313,13 +316,12 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
     fail(pending, reason);
   });
 
-  cluster?.on("conn", (from, { routingId, connId, peerIp, peerPort }) => {
+  cluster?.on("conn", (from, { routingId, connId, peerIp, peerPort, sid }) => {
     const pending = takeFromNode(from, routingId, "connect");
-    const connected =
-      pending !== undefined &&
-      streams.openRemote({ session: pending.requester, port: pending.requesterPort, reqId: pending.requesterReqId }, new RemoteEnd(from, pending.requester.appKey, peerIp), peerPort, connId) !== undefined;
+    const remote = new RemoteEnd(from, pending?.requester.appKey ?? "", peerIp, sid);
+    const connected = pending !== undefined && streams.openRemote({ session: pending.requester, port: pending.requesterPort, reqId: pending.requesterReqId }, remote, peerPort, connId) !== undefined;
     // The requester left or gave up (TIMEOUT) before the answer came: the other end hears it is gone.
-    if (!connected) cluster.send(from, { t: "closed", connId, reason: CloseReason.PEER_GONE });
+    if (!connected) streams.closeRemote(remote, connId, CloseReason.PEER_GONE);
   });
 
   return {

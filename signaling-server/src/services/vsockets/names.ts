@@ -48,6 +48,8 @@ export function registerNameHandlers(context: ServerContext, cluster?: ClusterLi
     const previous = claimed.get(session);
     if (previous !== undefined && previous.name !== name) link.releaseName(previous.appKey, previous.name, id, previous.ip);
     claimed.set(session, { appKey, name, ip: virtualIp });
+    // A durable session with a host name resumes only on this node (the name is this node's claim).
+    session.pin?.("host name");
     return true;
   };
 

@@ -3,18 +3,36 @@
  * relaying ARBITRARY_DATA between exactly those two ends, and closing. Lookups are by connId
  * (one Map get per data frame); a per-session index makes cleanup O(own streams).
  */
-import { ARBITRARY_DATA_HEADER, Channel, CloseReason, Priority, ProtocolError, SocketClosed, SocketConnected, VSocketType, arbitraryDataConnId } from "@gmnet/protocol";
+import {
+  ARBITRARY_DATA_HEADER,
+  Channel,
+  CloseReason,
+  FRAME_HEADER_SIZE,
+  Priority,
+  ProtocolError,
+  SocketClosed,
+  SocketConnected,
+  VSocketType,
+  arbitraryDataConnId,
+  encodeFrame,
+} from "@gmnet/protocol";
 import type { ServerContext } from "../../server-context.js";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { Session, SessionCloseCause } from "../../session/session.js";
+import type { StreamHalf, TakenSession } from "../../cluster/session-log.js";
 import { IdAllocator } from "./ids.js";
 
-/** The end of a stream whose session is on another node (--redis, PROTOCOL.md §15): reached through that node's stream. */
+/**
+ * The end of a stream whose session is on another node (--redis, PROTOCOL.md §15): reached through
+ * that node's stream — or, for a durable session (`sessionId`, --durable-sessions), through its
+ * log, wherever it is now (so also one that moved away from this node).
+ */
 export class RemoteEnd {
   constructor(
     readonly node: number,
     readonly appKey: string,
     readonly ip: number,
+    readonly sessionId?: string,
   ) {}
 }
 
@@ -50,6 +68,10 @@ export interface Streams {
   count(session: Session): number;
   onSessionClose(session: Session, cause: SessionCloseCause): void;
   onSessionResume(session: Session): void;
+  /** Rebuilds the streams of a durable session taken over from another node. */
+  onSessionMovedIn(session: Session, taken: TakenSession): void;
+  /** Tells the other end of `connId` on another node that it closed (the handshake's last step failed). */
+  closeRemote(end: RemoteEnd, connId: number, reason: number): void;
 }
 
 export function createStreams(context: ServerContext, cluster?: ClusterLink): Streams {
@@ -58,9 +80,18 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   const bySession = new Map<Session, Set<Stream>>();
   /** Streams whose other end is on another node, by that node (to end them when it is gone). */
   const byNode = new Map<number, Set<Stream>>();
+  /** Streams whose other end is a durable session on another node, by its id (to end them when it is gone). */
+  const byDurable = new Map<string, Set<Stream>>();
   const ids = new IdAllocator(cluster?.idRange);
+  const log = cluster?.sessionLog;
 
   const index = (session: Session | RemoteEnd, stream: Stream): void => {
+    if (session instanceof RemoteEnd && session.sessionId !== undefined) {
+      let theirs = byDurable.get(session.sessionId);
+      if (theirs === undefined) byDurable.set(session.sessionId, (theirs = new Set()));
+      theirs.add(stream);
+      return;
+    }
     if (session instanceof RemoteEnd) {
       let theirs = byNode.get(session.node);
       if (theirs === undefined) byNode.set(session.node, (theirs = new Set()));
@@ -73,6 +104,12 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   };
 
   const unindex = (session: Session | RemoteEnd, stream: Stream): void => {
+    if (session instanceof RemoteEnd && session.sessionId !== undefined) {
+      const theirs = byDurable.get(session.sessionId);
+      theirs?.delete(stream);
+      if (theirs?.size === 0) byDurable.delete(session.sessionId);
+      return;
+    }
     if (session instanceof RemoteEnd) {
       const theirs = byNode.get(session.node);
       theirs?.delete(stream);
@@ -93,8 +130,75 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   };
 
   const notifyClosed = (session: Session | RemoteEnd, connId: number, reason: number): void => {
+    const payload = SocketClosed.encode({ connId, reason });
+    if (session instanceof RemoteEnd && session.sessionId !== undefined) {
+      // A few bytes once per stream: past the log's bound too, so the end that is away learns of it.
+      log?.deleteStream(session.sessionId, connId);
+      return log?.append(session.sessionId, encodeFrame(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, Priority.NORMAL, payload, 0, Buffer.allocUnsafeSlow), true);
+    }
     if (session instanceof RemoteEnd) return cluster?.send(session.node, { t: "closed", connId, reason });
-    session.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, Priority.NORMAL, SocketClosed.encode({ connId, reason }));
+    session.send(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, Priority.NORMAL, payload);
+  };
+
+  // ------------------------------------------------------------------ durable sessions (--durable-sessions)
+
+  /** The durable session at an end, if it is one: its id. */
+  const durableId = (end: Session | RemoteEnd): string | undefined => (end instanceof RemoteEnd ? end.sessionId : end.durable === true ? end.id : undefined);
+
+  /** What a node taking `self` over needs to know of its stream to `other`. */
+  const halfOf = (port: number, other: Session | RemoteEnd, otherPort: number): StreamHalf => {
+    const peerSession = durableId(other);
+    if (peerSession !== undefined) return { port, peerIp: other instanceof RemoteEnd ? other.ip : other.virtualIp, peerPort: otherPort, peerSession };
+    return { port, peerIp: other instanceof RemoteEnd ? other.ip : other.virtualIp, peerPort: otherPort, peerNode: other instanceof RemoteEnd ? other.node : cluster!.nodeId };
+  };
+
+  /** Writes the halves of the stream's durable ends on this node (with what caused it: fenced, session-log.ts). */
+  const record = (stream: Stream): void => {
+    if (log === undefined) return;
+    if (stream.a.durable === true) log.setStream(stream.a.id, stream.connId, halfOf(stream.aPort, stream.b, stream.bPort));
+    if (!(stream.b instanceof RemoteEnd) && stream.b.durable === true) log.setStream(stream.b.id, stream.connId, halfOf(stream.bPort, stream.a, stream.aPort));
+  };
+
+  /** The stream ended: its durable ends' halves go (the other end's too when it is reached through its log). */
+  const unrecord = (stream: Stream): void => {
+    if (log === undefined) return;
+    for (const end of [stream.a, stream.b]) {
+      const sid = durableId(end);
+      if (sid !== undefined) log.deleteStream(sid, stream.connId);
+    }
+  };
+
+  /** Ends this node's streams to a durable session that is gone, or whose log is full (their data could not be kept). */
+  const endStreamsTo = (sid: string, reason: "gone" | "full"): void => {
+    for (const stream of [...(byDurable.get(sid) ?? [])]) {
+      remove(stream);
+      if (reason === "full") {
+        context.metrics.streamsNotRecovered.inc();
+        notifyClosed(stream.b, stream.connId, CloseReason.NOT_RECOVERED);
+      }
+      notifyClosed(stream.a, stream.connId, CloseReason.PEER_GONE);
+    }
+  };
+  log?.watch(() => byDurable.keys(), (sid) => endStreamsTo(sid, "gone"));
+  log?.onRefused(endStreamsTo);
+  // A peer elsewhere closed a stream of a session here: its SOCKET_CLOSED comes through the log, and the stream goes with it.
+  log?.onLogged((sid, frames) => {
+    for (const frame of frames) {
+      if ((frame[0]! | (frame[1]! << 8)) !== Channel.VSOCKET || (frame[2]! | (frame[3]! << 8)) !== VSocketType.SOCKET_CLOSED) continue;
+      const stream = byConnId.get(SocketClosed.decode(frame.subarray(FRAME_HEADER_SIZE)).connId);
+      if (stream !== undefined && (stream.a.id === sid || (!(stream.b instanceof RemoteEnd) && stream.b.id === sid))) remove(stream);
+    }
+  });
+
+  /** Replaces a stream's record (its ends changed: a durable end moved away or in). */
+  const replace = (old: Stream | undefined, stream: Stream): void => {
+    if (old !== undefined) {
+      unindex(old.a, old);
+      unindex(old.b, old);
+    }
+    byConnId.set(stream.connId, stream);
+    index(stream.a, stream);
+    index(stream.b, stream);
   };
 
   router.on(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, (session, payload) => {
@@ -109,7 +213,10 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       // Also the answer for someone else's connId: a stranger learns nothing and injects nothing.
       return session.sendError(ProtocolError.UNKNOWN_SOCKET, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, connId, `no open stream ${connId} on this connection`);
     }
-    if (peer instanceof RemoteEnd) return cluster?.send(peer.node, { t: "data", connId }, payload);
+    if (peer instanceof RemoteEnd) {
+      if (peer.sessionId !== undefined) return log?.append(peer.sessionId, encodeFrame(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, payload, 0, Buffer.allocUnsafeSlow));
+      return cluster?.send(peer.node, { t: "data", connId }, payload);
+    }
     if (peer.detached && hold(stream!, peer, payload.length)) return;
     peer.send(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, Priority.NORMAL, payload);
   });
@@ -117,7 +224,8 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   /** The stream `connId` whose other end is on node `from`; anything else from the bus is ignored. */
   const fromNode = (connId: number, from: number): Stream | undefined => {
     const stream = byConnId.get(connId);
-    return stream !== undefined && stream.b instanceof RemoteEnd && stream.b.node === from ? stream : undefined;
+    // A durable end's node may have changed since the stream opened: any node may speak for it.
+    return stream !== undefined && stream.b instanceof RemoteEnd && (stream.b.sessionId !== undefined || stream.b.node === from) ? stream : undefined;
   };
 
   cluster?.on("data", (from, { connId }, data) => {
@@ -162,9 +270,11 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   };
 
   const remove = (stream: Stream): void => {
+    if (byConnId.get(stream.connId) !== stream) return;
     byConnId.delete(stream.connId);
     unindex(stream.a, stream);
     unindex(stream.b, stream);
+    unrecord(stream);
   };
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, (session, payload) => {
@@ -188,6 +298,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       byConnId.set(connId, stream);
       index(a.session, stream);
       index(b.session, stream);
+      record(stream);
       for (const [self, other] of [[a, b], [b, a]] as const) {
         self.session.send(
           Channel.VSOCKET,
@@ -206,6 +317,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       byConnId.set(connId, stream);
       index(local.session, stream);
       index(remote, stream);
+      record(stream);
       local.session.send(
         Channel.VSOCKET,
         VSocketType.SOCKET_CONNECTED,
@@ -224,13 +336,56 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       }
     },
 
+    closeRemote: notifyClosed,
+
+    onSessionMovedIn(session, taken) {
+      for (const [connId, half] of taken.streams) {
+        const existing = byConnId.get(connId);
+        // This node already has the other end (its side of the stream, reaching this session through its log): one stream again.
+        if (existing !== undefined && existing.b instanceof RemoteEnd && existing.b.sessionId === session.id) {
+          replace(existing, { ...existing, b: session, bPort: half.port });
+          continue;
+        }
+        if (existing !== undefined) {
+          context.logger.warn({ session: session.id, connId }, "durable session: a stream it had clashes with one of this node; ending it");
+          notifyClosed(session, connId, CloseReason.PEER_GONE);
+          continue;
+        }
+        // The other end was a non-durable session on this node, and it is gone: so is the stream.
+        if (half.peerSession === undefined && half.peerNode === cluster?.nodeId) {
+          log?.deleteStream(session.id, connId);
+          notifyClosed(session, connId, CloseReason.PEER_GONE);
+          continue;
+        }
+        const peer = new RemoteEnd(half.peerNode ?? 0, session.appKey, half.peerIp, half.peerSession);
+        replace(undefined, { connId, a: session, aPort: half.port, b: peer, bPort: half.peerPort, heldForA: 0, heldForB: 0 });
+      }
+    },
+
     onSessionClose(session, cause) {
       const mine = bySession.get(session);
       if (mine === undefined) return;
       bySession.delete(session);
+      if (cause === "moved") {
+        // Another node has the session now: its streams go on there. A peer here keeps its side,
+        // reaching the session through its log; nothing is told to anyone, no record changes.
+        for (const stream of mine) {
+          const peer = stream.a === session ? stream.b : stream.a;
+          const peerPort = stream.a === session ? stream.bPort : stream.aPort;
+          const ownPort = stream.a === session ? stream.aPort : stream.bPort;
+          if (peer instanceof RemoteEnd) {
+            byConnId.delete(stream.connId);
+            unindex(peer, stream);
+            continue;
+          }
+          replace(stream, { connId: stream.connId, a: peer, aPort: peerPort, b: new RemoteEnd(0, session.appKey, session.virtualIp, session.id), bPort: ownPort, heldForA: 0, heldForB: 0 });
+        }
+        return;
+      }
       const reason = cause === "shutdown" ? CloseReason.SHUTDOWN : CloseReason.PEER_GONE;
       for (const stream of mine) {
         byConnId.delete(stream.connId);
+        unrecord(stream);
         const peer = stream.a === session ? stream.b : stream.a;
         unindex(peer, stream);
         notifyClosed(peer, stream.connId, reason);

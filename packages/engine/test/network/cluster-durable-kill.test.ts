@@ -1,0 +1,156 @@
+/**
+ * `kill -9` of a node with durable sessions (--durable-sessions, PROTOCOL.md §15 "Resume on
+ * another node"): two gmnet-server processes on a private Redis and PostgreSQL behind a round-robin
+ * TCP balancer, streams at about 100 packets/s both ways, and the node of one end (or of both)
+ * killed mid-traffic. The tabs resume on the surviving node and every packet sent — those the
+ * killed node had acknowledged, and those the engines send again because it had not — arrives
+ * exactly once and in order, with no disconnect event anywhere.
+ */
+import { fileURLToPath } from "node:url";
+import wrtc from "@roamhq/wrtc";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { type NodeProcess, createBalancer, hasExited, spawnNode } from "../../../../signaling-server/test/support/node-processes.js";
+import { type PrivatePostgres, startPrivatePostgres } from "../../../../signaling-server/test/support/private-postgres.js";
+import { type PrivateRedis, startPrivateRedis } from "../../../../signaling-server/test/support/private-redis.js";
+import { type Engine, createEngine, createMemoryStorage } from "../../src/index.js";
+import { EventLog, sendPacket as send } from "./support.js";
+
+const NODE_TTL_MS = 1500;
+const gmnetServer = fileURLToPath(new URL("../../../../signaling-server/bin/gmnet-server.js", import.meta.url));
+
+let redis: PrivateRedis | undefined;
+let postgres: PrivatePostgres | undefined;
+let nodes: NodeProcess[] = [];
+let engines: Engine[] = [];
+let balancer: ReturnType<typeof createBalancer> | undefined;
+let entryPort = 0;
+/** Each test has its own nodes (ids), database and app key, on one Redis and one PostgreSQL. */
+let round = 0;
+let appKey = "";
+
+beforeEach(async () => {
+  redis ??= await startPrivateRedis();
+  postgres ??= await startPrivatePostgres();
+  round++;
+  appKey = `durable-kill-${round}`;
+  const databaseUrl = await postgres.createDatabase(`gmnet_durable_${round}`);
+  nodes = [];
+  engines = [];
+  for (const id of [2 * round - 1, 2 * round]) {
+    const args = [gmnetServer, "--node-ttl-ms", String(NODE_TTL_MS), "--durable-sessions", "true"];
+    nodes.push(await spawnNode({ id, redisUrl: redis.url, databaseUrl, args, env: { GMNET_LOG_LEVEL: "silent" } }));
+  }
+  balancer = createBalancer(() => nodes.filter((node) => !hasExited(node)));
+  await new Promise<void>((resolve) => balancer!.listen(0, "127.0.0.1", resolve));
+  entryPort = (balancer.address() as { port: number }).port;
+}, 60_000);
+
+afterEach(async () => {
+  for (const gm of engines) gm.network_shutdown();
+  balancer?.close();
+  for (const node of nodes) if (!hasExited(node)) node.child.kill("SIGKILL");
+  await Promise.all(nodes.map((node) => node.exited));
+}, 30_000);
+
+afterAll(async () => {
+  await redis?.stop();
+  await postgres?.stop();
+}, 30_000);
+
+type Tab = { gm: Engine; log: EventLog };
+
+function engineAt(url: string, secret: string): Tab {
+  const gm = createEngine({
+    storage: createMemoryStorage(),
+    network: { WebSocket, wrtc, appKey, signalingUrl: url, secret, reconnectDelayMs: 20, livenessTimeoutMs: 600, echoIntervalMs: 150 },
+  });
+  engines.push(gm);
+  return { gm, log: new EventLog(gm) };
+}
+
+/** A packet's number as the pump wrote it (u16 little-endian). */
+const numberOf = (bytes: Uint8Array | undefined): number => bytes![0]! | (bytes![1]! << 8);
+const packet = (n: number): Uint8Array => Uint8Array.of(n & 255, n >>> 8);
+const MARKER = 0xffff;
+
+/** A connected stream: the client's socket and the host's accepted one. */
+async function connect(client: Tab, host: Tab, hostIp: string, server: number): Promise<{ clientSocket: number; hostSocket: number }> {
+  const clientSocket = client.gm.network_create_socket(client.gm.network_socket_tcp);
+  client.gm.network_connect_async(clientSocket, hostIp, 6500);
+  await client.log.next({ type: client.gm.network_type_non_blocking_connect, succeeded: 1 }, 10_000);
+  const accepted = await host.log.next({ type: host.gm.network_type_connect, id: server });
+  return { clientSocket, hostSocket: accepted.socket as number };
+}
+
+/**
+ * Traffic both ways at ~100 packets/s; `kill` once both ends have data, then 150 more packets each
+ * way, then a marker. Each end must get 0, 1, 2, … each exactly once and then the marker, and no
+ * disconnect event.
+ */
+async function pumpThroughKill(client: Tab, clientSocket: number, host: Tab, hostSocket: number, kill: () => Promise<void>): Promise<void> {
+  let sent = 0;
+  let stopAt = Number.POSITIVE_INFINITY;
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const pump = setInterval(() => {
+    send(client.gm, clientSocket, packet(sent));
+    send(host.gm, hostSocket, packet(sent));
+    if (++sent >= stopAt) {
+      clearInterval(pump);
+      stopped();
+    }
+  }, 10);
+  try {
+    const first = [await host.log.next({ type: host.gm.network_type_data, id: hostSocket }, 10_000), await client.log.next({ type: client.gm.network_type_data, id: clientSocket }, 10_000)];
+    expect(first.map((event) => numberOf(event.bytes))).toEqual([0, 0]);
+    await kill();
+    stopAt = sent + 150;
+    await done;
+  } finally {
+    clearInterval(pump);
+  }
+  expect(send(client.gm, clientSocket, packet(MARKER))).toBe(2);
+  expect(send(host.gm, hostSocket, packet(MARKER))).toBe(2);
+  for (const [end, socket] of [
+    [host, hostSocket],
+    [client, clientSocket],
+  ] as const) {
+    const numbers: number[] = [];
+    for (let n = 1; n <= sent; n++) numbers.push(numberOf((await end.log.next({ type: end.gm.network_type_data, id: socket }, 20_000)).bytes));
+    expect(numbers).toEqual(Array.from({ length: sent - 1 }, (_, i) => i + 1).concat(MARKER));
+    expect(end.log.seen.filter((event) => event.type === end.gm.network_type_disconnect)).toEqual([]);
+  }
+}
+
+async function killNode(node: NodeProcess): Promise<void> {
+  node.child.kill("SIGKILL");
+  expect(await node.exited).toBe("SIGKILL");
+}
+
+describe("kill -9 of a node with durable sessions", () => {
+  it("resumes the killed node's tab on the other node: every packet of its stream arrives once and in order, both ways", async () => {
+    const [one, two] = [nodes[0]!, nodes[1]!];
+    // The host on node 2 (directly), the client through the balancer: its first connection goes to node 1.
+    const host = engineAt(`ws://127.0.0.1:${two.port}/ws`, "durable-host-secret-0000000001");
+    const server = host.gm.network_create_server(host.gm.network_socket_tcp, 6500, 4);
+    const hostIp = (await host.log.next({ type: host.gm.network_type_up })).ip as string;
+    const client = engineAt(`ws://127.0.0.1:${entryPort}/ws`, "durable-client-secret-000000001");
+    const { clientSocket, hostSocket } = await connect(client, host, hostIp, server);
+    await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(one));
+  }, 90_000);
+
+  it("resumes both ends of a stream whose node dies: they meet again on the other node, nothing lost or repeated", async () => {
+    const one = nodes[0]!;
+    // Through the balancer, which alternates: the host on node 1, a spacer on node 2, the client on node 1.
+    const host = engineAt(`ws://127.0.0.1:${entryPort}/ws`, "durable-host-secret-0000000002");
+    const server = host.gm.network_create_server(host.gm.network_socket_tcp, 6500, 4);
+    const hostIp = (await host.log.next({ type: host.gm.network_type_up })).ip as string;
+    const spacer = engineAt(`ws://127.0.0.1:${entryPort}/ws`, "durable-spacer-secret-00000001");
+    spacer.gm.network_create_server(spacer.gm.network_socket_tcp, 6500, 1);
+    await spacer.log.next({ type: spacer.gm.network_type_up });
+    const client = engineAt(`ws://127.0.0.1:${entryPort}/ws`, "durable-client-secret-000000002");
+    const { clientSocket, hostSocket } = await connect(client, host, hostIp, server);
+    await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(one));
+  }, 90_000);
+});

@@ -76,6 +76,17 @@ export default defineConfig({
           setupFiles: ["packages/engine/test/support/cluster-setup.ts"],
         },
       },
+      // The same suites once more with durable sessions (--durable-sessions): every resumable
+      // session's frames go through Redis, and nothing a game sees may change.
+      {
+        extends: true,
+        test: {
+          name: "durable",
+          include: CLUSTER_SUITES,
+          env: { GMNET_TEST_NODES: "3", GMNET_TEST_DURABLE: "1" },
+          setupFiles: ["packages/engine/test/support/cluster-setup.ts"],
+        },
+      },
     ],
   },
 });

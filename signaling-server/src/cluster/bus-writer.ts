@@ -26,6 +26,8 @@ export interface BusWriter {
   send(node: number, message: BusMessage, data?: Uint8Array): void;
   /** Writes what waited, in order, if the writer is ready (call it when it becomes ready). */
   flush(): void;
+  /** Hands this turn's entries on now rather than at the end of the turn (before a durable-session write, session-log.ts). */
+  releaseGathered(): void;
   /** Hands on what was gathered, waits for the writes in flight, then stops. */
   close(): Promise<void>;
   /** Bytes of messages Redis has not acknowledged yet (buffered while unreachable, plus in flight). */
@@ -250,6 +252,7 @@ export function createBusWriter(options: BusWriterOptions): BusWriter {
   return {
     send,
     flush,
+    releaseGathered: releaseAll,
     get bytesWaiting() {
       return bytesWaiting;
     },

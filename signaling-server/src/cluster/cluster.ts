@@ -138,6 +138,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         streamMaxLen: config.redisStreamMaxLen,
         recordTtlMs: config.resumeWindowMs + NODE_TTL_MS,
         maxLogBytes: config.replayBytesPerSession,
+        beforeWrite: () => bus?.releaseGathered(),
       })
     : undefined;
   let bus: ReturnType<typeof createRedisBus> | undefined;

@@ -7,15 +7,17 @@
 export type BusMessage =
   /**
    * A SOCKET_STATUS/CONNECTION_REQUEST for `ip` on the receiving node; routingId was allocated by
-   * the sender. `sid` (here and in "conn"): the end's durable session, reached through its log.
+   * the sender. `sid` (here and in "conn"): the end's durable session, reached through its log;
+   * `reqId` the durable requester's own id for the request, so the accepting node can log its
+   * SOCKET_CONNECTED (streams.ts DurableOpening), which "conn" then says (`announcedTo`: its session).
    */
-  | { t: "req"; kind: "status" | "connect"; appKey: string; ip: number; routingId: number; peerIp: number; peerPort: number; localPort: number; sid?: string }
+  | { t: "req"; kind: "status" | "connect"; appKey: string; ip: number; routingId: number; peerIp: number; peerPort: number; localPort: number; sid?: string; reqId?: number }
   /** The target's status answer to `routingId`. */
   | { t: "status"; routingId: number; listening: boolean }
   /** The request `routingId` ended without an answer (FailReason: OFFLINE, REFUSED, GONE). */
   | { t: "fail"; routingId: number; reason: number }
   /** The target accepted: the stream `connId` is open on the sender, to `peerIp:peerPort` there. */
-  | { t: "conn"; routingId: number; connId: number; peerIp: number; peerPort: number; sid?: string }
+  | { t: "conn"; routingId: number; connId: number; peerIp: number; peerPort: number; sid?: string; announcedTo?: string }
   /** ARBITRARY_DATA on `connId`, the whole payload in the message's data. */
   | { t: "data"; connId: number }
   /** The other end closed `connId` (CloseReason). */

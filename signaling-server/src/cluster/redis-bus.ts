@@ -29,6 +29,8 @@ export interface RedisBus {
    * again, in order; never throws. A message that cannot be carried ends with an event (`refuse` in bus-writer.ts).
    */
   send(node: number, message: BusMessage, data?: Uint8Array): void;
+  /** Writes the messages gathered this turn now (bus-writer.ts releaseGathered). */
+  releaseGathered(): void;
   /** The handler of one message type (one per type). */
   on<T extends BusType>(type: T, handler: Handler<T>): void;
   /** Empties this node's stream (what an earlier process with this id left is meaningless) and starts reading it. */
@@ -81,6 +83,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
   return {
     send: outbox.send,
+    releaseGathered: outbox.releaseGathered,
     on(type, handler) {
       handlers.set(type, handler as unknown as AnyHandler);
     },

@@ -114,6 +114,12 @@ export interface SessionLogOptions {
   readonly recordTtlMs: number;
   /** A session's log holds at most this many bytes (--replay-bytes-per-session). */
   readonly maxLogBytes: number;
+  /**
+   * Called before each write: the bus messages of the turn go first, on the same connection. A node
+   * that tells another node something ("conn": a stream is open) and logs a frame that node's
+   * client will react to (its SOCKET_CONNECTED) needs the message read before the frame's hint.
+   */
+  readonly beforeWrite?: () => void;
 }
 
 /** Frames written back to back by this server (trusted: they come from our own log): split by their length field. */
@@ -147,10 +153,12 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   redis.defineCommand("gmnetSessionCommit", { numberOfKeys: 0, lua: COMMIT });
   redis.defineCommand("gmnetSessionTake", { numberOfKeys: 0, lua: TAKE });
 
+  // At the end of the handler that made them (the bus messages it caused are written just before:
+  // beforeWrite), so a client is acknowledged as soon as its frame's effects are in Redis.
   const schedule = (): void => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(flush);
+    queueMicrotask(flush);
   };
 
   const push = (op: string, sid: string, source: string, a: string | Buffer = "", b: string | Buffer = ""): void => {
@@ -170,16 +178,25 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     if (batch.length === 0) return;
     const args: Array<string | Buffer> = [String(nodeId()), String(streamMaxLen), String(recordTtlMs), String(maxLogBytes)];
     for (const op of batch) args.push(...op);
+    // Issued now (Redis runs a connection's commands in order); answered in order through the chain.
+    options.beforeWrite?.();
+    const written = commit(args);
+    written.catch(() => undefined);
     chain = chain.then(async () => {
       let answers: string[];
-      for (;;) {
-        try {
-          answers = (await commit(args)) as string[];
-          break;
-        } catch (error) {
-          // Nothing of a failed script applies (Redis runs it whole or not at all): write it again.
-          logger.warn({ err: error }, "cluster: writing durable sessions failed; retrying");
+      try {
+        answers = (await written) as string[];
+      } catch (error) {
+        // Nothing of a failed script applies (Redis runs it whole or not at all): write it again.
+        logger.warn({ err: error }, "cluster: writing durable sessions failed; retrying");
+        for (;;) {
           await new Promise((resolve) => setTimeout(resolve, 200));
+          try {
+            answers = (await commit(args)) as string[];
+            break;
+          } catch (again) {
+            logger.warn({ err: again }, "cluster: writing durable sessions failed again; retrying");
+          }
         }
       }
       const refused = new Map<string, LogRefusal>();

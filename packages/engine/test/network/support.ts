@@ -63,7 +63,8 @@ export async function startNetwork(serverOptions: ServerOptions = {}, appKey = "
 /** A node's share of the cluster: the network's Redis and database, its own node id, and no SQLite file (all state is shared). */
 function clusterOptions(services: ClusterServices | undefined, nodeId: number): ServerOptions {
   if (services === undefined) return {};
-  return { redis: services.redis.url, database: services.database, nodeId, db: "/nonexistent/never-opened.sqlite" };
+  // GMNET_TEST_DURABLE=1 (the "durable" vitest project): resumable sessions are kept in Redis.
+  return { redis: services.redis.url, database: services.database, nodeId, db: "/nonexistent/never-opened.sqlite", durableSessions: process.env.GMNET_TEST_DURABLE === "1" };
 }
 
 /** An event as recorded by EventLog: its async_load plus the data buffer's bytes, read during the event. */

@@ -56,8 +56,9 @@ interface Incoming {
   readonly appKey: string;
   readonly requesterIp: number;
   readonly requesterPort: number;
-  /** The requester's durable session (--durable-sessions), reached through its log. */
+  /** The requester's durable session (--durable-sessions), reached through its log, and its own id for the request. */
   readonly requesterSid: string | undefined;
+  readonly requesterReqId: number | undefined;
   readonly target: Session;
   readonly targetPort: number;
   timer: unknown;
@@ -193,7 +194,7 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
         peerIp: session.virtualIp,
         peerPort: request.localPort,
         localPort: request.peerPort,
-        ...(session.durable === true ? { sid: session.id } : {}),
+        ...(session.durable === true ? { sid: session.id, reqId: pending.requesterReqId } : {}),
       });
     });
   };
@@ -269,8 +270,18 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
         { session, port: entry.targetPort, reqId },
         new RemoteEnd(entry.from, entry.appKey, entry.requesterIp, entry.requesterSid),
         entry.requesterPort,
+        undefined,
+        { remoteReqId: entry.requesterReqId },
       )!;
-      cluster.send(entry.from, { t: "conn", routingId: reqId, connId, peerIp: session.virtualIp, peerPort: entry.targetPort, ...(session.durable === true ? { sid: session.id } : {}) });
+      cluster.send(entry.from, {
+        t: "conn",
+        routingId: reqId,
+        connId,
+        peerIp: session.virtualIp,
+        peerPort: entry.targetPort,
+        ...(session.durable === true ? { sid: session.id } : {}),
+        ...(entry.requesterSid !== undefined && entry.requesterReqId !== undefined ? { announcedTo: entry.requesterSid } : {}),
+      });
       return;
     }
     const pending = take(session, reqId, "connect", VSocketType.SOCKET_CONNECTION_RESPONSE);
@@ -286,13 +297,13 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
   // ---------------------------------------------------------------- across nodes (--redis)
 
   cluster?.on("req", (from, message) => {
-    const { kind, appKey, ip, routingId, peerIp, peerPort, localPort, sid } = message;
+    const { kind, appKey, ip, routingId, peerIp, peerPort, localPort, sid, reqId } = message;
     const failBack = (reason: number): void => cluster.send(from, { t: "fail", routingId, reason });
     const target = directory.lookup(appKey, ip);
     if (target === undefined || target.closed) return failBack(FailReason.OFFLINE);
     if (kind === "connect" && streams.count(target) >= config.maxStreamsPerSession) return failBack(FailReason.REFUSED);
     if (incoming.has(routingId)) return;
-    const entry: Incoming = { kind, routingId, from, appKey, requesterIp: peerIp, requesterPort: peerPort, requesterSid: sid, target, targetPort: localPort, timer: undefined };
+    const entry: Incoming = { kind, routingId, from, appKey, requesterIp: peerIp, requesterPort: peerPort, requesterSid: sid, requesterReqId: reqId, target, targetPort: localPort, timer: undefined };
     // The requester's node times the request out; this one forgets it after the same time.
     entry.timer = clock.setTimeout(() => settleIncoming(entry), config.requestTimeoutMs);
     incoming.set(routingId, entry);
@@ -316,12 +327,16 @@ export function createHandshakes(context: ServerContext, streams: Streams, clust
     fail(pending, reason);
   });
 
-  cluster?.on("conn", (from, { routingId, connId, peerIp, peerPort, sid }) => {
+  cluster?.on("conn", (from, { routingId, connId, peerIp, peerPort, sid, announcedTo }) => {
     const pending = takeFromNode(from, routingId, "connect");
     const remote = new RemoteEnd(from, pending?.requester.appKey ?? "", peerIp, sid);
-    const connected = pending !== undefined && streams.openRemote({ session: pending.requester, port: pending.requesterPort, reqId: pending.requesterReqId }, remote, peerPort, connId) !== undefined;
-    // The requester left or gave up (TIMEOUT) before the answer came: the other end hears it is gone.
-    if (!connected) streams.closeRemote(remote, connId, CloseReason.PEER_GONE);
+    const requester = { session: pending?.requester, port: pending?.requesterPort ?? 0, reqId: pending?.requesterReqId ?? 0 };
+    const connected = requester.session !== undefined && streams.openRemote({ ...requester, session: requester.session }, remote, peerPort, connId, { announced: announcedTo !== undefined }) !== undefined;
+    if (connected) return;
+    // The requester left or gave up (TIMEOUT) before the answer came: the other end hears it is
+    // gone, and so does the requester if the accepting node already logged SOCKET_CONNECTED for it.
+    streams.closeRemote(remote, connId, CloseReason.PEER_GONE);
+    if (announcedTo !== undefined) streams.closeRemote(new RemoteEnd(0, "", 0, announcedTo), connId, CloseReason.PEER_GONE);
   });
 
   return {

@@ -55,6 +55,18 @@ export interface StreamEnd {
   readonly reqId: number;
 }
 
+/**
+ * How a cross-node stream with a durable end opens (--durable-sessions). The accepting node logs
+ * the requester's SOCKET_CONNECTED itself (`remoteReqId`: the requester's own id for its request),
+ * in the same write as the acceptor's, so no data the acceptor sends can reach the requester's log
+ * before it (the "conn" bus message that tells the requester's node could arrive later); the
+ * requester's node then records the stream without announcing it again (`announced`).
+ */
+export interface DurableOpening {
+  readonly remoteReqId?: number;
+  readonly announced?: boolean;
+}
+
 export interface Streams {
   /** Records a stream between two distinct sessions and sends SOCKET_CONNECTED to both ends. */
   open(a: StreamEnd, b: StreamEnd): number;
@@ -63,7 +75,7 @@ export interface Streams {
    * to the local end; `connId` is the other node's when it allocated it, else one is allocated
    * here. undefined when that connId is already in use here.
    */
-  openRemote(local: StreamEnd, remote: RemoteEnd, remotePort: number, connId?: number): number | undefined;
+  openRemote(local: StreamEnd, remote: RemoteEnd, remotePort: number, connId?: number, durable?: DurableOpening): number | undefined;
   /** Streams `session` is an end of. */
   count(session: Session): number;
   onSessionClose(session: Session, cause: SessionCloseCause): void;
@@ -310,7 +322,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       return connId;
     },
 
-    openRemote(local, remote, remotePort, given) {
+    openRemote(local, remote, remotePort, given, durable = {}) {
       if (given !== undefined && byConnId.has(given)) return undefined;
       const connId = given ?? ids.next((id) => byConnId.has(id));
       const stream: Stream = { connId, a: local.session, aPort: local.port, b: remote, bPort: remotePort, heldForA: 0, heldForB: 0 };
@@ -318,6 +330,12 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       index(local.session, stream);
       index(remote, stream);
       record(stream);
+      if (remote.sessionId !== undefined && durable.remoteReqId !== undefined) {
+        const theirs = SocketConnected.encode({ reqId: durable.remoteReqId, connId, peerIp: local.session.virtualIp, peerPort: local.port, localPort: remotePort });
+        log?.setStream(remote.sessionId, connId, halfOf(remotePort, local.session, local.port));
+        log?.append(remote.sessionId, encodeFrame(Channel.VSOCKET, VSocketType.SOCKET_CONNECTED, Priority.NORMAL, theirs, 0, Buffer.allocUnsafeSlow));
+      }
+      if (durable.announced === true) return connId;
       local.session.send(
         Channel.VSOCKET,
         VSocketType.SOCKET_CONNECTED,

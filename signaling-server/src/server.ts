@@ -300,7 +300,8 @@ export function createServer(options: ServerOptions = {}): GmnetServer {
       const outboundClosed = outbound.close();
       for (const connection of connections) connection.drain(config.drainRetryAfterMs);
       // Detached sessions have no connection to drain; their streams' peers hear SHUTDOWN.
-      for (const session of [...sessions.values()]) session.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+      // A durable one stays in Redis for its client to resume on another node.
+      for (const session of [...sessions.values()]) if (!session.handOver()) session.close(CloseCode.SERVER_SHUTDOWN, "server shutting down");
       flushes.stop();
       await new Promise<void>((resolve) => {
         // The listener stays open while WebSocket clients finish the close handshake, so health

@@ -262,6 +262,11 @@ export const CloseCode = {
   RESUMING: 4006,
   /** The server could not reach its storage (database) to look up the Hello's identity; reconnect with backoff. */
   STORAGE_UNAVAILABLE: 4007,
+  /**
+   * The server is stopping and hands this durable session over (--durable-sessions, PROTOCOL.md §15):
+   * it is kept in Redis; resume it at once, on any node.
+   */
+  HANDOVER: 4008,
   /** The client speaks another protocol version. */
   VERSION_MISMATCH: 4500,
   /** The Hello was malformed or its credentials were refused. */

@@ -94,6 +94,8 @@ export class ClientSession implements Session, LogListener {
   private readonly log: SessionLog | undefined;
   private committedCount = 0;
   private nextLogged = 1;
+  /** It holds something a move to another node cannot carry (pin). */
+  private pinned = false;
   /** The absolute log number of the last frame handed to the client (the replay buffer counts in u32). */
   private lastSentLogged = 0;
   private ackTimer: unknown;
@@ -254,7 +256,27 @@ export class ClientSession implements Session, LogListener {
   }
 
   pin(reason: string): void {
-    if (this.state !== "closed") this.log?.pin(this.id, reason);
+    if (this.state === "closed" || this.log === undefined) return;
+    this.pinned = true;
+    this.log.pin(this.id, reason);
+  }
+
+  /**
+   * The server stops: a durable session that holds nothing a move cannot carry stays in Redis for
+   * another node, and its client is told to resume it there (close 4008 HANDOVER). false: not one.
+   */
+  handOver(): boolean {
+    if (this.log === undefined || this.pinned || this.state === "closed") return false;
+    const link = this.link;
+    if (link !== undefined) {
+      this.flush();
+      this.link = undefined;
+      link.closeSocket(CloseCode.HANDOVER, "server stopping; resume this session on another node");
+    }
+    this.closeCause = "moved";
+    this.log.forget(this.id);
+    this.leave();
+    return true;
   }
 
   /** Another node took the session over: this copy goes quietly (the services keep the peers' side; see streams.ts). */

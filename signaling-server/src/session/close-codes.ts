@@ -18,6 +18,7 @@ const METRIC_CAUSE_OF_CODE: ReadonlyMap<number, string> = new Map([
   [CloseCode.HELLO_TIMEOUT, "hello-timeout"],
   [CloseCode.ORIGIN_NOT_ALLOWED, "origin-not-allowed"],
   [CloseCode.STORAGE_UNAVAILABLE, "storage-unavailable"],
+  [CloseCode.HANDOVER, "handover"],
   [INTERNAL_ERROR, "internal-error"],
 ]);
 

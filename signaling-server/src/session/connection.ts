@@ -133,6 +133,8 @@ export class Connection implements SessionLink {
 
   /** The server is going away: DRAIN, then close 4000. */
   drain(retryAfterMs: number): void {
+    // A durable session goes on on another node (close 4008 HANDOVER): nothing of it ends.
+    if (this.session !== undefined && this.state === "open" && this.session.handOver()) return;
     const drain = Drain.encode({ retryAfterMs });
     if (this.session !== undefined && this.state === "open") this.session.send(Channel.CONTROL, ControlType.DRAIN, Priority.CRITICAL, drain);
     else if (this.state !== "closed") this.sendNow(Channel.CONTROL, ControlType.DRAIN, drain);

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import wrtc from "@roamhq/wrtc";
 import { describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { CloseCode } from "@gmnet/protocol";
+import { Channel, CloseCode, ControlType, FrameDecoder, PROTOCOL_VERSION, Priority, Resume, Resumed, Welcome, encodeFrame } from "@gmnet/protocol";
 import { type NetworkOptions, createEngine, createMemoryStorage } from "../../src/index.js";
 import { EventLog, type TestNetwork, sendPacket, startNetwork, text } from "./support.js";
 
@@ -77,6 +77,41 @@ describe("signaling connection lifecycle", () => {
       expect(totals.signaling_bytes_sent).toBeGreaterThan(0);
     } finally {
       await network.close();
+    }
+  });
+
+  it("resumes its session at once after close 4008 HANDOVER (the server stopped and keeps it for another node)", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    /** Each connection's first message: HELLO, then RESUME {sessionId, received} when the engine resumes. */
+    const resumes: Array<{ sessionId: string; received: number }> = [];
+    wss.on("connection", (ws) => {
+      ws.once("message", (data: Buffer) => {
+        const frames = new FrameDecoder({ maxPayload: 1 << 20 }).push(data);
+        const resume = frames.find((frame) => frame.channel === Channel.CONTROL && frame.type === ControlType.RESUME);
+        if (resume !== undefined) resumes.push(Resume.decode(resume.payload));
+        const welcome = Welcome.encode({ version: PROTOCOL_VERSION, virtualIp: 0x0a000001, sessionId: "handed-over", heartbeatIntervalMs: 15_000, heartbeatTimeoutMs: 10_000, tickRate: 0, maxFrameSize: 65_536, serverTime: Date.now() });
+        ws.send(Buffer.concat([encodeFrame(Channel.CONTROL, ControlType.WELCOME, Priority.CRITICAL, welcome), encodeFrame(Channel.CONTROL, ControlType.RESUMED, Priority.CRITICAL, Resumed.encode({ resumed: resumes.length > 1, received: 0, resumeWindowMs: 30_000 }))]));
+        // The first connection is handed over as soon as it is open.
+        if (resumes.length === 1) ws.close(CloseCode.HANDOVER, "server stopping; resume this session on another node");
+      });
+    });
+    const gm = createEngine({ storage: createMemoryStorage(), network: { WebSocket, wrtc, signalingUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, appKey: "test-app", reconnectDelayMs: 20 } });
+    const log = new EventLog(gm);
+    try {
+      gm.network_create_server(gm.network_socket_tcp, 6200, 4);
+      await log.next({ type: gm.network_type_up });
+      await expect.poll(() => resumes.length, { timeout: 5000 }).toBe(2);
+      // A new session first, then the same one resumed: nothing was lost, so no down event either.
+      expect(resumes).toEqual([
+        { sessionId: "", received: 0 },
+        { sessionId: "handed-over", received: 0 },
+      ]);
+      log.drain();
+      expect(log.seen.filter((event) => event.type === gm.network_type_down)).toEqual([]);
+    } finally {
+      gm.network_shutdown();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
   });
 

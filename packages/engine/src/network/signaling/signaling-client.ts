@@ -340,12 +340,13 @@ export class SignalingClient {
 
   /**
    * The socket is gone. A resumable session whose socket dropped without a close frame (or that
-   * we gave up on: 0) is suspended and waits to be resumed; anything the server closed on purpose
-   * ends the session.
+   * we gave up on: 0), or that the server handed over (4008), is suspended and waits to be resumed;
+   * anything else the server closed on purpose ends the session.
    */
   private lost(problem: NetworkFault, code: number): void {
     const wasOpen = this.state === "open";
-    const resumable = this.session.id !== "" && (code === ABNORMAL_CLOSURE || code === 0) && (wasOpen || this.suspended);
+    // HANDOVER: the server stopped and keeps the session for another node (a durable session).
+    const resumable = this.session.id !== "" && (code === ABNORMAL_CLOSURE || code === 0 || code === CloseCode.HANDOVER) && (wasOpen || this.suspended);
     // A socket given up on while the session goes on says so, so the server keeps the session.
     this.dropSocket(resumable ? CloseCode.RESUMING : 1000, resumable ? "resuming elsewhere" : "closed by the engine");
     if (!resumable) {

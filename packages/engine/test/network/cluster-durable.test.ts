@@ -1,11 +1,13 @@
 /**
- * `kill -9` of a node with durable sessions (--durable-sessions, PROTOCOL.md §15 "Resume on
- * another node"): two gmnet-server processes on a private Redis and PostgreSQL behind a round-robin
- * TCP balancer, streams at about 100 packets/s both ways, and the node of one end (or of both)
- * killed mid-traffic. The tabs resume on the surviving node and every packet sent — those the
- * killed node had acknowledged, and those the engines send again because it had not — arrives
- * exactly once and in order, with no disconnect event anywhere.
+ * Durable sessions (--durable-sessions, PROTOCOL.md §15 "Durable sessions"): two gmnet-server
+ * processes on a private Redis and PostgreSQL behind a round-robin TCP balancer, streams at about
+ * 100 packets/s both ways, and then the node of one end (or of both) killed with `kill -9`, drained
+ * with SIGTERM, or the tab's connection cut while its node lives on. The tab resumes on the other
+ * node and every packet sent — those its node had acknowledged, and those the engine sends again
+ * because it had not — arrives exactly once and in order, with no disconnect event anywhere. A
+ * session holding what cannot move (a UDP binding) is not carried: its stream ends with a clear event.
  */
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import wrtc from "@roamhq/wrtc";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -24,6 +26,8 @@ let postgres: PrivatePostgres | undefined;
 let nodes: NodeProcess[] = [];
 let engines: Engine[] = [];
 let balancer: ReturnType<typeof createBalancer> | undefined;
+/** The balancer's client connections, to cut one as a network blip would. */
+let entered: Socket[] = [];
 let entryPort = 0;
 /** Each test has its own nodes (ids), database and app key, on one Redis and one PostgreSQL. */
 let round = 0;
@@ -42,6 +46,8 @@ beforeEach(async () => {
     nodes.push(await spawnNode({ id, redisUrl: redis.url, databaseUrl, args, env: { GMNET_LOG_LEVEL: "silent" } }));
   }
   balancer = createBalancer(() => nodes.filter((node) => !hasExited(node)));
+  entered = [];
+  balancer.on("connection", (socket: Socket) => entered.push(socket));
   await new Promise<void>((resolve) => balancer!.listen(0, "127.0.0.1", resolve));
   entryPort = (balancer.address() as { port: number }).port;
 }, 60_000);
@@ -123,21 +129,58 @@ async function pumpThroughKill(client: Tab, clientSocket: number, host: Tab, hos
   }
 }
 
-async function killNode(node: NodeProcess): Promise<void> {
-  node.child.kill("SIGKILL");
-  expect(await node.exited).toBe("SIGKILL");
+async function killNode(node: NodeProcess, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
+  node.child.kill(signal);
+  expect(await node.exited).toBe(signal === "SIGKILL" ? "SIGKILL" : 0);
+}
+
+/** A counter of the node's /metrics, by its labels as written there (e.g. `cause="moved"`). */
+async function metric(node: NodeProcess, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+  const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/** The host on node 2 (directly) and the client through the balancer (its first connection: node 1), connected. */
+async function hostOnTwoClientOnOne(tag: string): Promise<{ host: Tab; client: Tab; clientSocket: number; hostSocket: number }> {
+  const host = engineAt(`ws://127.0.0.1:${nodes[1]!.port}/ws`, `durable-host-secret-${tag}-000000000`);
+  const server = host.gm.network_create_server(host.gm.network_socket_tcp, 6500, 4);
+  const hostIp = (await host.log.next({ type: host.gm.network_type_up })).ip as string;
+  const client = engineAt(`ws://127.0.0.1:${entryPort}/ws`, `durable-client-secret-${tag}-00000000`);
+  return { host, client, ...(await connect(client, host, hostIp, server)) };
 }
 
 describe("kill -9 of a node with durable sessions", () => {
   it("resumes the killed node's tab on the other node: every packet of its stream arrives once and in order, both ways", async () => {
-    const [one, two] = [nodes[0]!, nodes[1]!];
-    // The host on node 2 (directly), the client through the balancer: its first connection goes to node 1.
-    const host = engineAt(`ws://127.0.0.1:${two.port}/ws`, "durable-host-secret-0000000001");
-    const server = host.gm.network_create_server(host.gm.network_socket_tcp, 6500, 4);
-    const hostIp = (await host.log.next({ type: host.gm.network_type_up })).ip as string;
-    const client = engineAt(`ws://127.0.0.1:${entryPort}/ws`, "durable-client-secret-000000001");
-    const { clientSocket, hostSocket } = await connect(client, host, hostIp, server);
-    await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(one));
+    const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("kill");
+    await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(nodes[0]!));
+  }, 90_000);
+
+  it("hands a drained node's tab over (close 4008): it resumes on the other node with nothing lost or repeated", async () => {
+    const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("drain");
+    await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(nodes[0]!, "SIGTERM"));
+  }, 90_000);
+
+  it("moves a tab whose connection was cut to the other node while its node lives on; that node lets its copy go", async () => {
+    const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("blip");
+    // The balancer's next connection goes to node 2: the resume lands there, node 1 still holding the session.
+    await pumpThroughKill(client, clientSocket, host, hostSocket, async () => {
+      for (const socket of entered) socket.destroy();
+    });
+    expect(await metric(nodes[0]!, "gmnet_sessions_ended_total", 'cause="moved"')).toBe(1);
+    expect(await metric(nodes[1]!, "gmnet_resumes_total", 'result="moved"')).toBe(1);
+  }, 90_000);
+
+  it("does not carry a session holding a UDP binding: resumed elsewhere as a new session, its stream ends NOT_RECOVERED, the peer's PEER_GONE", async () => {
+    const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("pinned");
+    const udp = client.gm.network_create_socket_ext(client.gm.network_socket_udp, 7000);
+    expect(udp).toBeGreaterThanOrEqual(0);
+    expect(send(client.gm, clientSocket, packet(1))).toBe(2);
+    expect(numberOf((await host.log.next({ type: host.gm.network_type_data, id: hostSocket })).bytes)).toBe(1);
+    for (const socket of entered) socket.destroy();
+    expect(await client.log.next({ type: client.gm.network_type_disconnect, id: clientSocket }, 15_000)).toMatchObject({ error: "E_NETWORK_NOT_RECOVERED" });
+    expect(await host.log.next({ type: host.gm.network_type_disconnect, socket: hostSocket }, 15_000)).toMatchObject({ error: "E_NETWORK_PEER_GONE" });
+    expect(await metric(nodes[1]!, "gmnet_resumes_total", 'result="refused"')).toBe(1);
   }, 90_000);
 
   it("resumes both ends of a stream whose node dies: they meet again on the other node, nothing lost or repeated", async () => {

@@ -28,20 +28,29 @@ afterAll(async () => {
 });
 
 /** A node's log on a Redis connection of its own. */
-function nodeLog(nodeId: number, options: { maxLogBytes?: number; recordTtlMs?: number } = {}): SessionLog {
+function nodeLog(nodeId: number, options: { maxLogBytes?: number; recordTtlMs?: number; maxPendingBytes?: number } = {}): SessionLog {
   const connection = new Redis(redis!.url);
   connections.push(connection);
-  return createSessionLog({ redis: connection, nodeId: () => nodeId, logger: createLogger("silent"), streamMaxLen: 1000, recordTtlMs: options.recordTtlMs ?? 60_000, maxLogBytes: options.maxLogBytes ?? 1 << 20 });
+  return createSessionLog({
+    redis: connection,
+    nodeId: () => nodeId,
+    logger: createLogger("silent"),
+    streamMaxLen: 1000,
+    recordTtlMs: options.recordTtlMs ?? 60_000,
+    maxLogBytes: options.maxLogBytes ?? 1 << 20,
+    maxPendingBytes: options.maxPendingBytes ?? 1 << 24,
+  });
 }
 
 /** A listener that records what it hears. */
 function recorder() {
-  const heard = { logged: [] as Array<{ first: number; frames: Uint8Array[] }>, committed: [] as number[], moved: 0, full: 0 };
+  const heard = { logged: [] as Array<{ first: number; frames: Uint8Array[] }>, committed: [] as number[], moved: 0, full: 0, lost: 0 };
   const listener: LogListener = {
     logged: (first, frames) => heard.logged.push({ first, frames: [...frames] }),
     committed: (count) => heard.committed.push(count),
     movedAway: () => heard.moved++,
     full: () => heard.full++,
+    lost: () => heard.lost++,
   };
   return { heard, listener };
 }
@@ -195,6 +204,36 @@ describe("the session log", () => {
     expect(await redis!.call("EXISTS", "gmnet:sess:s2", "gmnet:sess:s2:log", "gmnet:sess:s2:streams")).toBe(0);
     await one.refresh();
     expect(gone).toEqual(["s2"]);
+  });
+
+  it("ends a session whose record is gone from Redis (expired, or a restart without persistence) rather than taking it for moved", async () => {
+    const one = nodeLog(1);
+    const { heard, listener } = recorder();
+    one.open("s1", "app", META, listener);
+    await one.settled();
+    await redis!.call("DEL", "gmnet:sess:s1");
+    one.received("s1", 1);
+    await one.settled();
+    expect(heard).toMatchObject({ lost: 1, moved: 0, committed: [] });
+  });
+
+  it("refuses a frame once the writes Redis has not answered pass the node's bound, never keeping them without one", async () => {
+    const frame = data(1);
+    const one = nodeLog(1, { maxPendingBytes: frame.length });
+    const refused: string[] = [];
+    one.onRefused((sid, reason) => refused.push(`${reason} ${sid}`));
+    const { heard, listener } = recorder();
+    one.open("s1", "app", META, listener);
+    one.append("s1", frame);
+    one.append("s1", frame);
+    await one.settled();
+    expect(refused).toEqual(["full s1"]);
+    expect(heard.full).toBe(1);
+    expect(await redis!.call("XLEN", "gmnet:sess:s1:log")).toBe(1);
+    // Answered: the room is back.
+    one.append("s1", frame);
+    await one.settled();
+    expect(await redis!.call("XLEN", "gmnet:sess:s1:log")).toBe(2);
   });
 
   it("keeps a record for its TTL after its node stops refreshing it, and refreshes what it holds", async () => {

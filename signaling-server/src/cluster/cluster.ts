@@ -139,6 +139,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         recordTtlMs: config.resumeWindowMs + NODE_TTL_MS,
         maxLogBytes: config.replayBytesPerSession,
         beforeWrite: () => bus?.releaseGathered(),
+        maxPendingBytes: config.redisOutboundMaxBytes,
       })
     : undefined;
   let bus: ReturnType<typeof createRedisBus> | undefined;

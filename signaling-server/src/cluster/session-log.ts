@@ -23,7 +23,7 @@ import type { Logger } from "../observability/logger.js";
 import { COMMIT, TAKE } from "./session-scripts.js";
 
 /** What the turn's operations answered about one session. */
-export type LogRefusal = "fenced" | "gone" | "full";
+export type LogRefusal = "fenced" | "lost" | "gone" | "full";
 
 /** A session's half of a virtual stream, as a node that takes the session over needs it. */
 export interface StreamHalf {
@@ -66,8 +66,10 @@ export interface LogListener {
   committed(count: number): void;
   /** Another node took the session over: this node's copy goes, without ending anything. */
   movedAway(): void;
-  /** A frame for it was refused: its log is past the byte bound. */
+  /** A frame for it was refused: its log is past the byte bound, or this node's writes waiting for Redis are. */
   full(): void;
+  /** Its record is gone from Redis (expired, or Redis restarted without persistence): it cannot go on. */
+  lost(): void;
 }
 
 export interface SessionLog {
@@ -120,6 +122,12 @@ export interface SessionLogOptions {
    * client will react to (its SOCKET_CONNECTED) needs the message read before the frame's hint.
    */
   readonly beforeWrite?: () => void;
+  /**
+   * Bytes of writes Redis has not answered yet (--redis-outbound-max-bytes): past it, while Redis is
+   * slow or unreachable, a frame for a durable session is refused as for a full log, never kept
+   * without bound.
+   */
+  readonly maxPendingBytes: number;
 }
 
 /** Frames written back to back by this server (trusted: they come from our own log): split by their length field. */
@@ -136,7 +144,9 @@ function splitFrames(bytes: Buffer): Uint8Array[] {
 type Op = [op: string, sid: string, source: string, a: string | Buffer, b: string | Buffer];
 
 export function createSessionLog(options: SessionLogOptions): SessionLog {
-  const { redis, nodeId, logger, streamMaxLen, recordTtlMs, maxLogBytes } = options;
+  const { redis, nodeId, logger, streamMaxLen, recordTtlMs, maxLogBytes, maxPendingBytes } = options;
+  /** Bytes of the operations gathered or written and not answered yet (maxPendingBytes). */
+  let pendingBytes = 0;
   const listeners = new Map<string, LogListener>();
   const watchers: Array<{ inUse: () => Iterable<string>; gone: (sid: string) => void }> = [];
   const taps: Array<(sid: string, frames: readonly Uint8Array[]) => void> = [];
@@ -178,6 +188,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     if (batch.length === 0) return;
     const args: Array<string | Buffer> = [String(nodeId()), String(streamMaxLen), String(recordTtlMs), String(maxLogBytes)];
     for (const op of batch) args.push(...op);
+    const bytes = batch.reduce((sum, op) => sum + (op[0] === "append" ? op[3].length : 0), 0);
     // Issued now (Redis runs a connection's commands in order); answered in order through the chain.
     options.beforeWrite?.();
     const written = commit(args);
@@ -199,15 +210,20 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
           }
         }
       }
+      pendingBytes -= bytes;
       const refused = new Map<string, LogRefusal>();
       for (let i = 0; i + 1 < answers.length; i += 2) refused.set(answers[i + 1]!, answers[i] as LogRefusal);
       for (const [sid, reason] of refused) {
-        if (reason !== "fenced") for (const handler of refusalHandlers) handler(sid, reason);
+        if (reason === "gone" || reason === "full") for (const handler of refusalHandlers) handler(sid, reason);
         const listener = listeners.get(sid);
         if (listener === undefined) continue;
         if (reason === "fenced") {
           listeners.delete(sid);
           listener.movedAway();
+        } else if (reason === "lost") {
+          listeners.delete(sid);
+          logger.warn({ session: sid }, "cluster: a durable session's record is gone from Redis (expired, or Redis restarted without persistence); ending it");
+          listener.lost();
         } else if (reason === "full") listener.full();
       }
       for (const [sid, count] of committedCounts) if (!refused.has(sid)) listeners.get(sid)?.committed(count);
@@ -230,6 +246,15 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
       listeners.set(sid, listener);
     },
     append(sid, frame, ignoreBound = false) {
+      if (!ignoreBound && pendingBytes + frame.length > maxPendingBytes) {
+        logger.warn({ session: sid, pendingBytes }, "cluster: durable-session writes waiting for Redis passed --redis-outbound-max-bytes; a frame is refused");
+        queueMicrotask(() => {
+          for (const handler of refusalHandlers) handler(sid, "full");
+          listeners.get(sid)?.full();
+        });
+        return;
+      }
+      pendingBytes += frame.byteLength;
       push("append", sid, source, Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), ignoreBound ? "1" : "");
     },
     received(sid, count) {

@@ -13,7 +13,8 @@
  * One turn's writes. ARGV: this node, the nodes' stream MAXLEN, the records' TTL (ms), the log's
  * byte bound, then operations of five arguments each: op, sid, source, a, b. An operation whose
  * `source` session is no longer this node's (another node took it over: the fence) is skipped,
- * and the source is answered "fenced". Answers, flat: kind, sid, … (fenced, gone, full).
+ * and the source is answered "fenced" ("lost" when its record is gone altogether: it expired, or
+ * Redis restarted without persistence). Answers, flat: kind, sid, … (fenced, lost, gone, full).
  *
  *   open   sid  sid  meta-json  appKey.."\n"..device     a new record owned by this node
  *   in     sid  sid  count                                 client frames whose effects are in
@@ -30,8 +31,9 @@ local answers, fenced, hints, order = {}, {}, {}, {}
 local function rec(sid) return 'gmnet:sess:' .. sid end
 local function mine(sid)
   if fenced[sid] == nil then
-    fenced[sid] = redis.call('HGET', rec(sid), 'node') ~= me
-    if fenced[sid] then answers[#answers + 1] = 'fenced'; answers[#answers + 1] = sid end
+    local owner = redis.call('HGET', rec(sid), 'node')
+    fenced[sid] = owner ~= me
+    if fenced[sid] then answers[#answers + 1] = owner and 'fenced' or 'lost'; answers[#answers + 1] = sid end
   end
   return not fenced[sid]
 end

@@ -255,6 +255,10 @@ export class ClientSession implements Session, LogListener {
     this.end("not-recovered", true);
   }
 
+  lost(): void {
+    this.end("not-recovered", true);
+  }
+
   pin(reason: string): void {
     if (this.state === "closed" || this.log === undefined) return;
     this.pinned = true;

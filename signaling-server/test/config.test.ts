@@ -167,6 +167,15 @@ describe("redis", () => {
     expect(configFromArgs(["--redis", "redis://cache.example:6379", "--database", "postgres://gmnet@db.example/gmnet"], {}).database).toBe("postgres://gmnet@db.example/gmnet");
   });
 
+  it("keeps sessions in memory by default; --durable-sessions (GMNET_DURABLE_SESSIONS) needs --redis, where they live", () => {
+    const cluster = ["--redis", "redis://cache.example:6379", "--database", "postgres://gmnet@db.example/gmnet"];
+    expect(defaultConfig.durableSessions).toBe(false);
+    expect(configFromArgs([...cluster, "--durable-sessions", "true"], {}).durableSessions).toBe(true);
+    expect(configFromArgs(cluster, { GMNET_DURABLE_SESSIONS: "1" }).durableSessions).toBe(true);
+    expect(() => configFromArgs(["--durable-sessions", "true"], {})).toThrow(/--durable-sessions needs --redis redis:\/\//);
+    expect(usage()).toMatch(/--durable-sessions\s+GMNET_DURABLE_SESSIONS/);
+  });
+
   it("takes --advertise-url as a bare http(s) base URL (unset by default), refusing a path or another scheme", () => {
     expect(defaultConfig.advertiseUrl).toBeUndefined();
     expect(configFromArgs(["--advertise-url", "http://10.0.0.5:8080"], {}).advertiseUrl).toBe("http://10.0.0.5:8080");

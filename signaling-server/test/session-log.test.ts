@@ -119,9 +119,10 @@ describe("the session log", () => {
     for (const byte of [1, 2, 3]) one.append("s1", data(byte));
     one.received("s1", 5);
     one.setStream("s1", 77, { port: 6500, peerIp: 0x0a000008, peerPort: 49152, peerSession: "s2" });
+    one.setUdpPorts("s1", [7000, 7001]);
     await one.settled();
     const taken = await nodeLog(2).take("s1", "app", 7, 1);
-    expect(taken).toMatchObject({ previousNode: 1, meta: META, received: 5, out: 3 });
+    expect(taken).toMatchObject({ previousNode: 1, meta: META, received: 5, out: 3, udpPorts: [7000, 7001] });
     if (typeof taken === "string") throw new Error(taken);
     expect(taken.frames.map(hex)).toEqual([hex(data(2)), hex(data(3))]);
     expect([...taken.streams]).toEqual([[77, { port: 6500, peerIp: 0x0a000008, peerPort: 49152, peerSession: "s2" }]]);

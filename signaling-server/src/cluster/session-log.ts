@@ -53,6 +53,8 @@ export interface TakenSession {
   readonly out: number;
   /** The frames after the client's `received`, oldest first. */
   readonly frames: Buffer[];
+  /** The UDP ports it was bound to. */
+  readonly udpPorts: readonly number[];
   readonly streams: ReadonlyMap<number, StreamHalf>;
 }
 
@@ -86,6 +88,8 @@ export interface SessionLog {
   deleteStream(sid: string, connId: number): void;
   /** The session now holds something a move cannot carry (a login, a host name, an app channel, …). */
   pin(sid: string, reason: string): void;
+  /** The UDP ports the session is bound to now (a move binds them again). */
+  setUdpPorts(sid: string, ports: readonly number[]): void;
   /** The client acknowledged log frames up to `n` (absolute). */
   trim(sid: string, n: number): void;
   /** The session ended: its record goes. */
@@ -270,6 +274,9 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     pin(sid, reason) {
       push("pin", sid, sid, reason);
     },
+    setUdpPorts(sid, ports) {
+      push("udp", sid, sid, JSON.stringify(ports));
+    },
     trim(sid, n) {
       trims.set(sid, n);
       schedule();
@@ -299,13 +306,20 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
       }
       const kind = answer[0]!.toString();
       if (kind !== "ok") return kind as TakeRefusal;
-      const [, previous, meta, received, out, first] = answer.map((part) => part.toString());
-      const at = answer.findIndex((part, i) => i >= 6 && part.toString() === "streams");
-      const frames = answer.slice(6, at);
+      const [, previous, meta, received, out, , udp] = answer.map((part) => part.toString());
+      const at = answer.findIndex((part, i) => i >= 7 && part.toString() === "streams");
+      const frames = answer.slice(7, at);
       const streams = new Map<number, StreamHalf>();
       for (let i = at + 1; i + 1 < answer.length; i += 2) streams.set(Number(answer[i]!.toString()), JSON.parse(answer[i + 1]!.toString()) as StreamHalf);
-      void first;
-      return { previousNode: Number(previous), meta: JSON.parse(meta!) as SessionMeta, received: Number(received), out: Number(out), frames, streams };
+      return {
+        previousNode: Number(previous),
+        meta: JSON.parse(meta!) as SessionMeta,
+        received: Number(received),
+        out: Number(out),
+        frames,
+        udpPorts: JSON.parse(udp!) as number[],
+        streams,
+      };
     },
     hinted(sid, first, frames) {
       const listener = listeners.get(sid);

@@ -22,6 +22,7 @@
  *   sset   sid  src  connId     half-json                  a stream of the session
  *   sdel   sid  src  connId                                its end
  *   pin    sid  sid  reason                                the session holds what cannot move
+ *   udp    sid  sid  ports-json                            the UDP ports it is bound to (carried by a move)
  *   trim   sid  sid  n                                     the client has frames up to n (absolute)
  *   end    sid  sid                                        the session is over
  */
@@ -78,6 +79,8 @@ for i = 5, #ARGV, 5 do
       redis.call('HDEL', rec(sid) .. ':streams', a)
     elseif op == 'pin' then
       redis.call('HSET', rec(sid), 'pinned', a)
+    elseif op == 'udp' then
+      redis.call('HSET', rec(sid), 'udp', a)
     elseif op == 'trim' then
       local upto = tonumber(a)
       local acked = redis.call('XRANGE', rec(sid) .. ':log', '-', '0-' .. upto)
@@ -105,12 +108,12 @@ return answers
  * app key and identity, holds nothing that cannot move, and its log still has every frame after
  * the client's `received`; otherwise the record is this node's from now on (the fence for the
  * node that had it) and the answer is {"ok", previous node, meta, in, out, first frame number,
- * frames…, then "streams", the streams hash flat}.
+ * UDP ports (JSON), frames…, then "streams", the streams hash flat}.
  */
 export const TAKE = `
 local sid, me, appKey, device, received = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local rec = 'gmnet:sess:' .. sid
-local f = redis.call('HMGET', rec, 'node', 'meta', 'in', 'out', 'pinned', 'appKey', 'device')
+local f = redis.call('HMGET', rec, 'node', 'meta', 'in', 'out', 'pinned', 'appKey', 'device', 'udp')
 if not f[1] then return { 'unknown' } end
 if f[6] ~= appKey or f[7] ~= device then return { 'not-owned' } end
 if f[5] then return { 'pinned', f[5] } end
@@ -120,7 +123,7 @@ local first = out - behind + 1
 local entries = redis.call('XRANGE', rec .. ':log', '0-' .. first, '+')
 if behind > 0 and (#entries == 0 or entries[1][1] ~= '0-' .. first or #entries < behind) then return { 'evicted' } end
 redis.call('HSET', rec, 'node', me)
-local answer = { 'ok', f[1], f[2], f[3], f[4], tostring(first) }
+local answer = { 'ok', f[1], f[2], f[3], f[4], tostring(first), f[8] or '[]' }
 for i = 1, behind do answer[#answer + 1] = entries[i][2][2] end
 answer[#answer + 1] = 'streams'
 for _, value in ipairs(redis.call('HGETALL', rec .. ':streams')) do answer[#answer + 1] = value end

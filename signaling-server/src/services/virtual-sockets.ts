@@ -36,6 +36,7 @@ export function createVirtualSocketService(context: ServerContext, cluster?: Clu
     },
     onSessionMovedIn(session, taken) {
       streams.onSessionMovedIn(session, taken);
+      datagrams.onSessionMovedIn(session, taken);
     },
     // A move ends everything bound to the old address, as leaving would; peers see PEER_GONE.
     onSessionMove(session) {

@@ -151,9 +151,17 @@ async function hostOnTwoClientOnOne(tag: string): Promise<{ host: Tab; client: T
 }
 
 describe("kill -9 of a node with durable sessions", () => {
-  it("resumes the killed node's tab on the other node: every packet of its stream arrives once and in order, both ways", async () => {
+  it("resumes the killed node's tab on the other node: every packet of its stream arrives once and in order, both ways; its UDP port stays bound", async () => {
     const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("kill");
+    const udp = client.gm.network_create_socket_ext(client.gm.network_socket_udp, 7000);
+    expect(udp).toBeGreaterThanOrEqual(0);
     await pumpThroughKill(client, clientSocket, host, hostSocket, () => killNode(nodes[0]!));
+    // Bound again on node 2, where the host is: its datagram to the client's port arrives.
+    const hostUdp = host.gm.network_create_socket(host.gm.network_socket_udp);
+    const buffer = host.gm.buffer_create(3, host.gm.buffer_fixed, 1);
+    host.gm.buffer_write(buffer, host.gm.buffer_u8, 42);
+    expect(host.gm.network_send_udp(hostUdp, client.gm.network_get_config(client.gm.network_config_virtual_ip) as string, 7000, buffer, 1)).toBe(1);
+    expect((await client.log.next({ type: client.gm.network_type_data, id: udp }, 10_000)).bytes).toEqual(Uint8Array.of(42));
   }, 90_000);
 
   it("hands a drained node's tab over (close 4008): it resumes on the other node with nothing lost or repeated", async () => {
@@ -171,10 +179,10 @@ describe("kill -9 of a node with durable sessions", () => {
     expect(await metric(nodes[1]!, "gmnet_resumes_total", 'result="moved"')).toBe(1);
   }, 90_000);
 
-  it("does not carry a session holding a UDP binding: resumed elsewhere as a new session, its stream ends NOT_RECOVERED, the peer's PEER_GONE", async () => {
+  it("does not carry a session holding a host name: resumed elsewhere as a new session, its stream ends NOT_RECOVERED, the peer's PEER_GONE", async () => {
     const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("pinned");
-    const udp = client.gm.network_create_socket_ext(client.gm.network_socket_udp, 7000);
-    expect(udp).toBeGreaterThanOrEqual(0);
+    const claim = client.gm.network_set_config(client.gm.network_config_hostname, "pinned-tab");
+    expect(await client.log.next({ type: client.gm.network_type_hostname, id: claim })).toMatchObject({ succeeded: 1 });
     expect(send(client.gm, clientSocket, packet(1))).toBe(2);
     expect(numberOf((await host.log.next({ type: host.gm.network_type_data, id: hostSocket })).bytes)).toBe(1);
     for (const socket of entered) socket.destroy();

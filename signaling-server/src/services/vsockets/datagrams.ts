@@ -7,10 +7,13 @@
 import { Broadcast, Channel, Datagram, Priority, ProtocolError, UdpBind, VSocketType } from "@gmnet/protocol";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
+import type { TakenSession } from "../../cluster/session-log.js";
 import type { Session } from "../../session/session.js";
 
 export interface Datagrams {
   onSessionClose(session: Session): void;
+  /** Binds a durable session taken over from another node to the ports it had there. */
+  onSessionMovedIn(session: Session, taken: TakenSession): void;
 }
 
 export function createDatagrams(context: ServerContext, cluster?: ClusterLink): Datagrams {
@@ -52,6 +55,11 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
     if (mine?.size === 0) portsOf.delete(session);
   };
 
+  /** A durable session's ports go in its record, with the frame that bound them, so a move binds them again. */
+  const remember = (session: Session): void => {
+    if (session.durable === true) cluster?.sessionLog?.setUdpPorts(session.id, [...(portsOf.get(session) ?? [])]);
+  };
+
   const isBound = (session: Session, port: number): boolean => listeners.get(session.appKey)?.get(port)?.has(session) ?? false;
 
   const invalidPort = (session: Session, type: number): void => {
@@ -65,15 +73,15 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
     if (!bound?.has(port) && (bound?.size ?? 0) >= context.config.maxUdpBindings) {
       return session.sendError(ProtocolError.TOO_MANY_BINDINGS, Channel.VSOCKET, VSocketType.UDP_BIND, port, `at most ${context.config.maxUdpBindings} bound UDP ports per connection`);
     }
-    // A durable session with UDP bindings resumes only on this node (the bindings are this node's).
-    session.pin?.("udp binding");
     bind(session, port);
+    remember(session);
   });
 
   router.on(Channel.VSOCKET, VSocketType.UDP_UNBIND, (session, payload) => {
     const { port } = UdpBind.decode(payload);
     if (port === 0) return invalidPort(session, VSocketType.UDP_UNBIND);
     unbind(session, port);
+    remember(session);
   });
 
   router.on(Channel.VSOCKET, VSocketType.DATAGRAM, (session, payload) => {
@@ -132,6 +140,9 @@ export function createDatagrams(context: ServerContext, cluster?: ClusterLink): 
   });
 
   return {
+    onSessionMovedIn(session, taken) {
+      for (const port of taken.udpPorts) bind(session, port);
+    },
     onSessionClose(session) {
       for (const port of portsOf.get(session) ?? []) unlisten(session, port);
       portsOf.delete(session);

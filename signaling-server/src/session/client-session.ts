@@ -29,50 +29,19 @@ import {
   isSequencedFrame,
   nameOf,
 } from "@gmnet/protocol";
-import type { LogListener, SessionLog, TakenSession } from "../cluster/session-log.js";
 import type { ServerContext } from "../server-context.js";
 import type { Identity } from "../storage/storage.js";
 import { ALL_LANES, type LaneMask, OutgoingQueue } from "./outgoing-queue.js";
+import { sessionCauseOf } from "./close-codes.js";
 import type { Session, SessionCloseCause } from "./session.js";
-
-/** What a session needs of the WebSocket it is attached to (session/connection.ts). */
-export interface SessionLink {
-  readonly remoteAddress: string;
-  /** Bytes handed to the socket and not yet written to the kernel. */
-  readonly bufferedAmount: number;
-  transmit(message: Uint8Array): void;
-  /** Ends the socket with a close handshake. */
-  closeSocket(code: number, reason: string): void;
-  /** Ends the socket at once, without a handshake (an unresponsive or too slow reader, or a resume elsewhere). */
-  cutSocket(cause: SessionCloseCause): void;
-  /** The client's later frames wait until `settled` settles (Session.holdFramesUntil). */
-  holdUntil(settled: Promise<unknown>): void;
-}
+import type { SessionLink } from "./session-link.js";
 
 /** While a client is above maxQueuedBytes, how often to look whether it drained. */
 const SLOW_CHECK_MS = 250;
 
-/** What closing with a code means to the services. */
-const CAUSE_OF_CODE: ReadonlyMap<number, SessionCloseCause> = new Map<number, SessionCloseCause>([
-  [CloseCode.REPLACED, "replaced"],
-  [CloseCode.HEARTBEAT_TIMEOUT, "heartbeat"],
-  [CloseCode.RATE_LIMITED, "rate-limited"],
-  [CloseCode.SERVER_SHUTDOWN, "shutdown"],
-  // 1011: a service handler threw on one of this client's frames (connection.ts).
-  [1011, "protocol-error"],
-]);
-
 type State = "open" | "detached" | "closed";
 
-/** A durable session taken over from another node: what its record and log said (connection.ts). */
-export interface RestoredSession {
-  readonly id: string;
-  readonly taken: TakenSession;
-  /** How many of the log's frames the client said it received (u32). */
-  readonly clientReceived: number;
-}
-
-export class ClientSession implements Session, LogListener {
+export class ClientSession implements Session {
   readonly id: string;
   identityId: number;
   virtualIp: number;
@@ -80,66 +49,40 @@ export class ClientSession implements Session, LogListener {
   /** The most bytes this session held for replay at once (sent and unacknowledged, plus queued while detached). */
   peakReplayBytes = 0;
   private state: State = "open";
-  private link: SessionLink | undefined;
+  protected link: SessionLink | undefined;
   private readonly queue = new OutgoingQueue();
-  private readonly replay: ReplayBuffer | undefined;
+  protected readonly replay: ReplayBuffer | undefined;
   /** Sequenced frames received from the client, and the count last acknowledged to it. */
-  private received = 0;
-  private acknowledged = 0;
-  /**
-   * Durable sessions (--durable-sessions): the log every sequenced frame for this client goes
-   * through, the client frames whose effects are in Redis (what may be acknowledged), and the
-   * next log number to send.
-   */
-  private readonly log: SessionLog | undefined;
-  private committedCount = 0;
-  private nextLogged = 1;
-  /** It holds something a move to another node cannot carry (pin). */
-  private pinned = false;
-  /** The absolute log number of the last frame handed to the client (the replay buffer counts in u32). */
-  private lastSentLogged = 0;
+  protected received = 0;
+  protected acknowledged = 0;
   private ackTimer: unknown;
   private detachTimer: unknown;
   private slowTimer: unknown;
   private slowSince = 0;
-  private closeCause: SessionCloseCause = "closed";
+  protected closeCause: SessionCloseCause = "closed";
 
   constructor(
-    private readonly context: ServerContext,
+    protected readonly context: ServerContext,
     link: SessionLink,
     readonly appKey: string,
     readonly deviceIdentity: Identity,
     /** The master session token the Hello carried ("" for none). */
     readonly helloToken: string,
     resumable: boolean,
-    restored?: RestoredSession,
+    /** Its id: a new random one, or the id of a durable session taken over from another node. */
+    id = randomBytes(12).toString("base64url"),
   ) {
+    this.id = id;
     this.link = link;
     this.remoteAddress = link.remoteAddress;
     this.identityId = deviceIdentity.identityId;
     this.virtualIp = deviceIdentity.virtualIp;
     this.replay = resumable ? new ReplayBuffer(context.config.replayBytesPerSession) : undefined;
-    this.log = resumable ? context.sessionLog : undefined;
-    this.id = restored?.id ?? randomBytes(12).toString("base64url");
-    if (restored !== undefined) {
-      const { taken, clientReceived } = restored;
-      this.identityId = taken.meta.identityId;
-      this.virtualIp = taken.meta.virtualIp;
-      this.received = this.committedCount = this.acknowledged = taken.received;
-      this.nextLogged = taken.out + 1;
-      // The replay buffer starts where the client is, holding what it has not received yet.
-      this.replay!.sent = clientReceived >>> 0;
-      for (const frame of taken.frames) this.replay!.record(frame);
-      this.lastSentLogged = taken.out;
-      this.log!.adopt(this.id, this);
-    } else if (this.log !== undefined) {
-      this.log.open(this.id, appKey, { identityId: this.identityId, virtualIp: this.virtualIp, device: { identityId: deviceIdentity.identityId, virtualIp: deviceIdentity.virtualIp }, helloToken }, this);
-    }
   }
 
-  /** Kept in Redis: other sessions reach it through its log (Session.durable). */
+  /** Kept in Redis (DurableClientSession); this one lives in this process only. */
   get durable(): boolean {
-    return this.log !== undefined;
+    return false;
   }
 
   get closed(): boolean {
@@ -175,13 +118,16 @@ export class ClientSession implements Session, LogListener {
     if (this.state === "closed") return;
     // A Buffer of its own (never a slice of the shared pool, which a held frame would pin).
     const frame = encodeFrame(channel, type, priority, payload, 0, Buffer.allocUnsafeSlow);
-    // Numbered by the log, and sent when its hint comes back (logged), in log order.
-    if (this.log !== undefined && isSequenced(channel, type)) return this.log.append(this.id, frame);
+    this.route(frame, channel, type, priority);
+  }
+
+  /** Where a frame for the client goes: to the client (a durable session logs its sequenced frames first). */
+  protected route(frame: Uint8Array, _channel: number, _type: number, priority: number): void {
     this.deliver(frame, priority);
   }
 
   /** A frame for this client now: queued (or held while it is away) with the backlog rules. */
-  private deliver(frame: Uint8Array, priority: number): void {
+  protected deliver(frame: Uint8Array, priority: number): void {
     const { config, metrics } = this.context;
     if (this.link === undefined) return this.hold(frame, priority);
     // Everything this client has not taken yet: our queue plus what ws could not hand to the kernel.
@@ -224,74 +170,21 @@ export class ClientSession implements Session, LogListener {
     return ((this.acknowledgeable - this.acknowledged) >>> 0) >= AckPolicy.EVERY_FRAMES;
   }
 
-  /** What an ACK may say: the client frames received, or of a durable session those whose effects are in Redis. */
-  private get acknowledgeable(): number {
-    return this.log === undefined ? this.received : this.committedCount;
+  /** What an ACK may say: the client frames received (a durable session: those whose effects are in Redis). */
+  protected get acknowledgeable(): number {
+    return this.received;
   }
 
-  // ------------------------------------------------------------------ the log (durable sessions)
-
-  logged(first: number, frames: readonly Uint8Array[]): void {
-    if (this.state === "closed") return;
-    for (let i = 0; i < frames.length; i++) {
-      const n = first + i;
-      if (n < this.nextLogged) continue; // replayed at the take-over already
-      if (n > this.nextLogged) this.context.logger.error({ session: this.id, expected: this.nextLogged, got: n }, "durable session: a gap in the log's hints");
-      this.nextLogged = n + 1;
-      // One lane for every logged frame, so they leave in log order: the client numbers them by arrival.
-      this.deliver(frames[i]!, Priority.HIGH);
-    }
-  }
-
-  committed(count: number): void {
-    if (this.state === "closed") return;
-    this.committedCount = count;
-    if (this.link === undefined || this.committedCount === this.acknowledged) return;
+  /** An ACK at the next flush once enough are due, else when the timer (armed at most once per AckPolicy.DELAY_MS) finds some. */
+  protected acknowledgeSoon(): void {
     if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
     else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
   }
 
-  full(): void {
-    this.end("not-recovered", true);
-  }
-
-  lost(): void {
-    this.end("not-recovered", true);
-  }
-
-  pin(reason: string): void {
-    if (this.state === "closed" || this.log === undefined) return;
-    this.pinned = true;
-    this.log.pin(this.id, reason);
-  }
-
-  /**
-   * The server stops: a durable session that holds nothing a move cannot carry stays in Redis for
-   * another node, and its client is told to resume it there (close 4008 HANDOVER). false: not one.
-   */
+  /** Only a durable session cares (DurableClientSession: its record says so, and a stopping node hands it over). */
+  pin(_reason: string): void {}
   handOver(): boolean {
-    if (this.log === undefined || this.pinned || this.state === "closed") return false;
-    const link = this.link;
-    if (link !== undefined) {
-      this.flush();
-      this.link = undefined;
-      link.closeSocket(CloseCode.HANDOVER, "server stopping; resume this session on another node");
-    }
-    this.closeCause = "moved";
-    this.log.forget(this.id);
-    this.leave();
-    return true;
-  }
-
-  /** Another node took the session over: this copy goes quietly (the services keep the peers' side; see streams.ts). */
-  movedAway(): void {
-    if (this.state === "closed") return;
-    this.closeCause = "moved";
-    const link = this.link;
-    this.link = undefined;
-    link?.cutSocket("replaced");
-    this.log?.forget(this.id);
-    this.leave();
+    return false;
   }
 
   /** A frame for a client that is away: kept for it within the session's replay bound, datagrams excepted. */
@@ -313,7 +206,7 @@ export class ClientSession implements Session, LogListener {
       for (const frame of frames) {
         if (!isSequencedFrame(frame)) continue;
         replay.record(frame);
-        this.lastSentLogged++;
+        this.recorded();
       }
       if (replay.bytes > this.peakReplayBytes) this.peakReplayBytes = replay.bytes;
       // Piggyback the acknowledgement on a batch once a few frames are due (the timer takes care
@@ -325,6 +218,9 @@ export class ClientSession implements Session, LogListener {
     }
     this.emit(frames.length === 1 ? frames[0]! : concatFrames(frames));
   }
+
+  /** A sequenced frame went out and into the replay buffer. */
+  protected recorded(): void {}
 
   /** Hands one WebSocket message to the attached connection, counted. */
   private emit(message: Uint8Array): void {
@@ -357,20 +253,17 @@ export class ClientSession implements Session, LogListener {
   countReceived(channel: number, type: number): void {
     if (this.replay === undefined || !isSequenced(channel, type)) return;
     this.received = (this.received + 1) >>> 0;
-    // Acknowledged once its effects are in Redis (committed).
-    if (this.log !== undefined) return this.log.received(this.id, this.received);
-    if (this.ackDue) this.context.flushes.schedule(this, Priority.HIGH);
-    else if (this.ackTimer === undefined) this.ackTimer = this.context.clock.setTimeout(() => this.acknowledgeNow(), AckPolicy.DELAY_MS);
+    this.counted();
+  }
+
+  /** A client frame was counted: it may be acknowledged (a durable session waits until its effects are written). */
+  protected counted(): void {
+    this.acknowledgeSoon();
   }
 
   /** The client acknowledged our frames up to `received`. */
   acknowledgedByClient(received: number): void {
-    const replay = this.replay;
-    if (replay === undefined) return;
-    const before = replay.length;
-    replay.acknowledge(received);
-    // The log forgets them too: the absolute number of the last frame the client has.
-    if (this.log !== undefined && replay.length < before) this.log.trim(this.id, this.lastSentLogged - ((replay.sent - received) >>> 0));
+    this.replay?.acknowledge(received);
   }
 
   private acknowledgeNow(): void {
@@ -459,7 +352,7 @@ export class ClientSession implements Session, LogListener {
   /** Ends the session and closes its connection with `code` (after sending what is queued). */
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
-    this.closeCause = CAUSE_OF_CODE.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? "protocol-error" : "closed");
+    this.closeCause = sessionCauseOf(code);
     const link = this.link;
     if (link !== undefined) {
       this.flush();
@@ -474,7 +367,7 @@ export class ClientSession implements Session, LogListener {
    * runs in other sessions' handlers) the services hear of it in a microtask, after the handler
    * that is running returns, never re-entrantly.
    */
-  private end(cause: SessionCloseCause, deferNotify: boolean): void {
+  protected end(cause: SessionCloseCause, deferNotify: boolean): void {
     if (this.state === "closed") return;
     this.closeCause = cause;
     const link = this.link;
@@ -483,15 +376,14 @@ export class ClientSession implements Session, LogListener {
     this.leave(deferNotify);
   }
 
-  private leave(deferNotify = false): void {
+  protected leave(deferNotify = false): void {
     if (this.state === "closed") return;
     const { clock, metrics } = this.context;
     if (this.state === "detached") metrics.sessionsDetached.dec();
     this.state = "closed";
     this.queue.clear();
     this.replay?.clear();
-    // Over for good: its record goes (a session that moved away is another node's now).
-    if (this.closeCause !== "moved") this.log?.end(this.id);
+    this.ended();
     for (const timer of [this.ackTimer, this.slowTimer, this.detachTimer]) clock.clearTimeout(timer);
     this.context.flushes.forget(this);
     metrics.sessionsEnded.inc({ cause: this.closeCause });
@@ -502,4 +394,7 @@ export class ClientSession implements Session, LogListener {
     if (deferNotify) queueMicrotask(notify);
     else notify();
   }
+
+  /** The session is over (closed, or gone to another node: closeCause "moved"), before the services hear of it. */
+  protected ended(): void {}
 }

@@ -3,6 +3,7 @@
  * it is counted under, and the codes ws and RFC 6455 define that the protocol's CloseCode does not.
  */
 import { CloseCode } from "@gmnet/protocol";
+import type { SessionCloseCause } from "./session.js";
 
 /** WebSocket close code for an unexpected server-side failure while handling a frame (RFC 6455). */
 export const INTERNAL_ERROR = 1011;
@@ -39,4 +40,19 @@ export function truncateUtf8(text: string, maxBytes: number): string {
     bytes += size;
   }
   return out;
+}
+
+/** What closing with a code means to the services. */
+const SESSION_CAUSE_OF_CODE: ReadonlyMap<number, SessionCloseCause> = new Map<number, SessionCloseCause>([
+  [CloseCode.REPLACED, "replaced"],
+  [CloseCode.HEARTBEAT_TIMEOUT, "heartbeat"],
+  [CloseCode.RATE_LIMITED, "rate-limited"],
+  [CloseCode.SERVER_SHUTDOWN, "shutdown"],
+  // A service handler threw on one of this client's frames (connection.ts).
+  [INTERNAL_ERROR, "protocol-error"],
+]);
+
+/** What closing a session with `code` means to the services (SessionLifecycle.onSessionClose). */
+export function sessionCauseOf(code: number): SessionCloseCause {
+  return SESSION_CAUSE_OF_CODE.get(code) ?? (code >= CloseCode.VERSION_MISMATCH ? "protocol-error" : "closed");
 }

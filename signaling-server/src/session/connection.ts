@@ -12,7 +12,8 @@
  * answer within the hello timeout, closes the connection with 4007 STORAGE_UNAVAILABLE
  * (reconnectable).
  *
- * Beside it: hello-checks.ts (what a Hello must be), held-frames.ts (the frames held back),
+ * Beside it: hello-checks.ts (what a Hello must be), session-opening.ts (which session the Hello
+ * gets: resumed, taken over from another node, or new), held-frames.ts (the frames held back),
  * heartbeat.ts (PING/PONG) and close-codes.ts (what a close code is counted as).
  */
 import {
@@ -28,19 +29,19 @@ import {
   Hello,
   type HelloMessage,
   type MessageOf,
-  PROTOCOL_VERSION,
   Priority,
   ProtocolError,
   Resume,
   Resumed,
-  Welcome,
   encodeFrame,
   nameOf,
 } from "@gmnet/protocol";
 import type { WebSocket } from "ws";
 import type { Identity } from "../storage/storage.js";
 import type { ServerContext } from "../server-context.js";
-import { ClientSession, type SessionLink } from "./client-session.js";
+import type { ClientSession } from "./client-session.js";
+import type { SessionLink } from "./session-link.js";
+import { openSession, welcomeOf } from "./session-opening.js";
 import { ABNORMAL_CLOSURE, INTERNAL_ERROR, metricCauseOf, truncateUtf8 } from "./close-codes.js";
 import { type HeldFrame, HeldFrames } from "./held-frames.js";
 import { helloRefusal } from "./hello-checks.js";
@@ -101,7 +102,7 @@ export class Connection implements SessionLink {
     return this.ws.bufferedAmount;
   }
 
-  private get ended(): boolean {
+  get ended(): boolean {
     return this.state === "closed";
   }
 
@@ -325,102 +326,24 @@ export class Connection implements SessionLink {
 
   /** The session for the Hello: a resumed one, or a new one (a promise while its services open it). */
   private identified(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
-    const { config, clock, sessions, metrics } = this.context;
-    clock.clearTimeout(this.helloTimer);
+    this.context.clock.clearTimeout(this.helloTimer);
     this.state = "open";
-    const resumable = resume !== undefined && config.resumeWindowMs > 0;
-
-    if (resumable && resume!.sessionId !== "") {
-      const previous = sessions.get(resume!.sessionId);
-      // Only the identity that owns a session may resume it: the secret is the proof, the id names the session.
-      const owned = previous !== undefined && previous.appKey === hello.appKey && previous.deviceIdentity.identityId === identity.identityId;
-      if (owned && previous.canResume(resume!.received)) {
-        metrics.resumes.inc({ result: "resumed" });
-        this.session = previous;
-        // A durable session's frames handled so far are written before RESUMED says they arrived.
-        const written = this.context.sessionLog?.settled();
-        const attach = (): void => {
-          if (this.ended) return;
-          if (previous.closed) return this.closeSocket(CloseCode.REPLACED, "the session ended meanwhile");
-          this.welcome(previous);
-          this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: previous.receivedCount, resumeWindowMs: config.resumeWindowMs }));
-          previous.attach(this, resume!.received);
-          this.heartbeat.schedule();
-        };
-        if (written !== undefined && previous.durable) return written.then(attach);
-        attach();
-        return undefined;
-      }
-      // Not here: a durable session may be another node's (or a killed node's), to take over.
-      if (previous === undefined && this.context.sessionLog !== undefined) return this.takeOver(hello, resume!, identity);
-      metrics.resumes.inc({ result: "refused" });
-      this.context.logger.debug({ session: resume!.sessionId, known: previous !== undefined, owned, received: resume!.received }, "resume refused");
-      // A session its owner cannot resume is over: its peers hear of it now, not when the window ends.
-      if (owned) previous.close(CloseCode.REPLACED, "this identity started a new session");
-    }
-
-    return this.openNew(hello, resume, identity);
+    return openSession(this, this.context, hello, resume, identity);
   }
 
-  /** A new session for the Hello (RESUMED `resumed = false` when it asked to resume). */
-  private openNew(hello: HelloMessage, resume: MessageOf<typeof Resume> | undefined, identity: Identity): Promise<void> | undefined {
-    const { directory, config } = this.context;
-    const resumable = resume !== undefined && config.resumeWindowMs > 0;
-    const session = new ClientSession(this.context, this, hello.appKey, identity, hello.token, resumable);
+  // ------------------------------------------------------------------ what session-opening.ts uses
+
+  carry(session: ClientSession): void {
     this.session = session;
-    // One live session per identity: the newest wins, the older one is told why it lost.
-    directory.holder(session.appKey, session.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
-    directory.add(session);
-    this.welcome(session);
-    if (resume !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: false, received: 0, resumeWindowMs: resumable ? config.resumeWindowMs : 0 }));
-    const opening = this.context.sessionOpened(session);
-    this.heartbeat.schedule();
-    return opening;
   }
 
-  /**
-   * RESUME of a durable session this node does not hold (PROTOCOL.md §15): its record is taken over
-   * from Redis (the node that had it, dead or alive, applies nothing more of it) and its log
-   * replayed; refused, the Hello opens a new session as for any refused RESUME.
-   */
-  private async takeOver(hello: HelloMessage, resume: MessageOf<typeof Resume>, identity: Identity): Promise<void> {
-    const { config, metrics, directory, logger } = this.context;
-    const taken = await this.context.sessionLog!.take(resume.sessionId, hello.appKey, identity.identityId, resume.received);
-    if (this.ended) return;
-    if (typeof taken === "string") {
-      metrics.resumes.inc({ result: "refused" });
-      logger.debug({ session: resume.sessionId, reason: taken }, "resume refused (durable session not taken over)");
-      return this.openNew(hello, resume, identity);
-    }
-    metrics.resumes.inc({ result: "moved" });
-    const session = new ClientSession(this.context, this, hello.appKey, identity, taken.meta.helloToken, true, { id: resume.sessionId, taken, clientReceived: resume.received });
-    this.session = session;
-    directory.holder(session.appKey, session.virtualIp)?.close(CloseCode.REPLACED, "this identity connected elsewhere");
-    directory.add(session);
-    this.welcome(session);
-    this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode({ resumed: true, received: taken.received, resumeWindowMs: config.resumeWindowMs }));
-    // Its streams first: the replayed frames and the client's next ones refer to them.
-    this.context.sessionMovedIn(session, taken);
-    session.attach(this, resume.received);
-    this.heartbeat.schedule();
+  greet(session: ClientSession, resumed?: MessageOf<typeof Resumed>): void {
+    this.sendNow(Channel.CONTROL, ControlType.WELCOME, welcomeOf(this.context, session));
+    if (resumed !== undefined) this.sendNow(Channel.CONTROL, ControlType.RESUMED, Resumed.encode(resumed));
   }
 
-  private welcome(session: ClientSession): void {
-    const { config, clock } = this.context;
-    this.sendNow(
-      Channel.CONTROL,
-      ControlType.WELCOME,
-      Welcome.encode({
-        version: PROTOCOL_VERSION,
-        virtualIp: session.virtualIp,
-        sessionId: session.id,
-        heartbeatIntervalMs: config.heartbeatIntervalMs,
-        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-        tickRate: config.tickRate,
-        maxFrameSize: config.maxFrameSize,
-        serverTime: clock.wallNow?.() ?? Date.now(),
-      }),
-    );
+  startHeartbeat(): void {
+    this.heartbeat.schedule();
   }
 
   // ------------------------------------------------------------------ end

@@ -27,7 +27,8 @@ import type { ClusterLink } from "../../cluster/cluster.js";
 import type { ServerContext } from "../../server-context.js";
 import type { Session } from "../../session/session.js";
 import { IdAllocator } from "./ids.js";
-import { RemoteEnd, type Streams } from "./streams.js";
+import { RemoteEnd } from "./stream-table.js";
+import type { Streams } from "./streams.js";
 
 type Kind = "status" | "connect";
 

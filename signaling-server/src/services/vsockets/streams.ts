@@ -1,7 +1,9 @@
 /**
- * Established virtual-socket streams (seed 002's ActiveSockets): who is at each end of a connId,
- * relaying ARBITRARY_DATA between exactly those two ends, and closing. Lookups are by connId
- * (one Map get per data frame); a per-session index makes cleanup O(own streams).
+ * Established virtual-socket streams (seed 002's ActiveSockets): who is at each end of a connId
+ * (stream-table.ts), relaying ARBITRARY_DATA between exactly those two ends, and closing. An end
+ * on another node is reached through that node's stream, a durable session's end through its log
+ * wherever it is (--durable-sessions: PROTOCOL.md §15), whose record also keeps the stream's
+ * halves for a node that takes the session over.
  */
 import {
   ARBITRARY_DATA_HEADER,
@@ -19,34 +21,9 @@ import {
 import type { ServerContext } from "../../server-context.js";
 import type { ClusterLink } from "../../cluster/cluster.js";
 import type { Session, SessionCloseCause } from "../../session/session.js";
-import type { StreamHalf, TakenSession } from "../../cluster/session-log.js";
+import type { TakenSession } from "../../cluster/session-log.js";
 import { IdAllocator } from "./ids.js";
-
-/**
- * The end of a stream whose session is on another node (--redis, PROTOCOL.md §15): reached through
- * that node's stream — or, for a durable session (`sessionId`, --durable-sessions), through its
- * log, wherever it is now (so also one that moved away from this node).
- */
-export class RemoteEnd {
-  constructor(
-    readonly node: number,
-    readonly appKey: string,
-    readonly ip: number,
-    readonly sessionId?: string,
-  ) {}
-}
-
-interface Stream {
-  readonly connId: number;
-  /** Always a session of this node. */
-  readonly a: Session;
-  readonly aPort: number;
-  readonly b: Session | RemoteEnd;
-  readonly bPort: number;
-  /** Data bytes relayed to each end while it was detached (PROTOCOL.md §14), bounded by replayBytesPerStream. */
-  heldForA: number;
-  heldForB: number;
-}
+import { RemoteEnd, type Stream, StreamTable, durableId, halfOf } from "./stream-table.js";
 
 /** One end of a stream being opened: the session, its port, and the reqId it knows the handshake by. */
 export interface StreamEnd {
@@ -88,51 +65,9 @@ export interface Streams {
 
 export function createStreams(context: ServerContext, cluster?: ClusterLink): Streams {
   const { router } = context;
-  const byConnId = new Map<number, Stream>();
-  const bySession = new Map<Session, Set<Stream>>();
-  /** Streams whose other end is on another node, by that node (to end them when it is gone). */
-  const byNode = new Map<number, Set<Stream>>();
-  /** Streams whose other end is a durable session on another node, by its id (to end them when it is gone). */
-  const byDurable = new Map<string, Set<Stream>>();
+  const table = new StreamTable();
   const ids = new IdAllocator(cluster?.idRange);
   const log = cluster?.sessionLog;
-
-  const index = (session: Session | RemoteEnd, stream: Stream): void => {
-    if (session instanceof RemoteEnd && session.sessionId !== undefined) {
-      let theirs = byDurable.get(session.sessionId);
-      if (theirs === undefined) byDurable.set(session.sessionId, (theirs = new Set()));
-      theirs.add(stream);
-      return;
-    }
-    if (session instanceof RemoteEnd) {
-      let theirs = byNode.get(session.node);
-      if (theirs === undefined) byNode.set(session.node, (theirs = new Set()));
-      theirs.add(stream);
-      return;
-    }
-    let mine = bySession.get(session);
-    if (mine === undefined) bySession.set(session, (mine = new Set()));
-    mine.add(stream);
-  };
-
-  const unindex = (session: Session | RemoteEnd, stream: Stream): void => {
-    if (session instanceof RemoteEnd && session.sessionId !== undefined) {
-      const theirs = byDurable.get(session.sessionId);
-      theirs?.delete(stream);
-      if (theirs?.size === 0) byDurable.delete(session.sessionId);
-      return;
-    }
-    if (session instanceof RemoteEnd) {
-      const theirs = byNode.get(session.node);
-      theirs?.delete(stream);
-      if (theirs?.size === 0) byNode.delete(session.node);
-      return;
-    }
-    const mine = bySession.get(session);
-    if (mine === undefined) return;
-    mine.delete(stream);
-    if (mine.size === 0) bySession.delete(session);
-  };
 
   /** The other end of `stream` as seen from `session`, or undefined if `session` is not an end. */
   const peerOf = (stream: Stream | undefined, session: Session): Session | RemoteEnd | undefined => {
@@ -154,21 +89,11 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
   // ------------------------------------------------------------------ durable sessions (--durable-sessions)
 
-  /** The durable session at an end, if it is one: its id. */
-  const durableId = (end: Session | RemoteEnd): string | undefined => (end instanceof RemoteEnd ? end.sessionId : end.durable === true ? end.id : undefined);
-
-  /** What a node taking `self` over needs to know of its stream to `other`. */
-  const halfOf = (port: number, other: Session | RemoteEnd, otherPort: number): StreamHalf => {
-    const peerSession = durableId(other);
-    if (peerSession !== undefined) return { port, peerIp: other instanceof RemoteEnd ? other.ip : other.virtualIp, peerPort: otherPort, peerSession };
-    return { port, peerIp: other instanceof RemoteEnd ? other.ip : other.virtualIp, peerPort: otherPort, peerNode: other instanceof RemoteEnd ? other.node : cluster!.nodeId };
-  };
-
   /** Writes the halves of the stream's durable ends on this node (with what caused it: fenced, session-log.ts). */
   const record = (stream: Stream): void => {
     if (log === undefined) return;
-    if (stream.a.durable === true) log.setStream(stream.a.id, stream.connId, halfOf(stream.aPort, stream.b, stream.bPort));
-    if (!(stream.b instanceof RemoteEnd) && stream.b.durable === true) log.setStream(stream.b.id, stream.connId, halfOf(stream.bPort, stream.a, stream.aPort));
+    if (stream.a.durable === true) log.setStream(stream.a.id, stream.connId, halfOf(stream.aPort, stream.b, stream.bPort, cluster!.nodeId));
+    if (!(stream.b instanceof RemoteEnd) && stream.b.durable === true) log.setStream(stream.b.id, stream.connId, halfOf(stream.bPort, stream.a, stream.aPort, cluster!.nodeId));
   };
 
   /** The stream ended: its durable ends' halves go (the other end's too when it is reached through its log). */
@@ -182,7 +107,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
   /** Ends this node's streams to a durable session that is gone, or whose log is full (their data could not be kept). */
   const endStreamsTo = (sid: string, reason: "gone" | "full"): void => {
-    for (const stream of [...(byDurable.get(sid) ?? [])]) {
+    for (const stream of table.ofDurable(sid)) {
       remove(stream);
       if (reason === "full") {
         context.metrics.streamsNotRecovered.inc();
@@ -191,27 +116,16 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       notifyClosed(stream.a, stream.connId, CloseReason.PEER_GONE);
     }
   };
-  log?.watch(() => byDurable.keys(), (sid) => endStreamsTo(sid, "gone"));
+  log?.watch(() => table.durableSessions(), (sid) => endStreamsTo(sid, "gone"));
   log?.onRefused(endStreamsTo);
   // A peer elsewhere closed a stream of a session here: its SOCKET_CLOSED comes through the log, and the stream goes with it.
   log?.onLogged((sid, frames) => {
     for (const frame of frames) {
       if ((frame[0]! | (frame[1]! << 8)) !== Channel.VSOCKET || (frame[2]! | (frame[3]! << 8)) !== VSocketType.SOCKET_CLOSED) continue;
-      const stream = byConnId.get(SocketClosed.decode(frame.subarray(FRAME_HEADER_SIZE)).connId);
+      const stream = table.get(SocketClosed.decode(frame.subarray(FRAME_HEADER_SIZE)).connId);
       if (stream !== undefined && (stream.a.id === sid || (!(stream.b instanceof RemoteEnd) && stream.b.id === sid))) remove(stream);
     }
   });
-
-  /** Replaces a stream's record (its ends changed: a durable end moved away or in). */
-  const replace = (old: Stream | undefined, stream: Stream): void => {
-    if (old !== undefined) {
-      unindex(old.a, old);
-      unindex(old.b, old);
-    }
-    byConnId.set(stream.connId, stream);
-    index(stream.a, stream);
-    index(stream.b, stream);
-  };
 
   router.on(Channel.VSOCKET, VSocketType.ARBITRARY_DATA, (session, payload) => {
     // The hot path: only the connId is read, and the payload is relayed byte for byte.
@@ -219,7 +133,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       return session.sendError(ProtocolError.MALFORMED_PAYLOAD, Channel.VSOCKET, VSocketType.ARBITRARY_DATA, 0, `ArbitraryData needs at least ${ARBITRARY_DATA_HEADER} bytes, got ${payload.length}`);
     }
     const connId = arbitraryDataConnId(payload);
-    const stream = byConnId.get(connId);
+    const stream = table.get(connId);
     const peer = peerOf(stream, session);
     if (peer === undefined) {
       // Also the answer for someone else's connId: a stranger learns nothing and injects nothing.
@@ -235,7 +149,7 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
   /** The stream `connId` whose other end is on node `from`; anything else from the bus is ignored. */
   const fromNode = (connId: number, from: number): Stream | undefined => {
-    const stream = byConnId.get(connId);
+    const stream = table.get(connId);
     // A durable end's node may have changed since the stream opened: any node may speak for it.
     return stream !== undefined && stream.b instanceof RemoteEnd && (stream.b.sessionId !== undefined || stream.b.node === from) ? stream : undefined;
   };
@@ -256,9 +170,9 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
   // A node whose liveness key expired took its sessions with it: their streams end as PEER_GONE.
   cluster?.watchNodes(
-    () => byNode.keys(),
+    () => table.nodes(),
     (node) => {
-      for (const stream of [...(byNode.get(node) ?? [])]) {
+      for (const stream of table.ofNode(node)) {
         remove(stream);
         notifyClosed(stream.a, stream.connId, CloseReason.PEER_GONE);
       }
@@ -282,16 +196,12 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
   };
 
   const remove = (stream: Stream): void => {
-    if (byConnId.get(stream.connId) !== stream) return;
-    byConnId.delete(stream.connId);
-    unindex(stream.a, stream);
-    unindex(stream.b, stream);
-    unrecord(stream);
+    if (table.remove(stream)) unrecord(stream);
   };
 
   router.on(Channel.VSOCKET, VSocketType.SOCKET_CLOSED, (session, payload) => {
     const { connId, reason } = SocketClosed.decode(payload);
-    const stream = byConnId.get(connId);
+    const stream = table.get(connId);
     const peer = peerOf(stream, session);
     // Both ends may close at once, so an unknown connId is normal and silently ignored; a
     // connId of someone else's stream is treated the same, so it cannot be closed by a stranger.
@@ -305,11 +215,9 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
   return {
     open(a, b) {
-      const connId = ids.next((id) => byConnId.has(id));
+      const connId = ids.next((id) => table.has(id));
       const stream: Stream = { connId, a: a.session, aPort: a.port, b: b.session, bPort: b.port, heldForA: 0, heldForB: 0 };
-      byConnId.set(connId, stream);
-      index(a.session, stream);
-      index(b.session, stream);
+      table.add(stream);
       record(stream);
       for (const [self, other] of [[a, b], [b, a]] as const) {
         self.session.send(
@@ -323,16 +231,14 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
     },
 
     openRemote(local, remote, remotePort, given, durable = {}) {
-      if (given !== undefined && byConnId.has(given)) return undefined;
-      const connId = given ?? ids.next((id) => byConnId.has(id));
+      if (given !== undefined && table.has(given)) return undefined;
+      const connId = given ?? ids.next((id) => table.has(id));
       const stream: Stream = { connId, a: local.session, aPort: local.port, b: remote, bPort: remotePort, heldForA: 0, heldForB: 0 };
-      byConnId.set(connId, stream);
-      index(local.session, stream);
-      index(remote, stream);
+      table.add(stream);
       record(stream);
       if (remote.sessionId !== undefined && durable.remoteReqId !== undefined) {
         const theirs = SocketConnected.encode({ reqId: durable.remoteReqId, connId, peerIp: local.session.virtualIp, peerPort: local.port, localPort: remotePort });
-        log?.setStream(remote.sessionId, connId, halfOf(remotePort, local.session, local.port));
+        log?.setStream(remote.sessionId, connId, halfOf(remotePort, local.session, local.port, cluster!.nodeId));
         log?.append(remote.sessionId, encodeFrame(Channel.VSOCKET, VSocketType.SOCKET_CONNECTED, Priority.NORMAL, theirs, 0, Buffer.allocUnsafeSlow));
       }
       if (durable.announced === true) return connId;
@@ -345,10 +251,10 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
       return connId;
     },
 
-    count: (session) => bySession.get(session)?.size ?? 0,
+    count: (session) => table.count(session),
 
     onSessionResume(session) {
-      for (const stream of bySession.get(session) ?? []) {
+      for (const stream of table.ofSession(session)) {
         if (stream.a === session) stream.heldForA = 0;
         else stream.heldForB = 0;
       }
@@ -358,10 +264,10 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
 
     onSessionMovedIn(session, taken) {
       for (const [connId, half] of taken.streams) {
-        const existing = byConnId.get(connId);
+        const existing = table.get(connId);
         // This node already has the other end (its side of the stream, reaching this session through its log): one stream again.
         if (existing !== undefined && existing.b instanceof RemoteEnd && existing.b.sessionId === session.id) {
-          replace(existing, { ...existing, b: session, bPort: half.port });
+          table.replace(existing, { ...existing, b: session, bPort: half.port });
           continue;
         }
         if (existing !== undefined) {
@@ -376,14 +282,13 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
           continue;
         }
         const peer = new RemoteEnd(half.peerNode ?? 0, session.appKey, half.peerIp, half.peerSession);
-        replace(undefined, { connId, a: session, aPort: half.port, b: peer, bPort: half.peerPort, heldForA: 0, heldForB: 0 });
+        table.add({ connId, a: session, aPort: half.port, b: peer, bPort: half.peerPort, heldForA: 0, heldForB: 0 });
       }
     },
 
     onSessionClose(session, cause) {
-      const mine = bySession.get(session);
+      const mine = table.takeSession(session);
       if (mine === undefined) return;
-      bySession.delete(session);
       if (cause === "moved") {
         // Another node has the session now: its streams go on there. A peer here keeps its side,
         // reaching the session through its log; nothing is told to anyone, no record changes.
@@ -392,20 +297,18 @@ export function createStreams(context: ServerContext, cluster?: ClusterLink): St
           const peerPort = stream.a === session ? stream.bPort : stream.aPort;
           const ownPort = stream.a === session ? stream.aPort : stream.bPort;
           if (peer instanceof RemoteEnd) {
-            byConnId.delete(stream.connId);
-            unindex(peer, stream);
+            table.drop(stream, peer);
             continue;
           }
-          replace(stream, { connId: stream.connId, a: peer, aPort: peerPort, b: new RemoteEnd(0, session.appKey, session.virtualIp, session.id), bPort: ownPort, heldForA: 0, heldForB: 0 });
+          table.replace(stream, { connId: stream.connId, a: peer, aPort: peerPort, b: new RemoteEnd(0, session.appKey, session.virtualIp, session.id), bPort: ownPort, heldForA: 0, heldForB: 0 });
         }
         return;
       }
       const reason = cause === "shutdown" ? CloseReason.SHUTDOWN : CloseReason.PEER_GONE;
       for (const stream of mine) {
-        byConnId.delete(stream.connId);
-        unrecord(stream);
         const peer = stream.a === session ? stream.b : stream.a;
-        unindex(peer, stream);
+        table.drop(stream, peer);
+        unrecord(stream);
         notifyClosed(peer, stream.connId, reason);
       }
     },

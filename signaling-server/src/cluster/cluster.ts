@@ -302,6 +302,7 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
       bus.on("moved", (_from, { sessionId }) => local.get(sessionId)?.movedAway?.());
       for (const register of pendingHandlers.splice(0)) register(bus);
       await bus.start();
+      sessionLog?.start();
       // Before the server listens: every request knows where the master services run.
       await masterHome.elect();
       timer = setInterval(() => void tick(), NODE_TTL_MS / 3);
@@ -310,6 +311,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         lost = true;
       });
       writer.on("ready", () => {
+        // After the bus wrote what it held (its own "ready" listener ran first).
+        sessionLog?.writerReady();
         if (!lost) return;
         lost = false;
         graceUntil = Date.now() + NODE_TTL_MS;

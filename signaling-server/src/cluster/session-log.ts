@@ -107,6 +107,15 @@ export interface SessionLog {
   watch(inUse: () => Iterable<string>, gone: (sid: string) => void): void;
   /** The liveness round: keeps the records of this node's sessions, and finds the ones that are gone. */
   refresh(): Promise<void>;
+  /**
+   * From now on, while the connection is not ready (Redis unreachable), writes wait here and go
+   * once `writerReady` is called — after the bus has written what it held (cluster.ts), so the
+   * order "bus messages before the log's script" holds across an outage too. Not started (tests of
+   * this module alone), writes go to ioredis' own offline queue.
+   */
+  start(): void;
+  /** The connection is ready again and the bus has written what it held. */
+  writerReady(): void;
   /** Waits for the writes in flight. */
   settled(): Promise<void>;
 }
@@ -160,7 +169,14 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   const counts = new Map<string, number>();
   const trims = new Map<string, number>();
   let scheduled = false;
-  /** Writes in order, one script call at a time behind the previous (waiting while Redis is down). */
+  /** The session whose frame is being handled (SessionLog.source). */
+  let source = "";
+  /** Writes wait for writerReady() while the connection is not ready (start). */
+  let gated = false;
+  let waiting: Array<() => void> = [];
+  /** The last write held while Redis was unreachable, until it is answered: later writes go behind it. */
+  let holding: Promise<void> | undefined;
+  /** The writes answered in the order they were issued (what each answer means is handled here). */
   let chain: Promise<void> = Promise.resolve();
   const commit = (args: Array<string | Buffer>): Promise<unknown> =>
     (redis as unknown as { gmnetSessionCommit(...args: Array<string | Buffer>): Promise<unknown> }).gmnetSessionCommit(...args);
@@ -193,9 +209,27 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     const args: Array<string | Buffer> = [String(nodeId()), String(streamMaxLen), String(recordTtlMs), String(maxLogBytes)];
     for (const op of batch) args.push(...op);
     const bytes = batch.reduce((sum, op) => sum + (op[0] === "append" ? op[3].length : 0), 0);
-    // Issued now (Redis runs a connection's commands in order); answered in order through the chain.
-    options.beforeWrite?.();
-    const written = commit(args);
+    // Issued now (Redis runs a connection's commands in order), or in order once Redis is back;
+    // answered in order through the chain.
+    const issue = (): Promise<unknown> => {
+      options.beforeWrite?.();
+      return commit(args);
+    };
+    let written: Promise<unknown>;
+    if (gated && (redis.status !== "ready" || holding !== undefined)) {
+      // Behind the writes held before it, or until the connection is ready and the bus wrote first.
+      written = (holding ?? new Promise<void>((resolve) => waiting.push(resolve))).then(issue);
+      const settled = written.then(
+        () => undefined,
+        () => undefined,
+      );
+      holding = settled;
+      void settled.then(() => {
+        if (holding === settled) holding = undefined;
+      });
+    } else {
+      written = issue();
+    }
     written.catch(() => undefined);
     chain = chain.then(async () => {
       let answers: string[];
@@ -234,8 +268,15 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     });
   }
 
-  let source = "";
   return {
+    start() {
+      gated = true;
+    },
+    writerReady() {
+      const ready = waiting;
+      waiting = [];
+      for (const resolve of ready) resolve();
+    },
     get source() {
       return source;
     },

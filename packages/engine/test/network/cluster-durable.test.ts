@@ -94,7 +94,7 @@ async function connect(client: Tab, host: Tab, hostIp: string, server: number): 
  * way, then a marker. Each end must get 0, 1, 2, … each exactly once and then the marker, and no
  * disconnect event.
  */
-async function pumpThroughKill(client: Tab, clientSocket: number, host: Tab, hostSocket: number, kill: () => Promise<void>): Promise<void> {
+async function pumpThroughKill(client: Tab, clientSocket: number, host: Tab, hostSocket: number, kill: (sent: () => number) => Promise<void>): Promise<void> {
   let sent = 0;
   let stopAt = Number.POSITIVE_INFINITY;
   let stopped: () => void = () => undefined;
@@ -110,7 +110,7 @@ async function pumpThroughKill(client: Tab, clientSocket: number, host: Tab, hos
   try {
     const first = [await host.log.next({ type: host.gm.network_type_data, id: hostSocket }, 10_000), await client.log.next({ type: client.gm.network_type_data, id: clientSocket }, 10_000)];
     expect(first.map((event) => numberOf(event.bytes))).toEqual([0, 0]);
-    await kill();
+    await kill(() => sent);
     stopAt = sent + 150;
     await done;
   } finally {
@@ -139,6 +139,11 @@ async function metric(node: NodeProcess, name: string, labels: string): Promise<
   const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
   const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/** The node's /healthz answer. */
+async function health(node: NodeProcess): Promise<{ status: string; cluster: { redis: string } }> {
+  return (await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as { status: string; cluster: { redis: string } };
 }
 
 /** The host on node 2 (directly) and the client through the balancer (its first connection: node 1), connected. */
@@ -177,6 +182,21 @@ describe("kill -9 of a node with durable sessions", () => {
     });
     expect(await metric(nodes[0]!, "gmnet_sessions_ended_total", 'cause="moved"')).toBe(1);
     expect(await metric(nodes[1]!, "gmnet_resumes_total", 'result="moved"')).toBe(1);
+  }, 90_000);
+
+  it("carries the streams through a Redis restart that keeps its data: every packet once, in order, none lost while it was down", async () => {
+    const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("redis");
+    await pumpThroughKill(client, clientSocket, host, hostSocket, (sent) =>
+      redis!.restart({
+        // With persistence (a snapshot on shutdown): the sessions' records and logs survive it.
+        keepData: true,
+        whileDown: async () => {
+          for (const node of nodes) await expect.poll(async () => (await health(node)).cluster.redis, { timeout: 10_000 }).toBe("down");
+          const before = sent();
+          await expect.poll(() => sent() - before, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(50);
+        },
+      }),
+    );
   }, 90_000);
 
   it("does not carry a session holding a host name: resumed elsewhere as a new session, its stream ends NOT_RECOVERED, the peer's PEER_GONE", async () => {

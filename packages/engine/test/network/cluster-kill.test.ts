@@ -4,8 +4,8 @@
  * down is today's contract: nothing hangs and nothing ends silently — the killed node's tabs come
  * back through the balancer on the other node with the same virtual IP and a disconnect event for
  * each stream they had, their peers hear PEER_GONE once the node's liveness key expires
- * (--node-ttl-ms), and new streams work at once. (Recovering the streams themselves is the
- * durable-session design of §15, "Resume on another node".)
+ * (--node-ttl-ms), and new streams work at once. With durable sessions (--durable-sessions) the
+ * streams themselves are recovered: cluster-durable.test.ts.
  */
 import { fileURLToPath } from "node:url";
 import wrtc from "@roamhq/wrtc";

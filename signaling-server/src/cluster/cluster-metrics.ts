@@ -31,6 +31,10 @@ export interface ClusterMetrics {
   /** A stream closed because the outbound buffer was full (or its write failed). */
   streamRefused(): void;
   roundTrip(ms: number): void;
+  /** A durable-session script answered `ms` after it was issued (session-log.ts). */
+  durableWritten(ms: number): void;
+  /** What a durable-session write answered about one session: fenced, lost, gone or full. */
+  durableRefused(reason: string): void;
 }
 
 export interface ClusterState {
@@ -38,6 +42,9 @@ export interface ClusterState {
   redisUp(): boolean;
   routes(): number;
   outboundBytesWaiting(): number;
+  /** Durable sessions this node holds, and the bytes of their writes Redis has not answered (0 without --durable-sessions). */
+  durableSessions(): number;
+  durablePendingBytes(): number;
 }
 
 export function createClusterMetrics(metrics: Metrics, state: ClusterState): { metrics: ClusterMetrics; health(): ClusterHealth } {
@@ -67,6 +74,34 @@ export function createClusterMetrics(metrics: Metrics, state: ClusterState): { m
     collect() {
       this.set(state.outboundBytesWaiting());
     },
+  });
+  new Gauge({
+    name: "gmnet_cluster_durable_sessions",
+    help: "Durable sessions (--durable-sessions) this node holds",
+    registers,
+    collect() {
+      this.set(state.durableSessions());
+    },
+  });
+  new Gauge({
+    name: "gmnet_cluster_durable_pending_bytes",
+    help: "Bytes of durable-session frames written to Redis and not yet answered (bounded by --redis-outbound-max-bytes)",
+    registers,
+    collect() {
+      this.set(state.durablePendingBytes());
+    },
+  });
+  const durableWrites = new Histogram({
+    name: "gmnet_cluster_durable_write_seconds",
+    help: "Durable-session scripts (one per event-loop turn with writes) from issue to answer: what a client's ACK and a logged frame wait for",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers,
+  });
+  const durableRefusals = new Counter({
+    name: "gmnet_cluster_durable_refusals_total",
+    help: "What durable-session writes answered about a session: fenced (another node took it over), lost (its record is gone), gone (an append to an ended session), full (past a byte bound)",
+    labelNames: ["reason"],
+    registers,
   });
   const rttGauge = new Gauge({ name: "gmnet_cluster_redis_rtt_seconds", help: "The last Redis PING round trip, measured on every liveness round", registers });
   const rtt = new Histogram({
@@ -105,6 +140,8 @@ export function createClusterMetrics(metrics: Metrics, state: ClusterState): { m
       received,
       writeFailed: (type) => failed.inc({ type }),
       streamRefused: () => refused.inc(),
+      durableWritten: (ms) => durableWrites.observe(ms / 1000),
+      durableRefused: (reason) => durableRefusals.inc({ reason }),
       roundTrip(ms) {
         lastRttMs = ms;
         rttGauge.set(ms / 1000);

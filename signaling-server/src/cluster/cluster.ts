@@ -140,6 +140,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
         maxLogBytes: config.replayBytesPerSession,
         beforeWrite: () => bus?.releaseGathered(),
         maxPendingBytes: config.redisOutboundMaxBytes,
+        // Called once writes happen, after the metrics below exist.
+        observe: { written: (ms) => observed.metrics.durableWritten(ms), refused: (reason) => observed.metrics.durableRefused(reason) },
       })
     : undefined;
   let bus: ReturnType<typeof createRedisBus> | undefined;
@@ -163,6 +165,8 @@ export function createCluster({ config, logger, random, metrics }: ClusterOption
     redisUp: () => writer.status === "ready",
     routes: () => routes.ownedCount,
     outboundBytesWaiting: () => bus?.bytesWaiting ?? 0,
+    durableSessions: () => sessionLog?.sessions ?? 0,
+    durablePendingBytes: () => sessionLog?.pendingBytes ?? 0,
   });
   /** This node's sessions by id, for the REPLACED notices of other nodes. */
   const local = new Map<string, Session>();

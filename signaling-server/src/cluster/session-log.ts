@@ -118,6 +118,10 @@ export interface SessionLog {
   writerReady(): void;
   /** Waits for the writes in flight. */
   settled(): Promise<void>;
+  /** Durable sessions of this node (listening to the log). */
+  readonly sessions: number;
+  /** Bytes of appends written and not answered yet. */
+  readonly pendingBytes: number;
 }
 
 export interface SessionLogOptions {
@@ -141,6 +145,8 @@ export interface SessionLogOptions {
    * without bound.
    */
   readonly maxPendingBytes: number;
+  /** Hears each write's time to answer and each refusal (cluster-metrics.ts). */
+  readonly observe?: { written(ms: number): void; refused(reason: LogRefusal): void };
 }
 
 /** Frames written back to back by this server (trusted: they come from our own log): split by their length field. */
@@ -211,8 +217,10 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     const bytes = batch.reduce((sum, op) => sum + (op[0] === "append" ? op[3].length : 0), 0);
     // Issued now (Redis runs a connection's commands in order), or in order once Redis is back;
     // answered in order through the chain.
+    let issuedAt = 0;
     const issue = (): Promise<unknown> => {
       options.beforeWrite?.();
+      issuedAt = performance.now();
       return commit(args);
     };
     let written: Promise<unknown>;
@@ -249,8 +257,10 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
         }
       }
       pendingBytes -= bytes;
+      options.observe?.written(performance.now() - issuedAt);
       const refused = new Map<string, LogRefusal>();
       for (let i = 0; i + 1 < answers.length; i += 2) refused.set(answers[i + 1]!, answers[i] as LogRefusal);
+      for (const reason of refused.values()) options.observe?.refused(reason);
       for (const [sid, reason] of refused) {
         if (reason === "gone" || reason === "full") for (const handler of refusalHandlers) handler(sid, reason);
         const listener = listeners.get(sid);
@@ -269,6 +279,12 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   }
 
   return {
+    get sessions() {
+      return listeners.size;
+    },
+    get pendingBytes() {
+      return pendingBytes;
+    },
     start() {
       gated = true;
     },

@@ -5,7 +5,8 @@
  * with SIGTERM, or the tab's connection cut while its node lives on. The tab resumes on the other
  * node and every packet sent — those its node had acknowledged, and those the engine sends again
  * because it had not — arrives exactly once and in order, with no disconnect event anywhere. A
- * session holding what cannot move (a UDP binding) is not carried: its stream ends with a clear event.
+ * session holding what cannot move (a host name) is not carried, and one whose tab never comes back
+ * ends when its record expires: either way its stream ends with a clear event.
  */
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,8 @@ import { type Engine, createEngine, createMemoryStorage } from "../../src/index.
 import { EventLog, sendPacket as send } from "./support.js";
 
 const NODE_TTL_MS = 1500;
+/** Short, so a tab that never comes back is given up within the test (its record lives this long plus NODE_TTL_MS). */
+const RESUME_WINDOW_MS = 3000;
 const gmnetServer = fileURLToPath(new URL("../../../../signaling-server/bin/gmnet-server.js", import.meta.url));
 
 let redis: PrivateRedis | undefined;
@@ -42,7 +45,7 @@ beforeEach(async () => {
   nodes = [];
   engines = [];
   for (const id of [2 * round - 1, 2 * round]) {
-    const args = [gmnetServer, "--node-ttl-ms", String(NODE_TTL_MS), "--durable-sessions", "true"];
+    const args = [gmnetServer, "--node-ttl-ms", String(NODE_TTL_MS), "--durable-sessions", "true", "--resume-window", String(RESUME_WINDOW_MS)];
     nodes.push(await spawnNode({ id, redisUrl: redis.url, databaseUrl, args, env: { GMNET_LOG_LEVEL: "silent" } }));
   }
   balancer = createBalancer(() => nodes.filter((node) => !hasExited(node)));
@@ -137,7 +140,7 @@ async function killNode(node: NodeProcess, signal: "SIGKILL" | "SIGTERM" = "SIGK
 /** A counter of the node's /metrics, by its labels as written there (e.g. `cause="moved"`). */
 async function metric(node: NodeProcess, name: string, labels: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
-  const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
+  const line = text.split("\n").find((row) => row.startsWith(labels === "" ? `${name} ` : `${name}{${labels}}`));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
@@ -198,6 +201,17 @@ describe("kill -9 of a node with durable sessions", () => {
       }),
     );
   }, 90_000);
+
+  it("ends the stream with PEER_GONE when the killed node's tab does not come back within the resume window", async () => {
+    const { host, hostSocket } = await hostOnTwoClientOnOne("gone");
+    // No way back for the client: the balancer takes no new connection.
+    balancer!.close();
+    await killNode(nodes[0]!);
+    // Its record expires (resume window + liveness TTL) and node 2's next round ends the stream.
+    expect(await host.log.next({ type: host.gm.network_type_disconnect, socket: hostSocket }, 15_000)).toMatchObject({ error: "E_NETWORK_PEER_GONE" });
+    // Node 2 holds the host's durable session, and no longer the stream to the one that is gone.
+    expect(await metric(nodes[1]!, "gmnet_cluster_durable_sessions", "")).toBe(1);
+  }, 60_000);
 
   it("does not carry a session holding a host name: resumed elsewhere as a new session, its stream ends NOT_RECOVERED, the peer's PEER_GONE", async () => {
     const { host, client, clientSocket, hostSocket } = await hostOnTwoClientOnOne("pinned");

@@ -189,12 +189,12 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   redis.defineCommand("gmnetSessionCommit", { numberOfKeys: 0, lua: COMMIT });
   redis.defineCommand("gmnetSessionTake", { numberOfKeys: 0, lua: TAKE });
 
-  // At the end of the handler that made them (the bus messages it caused are written just before:
-  // beforeWrite), so a client is acknowledged as soon as its frame's effects are in Redis.
+  // After the I/O callbacks of this turn, as the bus writes (the bus messages go just before:
+  // beforeWrite): every frame of the turn, from every client, shares one script call.
   const schedule = (): void => {
     if (scheduled) return;
     scheduled = true;
-    queueMicrotask(flush);
+    setImmediate(flush);
   };
 
   const push = (op: string, sid: string, source: string, a: string | Buffer = "", b: string | Buffer = ""): void => {

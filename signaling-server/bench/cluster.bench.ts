@@ -15,12 +15,21 @@
  *    on cluster node 1 (same node), and senders on node 1 with receivers on node 2 (cross node, every
  *    message through node 2's Redis stream): delivered msg/s, server CPU µs per message (all nodes
  *    summed; Redis apart) and the round trip over a virtual stream (p50, p99) with nothing else running.
+ *    Then the same two cluster cases with durable sessions (`durableSessions: true`, PROTOCOL.md §15
+ *    "Resume on another node"), on a second cluster of two nodes (ids 11 and 12) with a private Redis
+ *    and a database of its own, so its Redis CPU and command counts are its alone and its session
+ *    logs never sit in the first cluster's Redis: every frame for a session is appended to the
+ *    session's log by a Lua script (one per event-loop turn per node), the client is sent what the
+ *    hint in its node's stream brings back (through Redis even when both ends share a node), and a
+ *    sender's frames are acknowledged once their effects are written. Durable mode applies to
+ *    resumable sessions only: with `--session plain` these rows are skipped, with a note.
  * 2. Throughput of 1, 2 and 3 nodes, the same load: all pairs on node 1; pair i's sender on node
  *    i mod n + 1 and its receiver on the next node (so every message crosses nodes and every node
  *    hosts senders and receivers); with the CPU load of every process, to show what limits.
  *
- * The four servers stay up for the whole run (nodes without clients idle; their CPU is counted in
- * the sum). Options (the relay benchmark's, with the same meaning):
+ * The servers stay up for the whole run (nodes without clients idle; their CPU is counted in their
+ * cluster's sum; the durable cluster idles during the other cases). Options (the relay benchmark's,
+ * with the same meaning):
  *
  *   --markdown   also print Markdown tables        --rounds N     rounds (default 3); medians over them
  *   --duration MS  measured time per case (default 2500), after --warmup MS (default 500)
@@ -86,9 +95,12 @@ const percentile = (samples: readonly number[], p: number): number => {
 };
 
 const NODES = [1, 2, 3] as const;
+/** The cluster with durable sessions: ids apart from the first cluster's, so its rows name nodes no other row does. */
+const DURABLE_NODES = [11, 12] as const;
 const nodeName = (id: number): string => `node ${id}`;
 const SINGLE = "single node";
 const REDIS = "redis-server";
+const DURABLE_REDIS = "redis-server (durable)";
 /** Every process on the machine (/proc/stat), ours included. */
 const MACHINE = "machine";
 
@@ -99,6 +111,8 @@ interface Case {
   readonly placements: (servers: Servers) => Placement[];
   /** Names of the CpuSources summed as the servers' CPU. */
   readonly nodes: readonly string[];
+  /** Name of the CpuSource of the cluster's Redis (undefined: the single node, no Redis). */
+  readonly redis: string | undefined;
   readonly rtt: boolean;
 }
 
@@ -107,17 +121,27 @@ interface Servers {
   node: (id: number) => string;
 }
 
-function casesFor(pairs: number): Case[] {
+/** The cases; the durable ones only with `durable` (resumable sessions). */
+function casesFor(pairs: number, durable: boolean): Case[] {
   const same = (url: (servers: Servers) => string) => (servers: Servers) => Array.from({ length: pairs }, () => ({ sender: url(servers), receiver: url(servers) }));
+  const cross = (from: number, to: number) => (servers: Servers) => Array.from({ length: pairs }, () => ({ sender: servers.node(from), receiver: servers.node(to) }));
   /** Pair i: sender on node i mod n + 1, receiver on the next node (mod n). */
   const spread = (n: number) => (servers: Servers) => Array.from({ length: pairs }, (_, i) => ({ sender: servers.node((i % n) + 1), receiver: servers.node(((i + 1) % n) + 1) }));
   const cluster = NODES.map(nodeName);
+  const durableCluster = DURABLE_NODES.map(nodeName);
+  const [first, second] = DURABLE_NODES;
   return [
-    { id: "single", label: "single node, no cluster (baseline)", placements: same((s) => s.single), nodes: [SINGLE], rtt: true },
-    { id: "same", label: "cluster, same node (both ends on node 1)", placements: same((s) => s.node(1)), nodes: cluster, rtt: true },
-    { id: "cross", label: "cluster, cross node (node 1 → node 2)", placements: (s) => Array.from({ length: pairs }, () => ({ sender: s.node(1), receiver: s.node(2) })), nodes: cluster, rtt: true },
-    { id: "spread2", label: "2 nodes", placements: spread(2), nodes: cluster, rtt: false },
-    { id: "spread3", label: "3 nodes", placements: spread(3), nodes: cluster, rtt: false },
+    { id: "single", label: "single node, no cluster (baseline)", placements: same((s) => s.single), nodes: [SINGLE], redis: undefined, rtt: true },
+    { id: "same", label: "cluster, same node (both ends on node 1)", placements: same((s) => s.node(1)), nodes: cluster, redis: REDIS, rtt: true },
+    { id: "cross", label: "cluster, cross node (node 1 → node 2)", placements: cross(1, 2), nodes: cluster, redis: REDIS, rtt: true },
+    ...(durable
+      ? [
+          { id: "durable-same", label: `cluster + durable sessions, same node (both ends on node ${first})`, placements: same((s) => s.node(first)), nodes: durableCluster, redis: DURABLE_REDIS, rtt: true },
+          { id: "durable-cross", label: `cluster + durable sessions, cross node (node ${first} → node ${second})`, placements: cross(first, second), nodes: durableCluster, redis: DURABLE_REDIS, rtt: true },
+        ]
+      : []),
+    { id: "spread2", label: "2 nodes", placements: spread(2), nodes: cluster, redis: REDIS, rtt: false },
+    { id: "spread3", label: "3 nodes", placements: spread(3), nodes: cluster, redis: REDIS, rtt: false },
   ];
 }
 
@@ -125,9 +149,11 @@ interface Result {
   readonly load: LoadMeasurement;
   /** Per-round RTT p50 and p99 (ms), when measured. */
   readonly rtt: { p50: number; p99: number; count: number } | undefined;
-  /** XADD and XREAD calls Redis served per second during the load (set-up and warm-up included). */
+  /** XADD and XREAD calls Redis served per second during the load (set-up and warm-up included; XADDs in scripts too). */
   readonly xaddPerSecond: number;
   readonly xreadPerSecond: number;
+  /** Script calls (EVALSHA, EVAL) per second: the durable sessions' writes, one per event-loop turn per node. */
+  readonly scriptsPerSecond: number;
 }
 
 /** Calls per command so far, from INFO commandstats (`cmdstat_xadd:calls=…`). */
@@ -170,23 +196,35 @@ async function main(): Promise<void> {
   const started = performance.now();
   const cores = availableParallelism();
 
+  // Durable sessions are resumable sessions kept in Redis: with plain sessions there is nothing to keep.
+  const durable = options.session === "resumable";
   let postgres: PrivatePostgres | undefined;
-  let redis: PrivateRedis | undefined;
+  const redises = new Map<string, PrivateRedis>();
   const children: ServerChild[] = [];
   try {
+    let redis: PrivateRedis;
     [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    redises.set(REDIS, redis);
     const database = await postgres.createDatabase("gmnet_cluster_bench");
-    const redisUrl = redis.url;
+    const nodeOverrides: ServerOverrides[] = NODES.map((nodeId) => ({ database, redis: redis.url, nodeId }));
+    if (durable) {
+      const durableRedis = await startPrivateRedis();
+      redises.set(DURABLE_REDIS, durableRedis);
+      const durableDatabase = await postgres.createDatabase("gmnet_cluster_bench_durable");
+      nodeOverrides.push(...DURABLE_NODES.map((nodeId) => ({ database: durableDatabase, redis: durableRedis.url, nodeId, durableSessions: true })));
+    }
     const redisVersion = /redis_version:(\S+)/.exec(String(await redis.call("INFO", "server")))?.[1] ?? "?";
-    const redisPid = findProcess("redis-server", redis.port);
     const start = (overrides: ServerOverrides) => ServerChild.start(script, "gmnet", overrides, undefined).then((child) => (children.push(child), child));
-    const nodes = await Promise.all(NODES.map((nodeId) => start({ database, redis: redisUrl, nodeId })));
+    const nodes = await Promise.all(nodeOverrides.map((overrides) => start(overrides)));
     const single = await start({});
-    const servers: Servers = { single: single.url, node: (id) => nodes[id - 1]!.url };
+    const nodeIds = nodeOverrides.map((overrides) => overrides.nodeId!);
+    const nodeUrls = new Map(nodeIds.map((id, i) => [id, nodes[i]!.url]));
+    const servers: Servers = { single: single.url, node: (id) => nodeUrls.get(id)! };
+    const redisPids = new Map([...redises].map(([name, instance]) => [name, findProcess("redis-server", instance.port)]));
     const sources: CpuSource[] = [
       { name: SINGLE, micros: () => single.cpuMicros() },
-      ...nodes.map((node, i) => ({ name: nodeName(i + 1), micros: () => node.cpuMicros() })),
-      { name: REDIS, micros: () => Promise.resolve(redisPid === undefined ? Number.NaN : processCpuMicros(redisPid)) },
+      ...nodes.map((node, i) => ({ name: nodeName(nodeIds[i]!), micros: () => node.cpuMicros() })),
+      ...[...redisPids].map(([name, pid]) => ({ name, micros: () => Promise.resolve(pid === undefined ? Number.NaN : processCpuMicros(pid)) })),
       { name: MACHINE, micros: () => Promise.resolve(machineCpuMicros()) },
     ];
 
@@ -194,12 +232,15 @@ async function main(): Promise<void> {
       `\ngmnet cluster benchmark: ${options.pairs} pairs, ${options.size}-byte messages, ${options.window} in flight per pair, ` +
         `${options.warmupMs} ms warm-up + ${options.durationMs} ms per case, ${options.rounds} round(s); ${options.session} sessions, ` +
         `senders write ${options.sender === "message" ? "one WebSocket message per message" : "one WebSocket message per task"}; ` +
-        `3 cluster nodes (a private PostgreSQL, a private Redis ${redisVersion}) and a single node, each in a child process; ` +
+        `3 cluster nodes (a private PostgreSQL, a private Redis ${redisVersion}), ` +
+        (durable ? `2 cluster nodes with durable sessions (a second private Redis and database of their own) ` : "") +
+        `and a single node, each in a child process; ` +
         `clients in this one; loopback; ${cores} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}` +
-        (redisPid === undefined ? "; redis-server's CPU cannot be read here (no /proc)" : ""),
+        ([...redisPids.values()].includes(undefined) ? "; redis-server's CPU cannot be read here (no /proc)" : ""),
     );
+    if (!durable) console.log("The durable-session rows are skipped: durable sessions (--durable-sessions) keep resumable sessions, so with --session plain they would measure the in-memory cluster again.");
 
-    const cases = casesFor(options.pairs);
+    const cases = casesFor(options.pairs, durable);
     const rounds: Array<Map<string, Result>> = [];
     for (let round = 0; round < options.rounds; round++) {
       const results = new Map<string, Result>();
@@ -211,11 +252,13 @@ async function main(): Promise<void> {
           const samples = await measureRtt(placements[0]!, options, options.pings, options.latencyTimeMs);
           rtt = { p50: percentile(samples, 50), p99: percentile(samples, 99), count: samples.length };
         }
-        const [callsBefore, loadStarted] = [await redisCalls(redis), performance.now()];
+        // The single node uses no Redis: the first cluster's counts then show that nothing went there.
+        const caseRedis = redises.get(c.redis ?? REDIS)!;
+        const [callsBefore, loadStarted] = [await redisCalls(caseRedis), performance.now()];
         const load = await measureLoad(c.label, placements, sources, options);
-        const [callsAfter, loadSeconds] = [await redisCalls(redis), (performance.now() - loadStarted) / 1000];
-        const rate = (command: string) => ((callsAfter.get(command) ?? 0) - (callsBefore.get(command) ?? 0)) / loadSeconds;
-        results.set(c.id, { load, rtt, xaddPerSecond: rate("xadd"), xreadPerSecond: rate("xread") });
+        const [callsAfter, loadSeconds] = [await redisCalls(caseRedis), (performance.now() - loadStarted) / 1000];
+        const rate = (...commands: string[]) => commands.reduce((sum, command) => sum + (callsAfter.get(command) ?? 0) - (callsBefore.get(command) ?? 0), 0) / loadSeconds;
+        results.set(c.id, { load, rtt, xaddPerSecond: rate("xadd"), xreadPerSecond: rate("xread"), scriptsPerSecond: rate("evalsha", "eval") });
         console.log(`  round ${round + 1}/${options.rounds}: ${c.label}: ${integer(load.messagesPerSecond)} msg/s${rtt ? `, RTT p50 ${ms(rtt.p50)}` : ""}`);
       }
       rounds.push(results);
@@ -228,10 +271,10 @@ async function main(): Promise<void> {
     const versus = (c: Case, base: Case, pick: (c: Case, r: Result) => number | undefined): number =>
       median(rounds.map((round) => (pick(c, round.get(c.id)!) ?? Number.NaN) / (pick(base, round.get(base.id)!) ?? Number.NaN)));
     const med = (c: Case, pick: (r: Result) => number) => median(all(c).map(pick));
-    /** The per-process loads of a case (median over rounds): the servers it counts, redis-server (cluster only), this process. */
+    /** The per-process loads of a case (median over rounds): the servers it counts, its cluster's redis-server, this process. */
     const loads = (c: Case) => [
       ...c.nodes.map((name) => ({ name, load: med(c, (r) => r.load.load.get(name)!) })),
-      ...(c.nodes.includes(SINGLE) ? [] : [{ name: REDIS, load: med(c, (r) => r.load.load.get(REDIS)!) }]),
+      ...(c.redis === undefined ? [] : [{ name: c.redis, load: med(c, (r) => r.load.load.get(c.redis!)!) }]),
       { name: "clients", load: med(c, (r) => r.load.clientLoad) },
     ];
     const busiest = (c: Case) => {
@@ -246,13 +289,14 @@ async function main(): Promise<void> {
     const [base, same] = [byId("single"), byId("same")];
 
     const relayHeader = ["case", "msg/s delivered", "vs single", "nodes CPU µs/msg", "vs single", "Redis CPU µs/msg", "RTT p50", "vs single", "RTT p99", "vs single", "busiest process", "all processes", "other processes"];
-    const relayBody = ["single", "same", "cross"].map(byId).map((c) => [
+    const relayCases = cases.filter((c) => c.rtt);
+    const relayBody = relayCases.map((c) => [
       c.label,
       integer(med(c, (r) => r.load.messagesPerSecond)),
       ratio(versus(c, base, (_, r) => r.load.messagesPerSecond)),
       micros(med(c, (r) => nodesCpu(c, r))),
       ratio(versus(c, base, nodesCpu)),
-      c.nodes.includes(SINGLE) ? "—" : micros(med(c, (r) => r.load.cpuPerMessageUs.get(REDIS)!)),
+      c.redis === undefined ? "—" : micros(med(c, (r) => r.load.cpuPerMessageUs.get(c.redis!)!)),
       ms(med(c, (r) => r.rtt!.p50)),
       ratio(versus(c, base, (_, r) => r.rtt?.p50)),
       ms(med(c, (r) => r.rtt!.p99)),
@@ -293,13 +337,21 @@ async function main(): Promise<void> {
     }
     // What limits each case: how busy the machine's cores were, and by whom.
     console.log("");
-    for (const c of [...["single", "same", "cross"].map(byId), ...scaleCases.slice(1).map(([, c]) => c)]) {
+    for (const c of [...relayCases, ...scaleCases.slice(1).map(([, c]) => c)]) {
       const machine = med(c, (r) => r.load.load.get(MACHINE)!);
-      const [xadds, xreads] = [med(c, (r) => r.xaddPerSecond), med(c, (r) => r.xreadPerSecond)];
+      const [xadds, xreads, scripts] = [med(c, (r) => r.xaddPerSecond), med(c, (r) => r.xreadPerSecond), med(c, (r) => r.scriptsPerSecond)];
+      const messages = med(c, (r) => r.load.messagesPerSecond);
+      const redisWork =
+        c.redis === DURABLE_REDIS
+          ? // INFO commandstats counts the commands a script runs: its XADDs (a log entry per frame, a hint per session) are among the XADDs.
+            `; Redis ran ${integer(scripts)} scripts/s (${integer(messages / scripts)} messages delivered per script) and served ${integer(xadds)} XADD/s (log entries and hints, in the scripts) and ${integer(xreads)} XREAD/s`
+          : xadds >= 1 && xreads >= 1
+            ? `; Redis served ${integer(xadds)} XADD/s and ${integer(xreads)} XREAD/s (${(xadds / xreads).toFixed(1)} stream entries per XREAD)`
+            : "";
       console.log(
         `${c.label}: the ${cores} cores were ${percent(machine)} of ${cores * 100} % busy (ours ${total(c).split(" of ")[0]}, other processes ${percent(othersLoad(c))}); ` +
           `busiest process: ${busiest(c)} (100 % = one core: the limit of one Node event loop or of redis-server's main thread)` +
-          (xadds >= 1 && xreads >= 1 ? `; Redis served ${integer(xadds)} XADD/s and ${integer(xreads)} XREAD/s (${(xadds / xreads).toFixed(1)} stream entries per XREAD)` : ""),
+          redisWork,
       );
     }
     const worstOthers = Math.max(...cases.map(othersLoad));
@@ -312,6 +364,11 @@ async function main(): Promise<void> {
       `\nmsg/s = messages received by the ${options.pairs} receivers per second (checked in order, none lost); ` +
         `nodes CPU µs/msg = user+system CPU time of the gmnet server processes (the single node, or all 3 cluster nodes summed, idle ones included) / messages delivered; ` +
         `Redis CPU µs/msg = redis-server's CPU time (/proc) / messages delivered; "vs single" = the case / the single node in the same round (median over rounds); ` +
+        (durable
+          ? `"durable sessions" = a second cluster of 2 nodes (ids ${DURABLE_NODES.join(" and ")}, both summed) with --durable-sessions and a Redis and database of its own: ` +
+            `every frame sent to a session goes into its log in Redis by a script (one per event-loop turn per node) and reaches the client through the hint in its node's stream, same node or not, ` +
+            `and a sender's frames are acknowledged once written; the Redis column is that Redis; `
+          : "") +
         `RTT = one client pings another over a virtual stream (ARBITRARY_DATA, echoed on the same connId), one at a time with nothing else running ` +
         `(${integer(pings)} round trips per round in the cross-node case), p50 and p99 medians over rounds; ` +
         `"N nodes" = pair i's sender on node i mod N + 1, its receiver on the next node (1 node: the same-node case); ` +
@@ -322,7 +379,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await Promise.all(children.map((child) => child.stop()));
-    await redis?.stop();
+    await Promise.all([...redises.values()].map((instance) => instance.stop()));
     await postgres?.stop();
   }
 }

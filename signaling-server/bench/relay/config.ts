@@ -7,8 +7,8 @@ import type { ServerConfig } from "../../src/config.js";
 
 export type ServerKind = "bare" | "gmnet";
 
-/** Server settings a configuration changes; everything else keeps its default (database, redis and nodeId: a cluster node, cluster.bench.ts). */
-export type ServerOverrides = Partial<Pick<ServerConfig, "tickRate" | "highTickRate" | "normalTickRate" | "lowTickRate" | "batching" | "database" | "redis" | "nodeId">>;
+/** Server settings a configuration changes; everything else keeps its default (database, redis, nodeId and durableSessions: a cluster node, cluster.bench.ts). */
+export type ServerOverrides = Partial<Pick<ServerConfig, "tickRate" | "highTickRate" | "normalTickRate" | "lowTickRate" | "batching" | "database" | "redis" | "nodeId" | "durableSessions">>;
 
 export interface RelayConfig {
   /** Short id used by --only. */

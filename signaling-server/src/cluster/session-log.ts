@@ -363,9 +363,14 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
       }
       const kind = answer[0]!.toString();
       if (kind !== "ok") return kind as TakeRefusal;
-      const [, previous, meta, received, out, , udp] = answer.map((part) => part.toString());
-      const at = answer.findIndex((part, i) => i >= 7 && part.toString() === "streams");
-      const frames = answer.slice(7, at);
+      const [, previous, meta, received, out, wanted, udp] = answer.map((part) => part.toString());
+      const at = answer.findIndex((part, i) => i >= 7 && (i - 7) % 2 === 0 && part.toString() === "streams");
+      // The entries' frames from the first one the client lacks (an entry may begin before it).
+      const frames: Buffer[] = [];
+      for (let i = 7; i + 1 < at; i += 2) {
+        let n = Number(answer[i]!.toString());
+        for (const frame of splitFrames(answer[i + 1]!)) if (n++ >= Number(wanted)) frames.push(Buffer.from(frame));
+      }
       const streams = new Map<number, StreamHalf>();
       for (let i = at + 1; i + 1 < answer.length; i += 2) streams.set(Number(answer[i]!.toString()), JSON.parse(answer[i + 1]!.toString()) as StreamHalf);
       return {

@@ -113,12 +113,33 @@ interface UdpEnd extends StreamEnd {
   ip: string;
 }
 
-/** `from` broadcasts "to everyone" to `to`'s port, and `to` gets it from `from`'s address and port. */
+/**
+ * Datagrams from `from` to `to` until one arrives: then `to`'s binding is in place, on its node
+ * too. With several nodes the binding is announced to the others asynchronously (no answer tells
+ * the binder), so a broadcast sent at once could meet a node that does not know of it yet — as a
+ * datagram may be lost; each send waits for the next event, no fixed sleeps.
+ */
+export async function udpReachable(from: UdpEnd, to: UdpEnd, maxSends = 100): Promise<void> {
+  const buffer = bufferOf(from.gm, "ready?");
+  try {
+    for (let i = 0; i < maxSends; i++) {
+      expect(from.gm.network_send_udp(from.socket, to.ip, to.port, buffer, 6)).toBe(6);
+      const arrived = await to.log.next((event) => event.type === to.gm.network_type_data && text(event.bytes) === "ready?", 100).catch(() => undefined);
+      if (arrived !== undefined) return;
+    }
+    throw new Error(`no datagram reached ${to.ip}:${to.port} in ${maxSends} sends`);
+  } finally {
+    from.gm.buffer_delete(buffer);
+  }
+}
+
+/** `from` broadcasts "to everyone" to `to`'s port (once `to` is reachable), and `to` gets it from `from`'s address and port. */
 export async function broadcastArrives(from: UdpEnd, to: UdpEnd): Promise<void> {
+  await udpReachable(from, to);
   const buffer = bufferOf(from.gm, "to everyone");
   expect(from.gm.network_send_broadcast(from.socket, to.port, buffer, 11)).toBe(11);
   from.gm.buffer_delete(buffer);
-  const got = await to.log.next({ type: to.gm.network_type_data });
+  const got = await to.log.next((event) => event.type === to.gm.network_type_data && text(event.bytes) === "to everyone");
   expect(got).toMatchObject({ ip: from.ip, port: from.port, size: 11 });
   expect(text(got.bytes)).toBe("to everyone");
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EventLog, type RecordedEvent, type TestNetwork, bufferOf, startNetwork, text } from "./support.js";
+import { udpReachable } from "./sealed-oracle.js";
 
 let network: TestNetwork;
 beforeEach(async () => {
@@ -130,9 +131,12 @@ describe("UDP sockets", () => {
     const b = await peer(7300);
     const c = await peer(7300);
     const other = await peer(7301);
+    // With several nodes a binding reaches the other nodes asynchronously: datagrams until one
+    // arrives show it is in place before the broadcast (as for any datagram, one may be lost).
+    for (const receiver of [b, c]) await udpReachable({ ...a, port: 7300 }, { ...receiver, port: 7300 });
     const buffer = bufferOf(a.gm, "to all");
     expect(a.gm.network_send_broadcast(a.socket, 7300, buffer, 6)).toBe(6);
-    for (const receiver of [b, c]) expect(text((await receiver.log.next({ type: receiver.gm.network_type_data })).bytes)).toBe("to all");
+    for (const receiver of [b, c]) expect(text((await receiver.log.next((event) => event.type === receiver.gm.network_type_data && text(event.bytes) === "to all")).bytes)).toBe("to all");
     sendUdp(a, other, 7301, "direct");
     const direct = await other.log.next({ type: other.gm.network_type_data });
     expect(text(direct.bytes)).toBe("direct");

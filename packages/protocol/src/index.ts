@@ -3,6 +3,7 @@
  * runtime dependencies, so the server (and any bot) gets the codecs without the engine.
  */
 export * from "./app-key.js";
+export * from "./tool-name.js";
 export * from "./bytes.js";
 export * from "./constants.js";
 export * from "./frame.js";

@@ -11,13 +11,11 @@
  */
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, ToolStatus, formatIpv4 } from "@gmnet/protocol";
+import { CallEndReason, Channel, LlmCall, LlmCallEnded, LlmResult, LlmType, McpToolRegister, McpToolRegistered, McpToolUnregister, McpType, Priority, ProtocolError, TOOL_NAME_RULE, ToolStatus, formatIpv4, isValidToolName } from "@gmnet/protocol";
 import type { ServerContext } from "../server-context.js";
 import type { Session, SessionLifecycle } from "../session/session.js";
 import { type CompiledSchema, compileToolSchema } from "./tool-schema.js";
 
-/** The tool names MCP clients accept everywhere (the MCP spec's recommended character set). */
-const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Calls kept per tool for the call-log resource, newest last. */
 export const CALL_LOG_SIZE = 20;
 /** The longest result text a call-log entry keeps (the MCP client got all of it). */
@@ -124,7 +122,7 @@ export function createMcpTools(context: ServerContext, appKeysWithTokens: Readon
   router.on(Channel.MCP, McpType.TOOL_REGISTER, (session, payload) => {
     const { name, description, schema } = McpToolRegister.decode(payload);
     if (!appKeysWithTokens.has(session.appKey)) return answer(session, name, ToolStatus.DISABLED, `the server has no MCP endpoint for app key "${session.appKey}" (start it with --mcp-token ${session.appKey}=<token>)`);
-    if (!TOOL_NAME.test(name)) return answer(session, name, ToolStatus.INVALID, "a tool name has 1 to 64 characters from A–Z, a–z, 0–9, _, - and .");
+    if (!isValidToolName(name)) return answer(session, name, ToolStatus.INVALID, `a tool name has ${TOOL_NAME_RULE}`);
     const compiled = compileToolSchema(schema);
     if (typeof compiled === "string") return answer(session, name, ToolStatus.INVALID, compiled);
     const app = appOf(session.appKey);

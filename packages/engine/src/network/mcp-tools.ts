@@ -19,15 +19,15 @@ import {
   McpToolUnregister,
   McpType,
   Priority,
+  TOOL_NAME_RULE,
   ToolStatus,
+  isValidToolName,
 } from "@gmnet/protocol";
 import { type EngineContext, requireNumber, requireString } from "../runtime/context.js";
 import { NETWORK_SEND_FAILED, NETWORK_SEND_TOO_LARGE, network_type_mcp_call, network_type_mcp_call_ended, network_type_mcp_tool } from "./constants.js";
 import { NetworkError, type NetworkFault } from "./errors.js";
 import type { NetworkRuntime } from "./runtime.js";
 
-/** MCP's recommended tool name characters; the server holds names to the same rule. */
-const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** The largest frame payload the server accepts when WELCOME has not said (its default maxFrameSize). */
 const DEFAULT_MAX_FRAME_SIZE = 256 * 1024;
 /** What a RESULT frame carries besides the answer's text. */
@@ -144,7 +144,7 @@ export function createMcpToolApi(context: EngineContext, net: NetworkRuntime) {
       network_mcp_tool_register(name: string, description: string, schema: unknown): number {
         const fn = "network_mcp_tool_register";
         const text = requireString(name, "name", fn);
-        if (!TOOL_NAME.test(text)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: a tool name has 1 to 64 characters from A–Z, a–z, 0–9, _, - and ., not ${JSON.stringify(text)}`);
+        if (!isValidToolName(text)) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: a tool name has ${TOOL_NAME_RULE}, not ${JSON.stringify(text)}`);
         const about = requireString(description, "description", fn);
         if (utf8.encode(about).length > MAX_TOOL_DESCRIPTION_BYTES) throw new GmnetError(ErrorCode.INVALID_ARGUMENT, `${fn}: a description has at most ${MAX_TOOL_DESCRIPTION_BYTES} bytes of UTF-8`);
         const spec: ToolSpec = { description: about, schema: schemaText(schema, fn) };

@@ -117,13 +117,7 @@ export class DurableClientSession extends ClientSession implements LogListener {
 
   /** Another node took the session over: this copy goes quietly (the services keep the peers' side; see streams.ts). */
   movedAway(): void {
-    if (this.closed) return;
-    this.closeCause = "moved";
-    const link = this.link;
-    this.link = undefined;
-    link?.cutSocket("replaced");
-    this.log.forget(this.id);
-    this.leave();
+    if (!this.closed) this.letGo((link) => link.cutSocket("replaced"));
   }
 
   // ------------------------------------------------------------------ moving to another node, or not
@@ -140,16 +134,23 @@ export class DurableClientSession extends ClientSession implements LogListener {
    */
   override handOver(): boolean {
     if (this.pinned || this.closed) return false;
+    this.flush();
+    this.letGo((link) => link.closeSocket(CloseCode.HANDOVER, "server stopping; resume this session on another node"));
+    return true;
+  }
+
+  /**
+   * This node's copy goes, its connection ended by `endLink` (after it is detached from the
+   * session, so the connection's end is not taken for the session's); the record stays for the
+   * node that has the session now, or will.
+   */
+  private letGo(endLink: (link: SessionLink) => void): void {
     const link = this.link;
-    if (link !== undefined) {
-      this.flush();
-      this.link = undefined;
-      link.closeSocket(CloseCode.HANDOVER, "server stopping; resume this session on another node");
-    }
+    this.link = undefined;
+    if (link !== undefined) endLink(link);
     this.closeCause = "moved";
     this.log.forget(this.id);
     this.leave();
-    return true;
   }
 
   protected override ended(): void {
